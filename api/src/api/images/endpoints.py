@@ -1,0 +1,35 @@
+"""HTTP routes for the image catalogue."""
+
+import uuid
+from typing import Annotated, Literal
+
+from api.db import Connection
+from api.images import service
+from api.images.schemas import ImagePage
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.params import Parameter
+
+
+class ImageController(Controller):
+    tags = ["images"]
+
+    @get("/images")
+    async def list_images(
+        self,
+        conn: Connection,
+        state: State,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        cursor: str | None = None,
+        source: Literal["google_drive", "dropbox"] | None = None,
+        import_id: uuid.UUID | None = None,
+    ) -> ImagePage:
+        """Imported images, newest first; follow `next_cursor` for the next page."""
+        return await service.list_images(
+            conn,
+            state.download_links,
+            limit=limit,
+            cursor=cursor,
+            source=source,
+            import_id=import_id,
+        )

@@ -1,0 +1,43 @@
+"""Request and response shapes of the import routes."""
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+ImportStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed"]
+Source = Literal["google_drive", "dropbox"]
+
+
+class ImportRequest(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    recursive: bool = True
+
+
+class ImportAccepted(msgspec.Struct):
+    import_id: str
+    status: ImportStatus
+    source: Source
+    folder_id: str
+
+
+class ImportCounts(msgspec.Struct):
+    discovered: int
+    imported: int
+    skipped: int
+    failed: int
+
+
+class ImportView(msgspec.Struct):
+    import_id: str
+    status: ImportStatus
+    source: Source
+    folder_id: str
+    source_url: str
+    recursive: bool
+    counts: ImportCounts
+    bytes_imported: int
+    error: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None

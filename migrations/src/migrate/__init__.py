@@ -1,0 +1,1 @@
+"""Applies the database schema: Procrastinate's job tables and the app's own, in order, once."""

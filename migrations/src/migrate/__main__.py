@@ -1,0 +1,50 @@
+"""`migrate`: bring the database named by DATABASE_URL up to the latest schema.
+
+Idempotent and safe to run from several processes at once: yoyo records applied versions in
+its own table and holds a lock while applying.
+"""
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from yoyo import get_backend, read_migrations
+
+VERSIONS_DIR = Path(__file__).resolve().parents[2] / "versions"
+
+log = logging.getLogger("migrate")
+
+
+def yoyo_url(database_url: str) -> str:
+    """yoyo picks its driver from the URL scheme; we use psycopg 3 everywhere."""
+    scheme, sep, rest = database_url.partition("://")
+    if not sep or scheme not in {"postgres", "postgresql", "postgresql+psycopg"}:
+        raise ValueError("DATABASE_URL must be a postgresql:// URL")
+    return f"postgresql+psycopg://{rest}"
+
+
+def apply_migrations(database_url: str, versions_dir: Path = VERSIONS_DIR) -> list[str]:
+    """Apply every pending version; return the ids applied (empty when already up to date)."""
+    backend = get_backend(yoyo_url(database_url))
+    migrations = read_migrations(str(versions_dir))
+    with backend.lock():
+        pending = backend.to_apply(migrations)
+        backend.apply_migrations(pending)
+    return [m.id for m in pending]
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+    database_url = os.environ.get("DATABASE_URL")
+    if not database_url:
+        sys.exit("migrate: DATABASE_URL is not set")
+    applied = apply_migrations(database_url)
+    if applied:
+        log.info("migrate.applied versions=%s", ",".join(applied))
+    else:
+        log.info("migrate.up_to_date")
+
+
+if __name__ == "__main__":
+    main()

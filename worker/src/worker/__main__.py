@@ -1,0 +1,57 @@
+"""The worker service: `image-import-worker` (or `python -m worker`)."""
+
+import asyncio
+import logging
+
+import httpx
+
+from worker import tasks  # noqa: F401 - registers the tasks on the app
+from worker.db import create_pool
+from worker.jobs import app
+from worker.services import Services
+from worker.settings import get_settings
+from worker.sources import build_connectors
+from worker.storage import ObjectStore
+
+log = logging.getLogger("worker")
+
+
+async def run() -> None:
+    settings = get_settings()
+    pool = create_pool(settings)
+    await pool.open(wait=True)
+    store = ObjectStore(settings)
+    timeout = httpx.Timeout(settings.source_timeout_seconds, connect=10.0)
+    limits = httpx.Limits(max_connections=settings.worker_concurrency * 2)
+    try:
+        async with (
+            httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=True) as http,
+            app.open_async(pool),
+        ):
+            services = Services(
+                settings=settings,
+                pool=pool,
+                store=store,
+                connectors=build_connectors(settings, http),
+            )
+            log.info("worker.starting concurrency=%d", settings.worker_concurrency)
+            # SIGTERM/SIGINT: stop taking jobs, let running ones finish (bounded), then exit.
+            await app.run_worker_async(
+                concurrency=settings.worker_concurrency,
+                additional_context={"services": services},
+                shutdown_graceful_timeout=settings.shutdown_grace_seconds,
+                install_signal_handlers=True,
+            )
+    finally:
+        store.close()
+        await pool.close()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,41 @@
+"""The Procrastinate app and the follow-up jobs the pipeline defers, always on the caller's
+connection so they commit or roll back with the rows that explain them."""
+
+from typing import Any
+
+import procrastinate
+
+from worker.db import Connection
+
+START_IMPORT = "import.start"
+LIST_FOLDER_PAGE = "import.list_folder_page"
+TRANSFER_FILE = "import.transfer_file"
+RECOVER_STALLED_JOBS = "import.recover_stalled_jobs"
+
+LISTING_QUEUE = "listing"
+TRANSFER_QUEUE = "transfers"
+# Listing fans work out, so it goes first: a page listed early feeds many transfers.
+LISTING_PRIORITY = 10
+
+app = procrastinate.App(connector=procrastinate.PsycopgConnector())
+
+
+async def defer_list_page(conn: Connection, import_id: str, folder_id: str) -> None:
+    deferrer: Any = app.configure_task(
+        LIST_FOLDER_PAGE,
+        queue=LISTING_QUEUE,
+        priority=LISTING_PRIORITY,
+        # One page at a time per folder: pages are a chain, each needs the previous token.
+        lock=f"list:{import_id}:{folder_id}",
+        connection=conn,
+    )
+    await deferrer.defer_async(import_id=import_id, folder_id=folder_id)
+
+
+async def defer_transfers(conn: Connection, import_id: str, file_ids: list[str]) -> None:
+    if not file_ids:
+        return
+    deferrer: Any = app.configure_task(TRANSFER_FILE, queue=TRANSFER_QUEUE, connection=conn)
+    await deferrer.batch_defer_async(
+        *({"import_id": import_id, "file_id": file_id} for file_id in file_ids)
+    )

@@ -1,0 +1,152 @@
+"""The import pipeline: start an import, list its folders page by page, transfer each image.
+
+Each step reads what it needs, does its slow I/O outside any transaction, then commits its
+outcome and the jobs that follow from it in one short transaction. Every step can run twice
+(a retry, a killed worker) without counting, storing or queueing anything twice.
+"""
+
+import logging
+
+from worker import jobs, repository
+from worker.services import Services
+from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
+from worker.storage import ObjectStore
+
+log = logging.getLogger("worker.pipeline")
+
+
+async def start_import(services: Services, import_id: str) -> None:
+    """Check the root folder can be listed, then queue its first page."""
+    async with services.pool.connection() as conn:
+        row = await repository.get_import(conn, import_id)
+    if row is None or row["status"] != "queued":
+        return
+    root = FolderRef(row["folder_id"], row["resource_key"])
+    try:
+        await services.connectors[row["source"]].check_folder(root)
+    except FolderUnavailable as exc:
+        await fail_import(services, import_id, str(exc))
+        return
+    async with services.pool.connection() as conn, conn.transaction():
+        if await repository.start_import(conn, import_id, root):
+            await jobs.defer_list_page(conn, import_id, root.folder_id)
+    log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
+
+
+async def list_folder_page(services: Services, import_id: str, folder_id: str) -> None:
+    """List the next page of one folder from its checkpoint; record what it holds and queue
+    a transfer per new image, the next page, and (when recursive) each new subfolder."""
+    async with services.pool.connection() as conn:
+        checkpoint = await repository.get_folder_checkpoint(conn, import_id, folder_id)
+    if checkpoint is None or checkpoint["done"] or checkpoint["import_status"] != "running":
+        return
+    connector = services.connectors[checkpoint["source"]]
+    folder = FolderRef(folder_id, checkpoint["resource_key"])
+    page = await connector.list_page(folder, checkpoint["next_page_token"])
+
+    async with services.pool.connection() as conn, conn.transaction():
+        if not await repository.advance_folder_checkpoint(
+            conn,
+            import_id,
+            folder_id,
+            pages_seen=checkpoint["pages_listed"],
+            next_page_token=page.next_page_token,
+        ):
+            return  # another run of this job committed this page already
+        new_file_ids = await repository.add_files(
+            conn, import_id, page.files, [skip_reason(f) for f in page.files]
+        )
+        await jobs.defer_transfers(conn, import_id, new_file_ids)
+        if checkpoint["recursive"]:
+            for subfolder_id in await repository.add_folders(conn, import_id, page.folders):
+                await jobs.defer_list_page(conn, import_id, subfolder_id)
+        if page.next_page_token:
+            await jobs.defer_list_page(conn, import_id, folder_id)
+        else:
+            await repository.finish_folder(conn, import_id)
+            await repository.complete_if_settled(conn, import_id)
+    log.info(
+        "import.page_listed import_id=%s folder_id=%s page=%d files=%d new_images=%d more=%s",
+        import_id,
+        folder_id,
+        checkpoint["pages_listed"] + 1,
+        len(page.files),
+        len(new_file_ids),
+        bool(page.next_page_token),
+    )
+
+
+async def transfer_file(services: Services, import_id: str, file_id: str, attempt: int) -> None:
+    """Stream one image from its source into the object store, then record it. Failures
+    propagate; the task decides whether to retry or record them."""
+    async with services.pool.connection() as conn:
+        row = await repository.get_file_to_transfer(conn, import_id, file_id)
+    if row is None or row["state"] != "pending" or row["import_status"] != "running":
+        return
+    file = SourceFile(
+        file_id=file_id,
+        name=row["name"],
+        mime_type=row["mime_type"],
+        size=row["size"],
+        md5_checksum=row["md5_checksum"],
+        resource_key=row["resource_key"],
+    )
+    key = ObjectStore.key_for(row["source"], file_id)
+    async with services.connectors[row["source"]].open_file(file) as chunks:
+        stored = await services.store.upload(
+            key,
+            chunks,
+            content_type=file.mime_type,
+            expected_size=file.size,
+            expected_md5=file.md5_checksum,
+        )
+    async with services.pool.connection() as conn, conn.transaction():
+        if not await repository.settle_file(
+            conn,
+            import_id,
+            file_id,
+            state="imported",
+            reason=None,
+            attempts=attempt,
+            bytes_imported=stored.size,
+        ):
+            return  # a concurrent run recorded it; the object it wrote is the same bytes
+        await repository.upsert_image(
+            conn,
+            source=row["source"],
+            source_file_id=file_id,
+            import_id=import_id,
+            name=file.name,
+            mime_type=file.mime_type,
+            size=stored.size,
+            md5_checksum=stored.md5_checksum,
+            storage_key=stored.key,
+            storage_path=stored.storage_path,
+        )
+        await repository.complete_if_settled(conn, import_id)
+
+
+async def record_failed_file(
+    services: Services, import_id: str, file_id: str, reason: str, attempt: int
+) -> None:
+    async with services.pool.connection() as conn, conn.transaction():
+        if await repository.settle_file(
+            conn, import_id, file_id, state="failed", reason=reason, attempts=attempt
+        ):
+            await repository.complete_if_settled(conn, import_id)
+    log.warning("import.file_failed import_id=%s file_id=%s reason=%s", import_id, file_id, reason)
+
+
+async def fail_import(services: Services, import_id: str, error: str) -> None:
+    async with services.pool.connection() as conn, conn.transaction():
+        await repository.fail_import(conn, import_id, error)
+    log.warning("import.failed import_id=%s error=%s", import_id, error)
+
+
+def skip_reason(file: SourceFile) -> str | None:
+    """Why a listed file will not be imported, or None for an image to transfer."""
+    if file.not_downloadable:
+        return file.not_downloadable
+    if not file.mime_type.startswith("image/"):
+        return f"not an image ({file.mime_type})"
+    return None

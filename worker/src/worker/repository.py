@@ -1,0 +1,252 @@
+"""SQL on the import ledger (imports, import_folders, import_files) and the images catalogue.
+
+Functions run inside the caller's transaction and never commit: the job that calls them owns it.
+"""
+
+from typing import Any
+
+from worker.db import Connection
+from worker.sources.base import FolderRef, SourceFile
+
+
+async def get_import(conn: Connection, import_id: str) -> dict[str, Any] | None:
+    cur = await conn.execute(
+        "SELECT id, source, folder_id, resource_key, recursive, status FROM imports WHERE id = %s",
+        (import_id,),
+    )
+    return await cur.fetchone()
+
+
+async def start_import(conn: Connection, import_id: str, root: FolderRef) -> bool:
+    """queued → running, with the root folder as the one pending listing. False if another
+    run of the start job got there first."""
+    cur = await conn.execute(
+        """
+        UPDATE imports SET status = 'running', started_at = now(), folders_pending = 1
+        WHERE id = %s AND status = 'queued'
+        """,
+        (import_id,),
+    )
+    if cur.rowcount == 0:
+        return False
+    await conn.execute(
+        "INSERT INTO import_folders (import_id, folder_id, resource_key) VALUES (%s, %s, %s)",
+        (import_id, root.folder_id, root.resource_key),
+    )
+    return True
+
+
+async def fail_import(conn: Connection, import_id: str, error: str) -> None:
+    await conn.execute(
+        """
+        UPDATE imports SET status = 'failed', error = %s, finished_at = now()
+        WHERE id = %s AND status IN ('queued', 'running')
+        """,
+        (error, import_id),
+    )
+
+
+async def get_folder_checkpoint(
+    conn: Connection, import_id: str, folder_id: str
+) -> dict[str, Any] | None:
+    cur = await conn.execute(
+        """
+        SELECT f.folder_id, f.resource_key, f.next_page_token, f.pages_listed, f.done,
+               i.status AS import_status, i.source, i.recursive
+        FROM import_folders f JOIN imports i ON i.id = f.import_id
+        WHERE f.import_id = %s AND f.folder_id = %s
+        """,
+        (import_id, folder_id),
+    )
+    return await cur.fetchone()
+
+
+async def advance_folder_checkpoint(
+    conn: Connection,
+    import_id: str,
+    folder_id: str,
+    *,
+    pages_seen: int,
+    next_page_token: str | None,
+) -> bool:
+    """Move the checkpoint past one page, only if nobody else did since we read it: a page is
+    committed exactly once even when its job runs twice."""
+    cur = await conn.execute(
+        """
+        UPDATE import_folders
+        SET next_page_token = %s, pages_listed = pages_listed + 1, done = %s
+        WHERE import_id = %s AND folder_id = %s AND pages_listed = %s AND NOT done
+        """,
+        (next_page_token, next_page_token is None, import_id, folder_id, pages_seen),
+    )
+    return cur.rowcount == 1
+
+
+async def add_files(
+    conn: Connection, import_id: str, files: list[SourceFile], skip_reasons: list[str | None]
+) -> list[str]:
+    """Record newly discovered files (a file seen before in this import is ignored); files with
+    a skip reason are settled as skipped at once. Returns the ids of new files to transfer."""
+    if not files:
+        return []
+    cur = await conn.execute(
+        """
+        INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
+                                       md5_checksum, resource_key, state, reason)
+        SELECT %s, t.id, t.name, t.mime_type, t.size, t.md5, t.resource_key,
+               CASE WHEN t.reason IS NULL THEN 'pending' ELSE 'skipped' END, t.reason
+        FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[],
+                    %s::text[]) AS t(id, name, mime_type, size, md5, resource_key, reason)
+        ON CONFLICT (import_id, source_file_id) DO NOTHING
+        RETURNING f.source_file_id, f.state
+        """,
+        (
+            import_id,
+            [f.file_id for f in files],
+            [f.name for f in files],
+            [f.mime_type for f in files],
+            [f.size for f in files],
+            [f.md5_checksum for f in files],
+            [f.resource_key for f in files],
+            skip_reasons,
+        ),
+    )
+    new = await cur.fetchall()
+    to_transfer = [row["source_file_id"] for row in new if row["state"] == "pending"]
+    await conn.execute(
+        "UPDATE imports SET discovered = discovered + %s, skipped = skipped + %s WHERE id = %s",
+        (len(new), len(new) - len(to_transfer), import_id),
+    )
+    return to_transfer
+
+
+async def add_folders(conn: Connection, import_id: str, folders: list[FolderRef]) -> list[str]:
+    """Record subfolders to list; a folder already reached in this import (a second path to it,
+    or a loop) is not listed again. Returns the ids of new folders."""
+    if not folders:
+        return []
+    cur = await conn.execute(
+        """
+        INSERT INTO import_folders (import_id, folder_id, resource_key)
+        SELECT %s, t.id, t.resource_key FROM unnest(%s::text[], %s::text[]) AS t(id, resource_key)
+        ON CONFLICT (import_id, folder_id) DO NOTHING
+        RETURNING folder_id
+        """,
+        (import_id, [f.folder_id for f in folders], [f.resource_key for f in folders]),
+    )
+    new = [row["folder_id"] for row in await cur.fetchall()]
+    if new:
+        await conn.execute(
+            "UPDATE imports SET folders_pending = folders_pending + %s WHERE id = %s",
+            (len(new), import_id),
+        )
+    return new
+
+
+async def finish_folder(conn: Connection, import_id: str) -> None:
+    await conn.execute(
+        "UPDATE imports SET folders_pending = folders_pending - 1 WHERE id = %s", (import_id,)
+    )
+
+
+async def get_file_to_transfer(
+    conn: Connection, import_id: str, file_id: str
+) -> dict[str, Any] | None:
+    cur = await conn.execute(
+        """
+        SELECT f.source_file_id, f.name, f.mime_type, f.size, f.md5_checksum, f.resource_key,
+               f.state, i.status AS import_status, i.source
+        FROM import_files f JOIN imports i ON i.id = f.import_id
+        WHERE f.import_id = %s AND f.source_file_id = %s
+        """,
+        (import_id, file_id),
+    )
+    return await cur.fetchone()
+
+
+async def settle_file(
+    conn: Connection,
+    import_id: str,
+    file_id: str,
+    *,
+    state: str,
+    reason: str | None,
+    attempts: int,
+    bytes_imported: int = 0,
+) -> bool:
+    """pending → imported | failed, counted once: False when the file was already settled."""
+    cur = await conn.execute(
+        """
+        UPDATE import_files SET state = %s, reason = %s, attempts = %s, updated_at = now()
+        WHERE import_id = %s AND source_file_id = %s AND state = 'pending'
+        """,
+        (state, reason, attempts, import_id, file_id),
+    )
+    if cur.rowcount == 0:
+        return False
+    counter = "imported" if state == "imported" else "failed"
+    await conn.execute(
+        f"""
+        UPDATE imports SET {counter} = {counter} + 1, bytes_imported = bytes_imported + %s
+        WHERE id = %s
+        """,  # noqa: S608 - counter is one of two fixed column names
+        (bytes_imported, import_id),
+    )
+    return True
+
+
+async def upsert_image(
+    conn: Connection,
+    *,
+    source: str,
+    source_file_id: str,
+    import_id: str,
+    name: str,
+    mime_type: str,
+    size: int,
+    md5_checksum: str,
+    storage_key: str,
+    storage_path: str,
+) -> None:
+    """One row per source file: a repeated transfer updates it instead of adding another."""
+    await conn.execute(
+        """
+        INSERT INTO images (source, source_file_id, import_id, name, mime_type, size,
+                            md5_checksum, storage_key, storage_path)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        ON CONFLICT (source, source_file_id) DO UPDATE SET
+            import_id = EXCLUDED.import_id, name = EXCLUDED.name,
+            mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
+            md5_checksum = EXCLUDED.md5_checksum, storage_key = EXCLUDED.storage_key,
+            storage_path = EXCLUDED.storage_path, updated_at = now()
+        """,
+        (
+            source,
+            source_file_id,
+            import_id,
+            name,
+            mime_type,
+            size,
+            md5_checksum,
+            storage_key,
+            storage_path,
+        ),
+    )
+
+
+async def complete_if_settled(conn: Connection, import_id: str) -> str | None:
+    """running → completed | completed_with_errors once every folder is listed and every file
+    settled. The status guard makes this happen exactly once; returns the new status then."""
+    cur = await conn.execute(
+        """
+        UPDATE imports
+        SET status = CASE WHEN failed > 0 THEN 'completed_with_errors' ELSE 'completed' END,
+            finished_at = now()
+        WHERE id = %s AND status = 'running' AND folders_pending = 0
+          AND discovered = imported + skipped + failed
+        RETURNING status
+        """,
+        (import_id,),
+    )
+    row = await cur.fetchone()
+    return row["status"] if row else None

@@ -1,0 +1,25 @@
+"""What every job needs, built once per worker process and handed to jobs through
+Procrastinate's context (never module-level state)."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from procrastinate import JobContext
+
+from worker.db import Pool
+from worker.settings import Settings
+from worker.sources.base import SourceConnector
+from worker.storage import ObjectStore
+
+
+@dataclass(frozen=True)
+class Services:
+    settings: Settings
+    pool: Pool
+    store: ObjectStore
+    connectors: Mapping[str, SourceConnector]
+
+
+def services_of(context: JobContext) -> Services:
+    services: Services = context.additional_context["services"]
+    return services

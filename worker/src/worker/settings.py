@@ -1,0 +1,40 @@
+"""The worker's settings, read once from the environment (and a `.env` file when present)."""
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = "postgresql://postgres@127.0.0.1:5432/image_import"
+    db_pool_max_size: int = Field(default=20, ge=2)
+
+    s3_endpoint_url: str | None = None
+    s3_bucket: str = "images"
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: str | None = None
+    aws_region: str = "us-east-1"
+    # Files above this size go up as multipart uploads of this part size.
+    s3_multipart_threshold_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+    s3_part_size_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+    google_api_key: str | None = None
+    google_drive_api_url: str = "https://www.googleapis.com"
+    source_timeout_seconds: float = Field(default=60.0, gt=0)
+
+    worker_concurrency: int = Field(default=16, ge=1)
+    # A transient failure (rate limit, 5xx, cut connection) is retried this many times in all.
+    max_attempts: int = Field(default=6, ge=1)
+    retry_base_seconds: float = Field(default=1.0, ge=0)
+    retry_max_seconds: float = Field(default=64.0, ge=0)
+    listing_page_size: int = Field(default=1000, ge=1, le=1000)
+    # On SIGTERM, running jobs get this long to finish before they are aborted and retried.
+    shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

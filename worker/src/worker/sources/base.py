@@ -1,0 +1,70 @@
+"""The contract every source connector (Google Drive, Dropbox, ...) fulfils.
+
+A connector lists a folder one page at a time as plain records, and opens a file as a byte
+stream. It never touches the database or the object store, and it says how a failure should be
+handled by raising one of the errors below. The pipeline only ever talks to this interface.
+"""
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class FolderRef:
+    folder_id: str
+    resource_key: str | None = None
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file as the source describes it. `size` and `md5_checksum` are what the bytes must match
+    when the source knows them."""
+
+    file_id: str
+    name: str
+    mime_type: str
+    size: int | None = None
+    md5_checksum: str | None = None
+    resource_key: str | None = None
+    # Set by the connector when the source cannot give this file's bytes (e.g. a Google Doc).
+    not_downloadable: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderPage:
+    files: list[SourceFile] = field(default_factory=list)
+    folders: list[FolderRef] = field(default_factory=list)
+    next_page_token: str | None = None
+
+
+class SourceError(Exception):
+    """A failure talking to a source, with a message a person understands."""
+
+
+class TransientSourceError(SourceError):
+    """Worth retrying later: rate limits, 5xx, timeouts, cut connections."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PermanentSourceError(SourceError):
+    """Retrying cannot help (not found, not shared, not downloadable): record it and move on."""
+
+
+class FolderUnavailable(PermanentSourceError):
+    """The folder itself cannot be listed: the whole import fails with this message."""
+
+
+class SourceConnector(Protocol):
+    async def check_folder(self, folder: FolderRef) -> None:
+        """Raise FolderUnavailable unless the folder exists and can be listed."""
+
+    async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
+        """One page of the folder's direct children; `next_page_token` is None on the last."""
+
+    def open_file(self, file: SourceFile) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
+        """The file's bytes, streamed in chunks."""

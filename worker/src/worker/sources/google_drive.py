@@ -1,0 +1,194 @@
+"""Google Drive API v3, read-only, for folders shared with "anyone with the link".
+
+Calls `{GOOGLE_DRIVE_API_URL}/drive/v3/files...` with an API key. Every call names the fields
+it needs (Drive returns only what is asked for), and includes shared-drive items.
+"""
+
+import json
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+
+from worker.sources.base import (
+    FolderPage,
+    FolderRef,
+    FolderUnavailable,
+    PermanentSourceError,
+    SourceFile,
+    TransientSourceError,
+)
+
+FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
+SHORTCUT_MIME_TYPE = "application/vnd.google-apps.shortcut"
+GOOGLE_NATIVE_PREFIX = "application/vnd.google-apps."
+
+_LIST_FIELDS = (
+    "nextPageToken,incompleteSearch,"
+    "files(id,name,mimeType,size,md5Checksum,resourceKey,shortcutDetails)"
+)
+_FOLDER_FIELDS = "id,name,mimeType,resourceKey,trashed"
+_RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded"}
+_ALL_DRIVES = {"supportsAllDrives": "true"}
+
+
+class GoogleDriveConnector:
+    def __init__(
+        self, http: httpx.AsyncClient, *, api_url: str, api_key: str | None, page_size: int
+    ) -> None:
+        self._http = http
+        self._files_url = f"{api_url.rstrip('/')}/drive/v3/files"
+        self._api_key = api_key
+        self._page_size = page_size
+
+    async def check_folder(self, folder: FolderRef) -> None:
+        # Listing the children of a folder we cannot see answers 200 with no files, so ask for
+        # the folder itself first: that gives a clean 404.
+        try:
+            meta = await self._get_json(
+                f"{self._files_url}/{folder.folder_id}",
+                {"fields": _FOLDER_FIELDS, **_ALL_DRIVES},
+                resource_keys=[folder],
+            )
+        except PermanentSourceError as exc:
+            raise FolderUnavailable(
+                f"the Google Drive folder {folder.folder_id} was not found or is not shared "
+                f"publicly (share it as 'Anyone with the link'): {exc}"
+            ) from exc
+        if meta.get("mimeType") != FOLDER_MIME_TYPE:
+            raise FolderUnavailable(
+                f"the link points to a file ({meta.get('mimeType')}), not a folder"
+            )
+        if meta.get("trashed"):
+            raise FolderUnavailable("the folder is in the owner's trash")
+
+    async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
+        params = {
+            "q": f"'{_escape(folder.folder_id)}' in parents and trashed = false",
+            "fields": _LIST_FIELDS,
+            "pageSize": str(self._page_size),
+            "includeItemsFromAllDrives": "true",
+            **_ALL_DRIVES,
+        }
+        if page_token:
+            params["pageToken"] = page_token
+        body = await self._get_json(self._files_url, params, resource_keys=[folder])
+        page = FolderPage(next_page_token=body.get("nextPageToken") or None)
+        for item in body.get("files", []):
+            if item.get("mimeType") == FOLDER_MIME_TYPE:
+                page.folders.append(FolderRef(item["id"], item.get("resourceKey")))
+            else:
+                page.files.append(_to_source_file(item))
+        return page
+
+    @asynccontextmanager
+    async def open_file(self, file: SourceFile) -> AsyncIterator[AsyncIterator[bytes]]:
+        request = self._http.build_request(
+            "GET",
+            f"{self._files_url}/{file.file_id}",
+            params=self._with_key({"alt": "media", **_ALL_DRIVES}),
+            headers=_resource_key_header([FolderRef(file.file_id, file.resource_key)]),
+        )
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.TransportError as exc:
+            raise TransientSourceError(f"download failed: {exc!r}") from exc
+        try:
+            if response.status_code != 200:
+                await response.aread()
+                raise classify_error(response)
+            yield _body_chunks(response)
+        finally:
+            await response.aclose()
+
+    async def _get_json(
+        self, url: str, params: dict[str, str], *, resource_keys: Iterable[FolderRef]
+    ) -> dict[str, Any]:
+        try:
+            response = await self._http.get(
+                url, params=self._with_key(params), headers=_resource_key_header(resource_keys)
+            )
+        except httpx.TransportError as exc:
+            raise TransientSourceError(f"Google Drive did not answer: {exc!r}") from exc
+        if response.status_code != 200:
+            raise classify_error(response)
+        try:
+            body: dict[str, Any] = response.json()
+        except json.JSONDecodeError as exc:
+            raise TransientSourceError("Google Drive sent a response that is not JSON") from exc
+        return body
+
+    def _with_key(self, params: dict[str, str]) -> dict[str, str]:
+        return {**params, "key": self._api_key} if self._api_key else params
+
+
+def classify_error(response: httpx.Response) -> TransientSourceError | PermanentSourceError:
+    """Map a Drive error response to retry-later or give-up, following Google's guidance:
+    rate limits and 5xx are retried with backoff; everything else is final."""
+    status = response.status_code
+    reason, message = _error_reason(response)
+    described = f"HTTP {status} {reason or ''}: {message}".replace("  ", " ")
+    retry_after = _retry_after(response)
+    if status == 429 or status >= 500 or reason in _RATE_LIMIT_REASONS:
+        return TransientSourceError(described, retry_after=retry_after)
+    return PermanentSourceError(described)
+
+
+async def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
+    try:
+        async for chunk in response.aiter_bytes():
+            yield chunk
+    except (httpx.TransportError, httpx.StreamError) as exc:
+        raise TransientSourceError(f"download cut off: {exc!r}") from exc
+
+
+def _to_source_file(item: dict[str, Any]) -> SourceFile:
+    size = item.get("size")
+    mime_type = item.get("mimeType", "application/octet-stream")
+    return SourceFile(
+        file_id=item["id"],
+        name=item.get("name", ""),
+        mime_type=mime_type,
+        size=int(size) if size is not None else None,
+        md5_checksum=item.get("md5Checksum"),
+        resource_key=item.get("resourceKey"),
+        not_downloadable=_why_not_downloadable(mime_type),
+    )
+
+
+def _why_not_downloadable(mime_type: str) -> str | None:
+    if mime_type == SHORTCUT_MIME_TYPE:
+        return "shortcut: following shortcuts is not supported yet"
+    if mime_type.startswith(GOOGLE_NATIVE_PREFIX):
+        return f"Google-native file ({mime_type}) has no downloadable bytes"
+    return None
+
+
+def _error_reason(response: httpx.Response) -> tuple[str | None, str]:
+    try:
+        error = response.json().get("error", {})
+    except (json.JSONDecodeError, AttributeError):
+        return None, response.text[:200] or response.reason_phrase
+    if not isinstance(error, dict):
+        return None, str(error)[:200]
+    errors = error.get("errors") or [{}]
+    reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
+    return reason or error.get("status"), str(error.get("message", ""))[:300]
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _resource_key_header(refs: Iterable[FolderRef]) -> dict[str, str]:
+    pairs = [f"{ref.folder_id}/{ref.resource_key}" for ref in refs if ref.resource_key]
+    return {"X-Goog-Drive-Resource-Keys": ",".join(pairs)} if pairs else {}
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("'", "\\'")

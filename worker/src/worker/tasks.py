@@ -1,0 +1,67 @@
+"""Job entry points. Each is thin: it turns a job into a pipeline call and decides, per failure
+class, between retrying (transient, attempts left) and recording the failure for good."""
+
+import logging
+
+from procrastinate import JobContext, builtin_tasks
+
+from worker import jobs, pipeline
+from worker.retry import TransientFailureRetry, is_last_attempt
+from worker.services import services_of
+from worker.sources.base import PermanentSourceError
+
+log = logging.getLogger("worker.tasks")
+retry = TransientFailureRetry()
+
+
+@jobs.app.task(name=jobs.START_IMPORT, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
+async def start_import(context: JobContext, import_id: str) -> None:
+    services = services_of(context)
+    try:
+        await pipeline.start_import(services, import_id)
+    except Exception as exc:
+        if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
+            await pipeline.fail_import(services, import_id, f"could not start: {exc}")
+            return
+        raise
+
+
+@jobs.app.task(name=jobs.LIST_FOLDER_PAGE, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
+async def list_folder_page(context: JobContext, import_id: str, folder_id: str) -> None:
+    services = services_of(context)
+    try:
+        await pipeline.list_folder_page(services, import_id, folder_id)
+    except Exception as exc:
+        if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
+            await pipeline.fail_import(
+                services, import_id, f"listing folder {folder_id} failed: {exc}"
+            )
+            return
+        raise
+
+
+@jobs.app.task(name=jobs.TRANSFER_FILE, queue=jobs.TRANSFER_QUEUE, pass_context=True, retry=retry)
+async def transfer_file(context: JobContext, import_id: str, file_id: str) -> None:
+    services = services_of(context)
+    attempt = context.job.attempts + 1
+    try:
+        await pipeline.transfer_file(services, import_id, file_id, attempt)
+    except Exception as exc:
+        if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
+            await pipeline.record_failed_file(services, import_id, file_id, str(exc), attempt)
+            return
+        log.info("import.transfer_retry import_id=%s file_id=%s error=%s", import_id, file_id, exc)
+        raise
+
+
+@jobs.app.periodic(cron="* * * * *", periodic_id="recover-stalled-jobs")
+@jobs.app.task(name=jobs.RECOVER_STALLED_JOBS, queue=jobs.LISTING_QUEUE, pass_context=True)
+async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
+    """Jobs of a worker that died (no heartbeat) go back to the queue."""
+    stalled = await context.app.job_manager.get_stalled_jobs()
+    for job in stalled:
+        await context.app.job_manager.retry_job(job)
+        log.warning("jobs.recovered_stalled job_id=%s task=%s", job.id, job.task_name)
+
+
+__all__ = ["builtin_tasks", "list_folder_page", "start_import", "transfer_file"]
