@@ -51,8 +51,6 @@ def test_resource_key_is_read_from_the_link() -> None:
         ("not a link at all", "not a Google Drive link"),
     ],
 )
-def test_a_link_that_is_not_a_drive_folder_is_refused_with_a_reason(
-    url: str, message: str
-) -> None:
+def test_a_link_that_is_not_a_drive_folder_is_refused_with_a_reason(url: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         parse_google_drive_folder_link(url)

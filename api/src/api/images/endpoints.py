@@ -8,7 +8,8 @@ from api.images import service
 from api.images.schemas import ImagePage
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.params import Parameter
+from litestar.di import NamedDependency
+from litestar.params import FromQuery, QueryParameter
 
 
 class ImageController(Controller):
@@ -17,12 +18,12 @@ class ImageController(Controller):
     @get("/images")
     async def list_images(
         self,
-        conn: Connection,
+        conn: NamedDependency[Connection],
         state: State,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        cursor: str | None = None,
-        source: Literal["google_drive", "dropbox"] | None = None,
-        import_id: uuid.UUID | None = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: FromQuery[str | None] = None,
+        source: FromQuery[Literal["google_drive", "dropbox"] | None] = None,
+        import_id: FromQuery[uuid.UUID | None] = None,
     ) -> ImagePage:
         """Imported images, newest first; follow `next_cursor` for the next page."""
         return await service.list_images(
