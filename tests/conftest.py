@@ -25,8 +25,12 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from api.app import create_app
 from api.settings import Settings as ApiSettings
 from devstack.s3 import ensure_bucket, s3_client
-from devstack.testing import TEST_ACCESS_KEY, TEST_SECRET_KEY, start_postgres_for_tests
-from devstack.testing import start_s3_for_tests
+from devstack.testing import (
+    TEST_ACCESS_KEY,
+    TEST_SECRET_KEY,
+    start_postgres_for_tests,
+    start_s3_for_tests,
+)
 from emulators.google_drive import DriveFixture, EmulatorServer
 from migrate.__main__ import apply_migrations
 from tests.drive_fixtures import TEST_DRIVE_SPEC

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from emulators.google_drive import (
     DriveFixture,
     EmulatorServer,
@@ -22,6 +23,10 @@ from emulators.google_drive import (
 from emulators.google_drive.samples import bulk_folder_spec
 
 API_KEY = "test-key"
+FOLDER = "application/vnd.google-apps.folder"
+SHORTCUT = "application/vnd.google-apps.shortcut"
+RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+ID = re.compile(r"^1[A-Za-z0-9_-]{32}$")
 
 # One fixture exercising every awkward case; ids and bytes are derived, so it is cheap to build.
 DRIVE_SPEC: dict[str, Any] = {
@@ -90,36 +95,30 @@ def start_emulator() -> Iterator[Callable[..., EmulatorServer]]:
 
 
 @pytest.fixture
-def drive(
+def emulator(
     drive_fixture: DriveFixture, start_emulator: Callable[..., EmulatorServer]
 ) -> EmulatorServer:
     return start_emulator(drive_fixture)
 
 
 @pytest.fixture
-def api(drive: EmulatorServer) -> Iterator[httpx.Client]:
+def client(emulator: EmulatorServer) -> Iterator[httpx.Client]:
     """A client that sends the API key on every call, as an anonymous Drive client does."""
-    with httpx.Client(base_url=drive.base_url, params={"key": API_KEY}, timeout=30) as client:
-        yield client
-
-
-FOLDER = "application/vnd.google-apps.folder"
-SHORTCUT = "application/vnd.google-apps.shortcut"
-RFC3339_MS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
-ID = re.compile(r"^1[A-Za-z0-9_-]{32}$")
+    with httpx.Client(base_url=emulator.base_url, params={"key": API_KEY}, timeout=30) as http:
+        yield http
 
 
 def children_query(folder_id: str, extra: str = "") -> str:
     return f"'{folder_id}' in parents" + (f" and {extra}" if extra else "")
 
 
-def list_all(api: httpx.Client, params: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
+def list_all(client: httpx.Client, params: dict[str, Any], **kwargs: Any) -> list[dict[str, Any]]:
     """Follow nextPageToken to the end, as a client must."""
     files: list[dict[str, Any]] = []
     token = None
     while True:
         page_params = dict(params) | ({"pageToken": token} if token else {})
-        response = api.get("/drive/v3/files", params=page_params, **kwargs)
+        response = client.get("/drive/v3/files", params=page_params, **kwargs)
         assert response.status_code == 200, response.text
         body = response.json()
         files.extend(body["files"])
@@ -230,8 +229,8 @@ def test_expected_images_of_the_sample_are_about_sixty() -> None:
 # --- authentication ------------------------------------------------------------------------
 
 
-def test_missing_api_key_is_403_unregistered_caller(drive: EmulatorServer) -> None:
-    response = httpx.get(f"{drive.base_url}/drive/v3/files")
+def test_missing_api_key_is_403_unregistered_caller(emulator: EmulatorServer) -> None:
+    response = httpx.get(f"{emulator.base_url}/drive/v3/files")
     assert response.status_code == 403
     error = response.json()["error"]
     assert error["status"] == "PERMISSION_DENIED"
@@ -259,18 +258,18 @@ def test_unknown_api_key_is_400_api_key_invalid(
     assert good.status_code == 200
 
 
-def test_bearer_token_is_accepted_instead_of_a_key(drive: EmulatorServer) -> None:
+def test_bearer_token_is_accepted_instead_of_a_key(emulator: EmulatorServer) -> None:
     response = httpx.get(
-        f"{drive.base_url}/drive/v3/files", headers={"Authorization": "Bearer ya29.token"}
+        f"{emulator.base_url}/drive/v3/files", headers={"Authorization": "Bearer ya29.token"}
     )
     assert response.status_code == 200
 
 
 def test_disabled_api_is_403_access_not_configured(
-    drive: EmulatorServer, api: httpx.Client
+    emulator: EmulatorServer, client: httpx.Client
 ) -> None:
-    httpx.post(f"{drive.base_url}/_emulator/settings", json={"api_enabled": False})
-    response = api.get("/drive/v3/files")
+    httpx.post(f"{emulator.base_url}/_emulator/settings", json={"api_enabled": False})
+    response = client.get("/drive/v3/files")
     assert response.status_code == 403
     assert error_of(response)["domain"] == "usageLimits"
     assert error_of(response)["reason"] == "accessNotConfigured"
@@ -280,10 +279,10 @@ def test_disabled_api_is_403_access_not_configured(
 
 
 def test_list_default_projection_is_kind_id_name_mime_type_and_resource_key(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     params = {"q": children_query(drive_fixture.folder_id("photos"))}
-    body = api.get("/drive/v3/files", params=params).json()
+    body = client.get("/drive/v3/files", params=params).json()
     assert set(body) - {"nextPageToken"} == {"kind", "incompleteSearch", "files"}
     assert body["kind"] == "drive#fileList"
     assert body["incompleteSearch"] is False
@@ -295,13 +294,15 @@ def test_list_default_projection_is_kind_id_name_mime_type_and_resource_key(
         assert file["kind"] == "drive#file"
 
 
-def test_list_returns_only_requested_fields(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_list_returns_only_requested_fields(
+    drive_fixture: DriveFixture, client: httpx.Client
+) -> None:
     params = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "nextPageToken, files(id, name,size)",
         "pageSize": 1000,
     }
-    body = api.get("/drive/v3/files", params=params).json()
+    body = client.get("/drive/v3/files", params=params).json()
     assert set(body) == {"files"}  # one page, so no token; kind was not asked for
     for file in body["files"]:
         assert set(file) <= {"id", "name", "size"}
@@ -309,27 +310,27 @@ def test_list_returns_only_requested_fields(drive_fixture: DriveFixture, api: ht
 
 
 def test_fields_accept_slash_and_nested_selections(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     params = {
         "q": children_query(drive_fixture.folder_id("photos"), "name = 'IMG_001.jpg'"),
         "fields": "files/id,files/imageMediaMetadata(width,height),files/capabilities/canDownload",
     }
-    (file,) = api.get("/drive/v3/files", params=params).json()["files"]
+    (file,) = client.get("/drive/v3/files", params=params).json()["files"]
     assert set(file) == {"id", "imageMediaMetadata", "capabilities"}
     assert set(file["imageMediaMetadata"]) == {"width", "height"}
     assert file["capabilities"] == {"canDownload": True}
 
 
-def test_fields_star_returns_every_field(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_fields_star_returns_every_field(drive_fixture: DriveFixture, client: httpx.Client) -> None:
     params = {"q": children_query(drive_fixture.folder_id("photos"), "name = 'IMG_001.jpg'")}
-    body = api.get("/drive/v3/files", params=params | {"fields": "*"}).json()
+    body = client.get("/drive/v3/files", params=params | {"fields": "*"}).json()
     file = body["files"][0]
     assert {"kind", "incompleteSearch", "files"} <= set(body)
     for name in ("md5Checksum", "sha256Checksum", "size", "parents", "modifiedTime", "webViewLink"):
         assert name in file
     assert (
-        api.get("/drive/v3/files", params=params | {"fields": "files(*)"}).json()["files"][0]
+        client.get("/drive/v3/files", params=params | {"fields": "files(*)"}).json()["files"][0]
         == file
     )
 
@@ -338,22 +339,22 @@ def test_fields_star_returns_every_field(drive_fixture: DriveFixture, api: httpx
     "fields", ["files(id,nmae)", "items(id)", "starred", "files(id", "files/size/x"]
 )
 def test_unknown_field_in_the_mask_is_400_on_fields(
-    drive_fixture: DriveFixture, api: httpx.Client, fields: str
+    drive_fixture: DriveFixture, client: httpx.Client, fields: str
 ) -> None:
     params = {"q": children_query(drive_fixture.folder_id("photos")), "fields": fields}
-    response = api.get("/drive/v3/files", params=params)
+    response = client.get("/drive/v3/files", params=params)
     assert response.status_code == 400
     assert error_of(response)["location"] == "fields"
     assert error_of(response)["message"].startswith("Invalid field selection")
 
 
-def test_size_is_a_string(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_size_is_a_string(drive_fixture: DriveFixture, client: httpx.Client) -> None:
     params = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "files(name,size,quotaBytesUsed,version)",
         "pageSize": 1000,
     }
-    files = api.get("/drive/v3/files", params=params).json()["files"]
+    files = client.get("/drive/v3/files", params=params).json()["files"]
     sized = [file for file in files if "size" in file]
     assert sized
     for file in sized:
@@ -364,14 +365,14 @@ def test_size_is_a_string(drive_fixture: DriveFixture, api: httpx.Client) -> Non
 
 
 def test_folders_shortcuts_and_google_docs_have_no_size_or_checksums(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     params = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "files(name,mimeType,size,md5Checksum,sha256Checksum)",
         "pageSize": 1000,
     }
-    files = api.get("/drive/v3/files", params=params).json()["files"]
+    files = client.get("/drive/v3/files", params=params).json()["files"]
     native = [file for file in files if file["mimeType"].startswith("application/vnd.google-apps.")]
     assert {file["mimeType"] for file in native} == {
         FOLDER,
@@ -386,52 +387,52 @@ def test_folders_shortcuts_and_google_docs_have_no_size_or_checksums(
 
 
 def test_times_are_rfc3339_with_milliseconds_and_z(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     params = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "files(createdTime,modifiedTime)",
     }
-    for file in api.get("/drive/v3/files", params=params).json()["files"]:
+    for file in client.get("/drive/v3/files", params=params).json()["files"]:
         assert RFC3339_MS.match(file["createdTime"])
         assert RFC3339_MS.match(file["modifiedTime"])
         assert file["createdTime"] <= file["modifiedTime"]
 
 
 def test_trashed_files_are_listed_unless_the_query_excludes_them(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     folder = drive_fixture.folder_id("photos")
-    everything = {f["name"] for f in list_all(api, {"q": children_query(folder)})}
-    live = {f["name"] for f in list_all(api, {"q": children_query(folder, "trashed = false")})}
-    binned = {f["name"] for f in list_all(api, {"q": children_query(folder, "trashed=true")})}
+    everything = {f["name"] for f in list_all(client, {"q": children_query(folder)})}
+    live = {f["name"] for f in list_all(client, {"q": children_query(folder, "trashed = false")})}
+    binned = {f["name"] for f in list_all(client, {"q": children_query(folder, "trashed=true")})}
     assert "old.jpg" in everything
     assert "old.jpg" not in live
     assert binned == {"old.jpg"}
 
 
 def test_mime_type_filters_select_and_exclude(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     folder = drive_fixture.folder_id("photos")
-    folders = list_all(api, {"q": children_query(folder, f"mimeType = '{FOLDER}'")})
-    assert {file["name"] for file in folders} == {"keyed", "ragged"}  # "team" is a shared drive
+    folders = list_all(client, {"q": children_query(folder, f"mimeType = '{FOLDER}'")})
+    assert {file["name"] for file in folders} == {"keyed", "ragged"}  # "team" is in a shared drive
     others = list_all(
-        api, {"q": children_query(folder, f"mimeType != '{FOLDER}' and trashed = false")}
+        client, {"q": children_query(folder, f"mimeType != '{FOLDER}' and trashed = false")}
     )
     assert all(file["mimeType"] != FOLDER for file in others)
-    assert len(folders) + len(others) + 1 == len(list_all(api, {"q": children_query(folder)}))
+    assert len(folders) + len(others) + 1 == len(list_all(client, {"q": children_query(folder)}))
 
 
 def test_name_filter_understands_escaped_quotes_and_backslashes(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     folder = drive_fixture.folder_id("photos")
     query = children_query(folder, "name = 'it\\'s a \"test\" \\\\ back.jpg'")
-    (file,) = list_all(api, {"q": query})
+    (file,) = list_all(client, {"q": query})
     assert file["name"] == 'it\'s a "test" \\ back.jpg'
     parenthesised = f"({children_query(folder)}) and (name = 'IMG_002.jpg' and trashed = false)"
-    assert [f["name"] for f in list_all(api, {"q": parenthesised})] == ["IMG_002.jpg"]
+    assert [f["name"] for f in list_all(client, {"q": parenthesised})] == ["IMG_002.jpg"]
 
 
 @pytest.mark.parametrize(
@@ -448,9 +449,9 @@ def test_name_filter_understands_escaped_quotes_and_backslashes(
     ],
 )
 def test_unsupported_query_is_400_invalid_on_q(
-    drive_fixture: DriveFixture, api: httpx.Client, clause: str
+    drive_fixture: DriveFixture, client: httpx.Client, clause: str
 ) -> None:
-    response = api.get(
+    response = client.get(
         "/drive/v3/files", params={"q": children_query(drive_fixture.folder_id("photos"), clause)}
     )
     assert response.status_code == 400
@@ -463,8 +464,8 @@ def test_unsupported_query_is_400_invalid_on_q(
     }
 
 
-def test_listing_an_unknown_folder_is_200_and_empty(api: httpx.Client) -> None:
-    response = api.get("/drive/v3/files", params={"q": children_query("1" + "x" * 32)})
+def test_listing_an_unknown_folder_is_200_and_empty(client: httpx.Client) -> None:
+    response = client.get("/drive/v3/files", params={"q": children_query("1" + "x" * 32)})
     assert response.status_code == 200
     assert response.json()["files"] == []
     assert "nextPageToken" not in response.json()
@@ -472,10 +473,10 @@ def test_listing_an_unknown_folder_is_200_and_empty(api: httpx.Client) -> None:
 
 @pytest.mark.parametrize("page_size", ["0", "1001", "-3", "ten"])
 def test_page_size_out_of_range_is_400_on_page_size(
-    drive_fixture: DriveFixture, api: httpx.Client, page_size: str
+    drive_fixture: DriveFixture, client: httpx.Client, page_size: str
 ) -> None:
     params = {"q": children_query(drive_fixture.folder_id("photos")), "pageSize": page_size}
-    response = api.get("/drive/v3/files", params=params)
+    response = client.get("/drive/v3/files", params=params)
     assert response.status_code == 400
     assert error_of(response)["reason"] == "invalid"
     assert error_of(response)["location"] == "pageSize"
@@ -503,7 +504,7 @@ def test_default_page_size_is_100() -> None:
 
 
 def test_paging_visits_every_file_once_and_the_last_page_has_no_token(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     folder = drive_fixture.folder_id("photos")
     pages = []
@@ -512,7 +513,7 @@ def test_paging_visits_every_file_once_and_the_last_page_has_no_token(
         params = {"q": children_query(folder), "pageSize": 7} | (
             {"pageToken": token} if token else {}
         )
-        body = api.get("/drive/v3/files", params=params).json()
+        body = client.get("/drive/v3/files", params=params).json()
         pages.append(body)
         token = body.get("nextPageToken")
         if not token:
@@ -527,25 +528,27 @@ def test_paging_visits_every_file_once_and_the_last_page_has_no_token(
 
 @pytest.mark.parametrize("token", ["garbage", "~!!~AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "~!!~%%%"])
 def test_bad_page_token_is_400_on_page_token(
-    drive_fixture: DriveFixture, api: httpx.Client, token: str
+    drive_fixture: DriveFixture, client: httpx.Client, token: str
 ) -> None:
     params = {"q": children_query(drive_fixture.folder_id("photos")), "pageToken": token}
-    response = api.get("/drive/v3/files", params=params)
+    response = client.get("/drive/v3/files", params=params)
     assert response.status_code == 400
     assert error_of(response)["location"] == "pageToken"
 
 
-def test_page_token_is_bound_to_its_query(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_page_token_is_bound_to_its_query(
+    drive_fixture: DriveFixture, client: httpx.Client
+) -> None:
     folder = drive_fixture.folder_id("photos")
-    token = api.get("/drive/v3/files", params={"q": children_query(folder), "pageSize": 2}).json()[
-        "nextPageToken"
-    ]
+    token = client.get(
+        "/drive/v3/files", params={"q": children_query(folder), "pageSize": 2}
+    ).json()["nextPageToken"]
     other = {"q": children_query(folder, "trashed = false"), "pageToken": token}
-    assert api.get("/drive/v3/files", params=other).status_code == 400
+    assert client.get("/drive/v3/files", params=other).status_code == 400
 
 
 def test_short_pages_still_carry_a_next_page_token(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     folder = drive_fixture.folder_id("photos/ragged")
     sizes = []
@@ -555,7 +558,7 @@ def test_short_pages_still_carry_a_next_page_token(
         params = {"q": children_query(folder), "pageSize": 10} | (
             {"pageToken": token} if token else {}
         )
-        body = api.get("/drive/v3/files", params=params).json()
+        body = client.get("/drive/v3/files", params=params).json()
         sizes.append(len(body["files"]))
         seen += [file["name"] for file in body["files"]]
         token = body.get("nextPageToken")
@@ -584,29 +587,31 @@ def test_global_short_pages_setting_applies_to_folders_without_their_own(
 
 
 def test_shared_drive_items_are_hidden_unless_both_flags_are_set(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     team = drive_fixture.folder_id("photos/team")
     photos = drive_fixture.folder_id("photos")
     both = {"supportsAllDrives": "true", "includeItemsFromAllDrives": "true"}
-    assert list_all(api, {"q": children_query(team)}) == []
-    assert list_all(api, {"q": children_query(team), "supportsAllDrives": "true"}) == []
-    assert [f["name"] for f in list_all(api, {"q": children_query(team)} | both)] == ["team.jpg"]
-    assert "team" not in {f["name"] for f in list_all(api, {"q": children_query(photos)})}
-    assert "team" in {f["name"] for f in list_all(api, {"q": children_query(photos)} | both)}
+    assert list_all(client, {"q": children_query(team)}) == []
+    assert list_all(client, {"q": children_query(team), "supportsAllDrives": "true"}) == []
+    assert [f["name"] for f in list_all(client, {"q": children_query(team)} | both)] == ["team.jpg"]
+    assert "team" not in {f["name"] for f in list_all(client, {"q": children_query(photos)})}
+    assert "team" in {f["name"] for f in list_all(client, {"q": children_query(photos)} | both)}
     file_id = drive_fixture.id_of("photos/team/team.jpg")
-    assert api.get(f"/drive/v3/files/{file_id}").status_code == 404
-    found = api.get(
+    assert client.get(f"/drive/v3/files/{file_id}").status_code == 404
+    found = client.get(
         f"/drive/v3/files/{file_id}", params={"supportsAllDrives": "true", "fields": "driveId"}
     )
     assert found.json()["driveId"].startswith("0A")
 
 
-def test_order_by_is_accepted_and_validated(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_order_by_is_accepted_and_validated(
+    drive_fixture: DriveFixture, client: httpx.Client
+) -> None:
     folder = drive_fixture.folder_id("photos")
-    ordered = list_all(api, {"q": children_query(folder), "orderBy": "folder,name desc"})
+    ordered = list_all(client, {"q": children_query(folder), "orderBy": "folder,name desc"})
     assert ordered[0]["mimeType"] == FOLDER
-    bad = api.get("/drive/v3/files", params={"q": children_query(folder), "orderBy": "size"})
+    bad = client.get("/drive/v3/files", params={"q": children_query(folder), "orderBy": "size"})
     assert bad.status_code == 400
     assert error_of(bad)["location"] == "orderBy"
 
@@ -615,39 +620,41 @@ def test_order_by_is_accepted_and_validated(drive_fixture: DriveFixture, api: ht
 
 
 def test_missing_resource_key_hides_the_file(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     secret = drive_fixture.find("photos/keyed/secret.jpg")
     assert secret.resource_key and secret.resource_key.startswith("0-")
-    assert api.get(f"/drive/v3/files/{secret.id}").status_code == 404
-    assert api.get(f"/drive/v3/files/{secret.id}", params={"alt": "media"}).status_code == 404
+    assert client.get(f"/drive/v3/files/{secret.id}").status_code == 404
+    assert client.get(f"/drive/v3/files/{secret.id}", params={"alt": "media"}).status_code == 404
     wrong = {"X-Goog-Drive-Resource-Keys": f"{secret.id}/0-wrong"}
-    assert api.get(f"/drive/v3/files/{secret.id}", headers=wrong).status_code == 404
+    assert client.get(f"/drive/v3/files/{secret.id}", headers=wrong).status_code == 404
     right = {"X-Goog-Drive-Resource-Keys": f"1other/0-x, {secret.id}/{secret.resource_key}"}
-    assert api.get(f"/drive/v3/files/{secret.id}", headers=right).status_code == 200
-    media = api.get(f"/drive/v3/files/{secret.id}", params={"alt": "media"}, headers=right)
+    assert client.get(f"/drive/v3/files/{secret.id}", headers=right).status_code == 200
+    media = client.get(f"/drive/v3/files/{secret.id}", params={"alt": "media"}, headers=right)
     assert media.content == drive_fixture.read_bytes(secret.id)
 
 
 def test_listing_a_keyed_folder_without_its_key_returns_no_files(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     keyed = drive_fixture.find("photos/keyed")
-    assert list_all(api, {"q": children_query(keyed.id)}) == []
+    assert list_all(client, {"q": children_query(keyed.id)}) == []
     header = {"X-Goog-Drive-Resource-Keys": f"{keyed.id}/{keyed.resource_key}"}
     files = list_all(
-        api, {"q": children_query(keyed.id), "fields": "files(name,resourceKey)"}, headers=header
+        client, {"q": children_query(keyed.id), "fields": "files(name,resourceKey)"}, headers=header
     )
     secret = drive_fixture.find("photos/keyed/secret.jpg")
     assert files == [{"name": "secret.jpg", "resourceKey": secret.resource_key}]
 
 
-def test_shortcuts_carry_shortcut_details(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_shortcuts_carry_shortcut_details(
+    drive_fixture: DriveFixture, client: httpx.Client
+) -> None:
     params = {
         "q": children_query(drive_fixture.folder_id("photos"), f"mimeType = '{SHORTCUT}'"),
         "fields": "files(name,mimeType,shortcutDetails,size)",
     }
-    by_name = {f["name"]: f for f in list_all(api, params)}
+    by_name = {f["name"]: f for f in list_all(client, params)}
     assert by_name["link.jpg"]["shortcutDetails"] == {
         "targetId": drive_fixture.id_of("photos/IMG_001.jpg"),
         "targetMimeType": "image/jpeg",
@@ -659,7 +666,7 @@ def test_shortcuts_carry_shortcut_details(drive_fixture: DriveFixture, api: http
         == keyed_target.resource_key
     )
     dangling = by_name["dangling.jpg"]["shortcutDetails"]["targetId"]
-    assert api.get(f"/drive/v3/files/{dangling}").status_code == 404
+    assert client.get(f"/drive/v3/files/{dangling}").status_code == 404
     assert all("size" not in file for file in by_name.values())
 
 
@@ -667,16 +674,16 @@ def test_shortcuts_carry_shortcut_details(drive_fixture: DriveFixture, api: http
 
 
 def test_get_default_projection_and_requested_fields(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     item = drive_fixture.find("photos/IMG_003.jpg")
-    assert api.get(f"/drive/v3/files/{item.id}").json() == {
+    assert client.get(f"/drive/v3/files/{item.id}").json() == {
         "kind": "drive#file",
         "id": item.id,
         "name": "IMG_003.jpg",
         "mimeType": "image/jpeg",
     }
-    body = api.get(
+    body = client.get(
         f"/drive/v3/files/{item.id}", params={"fields": "size,md5Checksum,parents"}
     ).json()
     assert body == {
@@ -686,8 +693,8 @@ def test_get_default_projection_and_requested_fields(
     }
 
 
-def test_get_unknown_file_is_404_with_googles_body(api: httpx.Client) -> None:
-    response = api.get("/drive/v3/files/1nope")
+def test_get_unknown_file_is_404_with_googles_body(client: httpx.Client) -> None:
+    response = client.get("/drive/v3/files/1nope")
     assert response.status_code == 404
     assert response.json() == {
         "error": {
@@ -706,10 +713,12 @@ def test_get_unknown_file_is_404_with_googles_body(api: httpx.Client) -> None:
     }
 
 
-def test_pretty_print_can_be_turned_off(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_pretty_print_can_be_turned_off(drive_fixture: DriveFixture, client: httpx.Client) -> None:
     file_id = drive_fixture.id_of("photos/IMG_003.jpg")
-    assert "\n" in api.get(f"/drive/v3/files/{file_id}").text
-    assert "\n" not in api.get(f"/drive/v3/files/{file_id}", params={"prettyPrint": "false"}).text
+    assert "\n" in client.get(f"/drive/v3/files/{file_id}").text
+    assert (
+        "\n" not in client.get(f"/drive/v3/files/{file_id}", params={"prettyPrint": "false"}).text
+    )
 
 
 # --- downloads -------------------------------------------------------------------------------
@@ -717,28 +726,28 @@ def test_pretty_print_can_be_turned_off(drive_fixture: DriveFixture, api: httpx.
 
 @pytest.mark.parametrize("prefix", ["/drive/v3/files", "/download/drive/v3/files"])
 def test_download_returns_the_bytes_with_length_and_type(
-    drive_fixture: DriveFixture, api: httpx.Client, prefix: str
+    drive_fixture: DriveFixture, client: httpx.Client, prefix: str
 ) -> None:
     item = drive_fixture.find("photos/diagram.png")
-    response = api.get(f"{prefix}/{item.id}", params={"alt": "media"})
+    response = client.get(f"{prefix}/{item.id}", params={"alt": "media"})
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert response.headers["content-length"] == str(item.size)
     assert response.content == drive_fixture.read_bytes(item.id)
 
 
-def test_md5_matches_bytes_served(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_md5_matches_bytes_served(drive_fixture: DriveFixture, client: httpx.Client) -> None:
     params = {
         "q": children_query(drive_fixture.folder_id("photos"), "trashed = false"),
         "fields": "files(id,name,md5Checksum,sha256Checksum,size)",
     }
-    listed = {f["id"]: f for f in list_all(api, params) if "md5Checksum" in f}
+    listed = {f["id"]: f for f in list_all(client, params) if "md5Checksum" in f}
     expected = {
         image.id: image for image in drive_fixture.expected_images("photos", recursive=False)
     }
     assert set(expected) <= set(listed)
     for file_id, file in listed.items():
-        response = api.get(f"/drive/v3/files/{file_id}", params={"alt": "media"})
+        response = client.get(f"/drive/v3/files/{file_id}", params={"alt": "media"})
         if response.status_code == 403:
             continue  # abusive / quota-limited files are listed but not served
         assert hashlib.md5(response.content).hexdigest() == file["md5Checksum"]
@@ -759,10 +768,10 @@ def test_md5_matches_bytes_served(drive_fixture: DriveFixture, api: httpx.Client
     ],
 )
 def test_range_request_returns_206_with_content_range(
-    drive_fixture: DriveFixture, api: httpx.Client, header: str, start: int, end: int
+    drive_fixture: DriveFixture, client: httpx.Client, header: str, start: int, end: int
 ) -> None:
     item = drive_fixture.find("photos/diagram.png")  # 4,321 bytes
-    response = api.get(
+    response = client.get(
         f"/drive/v3/files/{item.id}", params={"alt": "media"}, headers={"Range": header}
     )
     assert response.status_code == 206
@@ -772,10 +781,10 @@ def test_range_request_returns_206_with_content_range(
 
 
 def test_range_past_the_end_is_416_with_the_total(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     item = drive_fixture.find("photos/diagram.png")
-    response = api.get(
+    response = client.get(
         f"/drive/v3/files/{item.id}", params={"alt": "media"}, headers={"Range": "bytes=4321-"}
     )
     assert response.status_code == 416
@@ -783,15 +792,15 @@ def test_range_past_the_end_is_416_with_the_total(
 
 
 def test_range_on_a_zero_byte_file_is_416_total_zero(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     file_id = drive_fixture.id_of("photos/empty.jpg")
-    ranged = api.get(
+    ranged = client.get(
         f"/drive/v3/files/{file_id}", params={"alt": "media"}, headers={"Range": "bytes=0-"}
     )
     assert ranged.status_code == 416
     assert ranged.headers["content-range"] == "bytes */0"
-    whole = api.get(f"/drive/v3/files/{file_id}", params={"alt": "media"})
+    whole = client.get(f"/drive/v3/files/{file_id}", params={"alt": "media"})
     assert whole.status_code == 200
     assert whole.headers["content-length"] == "0"
     assert whole.content == b""
@@ -799,7 +808,7 @@ def test_range_on_a_zero_byte_file_is_416_total_zero(
 
 @pytest.mark.parametrize("name", ["Plan", "keyed", "link.jpg"])
 def test_google_types_are_403_file_not_downloadable(
-    drive_fixture: DriveFixture, api: httpx.Client, name: str
+    drive_fixture: DriveFixture, client: httpx.Client, name: str
 ) -> None:
     item = drive_fixture.find(["photos", name])
     headers = (
@@ -807,17 +816,17 @@ def test_google_types_are_403_file_not_downloadable(
         if item.resource_key
         else {}
     )
-    response = api.get(f"/drive/v3/files/{item.id}", params={"alt": "media"}, headers=headers)
+    response = client.get(f"/drive/v3/files/{item.id}", params={"alt": "media"}, headers=headers)
     assert response.status_code == 403
     assert error_of(response)["reason"] == "fileNotDownloadable"
     assert error_of(response)["location"] == "alt"
 
 
 def test_abusive_file_is_403_even_when_acknowledging_abuse(
-    drive_fixture: DriveFixture, api: httpx.Client
+    drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     file_id = drive_fixture.id_of("photos/malware.jpg")
-    response = api.get(
+    response = client.get(
         f"/drive/v3/files/{file_id}", params={"alt": "media", "acknowledgeAbuse": "true"}
     )
     assert response.status_code == 403
@@ -825,26 +834,32 @@ def test_abusive_file_is_403_even_when_acknowledging_abuse(
 
 
 def test_download_quota_flag_is_403_and_can_be_toggled_at_runtime(
-    drive: EmulatorServer, drive_fixture: DriveFixture, api: httpx.Client
+    emulator: EmulatorServer, drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     popular = drive_fixture.id_of("photos/popular.jpg")
-    response = api.get(f"/drive/v3/files/{popular}", params={"alt": "media"})
+    response = client.get(f"/drive/v3/files/{popular}", params={"alt": "media"})
     assert response.status_code == 403
     assert error_of(response)["reason"] == "downloadQuotaExceeded"
     other = drive_fixture.id_of("photos/IMG_004.jpg")
-    httpx.post(f"{drive.base_url}/_emulator/files/{other}", json={"download_quota_exceeded": True})
-    assert api.get(f"/drive/v3/files/{other}", params={"alt": "media"}).status_code == 403
-    httpx.post(f"{drive.base_url}/_emulator/files/{other}", json={"download_quota_exceeded": False})
-    assert api.get(f"/drive/v3/files/{other}", params={"alt": "media"}).status_code == 200
+    httpx.post(
+        f"{emulator.base_url}/_emulator/files/{other}", json={"download_quota_exceeded": True}
+    )
+    assert client.get(f"/drive/v3/files/{other}", params={"alt": "media"}).status_code == 403
+    httpx.post(
+        f"{emulator.base_url}/_emulator/files/{other}", json={"download_quota_exceeded": False}
+    )
+    assert client.get(f"/drive/v3/files/{other}", params={"alt": "media"}).status_code == 200
 
 
-def test_large_download_streams_fast(drive_fixture: DriveFixture, api: httpx.Client) -> None:
+def test_large_download_streams_fast(drive_fixture: DriveFixture, client: httpx.Client) -> None:
     item = drive_fixture.find("photos/big.bin")
     digest = hashlib.md5()
     started = time.perf_counter()
     total = 0
     for _ in range(4):
-        with api.stream("GET", f"/drive/v3/files/{item.id}", params={"alt": "media"}) as response:
+        with client.stream(
+            "GET", f"/drive/v3/files/{item.id}", params={"alt": "media"}
+        ) as response:
             for chunk in response.iter_raw():
                 total += len(chunk)
                 digest.update(chunk)
@@ -867,10 +882,15 @@ def test_large_download_streams_fast(drive_fixture: DriveFixture, api: httpx.Cli
     ],
 )
 def test_every_nth_request_gets_the_configured_fault(
-    drive: EmulatorServer, api: httpx.Client, fault: str, status: int, reason: str, domain: str
+    emulator: EmulatorServer,
+    client: httpx.Client,
+    fault: str,
+    status: int,
+    reason: str,
+    domain: str,
 ) -> None:
-    drive.set_faults(FaultRule(fault, every=3, retry_after=7))
-    responses = [api.get("/drive/v3/files") for _ in range(12)]
+    emulator.set_faults(FaultRule(fault, every=3, retry_after=7))
+    responses = [client.get("/drive/v3/files") for _ in range(12)]
     assert [r.status_code for r in responses] == [200, 200, status] * 4
     response = responses[-1]
     assert error_of(response)["reason"] == reason
@@ -879,23 +899,23 @@ def test_every_nth_request_gets_the_configured_fault(
         assert error_of(response)["message"] == "User Rate Limit Exceeded"
     if status == 429:
         assert response.headers["retry-after"] == "7"
-    assert drive.stats.faults_injected[fault] == 4
+    assert emulator.stats.faults_injected[fault] == 4
 
 
 def test_faults_can_be_limited_to_one_route_kind(
-    drive: EmulatorServer, drive_fixture: DriveFixture, api: httpx.Client
+    emulator: EmulatorServer, drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     reply = httpx.post(
-        f"{drive.base_url}/_emulator/faults",
+        f"{emulator.base_url}/_emulator/faults",
         json={"rules": [{"fault": "backend_error", "routes": ["media"]}]},
     )
     assert reply.status_code == 200
     file_id = drive_fixture.id_of("photos/IMG_005.jpg")
-    assert api.get("/drive/v3/files").status_code == 200
-    assert api.get(f"/drive/v3/files/{file_id}").status_code == 200
-    assert api.get(f"/drive/v3/files/{file_id}", params={"alt": "media"}).status_code == 500
-    httpx.delete(f"{drive.base_url}/_emulator/faults")
-    assert api.get(f"/drive/v3/files/{file_id}", params={"alt": "media"}).status_code == 200
+    assert client.get("/drive/v3/files").status_code == 200
+    assert client.get(f"/drive/v3/files/{file_id}").status_code == 200
+    assert client.get(f"/drive/v3/files/{file_id}", params={"alt": "media"}).status_code == 500
+    httpx.delete(f"{emulator.base_url}/_emulator/faults")
+    assert client.get(f"/drive/v3/files/{file_id}", params={"alt": "media"}).status_code == 200
 
 
 def test_probabilistic_faults_repeat_with_the_same_seed(
@@ -913,27 +933,33 @@ def test_probabilistic_faults_repeat_with_the_same_seed(
 
 
 def test_fault_skip_and_limit_fail_only_a_window_of_requests(
-    drive: EmulatorServer, api: httpx.Client
+    emulator: EmulatorServer, client: httpx.Client
 ) -> None:
-    drive.set_faults(FaultRule("service_unavailable", skip=1, limit=2))
-    assert [api.get("/drive/v3/files").status_code for _ in range(5)] == [200, 503, 503, 200, 200]
+    emulator.set_faults(FaultRule("service_unavailable", skip=1, limit=2))
+    assert [client.get("/drive/v3/files").status_code for _ in range(5)] == [
+        200,
+        503,
+        503,
+        200,
+        200,
+    ]
 
 
 def test_cut_body_closes_connection_early(
-    drive: EmulatorServer, drive_fixture: DriveFixture, api: httpx.Client
+    emulator: EmulatorServer, drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     item = drive_fixture.find("photos/big.bin")
-    drive.set_faults(FaultRule("cut_body", cut_at=0.25))
+    emulator.set_faults(FaultRule("cut_body", cut_at=0.25))
     with (
         pytest.raises(httpx.RemoteProtocolError),
-        api.stream("GET", f"/drive/v3/files/{item.id}", params={"alt": "media"}) as response,
+        client.stream("GET", f"/drive/v3/files/{item.id}", params={"alt": "media"}) as response,
     ):
         assert response.headers["content-length"] == str(item.size)
         for _ in response.iter_raw():
             pass
 
     # At the TCP level: the full Content-Length is announced, then EOF arrives early.
-    with socket.create_connection(("127.0.0.1", drive.port)) as sock:
+    with socket.create_connection(("127.0.0.1", emulator.port)) as sock:
         request = (
             f"GET /drive/v3/files/{item.id}?alt=media&key={API_KEY} HTTP/1.1\r\n"
             "Host: emulator\r\n\r\n"
@@ -946,29 +972,31 @@ def test_cut_body_closes_connection_early(
     assert f"content-length: {item.size}".encode() in head.lower()
     assert len(body) == (item.size or 0) // 4
     assert body == drive_fixture.read_bytes(item.id)[: len(body)]
-    assert drive.stats.faults_injected["cut_body"] == 2
+    assert emulator.stats.faults_injected["cut_body"] == 2
 
 
 def test_stats_count_requests_by_route_and_bytes_served(
-    drive: EmulatorServer, drive_fixture: DriveFixture, api: httpx.Client
+    emulator: EmulatorServer, drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
     item = drive_fixture.find("photos/diagram.png")
-    api.get("/drive/v3/files")
-    api.get(f"/drive/v3/files/{item.id}")
-    api.get(f"/drive/v3/files/{item.id}", params={"alt": "media"})
-    api.get(f"/drive/v3/files/{item.id}", params={"alt": "media"}, headers={"Range": "bytes=0-9"})
-    stats = httpx.get(f"{drive.base_url}/_emulator/stats").json()
+    client.get("/drive/v3/files")
+    client.get(f"/drive/v3/files/{item.id}")
+    client.get(f"/drive/v3/files/{item.id}", params={"alt": "media"})
+    client.get(
+        f"/drive/v3/files/{item.id}", params={"alt": "media"}, headers={"Range": "bytes=0-9"}
+    )
+    stats = httpx.get(f"{emulator.base_url}/_emulator/stats").json()
     assert stats["requests"] == {"list": 1, "get": 1, "media": 2}
     assert stats["responses"] == {"list 200": 1, "get 200": 1, "media 200": 1, "media 206": 1}
     assert stats["bytes_served"] == (item.size or 0) + 10
     assert stats["media_requests_by_file"] == {item.id: 2}
-    httpx.delete(f"{drive.base_url}/_emulator/stats")
-    assert httpx.get(f"{drive.base_url}/_emulator/stats").json()["bytes_served"] == 0
+    httpx.delete(f"{emulator.base_url}/_emulator/stats")
+    assert httpx.get(f"{emulator.base_url}/_emulator/stats").json()["bytes_served"] == 0
 
 
-def test_control_endpoint_rejects_unknown_faults(drive: EmulatorServer) -> None:
+def test_control_endpoint_rejects_unknown_faults(emulator: EmulatorServer) -> None:
     reply = httpx.post(
-        f"{drive.base_url}/_emulator/faults", json={"rules": [{"fault": "gremlins"}]}
+        f"{emulator.base_url}/_emulator/faults", json={"rules": [{"fault": "gremlins"}]}
     )
     assert reply.status_code == 400
     assert reply.json()["error"] == "invalid_request"
