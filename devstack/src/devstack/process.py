@@ -1,5 +1,6 @@
 """A child process whose output is read line by line: the one way devstack runs anything."""
 
+import ctypes
 import os
 import pwd
 import signal
@@ -11,6 +12,15 @@ from pathlib import Path
 from typing import TextIO
 
 LineSink = Callable[[str], None]
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    """Runs in the child before exec: if devstack itself is killed (even with SIGKILL), the
+    kernel sends the child SIGTERM, so no orphaned service keeps holding its port."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class FileSink:
@@ -76,6 +86,7 @@ class ChildProcess:
             # Without these the child would keep root's groups.
             group=user.pw_gid if user else None,
             extra_groups=[] if user else None,
+            preexec_fn=_die_with_parent,
         )
         self._reader = threading.Thread(
             target=self._read, args=(self._popen.stdout,), name=f"{self.name}-output", daemon=True
