@@ -128,7 +128,8 @@ def list_all(client: httpx.Client, params: dict[str, Any], **kwargs: Any) -> lis
 
 
 def error_of(response: httpx.Response) -> dict[str, Any]:
-    return response.json()["error"]["errors"][0]
+    error: dict[str, Any] = response.json()["error"]["errors"][0]
+    return error
 
 
 # --- fixture model -------------------------------------------------------------------------
@@ -281,7 +282,7 @@ def test_disabled_api_is_403_access_not_configured(
 def test_list_default_projection_is_kind_id_name_mime_type_and_resource_key(
     drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
-    params = {"q": children_query(drive_fixture.folder_id("photos"))}
+    params: dict[str, Any] = {"q": children_query(drive_fixture.folder_id("photos"))}
     body = client.get("/drive/v3/files", params=params).json()
     assert set(body) - {"nextPageToken"} == {"kind", "incompleteSearch", "files"}
     assert body["kind"] == "drive#fileList"
@@ -297,7 +298,7 @@ def test_list_default_projection_is_kind_id_name_mime_type_and_resource_key(
 def test_list_returns_only_requested_fields(
     drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "nextPageToken, files(id, name,size)",
         "pageSize": 1000,
@@ -312,7 +313,7 @@ def test_list_returns_only_requested_fields(
 def test_fields_accept_slash_and_nested_selections(
     drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(drive_fixture.folder_id("photos"), "name = 'IMG_001.jpg'"),
         "fields": "files/id,files/imageMediaMetadata(width,height),files/capabilities/canDownload",
     }
@@ -323,7 +324,9 @@ def test_fields_accept_slash_and_nested_selections(
 
 
 def test_fields_star_returns_every_field(drive_fixture: DriveFixture, client: httpx.Client) -> None:
-    params = {"q": children_query(drive_fixture.folder_id("photos"), "name = 'IMG_001.jpg'")}
+    params: dict[str, Any] = {
+        "q": children_query(drive_fixture.folder_id("photos"), "name = 'IMG_001.jpg'")
+    }
     body = client.get("/drive/v3/files", params=params | {"fields": "*"}).json()
     file = body["files"][0]
     assert {"kind", "incompleteSearch", "files"} <= set(body)
@@ -341,7 +344,10 @@ def test_fields_star_returns_every_field(drive_fixture: DriveFixture, client: ht
 def test_unknown_field_in_the_mask_is_400_on_fields(
     drive_fixture: DriveFixture, client: httpx.Client, fields: str
 ) -> None:
-    params = {"q": children_query(drive_fixture.folder_id("photos")), "fields": fields}
+    params: dict[str, Any] = {
+        "q": children_query(drive_fixture.folder_id("photos")),
+        "fields": fields,
+    }
     response = client.get("/drive/v3/files", params=params)
     assert response.status_code == 400
     assert error_of(response)["location"] == "fields"
@@ -349,7 +355,7 @@ def test_unknown_field_in_the_mask_is_400_on_fields(
 
 
 def test_size_is_a_string(drive_fixture: DriveFixture, client: httpx.Client) -> None:
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "files(name,size,quotaBytesUsed,version)",
         "pageSize": 1000,
@@ -367,7 +373,7 @@ def test_size_is_a_string(drive_fixture: DriveFixture, client: httpx.Client) -> 
 def test_folders_shortcuts_and_google_docs_have_no_size_or_checksums(
     drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "files(name,mimeType,size,md5Checksum,sha256Checksum)",
         "pageSize": 1000,
@@ -389,7 +395,7 @@ def test_folders_shortcuts_and_google_docs_have_no_size_or_checksums(
 def test_times_are_rfc3339_with_milliseconds_and_z(
     drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(drive_fixture.folder_id("photos")),
         "fields": "files(createdTime,modifiedTime)",
     }
@@ -475,7 +481,10 @@ def test_listing_an_unknown_folder_is_200_and_empty(client: httpx.Client) -> Non
 def test_page_size_out_of_range_is_400_on_page_size(
     drive_fixture: DriveFixture, client: httpx.Client, page_size: str
 ) -> None:
-    params = {"q": children_query(drive_fixture.folder_id("photos")), "pageSize": page_size}
+    params: dict[str, Any] = {
+        "q": children_query(drive_fixture.folder_id("photos")),
+        "pageSize": page_size,
+    }
     response = client.get("/drive/v3/files", params=params)
     assert response.status_code == 400
     assert error_of(response)["reason"] == "invalid"
@@ -486,7 +495,7 @@ def test_page_size_above_the_maximum_can_be_clamped_instead(
     drive_fixture: DriveFixture, start_emulator: Callable[..., EmulatorServer]
 ) -> None:
     server = start_emulator(drive_fixture, EmulatorSettings(page_size_policy="clamp"))
-    params = {
+    params: dict[str, Any] = {
         "key": API_KEY,
         "q": children_query(drive_fixture.folder_id("photos")),
         "pageSize": 5000,
@@ -497,7 +506,7 @@ def test_page_size_above_the_maximum_can_be_clamped_instead(
 def test_default_page_size_is_100() -> None:
     fixture = DriveFixture(bulk_folder_spec(250))
     with EmulatorServer(fixture) as server:
-        params = {"key": API_KEY, "q": children_query(fixture.folder_id("bulk"))}
+        params: dict[str, Any] = {"key": API_KEY, "q": children_query(fixture.folder_id("bulk"))}
         body = httpx.get(f"{server.base_url}/drive/v3/files", params=params).json()
     assert len(body["files"]) == 100
     assert body["nextPageToken"]
@@ -510,7 +519,7 @@ def test_paging_visits_every_file_once_and_the_last_page_has_no_token(
     pages = []
     token = None
     while True:
-        params = {"q": children_query(folder), "pageSize": 7} | (
+        params: dict[str, Any] = {"q": children_query(folder), "pageSize": 7} | (
             {"pageToken": token} if token else {}
         )
         body = client.get("/drive/v3/files", params=params).json()
@@ -530,7 +539,10 @@ def test_paging_visits_every_file_once_and_the_last_page_has_no_token(
 def test_bad_page_token_is_400_on_page_token(
     drive_fixture: DriveFixture, client: httpx.Client, token: str
 ) -> None:
-    params = {"q": children_query(drive_fixture.folder_id("photos")), "pageToken": token}
+    params: dict[str, Any] = {
+        "q": children_query(drive_fixture.folder_id("photos")),
+        "pageToken": token,
+    }
     response = client.get("/drive/v3/files", params=params)
     assert response.status_code == 400
     assert error_of(response)["location"] == "pageToken"
@@ -555,7 +567,7 @@ def test_short_pages_still_carry_a_next_page_token(
     seen: list[str] = []
     token = None
     while True:
-        params = {"q": children_query(folder), "pageSize": 10} | (
+        params: dict[str, Any] = {"q": children_query(folder), "pageSize": 10} | (
             {"pageToken": token} if token else {}
         )
         body = client.get("/drive/v3/files", params=params).json()
@@ -573,7 +585,11 @@ def test_global_short_pages_setting_applies_to_folders_without_their_own(
     drive_fixture: DriveFixture, start_emulator: Callable[..., EmulatorServer]
 ) -> None:
     server = start_emulator(drive_fixture, EmulatorSettings(short_pages=ShortPages((0, 1))))
-    params = {"key": API_KEY, "q": children_query(drive_fixture.folder_id("photos")), "pageSize": 5}
+    params: dict[str, Any] = {
+        "key": API_KEY,
+        "q": children_query(drive_fixture.folder_id("photos")),
+        "pageSize": 5,
+    }
     first = httpx.get(f"{server.base_url}/drive/v3/files", params=params).json()
     assert first["files"] == []
     assert first["nextPageToken"]
@@ -650,7 +666,7 @@ def test_listing_a_keyed_folder_without_its_key_returns_no_files(
 def test_shortcuts_carry_shortcut_details(
     drive_fixture: DriveFixture, client: httpx.Client
 ) -> None:
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(drive_fixture.folder_id("photos"), f"mimeType = '{SHORTCUT}'"),
         "fields": "files(name,mimeType,shortcutDetails,size)",
     }
@@ -737,7 +753,7 @@ def test_download_returns_the_bytes_with_length_and_type(
 
 
 def test_md5_matches_bytes_served(drive_fixture: DriveFixture, client: httpx.Client) -> None:
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(drive_fixture.folder_id("photos"), "trashed = false"),
         "fields": "files(id,name,md5Checksum,sha256Checksum,size)",
     }
@@ -1013,7 +1029,7 @@ def test_listing_100000_files_pages_through_all_of_them(
     built = time.perf_counter()
     server = start_emulator(fixture)
     folder = fixture.folder_id("bulk")
-    params = {
+    params: dict[str, Any] = {
         "q": children_query(folder, "trashed = false"),
         "pageSize": 1000,
         "fields": "nextPageToken,files(id,name,mimeType,size,md5Checksum,modifiedTime)",

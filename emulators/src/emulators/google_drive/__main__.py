@@ -1,0 +1,5 @@
+import sys
+
+from emulators.google_drive.cli import main
+
+sys.exit(main())

@@ -1,0 +1,133 @@
+"""The ASGI application: routing, the API-key gate, fault injection, and error rendering."""
+
+from __future__ import annotations
+
+from emulators.google_drive import errors
+from emulators.google_drive.asgi import (
+    Message,
+    Receive,
+    Request,
+    Scope,
+    Send,
+    send_bytes,
+    send_drive_error,
+    send_json,
+)
+from emulators.google_drive.control import PREFIX as CONTROL_PREFIX
+from emulators.google_drive.control import handle_control
+from emulators.google_drive.faults import FaultPlan, FaultRule
+from emulators.google_drive.fixture import DriveFixture
+from emulators.google_drive.routes import download, get_file, list_files
+from emulators.google_drive.state import EmulatorSettings, EmulatorState
+
+_FILES = "/drive/v3/files"
+_MEDIA_FILES = "/download/drive/v3/files"
+
+
+def _route(request: Request) -> tuple[str, str | None] | None:
+    """(route kind, file id) for a Drive path, None for paths Drive does not serve."""
+    path = request.path
+    if path in (_FILES, _FILES + "/"):
+        return "list", None
+    for prefix in (_FILES + "/", _MEDIA_FILES + "/"):
+        if path.startswith(prefix):
+            file_id = path[len(prefix) :]
+            if not file_id or "/" in file_id:
+                return None
+            return ("media" if request.query.get("alt") == "media" else "get"), file_id
+    return None
+
+
+def _check_caller(request: Request, settings: EmulatorSettings) -> None:
+    authorization = request.headers.get("authorization", "")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return
+    if request.query.get("access_token") or request.query.get("oauth_token"):
+        return
+    key = request.query.get("key", "")
+    if not key:
+        raise errors.missing_api_key()
+    if settings.accepted_keys is not None and key not in settings.accepted_keys:
+        raise errors.invalid_api_key()
+    if not settings.api_enabled:
+        raise errors.access_not_configured()
+
+
+class DriveEmulatorApp:
+    """A Google Drive v3 emulator as a plain ASGI callable; `state` is its whole world."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request.from_scope(scope)
+        if request.path.startswith(CONTROL_PREFIX + "/"):
+            await handle_control(request, receive, send, self.state)
+            return
+        route = _route(request)
+        if route is None:
+            self.state.stats.requests["other"] += 1
+            await send_bytes(send, 404, b"Not Found", b"text/plain; charset=UTF-8")
+            return
+        kind, file_id = route
+        stats = self.state.stats
+        stats.requests[kind] += 1
+        if kind == "media" and file_id is not None:
+            stats.media_requests_by_file[file_id] += 1
+
+        async def counted_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                stats.responses[f"{kind} {message['status']}"] += 1
+            await send(message)
+
+        try:
+            await self._serve(request, counted_send, kind, file_id)
+        except errors.DriveError as error:
+            await send_drive_error(counted_send, error, request.pretty)
+
+    async def _serve(self, request: Request, send: Send, kind: str, file_id: str | None) -> None:
+        state = self.state
+        if request.method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed()
+        _check_caller(request, state.settings)
+        alt = request.query.get("alt", "json")
+        if alt not in ("json", "media") or (kind == "list" and alt == "media"):
+            raise errors.invalid_value("alt")
+        cut: FaultRule | None = None
+        rule = state.faults.decide(kind, file_id)
+        if rule is not None:
+            if rule.fault != "cut_body":
+                state.stats.faults_injected[rule.fault] += 1
+                raise rule.error()
+            cut = rule
+        if kind == "list":
+            await send_json(send, 200, await list_files(request, state), request.pretty)
+        elif kind == "get" and file_id is not None:
+            await send_json(send, 200, await get_file(request, state, file_id), request.pretty)
+        elif file_id is not None:
+            await download(request, send, state, file_id, cut)
+
+    @staticmethod
+    async def _lifespan(receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def build_app(
+    fixture: DriveFixture,
+    settings: EmulatorSettings | None = None,
+    faults: FaultPlan | None = None,
+) -> DriveEmulatorApp:
+    """An emulator app serving `fixture`; reach its state through `app.state`."""
+    return DriveEmulatorApp(EmulatorState(fixture, settings, faults))

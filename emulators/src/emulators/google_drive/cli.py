@@ -1,0 +1,75 @@
+"""`python -m emulators.google_drive`: run the emulator in the foreground for demos."""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from emulators.google_drive.app import build_app
+from emulators.google_drive.fixture import DriveFixture
+from emulators.google_drive.paging import ShortPages
+from emulators.google_drive.server import uvicorn_config
+from emulators.google_drive.state import EmulatorSettings
+
+DEMO_KEY = "demo-key"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.google_drive",
+        description="Serve an emulated Google Drive v3 API over a fixture of public folders.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9100)
+    parser.add_argument(
+        "--fixture", default="sample", help="'sample' (default) or a YAML fixture file"
+    )
+    parser.add_argument(
+        "--files", type=int, default=0, metavar="N", help="add a folder of N small JPEGs"
+    )
+    parser.add_argument(
+        "--key",
+        action="append",
+        dest="keys",
+        metavar="KEY",
+        help="accept only this API key (repeatable); default: any non-empty key",
+    )
+    parser.add_argument(
+        "--short-pages",
+        metavar="RATIOS",
+        help="fill ratio per listing page, cycled, e.g. '1,0.5,0' (0 = empty page with a token)",
+    )
+    parser.add_argument("--log-level", default="info")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    fixture = DriveFixture.load(args.fixture, extra_files=args.files)
+    settings = EmulatorSettings(
+        accepted_keys=frozenset(args.keys) if args.keys else None,
+        short_pages=ShortPages.parse(args.short_pages),
+    )
+    app = build_app(fixture, settings)
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((args.host, args.port))
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 1
+    base_url = f"http://{args.host}:{sock.getsockname()[1]}"
+    key = args.keys[0] if args.keys else DEMO_KEY
+    for root in fixture.roots:
+        link = fixture.link(root.path)
+        print(f"Drive emulator on {base_url} — paste this link: {link}  ({root.name})")
+    print(f"export GOOGLE_DRIVE_API_URL={base_url} GOOGLE_API_KEY={key}", flush=True)
+
+    server = uvicorn.Server(uvicorn_config(app, log_level=args.log_level))
+    server.run(sockets=[sock])
+    return 0

@@ -1,0 +1,189 @@
+"""Everything one emulator instance owns: its fixture, settings, faults, counters and caches.
+
+Nothing lives at module level, so two emulators in one test process never see each other.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
+
+from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
+from emulators.google_drive.faults import FaultPlan
+from emulators.google_drive.fixture import DriveFixture, DriveItem
+from emulators.google_drive.paging import PageTokens, ShortPages
+from emulators.google_drive.resources import FileRenderer
+
+PAGE_SIZE_POLICIES: Final = ("reject", "clamp")
+FILE_FLAGS: Final = ("abusive", "download_quota_exceeded")
+
+
+@dataclass
+class EmulatorSettings:
+    """Behaviour switches a test may change while the emulator runs."""
+
+    # None accepts any non-empty key; a set accepts only those keys.
+    accepted_keys: frozenset[str] | None = None
+    # False answers every call with 403 accessNotConfigured (Drive API disabled on the project).
+    api_enabled: bool = True
+    # Out-of-range pageSize: "reject" (400) or "clamp" above 1000 (the discovery doc's wording).
+    page_size_policy: str = "reject"
+    # Applied to folders without their own short_pages.
+    short_pages: ShortPages | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+
+    def __post_init__(self) -> None:
+        if isinstance(self.accepted_keys, str):
+            self.accepted_keys = frozenset({self.accepted_keys})
+        elif self.accepted_keys is not None:
+            self.accepted_keys = frozenset(self.accepted_keys)
+        if self.page_size_policy not in PAGE_SIZE_POLICIES:
+            raise ValueError(f"page_size_policy must be one of {PAGE_SIZE_POLICIES}")
+        self.short_pages = ShortPages.parse(self.short_pages)
+        if self.chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Apply a partial update (as JSON from the control endpoint), validating it first."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        merged = {name: getattr(self, name) for name in known} | dict(changes)
+        checked = EmulatorSettings(**merged)
+        for name in known:
+            setattr(self, name, getattr(checked, name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted_keys": sorted(self.accepted_keys) if self.accepted_keys is not None else None,
+            "api_enabled": self.api_enabled,
+            "page_size_policy": self.page_size_policy,
+            "short_pages": self.short_pages.to_json() if self.short_pages else None,
+            "chunk_size": self.chunk_size,
+        }
+
+
+@dataclass
+class Stats:
+    """Request and byte counters, readable at `GET /_emulator/stats`."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    responses: Counter[str] = field(default_factory=Counter)
+    faults_injected: Counter[str] = field(default_factory=Counter)
+    media_requests_by_file: Counter[str] = field(default_factory=Counter)
+    bytes_by_file: Counter[str] = field(default_factory=Counter)
+    bytes_served: int = 0
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.responses.clear()
+        self.faults_injected.clear()
+        self.media_requests_by_file.clear()
+        self.bytes_by_file.clear()
+        self.bytes_served = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": dict(self.requests),
+            "responses": dict(self.responses),
+            "faults_injected": dict(self.faults_injected),
+            "media_requests_by_file": dict(self.media_requests_by_file),
+            "bytes_by_file": dict(self.bytes_by_file),
+            "bytes_served": self.bytes_served,
+        }
+
+
+_NATURAL = re.compile(r"(\d+)")
+
+
+def _natural_key(name: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.lower() for part in _NATURAL.split(name)]
+
+
+_SORT_KEYS: Final[dict[str, Any]] = {
+    "folder": lambda item: not item.is_folder,
+    "name": lambda item: item.name,
+    "name_natural": lambda item: _natural_key(item.name),
+    "modifiedTime": lambda item: item.modified_time,
+    "recency": lambda item: item.modified_time,
+    "createdTime": lambda item: item.created_time,
+    "quotaBytesUsed": lambda item: item.size or 0,
+    # The remaining documented keys are per-user state an anonymous caller does not have.
+    "modifiedByMeTime": None,
+    "sharedWithMeTime": None,
+    "starred": None,
+    "viewedByMeTime": None,
+}
+
+
+def parse_order_by(text: str | None) -> tuple[tuple[str, bool], ...] | None:
+    """`"folder,modifiedTime desc"` to ((key, descending), …); None when a key is unknown."""
+    if text is None or not text.strip():
+        return ()
+    keys: list[tuple[str, bool]] = []
+    for part in text.split(","):
+        words = part.split()
+        if not words or len(words) > 2 or words[0] not in _SORT_KEYS:
+            return None
+        if len(words) == 2 and words[1].lower() not in ("asc", "desc"):
+            return None
+        keys.append((words[0], len(words) == 2 and words[1].lower() == "desc"))
+    return tuple(keys)
+
+
+class EmulatorState:
+    """The per-instance state the ASGI app reads and the control endpoints change."""
+
+    def __init__(
+        self,
+        fixture: DriveFixture,
+        settings: EmulatorSettings | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.fixture = fixture
+        self.settings = settings or EmulatorSettings()
+        self.faults = faults or FaultPlan()
+        self.stats = Stats()
+        self.renderer = FileRenderer(fixture.content)
+        secret = hashlib.sha256(f"page-tokens:{fixture.seed}".encode()).digest()
+        self.tokens = PageTokens(secret)
+        self._file_flags: dict[str, dict[str, bool]] = {}
+        self._ordered: dict[tuple[str, tuple[tuple[str, bool], ...]], list[DriveItem]] = {}
+        self._lock = threading.Lock()
+
+    def set_file_flags(self, file_id: str, changes: Mapping[str, Any]) -> dict[str, bool]:
+        """Override `abusive` / `download_quota_exceeded` for one file; the fixture is untouched."""
+        item = self.fixture.item(file_id)
+        unknown = set(changes) - set(FILE_FLAGS)
+        if unknown:
+            raise ValueError(f"unknown file flags: {sorted(unknown)}")
+        with self._lock:
+            flags = self._file_flags.setdefault(file_id, {})
+            flags.update({name: bool(value) for name, value in changes.items()})
+        return self.file_flags(item)
+
+    def file_flags(self, item: DriveItem) -> dict[str, bool]:
+        overrides = self._file_flags.get(item.id, {})
+        return {name: overrides.get(name, getattr(item, name)) for name in FILE_FLAGS}
+
+    def ordered_children(
+        self, folder: DriveItem, order: tuple[tuple[str, bool], ...]
+    ) -> list[DriveItem]:
+        """The folder's children in `orderBy` order (fixture order when none), cached."""
+        effective = tuple((key, desc) for key, desc in order if _SORT_KEYS[key] is not None)
+        if not effective:
+            return folder.children
+        cache_key = (folder.id, effective)
+        cached = self._ordered.get(cache_key)
+        if cached is None:
+            cached = list(folder.children)
+            for key, descending in reversed(effective):
+                cached.sort(key=_SORT_KEYS[key], reverse=descending)
+            self._ordered[cache_key] = cached
+        return cached
