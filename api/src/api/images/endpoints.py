@@ -3,13 +3,14 @@
 import uuid
 from typing import Annotated, Literal
 
-from api.db import Connection
-from api.images import service
-from api.images.schemas import ImagePage
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromQuery, QueryParameter
+
+from api.db import Connection
+from api.images import service
+from api.images.schemas import ImagePage
 
 
 class ImageController(Controller):

@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Any
 
-from api.db import Connection
 from psycopg import sql
+
+from api.db import Connection
 
 _SELECT = sql.SQL(
     """SELECT id, source, source_file_id, google_drive_id, import_id, name, mime_type, size,

@@ -1,14 +1,15 @@
 """HTTP routes for imports."""
 
 import procrastinate
-from api.db import Connection
-from api.imports import service
-from api.imports.schemas import ImportAccepted, ImportRequest, ImportView
 from litestar import Controller, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_202_ACCEPTED
+
+from api.db import Connection
+from api.imports import service
+from api.imports.schemas import ImportAccepted, ImportRequest, ImportView
 
 
 class ImportController(Controller):

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 import procrastinate
+
 from api.db import Connection
 from api.errors import NotFound
 from api.imports import repository
