@@ -1,6 +1,8 @@
 """Free-port lookup and the up-front check that a port we are about to bind is free."""
 
+import random
 import socket
+from pathlib import Path
 
 from devstack.errors import DevstackError
 
@@ -17,20 +19,30 @@ class PortInUse(DevstackError):
         self.setting_name = setting_name
 
 
+def _ephemeral_range() -> range:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return range(int(low), int(high) + 1)
+    except (OSError, ValueError):
+        return range(32768, 61000)
+
+
 def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
     """Return `count` distinct ports that were free a moment ago.
 
-    The sockets are held open together so the kernel cannot hand out one port twice; another
-    process may still grab one before we bind it, which is acceptable for a dev stack.
+    Ports come from below the kernel's ephemeral range: a port the kernel picks for bind(0)
+    can be handed out again as the source port of any outgoing connection before our server
+    binds it, which busy test runs hit. Outside that range only another listener can take it.
     """
-    sockets = [socket.socket(socket.AF_INET, socket.SOCK_STREAM) for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind((host, 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
+    ephemeral = _ephemeral_range()
+    candidates = [port for port in range(10000, 32768) if port not in ephemeral]
+    chosen: list[int] = []
+    for port in random.sample(candidates, len(candidates)):
+        if is_port_free(port, host):
+            chosen.append(port)
+            if len(chosen) == count:
+                return chosen
+    raise DevstackError(f"no {count} free ports found between 10000 and 32767")
 
 
 def free_port(host: str = "127.0.0.1") -> int:
