@@ -59,6 +59,7 @@ class Stack:
     drive: EmulatorServer
     env: dict[str, str]
     worker_log: Path
+    worker: subprocess.Popen[bytes]
 
     def db(self) -> psycopg.Connection[tuple[Any, ...]]:
         return psycopg.connect(self.database_url, autocommit=True)
@@ -177,17 +178,22 @@ def stack(
         "GOOGLE_API_KEY": DRIVE_API_KEY,
         "GOOGLE_DRIVE_API_URL": drive.base_url,
         "WORKER_CONCURRENCY": "8",
-        "MAX_ATTEMPTS": "5",
+        "MAX_ATTEMPTS": "8",
         "RETRY_BASE_SECONDS": "0.05",
         "RETRY_MAX_SECONDS": "0.5",
         "SHUTDOWN_GRACE_SECONDS": "5",
+        # A killed worker's jobs come back within seconds, not the production half minute.
+        "HEARTBEAT_SECONDS": "1",
+        "STALLED_WORKER_SECONDS": "4",
     }
     worker_log = tmp_path_factory.mktemp("worker") / "worker.log"
-    worker = start_worker(env, worker_log)
+    stack = Stack(
+        database_url, bucket, s3_server, drive, env, worker_log, start_worker(env, worker_log)
+    )
     try:
-        yield Stack(database_url, bucket, s3_server, drive, env, worker_log)
+        yield stack
     finally:
-        stop_worker(worker)
+        stop_worker(stack.worker)
 
 
 @pytest.fixture(scope="module")

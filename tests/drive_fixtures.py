@@ -1,6 +1,104 @@
-"""The Drive folders the test suite imports, described for the emulator."""
+"""The Drive folders the test suite imports, described for the emulator.
+
+Tests in one module share a database, and a folder imported twice counts its images as
+unchanged the second time, so each test imports a folder of its own.
+"""
 
 from typing import Any
+
+
+def mixed_folder(name: str) -> dict[str, Any]:
+    """Images, a text file, a Google Doc, a 20 MB image (multipart) and a nested subfolder."""
+    return {
+        "name": name,
+        "files": [
+            {"name_pattern": "photo_{i:02d}.png", "count": 5, "size": [1000, 5000]},
+            {"name": "notes.txt", "size": 300},
+            {"name": "Trip plan", "mime_type": "application/vnd.google-apps.document"},
+            {"name": "big.jpg", "size": "20MB"},
+        ],
+        "folders": [
+            {
+                "name": "nested",
+                "files": [{"name_pattern": "deep_{i}.gif", "count": 2, "size": 1500}],
+            }
+        ],
+    }
+
+
+HOSTILE_NAMES = [
+    "../../x.jpg",
+    "a/b.jpg",
+    "tab\there\nnewline.png",
+    "<img src=x onerror=alert(1)>.png",
+    "ünïcødé 写真 📷.jpg",
+    "x" * 996 + ".jpg",
+]
+
+# Everything the importer must get right at once: depth, a 2,500-file folder over short and
+# empty pages, shortcuts of every kind, natives, non-images, trashed files, duplicate and
+# hostile names, a resource-keyed folder and file, and a shared-drive subtree.
+TRICKY_TREE: dict[str, Any] = {
+    "name": "tricky",
+    "files": [
+        {"name_pattern": "top_{i}.jpg", "count": 3, "size": [1000, 4000]},
+        {"name": "same name.jpg", "size": 1200},
+        {"name": "same name.jpg", "size": 1300},
+        *({"name": name, "size": 900} for name in HOSTILE_NAMES),
+        {"name": "in the bin.jpg", "trashed": True},
+        {"name": "Budget", "mime_type": "application/vnd.google-apps.spreadsheet"},
+        {"name": "clip.mp4", "size": 5000},
+        {"name": "readme.pdf", "size": 800},
+        {"name": "empty.png", "size": 0},
+        {"name": "link to outside.jpg", "shortcut_to": "outside/target.jpg"},
+        {"name": "link to level1 image.jpg", "shortcut_to": "tricky/level1/l1_1.jpg"},
+        {"name": "link to outside folder", "shortcut_to": "outside/folder"},
+        {
+            "name": "gone.jpg",
+            "shortcut_to_id": "1MissingMissingMissingMissingMiss",
+            "target_mime_type": "image/jpeg",
+        },
+        {"name": "keyed.jpg", "resource_key": True, "size": 2000},
+    ],
+    "folders": [
+        {
+            "name": "level1",
+            "files": [
+                {"name_pattern": "l1_{i}.jpg", "count": 4, "size": [1000, 3000]},
+                {"name": "back to the top", "shortcut_to": "tricky"},
+            ],
+            "folders": [
+                {
+                    "name": "level2",
+                    "resource_key": True,
+                    "files": [{"name_pattern": "l2_{i}.webp", "count": 3, "size": 2500}],
+                    "folders": [
+                        {
+                            "name": "level3",
+                            "files": [{"name_pattern": "l3_{i}.gif", "count": 2, "size": 1800}],
+                        }
+                    ],
+                },
+            ],
+        },
+        {
+            "name": "crowded",
+            "short_pages": [1, 0.3, 0, 0.7],
+            "files": [{"name_pattern": "c_{i:04d}.jpg", "count": 2500, "size": [500, 1500]}],
+        },
+        {
+            "name": "team drive",
+            "shared_drive": True,
+            "files": [{"name_pattern": "shared_{i}.png", "count": 2, "size": 1100}],
+        },
+    ],
+}
+
+OUTSIDE: dict[str, Any] = {
+    "name": "outside",
+    "files": [{"name": "target.jpg", "size": 3333}],
+    "folders": [{"name": "folder", "files": [{"name_pattern": "o_{i}.png", "count": 3}]}],
+}
 
 TEST_DRIVE_SPEC: dict[str, Any] = {
     "seed": 11,
@@ -13,21 +111,16 @@ TEST_DRIVE_SPEC: dict[str, Any] = {
                 {"name_pattern": "IMG_{i:05d}.jpg", "count": 1000, "size": [2000, 40000]},
             ],
         },
-        {
-            "name": "small",
-            "files": [
-                {"name_pattern": "photo_{i:02d}.png", "count": 5, "size": [1000, 5000]},
-                {"name": "notes.txt", "size": 300},
-                {"name": "Trip plan", "mime_type": "application/vnd.google-apps.document"},
-                {"name": "big.jpg", "size": "20MB"},
-            ],
-            "folders": [
-                {
-                    "name": "nested",
-                    "files": [{"name_pattern": "deep_{i}.gif", "count": 2, "size": 1500}],
-                }
-            ],
-        },
+        *(mixed_folder(name) for name in ("mixed", "mixed_flat", "downloads", "reruns")),
         {"name": "empty"},
+        TRICKY_TREE,
+        OUTSIDE,
+        {"name": "retried", "files": [{"name_pattern": "r_{i:03d}.jpg", "count": 300}]},
+        {
+            # Tiny pages keep the listing busy long enough to kill a worker in the middle.
+            "name": "interrupted",
+            "short_pages": [0.01],
+            "files": [{"name_pattern": "k_{i:04d}.jpg", "count": 1500, "size": [500, 2000]}],
+        },
     ],
 }

@@ -45,7 +45,7 @@ async def test_a_thousand_image_folder_imports_completely_and_byte_exact(
 
 async def test_download_url_serves_the_image_bytes(api: AsyncTestClient[Any], stack: Stack) -> None:
     fixture = stack.drive.fixture
-    import_id = await start_import(api, fixture.link("small"))
+    import_id = await start_import(api, fixture.link("downloads"))
     await wait_for_import(api, import_id)
     page = (await api.get("/images", params={"import_id": import_id, "limit": 1})).json()
     image = page["items"][0]
@@ -59,10 +59,10 @@ async def test_non_images_are_skipped_and_subfolders_are_imported(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     fixture = stack.drive.fixture
-    import_id = await start_import(api, fixture.link("small"))
+    import_id = await start_import(api, fixture.link("mixed"))
     result = await wait_for_import(api, import_id)
 
-    expected = {f.id for f in fixture.expected_images("small")}
+    expected = {f.id for f in fixture.expected_images("mixed")}
     assert len(expected) == 8  # 5 png + big.jpg + 2 nested gifs
     assert result["status"] == "completed"
     assert result["counts"] == {"discovered": 10, "imported": 8, "skipped": 2, "failed": 0}
@@ -87,10 +87,10 @@ async def test_subfolders_are_left_out_when_not_recursive(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     fixture = stack.drive.fixture
-    import_id = await start_import(api, fixture.link("small"), recursive=False)
+    import_id = await start_import(api, fixture.link("mixed_flat"), recursive=False)
     result = await wait_for_import(api, import_id)
     assert result["counts"]["imported"] == 6
-    assert len(fixture.expected_images("small", recursive=False)) == 6
+    assert len(fixture.expected_images("mixed_flat", recursive=False)) == 6
 
 
 async def test_an_empty_folder_completes_with_nothing_imported(

@@ -40,9 +40,9 @@ async def test_rerunning_a_transfer_job_leaves_one_row_and_one_object(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     fixture = stack.drive.fixture
-    import_id = await start_import(api, fixture.link("small"), recursive=False)
+    import_id = await start_import(api, fixture.link("reruns"), recursive=False)
     before = await wait_for_import(api, import_id)
-    source = fixture.expected_images("small", recursive=False)[0]
+    source = fixture.expected_images("reruns", recursive=False)[0]
 
     # The state a worker leaves when it dies after uploading but before recording: the object
     # is in the bucket, the file is still pending, no row, and the import not yet complete.
@@ -85,9 +85,9 @@ async def test_running_a_finished_transfer_job_again_changes_nothing(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     fixture = stack.drive.fixture
-    import_id = await start_import(api, fixture.link("small"), recursive=False)
+    import_id = await start_import(api, fixture.link("reruns"), recursive=False)
     before = await wait_for_import(api, import_id)
-    source = fixture.expected_images("small", recursive=False)[1]
+    source = fixture.expected_images("reruns", recursive=False)[1]
     with stack.db() as db:
         updated_before = db.execute(
             "SELECT updated_at FROM images WHERE source_file_id = %s", (source.id,)

@@ -32,7 +32,7 @@ async def run() -> None:
                 settings=settings,
                 pool=pool,
                 store=store,
-                connectors=build_connectors(settings, http),
+                connectors=build_connectors(settings, http, pool),
             )
             log.info("worker.starting concurrency=%d", settings.worker_concurrency)
             # SIGTERM/SIGINT: stop taking jobs, let running ones finish (bounded), then exit.
@@ -40,6 +40,8 @@ async def run() -> None:
                 concurrency=settings.worker_concurrency,
                 additional_context={"services": services},
                 shutdown_graceful_timeout=settings.shutdown_grace_seconds,
+                update_heartbeat_interval=settings.heartbeat_seconds,
+                stalled_worker_timeout=settings.stalled_worker_seconds,
                 install_signal_handlers=True,
             )
     finally:

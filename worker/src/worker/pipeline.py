@@ -22,13 +22,14 @@ async def start_import(services: Services, import_id: str) -> None:
     if row is None or row["status"] != "queued":
         return
     root = FolderRef(row["folder_id"], row["resource_key"])
+    connector = services.connectors[row["source"]]
     try:
-        await services.connectors[row["source"]].check_folder(root)
+        await connector.check_folder(root)
     except FolderUnavailable as exc:
         await fail_import(services, import_id, str(exc))
         return
     async with services.pool.connection() as conn, conn.transaction():
-        if await repository.start_import(conn, import_id, root):
+        if await repository.start_import(conn, import_id, root, connector.notes):
             await jobs.defer_list_page(conn, import_id, root.folder_id)
     log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
 
@@ -54,7 +55,11 @@ async def list_folder_page(services: Services, import_id: str, folder_id: str) -
         ):
             return  # another run of this job committed this page already
         new_file_ids = await repository.add_files(
-            conn, import_id, page.files, [skip_reason(f) for f in page.files]
+            conn,
+            import_id,
+            checkpoint["source"],
+            page.files,
+            [skip_reason(f) for f in page.files],
         )
         await jobs.defer_transfers(conn, import_id, new_file_ids)
         if checkpoint["recursive"]:
@@ -117,7 +122,7 @@ async def transfer_file(services: Services, import_id: str, file_id: str, attemp
             source_file_id=file_id,
             import_id=import_id,
             name=file.name,
-            mime_type=file.mime_type,
+            mime_type=stored.content_type,
             size=stored.size,
             md5_checksum=stored.md5_checksum,
             storage_key=stored.key,

@@ -17,15 +17,18 @@ async def get_import(conn: Connection, import_id: str) -> dict[str, Any] | None:
     return await cur.fetchone()
 
 
-async def start_import(conn: Connection, import_id: str, root: FolderRef) -> bool:
+async def start_import(
+    conn: Connection, import_id: str, root: FolderRef, notes: str | None
+) -> bool:
     """queued → running, with the root folder as the one pending listing. False if another
     run of the start job got there first."""
     cur = await conn.execute(
         """
-        UPDATE imports SET status = 'running', started_at = now(), folders_pending = 1
+        UPDATE imports SET status = 'running', started_at = now(), folders_pending = 1,
+                           notes = %s
         WHERE id = %s AND status = 'queued'
         """,
-        (import_id,),
+        (notes, import_id),
     )
     if cur.rowcount == 0:
         return False
@@ -83,41 +86,69 @@ async def advance_folder_checkpoint(
 
 
 async def add_files(
-    conn: Connection, import_id: str, files: list[SourceFile], skip_reasons: list[str | None]
+    conn: Connection,
+    import_id: str,
+    source: str,
+    files: list[SourceFile],
+    skip_reasons: list[str | None],
 ) -> list[str]:
-    """Record newly discovered files (a file seen before in this import is ignored); files with
-    a skip reason are settled as skipped at once. Returns the ids of new files to transfer."""
+    """Record newly discovered files; a file seen before in this import is ignored. Files with a
+    skip reason are settled as skipped, and files already stored with the same checksum and size
+    as unchanged, at once. Returns the ids of the new files to transfer."""
     if not files:
         return []
     cur = await conn.execute(
         """
         INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
                                        md5_checksum, resource_key, state, reason)
-        SELECT %s, t.id, t.name, t.mime_type, t.size, t.md5, t.resource_key,
-               CASE WHEN t.reason IS NULL THEN 'pending' ELSE 'skipped' END, t.reason
-        FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::text[], %s::text[],
-                    %s::text[]) AS t(id, name, mime_type, size, md5, resource_key, reason)
+        SELECT %(import_id)s, t.id, t.name, t.mime_type, t.size, t.md5, t.resource_key,
+               CASE WHEN t.reason IS NOT NULL THEN 'skipped'
+                    WHEN stored.id IS NOT NULL THEN 'unchanged'
+                    ELSE 'pending' END,
+               t.reason
+        FROM unnest(%(ids)s::text[], %(names)s::text[], %(mime_types)s::text[],
+                    %(sizes)s::bigint[], %(md5s)s::text[], %(resource_keys)s::text[],
+                    %(reasons)s::text[]) AS t(id, name, mime_type, size, md5, resource_key, reason)
+        LEFT JOIN images stored
+               ON stored.source = %(source)s AND stored.source_file_id = t.id
+              AND stored.md5_checksum = t.md5 AND stored.size = t.size
         ON CONFLICT (import_id, source_file_id) DO NOTHING
         RETURNING f.source_file_id, f.state
         """,
-        (
-            import_id,
-            [f.file_id for f in files],
-            [f.name for f in files],
-            [f.mime_type for f in files],
-            [f.size for f in files],
-            [f.md5_checksum for f in files],
-            [f.resource_key for f in files],
-            skip_reasons,
-        ),
+        {
+            "import_id": import_id,
+            "source": source,
+            "ids": [f.file_id for f in files],
+            "names": [f.name for f in files],
+            "mime_types": [f.mime_type for f in files],
+            "sizes": [f.size for f in files],
+            "md5s": [f.md5_checksum for f in files],
+            "resource_keys": [f.resource_key for f in files],
+            "reasons": skip_reasons,
+        },
     )
     new = await cur.fetchall()
-    to_transfer = [row["source_file_id"] for row in new if row["state"] == "pending"]
+    by_state: dict[str, list[str]] = {"pending": [], "unchanged": [], "skipped": []}
+    for row in new:
+        by_state[row["state"]].append(row["source_file_id"])
     await conn.execute(
-        "UPDATE imports SET discovered = discovered + %s, skipped = skipped + %s WHERE id = %s",
-        (len(new), len(new) - len(to_transfer), import_id),
+        """
+        UPDATE imports SET discovered = discovered + %s, skipped = skipped + %s,
+                           unchanged = unchanged + %s
+        WHERE id = %s
+        """,
+        (len(new), len(by_state["skipped"]), len(by_state["unchanged"]), import_id),
     )
-    return to_transfer
+    if by_state["unchanged"]:
+        # The catalogue shows each image under the latest import that confirmed it.
+        await conn.execute(
+            """
+            UPDATE images SET import_id = %s
+            WHERE source = %s AND source_file_id = ANY(%s)
+            """,
+            (import_id, source, by_state["unchanged"]),
+        )
+    return by_state["pending"]
 
 
 async def add_folders(conn: Connection, import_id: str, folders: list[FolderRef]) -> list[str]:
@@ -243,7 +274,7 @@ async def complete_if_settled(conn: Connection, import_id: str) -> str | None:
         SET status = CASE WHEN failed > 0 THEN 'completed_with_errors' ELSE 'completed' END,
             finished_at = now()
         WHERE id = %s AND status = 'running' AND folders_pending = 0
-          AND discovered = imported + skipped + failed
+          AND discovered = imported + unchanged + skipped + failed
         RETURNING status
         """,
         (import_id,),

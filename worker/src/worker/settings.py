@@ -24,6 +24,10 @@ class Settings(BaseSettings):
     google_api_key: str | None = None
     google_drive_api_url: str = "https://www.googleapis.com"
     source_timeout_seconds: float = Field(default=60.0, gt=0)
+    # The pace of calls to one source per credential, shared by every worker through Postgres.
+    # Drive allows 12,000 queries per minute per user (200/s); this stays at half of that.
+    source_requests_per_second: float = Field(default=100.0, gt=0)
+    source_burst: int = Field(default=100, ge=1)
 
     worker_concurrency: int = Field(default=16, ge=1)
     # A transient failure (rate limit, 5xx, cut connection) is retried this many times in all.
@@ -33,6 +37,10 @@ class Settings(BaseSettings):
     listing_page_size: int = Field(default=1000, ge=1, le=1000)
     # On SIGTERM, running jobs get this long to finish before they are aborted and retried.
     shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    # A worker that has not sent a heartbeat for this long is presumed dead; its jobs are
+    # put back in the queue.
+    heartbeat_seconds: float = Field(default=10.0, gt=0)
+    stalled_worker_seconds: float = Field(default=30.0, gt=0)
 
 
 @lru_cache

@@ -23,6 +23,7 @@ class StoredObject:
     storage_path: str
     size: int
     md5_checksum: str
+    content_type: str
 
 
 class ObjectStore:
@@ -67,7 +68,11 @@ class ObjectStore:
         expected_md5: str | None,
     ) -> StoredObject:
         """Stream `chunks` to `key`. If the bytes do not match the expected size or MD5, the
-        upload is abandoned before it completes, so nothing appears under `key`."""
+        upload is abandoned before it completes, so nothing appears under `key`. The stored
+        content type is the one the first bytes show, when they show one."""
+        first = await anext(chunks, b"")
+        content_type = sniff_image_type(first) or content_type
+        chunks = _prepend(first, chunks)
         loop = asyncio.get_running_loop()
         reader = _VerifyingReader(
             chunks,
@@ -95,10 +100,45 @@ class ObjectStore:
             storage_path=f"s3://{self.bucket}/{key}",
             size=reader.size,
             md5_checksum=reader.md5.hexdigest(),
+            content_type=content_type,
         )
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"\xff\xd8\xff", "image/jpeg"),
+    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
+    (0, b"GIF87a", "image/gif"),
+    (0, b"GIF89a", "image/gif"),
+    (0, b"BM", "image/bmp"),
+    (0, b"II*\x00", "image/tiff"),
+    (0, b"MM\x00*", "image/tiff"),
+    (8, b"WEBP", "image/webp"),
+    (8, b"avif", "image/avif"),
+    (8, b"heic", "image/heic"),
+    (8, b"heix", "image/heic"),
+    (8, b"mif1", "image/heif"),
+)
+
+
+def sniff_image_type(head: bytes) -> str | None:
+    """The image type the leading bytes announce, if any. Sources without metadata (the
+    key-less Drive path) only know a type from the bytes themselves."""
+    for offset, signature, mime_type in _SIGNATURES:
+        if head[offset : offset + len(signature)] == signature:
+            if signature == b"WEBP" and not head.startswith(b"RIFF"):
+                continue
+            return mime_type
+    return None
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
 
 
 class _VerifyingReader(io.RawIOBase):

@@ -54,11 +54,14 @@ async def transfer_file(context: JobContext, import_id: str, file_id: str) -> No
         raise
 
 
-@jobs.app.periodic(cron="* * * * *", periodic_id="recover-stalled-jobs")
+# croniter puts seconds in the sixth field: every 10 seconds.
+@jobs.app.periodic(cron="* * * * * */10", periodic_id="recover-stalled-jobs")
 @jobs.app.task(name=jobs.RECOVER_STALLED_JOBS, queue=jobs.LISTING_QUEUE, pass_context=True)
 async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs of a worker that died (no heartbeat) go back to the queue."""
-    stalled = await context.app.job_manager.get_stalled_jobs()
+    stalled = await context.app.job_manager.get_stalled_jobs(
+        seconds_since_heartbeat=services_of(context).settings.stalled_worker_seconds
+    )
     for job in stalled:
         await context.app.job_manager.retry_job(job)
         log.warning("jobs.recovered_stalled job_id=%s task=%s", job.id, job.task_name)

@@ -46,9 +46,12 @@ class SourceError(Exception):
 class TransientSourceError(SourceError):
     """Worth retrying later: rate limits, 5xx, timeouts, cut connections."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, message: str, retry_after: float | None = None, *, rate_limited: bool = False
+    ) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+        self.rate_limited = rate_limited
 
 
 class PermanentSourceError(SourceError):
@@ -59,7 +62,18 @@ class FolderUnavailable(PermanentSourceError):
     """The folder itself cannot be listed: the whole import fails with this message."""
 
 
+class Pacer(Protocol):
+    """The shared pace of calls to a source; a connector waits its turn before every request."""
+
+    async def wait_turn(self) -> None: ...
+
+    async def hold_off(self, seconds: float) -> None: ...
+
+
 class SourceConnector(Protocol):
+    # Known limits of this way of reading the source, shown on every import that uses it.
+    notes: str | None
+
     async def check_folder(self, folder: FolderRef) -> None:
         """Raise FolderUnavailable unless the folder exists and can be listed."""
 

@@ -4,6 +4,7 @@ Calls `{GOOGLE_DRIVE_API_URL}/drive/v3/files...` with an API key. Every call nam
 it needs (Drive returns only what is asked for), and includes shared-drive items.
 """
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
@@ -15,7 +16,9 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    Pacer,
     PermanentSourceError,
+    SourceError,
     SourceFile,
     TransientSourceError,
 )
@@ -24,23 +27,33 @@ FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
 SHORTCUT_MIME_TYPE = "application/vnd.google-apps.shortcut"
 GOOGLE_NATIVE_PREFIX = "application/vnd.google-apps."
 
-_LIST_FIELDS = (
-    "nextPageToken,incompleteSearch,"
-    "files(id,name,mimeType,size,md5Checksum,resourceKey,shortcutDetails)"
-)
+_FILE_FIELDS = "id,name,mimeType,size,md5Checksum,resourceKey,shortcutDetails"
+_LIST_FIELDS = f"nextPageToken,incompleteSearch,files({_FILE_FIELDS})"
 _FOLDER_FIELDS = "id,name,mimeType,resourceKey,trashed"
+_TARGET_FIELDS = "id,name,mimeType,size,md5Checksum,resourceKey,trashed"
 _RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded"}
+# When Google rate-limits without saying for how long, everyone pauses this long.
+_RATE_LIMIT_PAUSE_SECONDS = 2.0
 _ALL_DRIVES = {"supportsAllDrives": "true"}
 
 
 class GoogleDriveConnector:
+    notes: str | None = None
+
     def __init__(
-        self, http: httpx.AsyncClient, *, api_url: str, api_key: str | None, page_size: int
+        self,
+        http: httpx.AsyncClient,
+        *,
+        api_url: str,
+        api_key: str | None,
+        page_size: int,
+        pacer: Pacer,
     ) -> None:
         self._http = http
         self._files_url = f"{api_url.rstrip('/')}/drive/v3/files"
         self._api_key = api_key
         self._page_size = page_size
+        self._pacer = pacer
 
     async def check_folder(self, folder: FolderRef) -> None:
         # Listing the children of a folder we cannot see answers 200 with no files, so ask for
@@ -75,12 +88,35 @@ class GoogleDriveConnector:
             params["pageToken"] = page_token
         body = await self._get_json(self._files_url, params, resource_keys=[folder])
         page = FolderPage(next_page_token=body.get("nextPageToken") or None)
-        for item in body.get("files", []):
-            if item.get("mimeType") == FOLDER_MIME_TYPE:
+        items: list[dict[str, Any]] = body.get("files", [])
+        shortcuts = [item for item in items if item.get("mimeType") == SHORTCUT_MIME_TYPE]
+        targets = await asyncio.gather(*(self._shortcut_target(item) for item in shortcuts))
+        resolved = {item["id"]: target for item, target in zip(shortcuts, targets, strict=True)}
+        for item in items:
+            if item["id"] in resolved:
+                _add_shortcut(page, item, resolved[item["id"]])
+            elif item.get("mimeType") == FOLDER_MIME_TYPE:
                 page.folders.append(FolderRef(item["id"], item.get("resourceKey")))
             else:
                 page.files.append(_to_source_file(item))
         return page
+
+    async def _shortcut_target(self, shortcut: dict[str, Any]) -> dict[str, Any] | None:
+        """The target's metadata, or None when the shortcut dangles. The listing's
+        `targetMimeType` is a snapshot from when the shortcut was made, so ask for the target."""
+        details = shortcut.get("shortcutDetails") or {}
+        target_id = details.get("targetId")
+        if not target_id:
+            return None
+        try:
+            target = await self._get_json(
+                f"{self._files_url}/{target_id}",
+                {"fields": _TARGET_FIELDS, **_ALL_DRIVES},
+                resource_keys=[FolderRef(target_id, details.get("targetResourceKey"))],
+            )
+        except PermanentSourceError:
+            return None
+        return None if target.get("trashed") else target
 
     @asynccontextmanager
     async def open_file(self, file: SourceFile) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -90,6 +126,7 @@ class GoogleDriveConnector:
             params=self._with_key({"alt": "media", **_ALL_DRIVES}),
             headers=_resource_key_header([FolderRef(file.file_id, file.resource_key)]),
         )
+        await self._pacer.wait_turn()
         try:
             response = await self._http.send(request, stream=True)
         except httpx.TransportError as exc:
@@ -97,7 +134,7 @@ class GoogleDriveConnector:
         try:
             if response.status_code != 200:
                 await response.aread()
-                raise classify_error(response)
+                raise await self._failure(response)
             yield _body_chunks(response)
         finally:
             await response.aclose()
@@ -105,6 +142,7 @@ class GoogleDriveConnector:
     async def _get_json(
         self, url: str, params: dict[str, str], *, resource_keys: Iterable[FolderRef]
     ) -> dict[str, Any]:
+        await self._pacer.wait_turn()
         try:
             response = await self._http.get(
                 url, params=self._with_key(params), headers=_resource_key_header(resource_keys)
@@ -112,12 +150,19 @@ class GoogleDriveConnector:
         except httpx.TransportError as exc:
             raise TransientSourceError(f"Google Drive did not answer: {exc!r}") from exc
         if response.status_code != 200:
-            raise classify_error(response)
+            raise await self._failure(response)
         try:
             body: dict[str, Any] = response.json()
         except json.JSONDecodeError as exc:
             raise TransientSourceError("Google Drive sent a response that is not JSON") from exc
         return body
+
+    async def _failure(self, response: httpx.Response) -> SourceError:
+        error = classify_error(response)
+        if isinstance(error, TransientSourceError) and error.rate_limited:
+            # Google asked everyone using this key to slow down, not just this job.
+            await self._pacer.hold_off(error.retry_after or _RATE_LIMIT_PAUSE_SECONDS)
+        return error
 
     def _with_key(self, params: dict[str, str]) -> dict[str, str]:
         return {**params, "key": self._api_key} if self._api_key else params
@@ -130,7 +175,9 @@ def classify_error(response: httpx.Response) -> TransientSourceError | Permanent
     reason, message = _error_reason(response)
     described = f"HTTP {status} {reason or ''}: {message}".replace("  ", " ")
     retry_after = _retry_after(response)
-    if status == 429 or status >= 500 or reason in _RATE_LIMIT_REASONS:
+    if status == 429 or reason in _RATE_LIMIT_REASONS:
+        return TransientSourceError(described, retry_after=retry_after, rate_limited=True)
+    if status >= 500:
         return TransientSourceError(described, retry_after=retry_after)
     return PermanentSourceError(described)
 
@@ -141,6 +188,36 @@ async def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
             yield chunk
     except (httpx.TransportError, httpx.StreamError) as exc:
         raise TransientSourceError(f"download cut off: {exc!r}") from exc
+
+
+def _add_shortcut(
+    page: FolderPage, shortcut: dict[str, Any], target: dict[str, Any] | None
+) -> None:
+    """A shortcut to a folder is descended into (the pipeline lists each folder once per import,
+    so a loop ends); a shortcut to a file imports the target's bytes under the shortcut's name."""
+    if target is None:
+        target_id = (shortcut.get("shortcutDetails") or {}).get("targetId")
+        page.files.append(
+            SourceFile(
+                file_id=shortcut["id"],
+                name=shortcut.get("name", ""),
+                mime_type=SHORTCUT_MIME_TYPE,
+                not_downloadable=f"dangling shortcut: its target {target_id} is gone or not shared",
+            )
+        )
+    elif target.get("mimeType") == FOLDER_MIME_TYPE:
+        page.folders.append(FolderRef(target["id"], target.get("resourceKey")))
+    elif target.get("mimeType") == SHORTCUT_MIME_TYPE:
+        page.files.append(
+            SourceFile(
+                file_id=shortcut["id"],
+                name=shortcut.get("name", ""),
+                mime_type=SHORTCUT_MIME_TYPE,
+                not_downloadable="shortcut to another shortcut: not followed",
+            )
+        )
+    else:
+        page.files.append(_to_source_file({**target, "name": shortcut.get("name", "")}))
 
 
 def _to_source_file(item: dict[str, Any]) -> SourceFile:
@@ -159,7 +236,7 @@ def _to_source_file(item: dict[str, Any]) -> SourceFile:
 
 def _why_not_downloadable(mime_type: str) -> str | None:
     if mime_type == SHORTCUT_MIME_TYPE:
-        return "shortcut: following shortcuts is not supported yet"
+        return "shortcut without a target"
     if mime_type.startswith(GOOGLE_NATIVE_PREFIX):
         return f"Google-native file ({mime_type}) has no downloadable bytes"
     return None
