@@ -6,7 +6,7 @@ UV_VERSION := 0.13.9
 # Use uv from PATH when present; otherwise install a pinned copy into .tools/ with plain pip.
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
 
-.PHONY: help install up test lint fmt typecheck migrate demo clean
+.PHONY: help install up test lint fmt typecheck migrate demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -41,6 +41,9 @@ migrate: install ## Apply the schema to DATABASE_URL
 
 demo: install ## Run the Google Drive emulator with a sample folder, for trying it all offline
 	$(UV) run --frozen python -m emulators.google_drive --port $${DRIVE_EMULATOR_PORT:-9100} --fixture sample
+
+bench: install ## Benchmark: import a 10,000-image nested folder from the emulator, then re-import it
+	$(UV) run --frozen python bench/drive_import.py
 
 clean: ## Remove local data, caches and the virtualenv
 	rm -rf .data .venv .tools .pytest_cache .mypy_cache .ruff_cache artifacts

@@ -50,8 +50,13 @@ async def run() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    settings = get_settings()
+    logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    # Two lines per job from Procrastinate and one per request from httpx drown the import's
+    # own events at 10,000 files; LOG_LEVEL=DEBUG brings them back.
+    quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
+    for noisy in ("httpx", "procrastinate.worker", "procrastinate.jobs"):
+        logging.getLogger(noisy).setLevel(quiet)
     asyncio.run(run())
 
 

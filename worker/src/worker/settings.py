@@ -1,6 +1,7 @@
 """The worker's settings, read once from the environment (and a `.env` file when present)."""
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,7 @@ class Settings(BaseSettings):
     source_requests_per_second: float = Field(default=100.0, gt=0)
     source_burst: int = Field(default=100, ge=1)
 
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     worker_concurrency: int = Field(default=16, ge=1)
     # A transient failure (rate limit, 5xx, cut connection) is retried this many times in all.
     max_attempts: int = Field(default=6, ge=1)

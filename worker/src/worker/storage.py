@@ -1,6 +1,9 @@
 """The object store: streams a file's bytes into S3 under a key derived from its source id."""
 
+from __future__ import annotations
+
 import asyncio
+import base64
 import hashlib
 import io
 from collections.abc import AsyncIterator
@@ -42,6 +45,7 @@ class ObjectStore:
                 retries={"max_attempts": 5, "mode": "standard"},
             ),
         )
+        self._single_request_limit = settings.s3_multipart_threshold_bytes
         self._transfer_config = TransferConfig(
             multipart_threshold=settings.s3_multipart_threshold_bytes,
             multipart_chunksize=settings.s3_part_size_bytes,
@@ -70,16 +74,51 @@ class ObjectStore:
         """Stream `chunks` to `key`. If the bytes do not match the expected size or MD5, the
         upload is abandoned before it completes, so nothing appears under `key`. The stored
         content type is the one the first bytes show, when they show one."""
+        tally = _Tally(expected_size, expected_md5)
         first = await anext(chunks, b"")
         content_type = sniff_image_type(first) or content_type
         chunks = _prepend(first, chunks)
-        loop = asyncio.get_running_loop()
-        reader = _VerifyingReader(
-            chunks,
-            loop,
-            expected_size=expected_size,
-            expected_md5=expected_md5,
+        if expected_size is not None and expected_size < self._single_request_limit:
+            await self._put_small(key, chunks, tally, content_type)
+        else:
+            await self._put_streamed(key, chunks, tally, content_type)
+        return StoredObject(
+            key=key,
+            storage_path=f"s3://{self.bucket}/{key}",
+            size=tally.size,
+            md5_checksum=tally.md5.hexdigest(),
+            content_type=content_type,
         )
+
+    async def _put_small(
+        self, key: str, chunks: AsyncIterator[bytes], tally: _Tally, content_type: str
+    ) -> None:
+        """One PUT, for a file whose announced size is below the multipart threshold: cheaper
+        than a transfer manager per file, and memory stays bounded by that threshold."""
+        body = bytearray()
+        async for chunk in chunks:
+            tally.add(chunk)
+            body.extend(chunk)
+        tally.verify()
+        await asyncio.get_running_loop().run_in_executor(
+            self._threads,
+            lambda: self._client.put_object(
+                Bucket=self.bucket,
+                Key=key,
+                Body=bytes(body),
+                ContentType=content_type,
+                # S3 checks the bytes it received against this, end to end.
+                ContentMD5=base64.b64encode(tally.md5.digest()).decode(),
+            ),
+        )
+
+    async def _put_streamed(
+        self, key: str, chunks: AsyncIterator[bytes], tally: _Tally, content_type: str
+    ) -> None:
+        """boto3's transfer manager (multipart above the threshold) on a worker thread, reading
+        from the event loop's stream as it goes."""
+        loop = asyncio.get_running_loop()
+        reader = _BlockingReader(chunks, loop, tally)
         try:
             await loop.run_in_executor(
                 self._threads,
@@ -95,13 +134,6 @@ class ObjectStore:
             if reader.failure is not None:
                 raise reader.failure from None
             raise
-        return StoredObject(
-            key=key,
-            storage_path=f"s3://{self.bucket}/{key}",
-            size=reader.size,
-            md5_checksum=reader.md5.hexdigest(),
-            content_type=content_type,
-        )
 
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
@@ -141,26 +173,47 @@ async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
         yield chunk
 
 
-class _VerifyingReader(io.RawIOBase):
+class _Tally:
+    """Counts and hashes bytes as they pass, and checks them against what the source announced."""
+
+    def __init__(self, expected_size: int | None, expected_md5: str | None) -> None:
+        self._expected_size = expected_size
+        self._expected_md5 = expected_md5.lower() if expected_md5 else None
+        self.size = 0
+        self.md5 = hashlib.md5(usedforsecurity=False)
+
+    def add(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self._expected_size is not None and self.size > self._expected_size:
+            raise TransientSourceError(
+                f"received more than the {self._expected_size} bytes the source announced"
+            )
+        self.md5.update(chunk)
+
+    def verify(self) -> None:
+        if self._expected_size is not None and self.size != self._expected_size:
+            raise TransientSourceError(
+                f"received {self.size} bytes but the source announced {self._expected_size}"
+            )
+        digest = self.md5.hexdigest()
+        if self._expected_md5 and digest != self._expected_md5:
+            raise TransientSourceError(
+                f"MD5 of the received bytes {digest} differs from the source's {self._expected_md5}"
+            )
+
+
+class _BlockingReader(io.RawIOBase):
     """A blocking file object over an async byte stream, for boto3 running on another thread.
-    Counts and hashes the bytes as they pass and refuses to reach end-of-file on a mismatch."""
+    It refuses to reach end-of-file unless the tally of the bytes checks out."""
 
     def __init__(
-        self,
-        chunks: AsyncIterator[bytes],
-        loop: asyncio.AbstractEventLoop,
-        *,
-        expected_size: int | None,
-        expected_md5: str | None,
+        self, chunks: AsyncIterator[bytes], loop: asyncio.AbstractEventLoop, tally: _Tally
     ) -> None:
         self._chunks = chunks
         self._loop = loop
-        self._expected_size = expected_size
-        self._expected_md5 = expected_md5
+        self._tally = tally
         self._buffer = bytearray()
         self._eof = False
-        self.size = 0
-        self.md5 = hashlib.md5(usedforsecurity=False)
         self.failure: Exception | None = None
 
     def readable(self) -> bool:
@@ -178,10 +231,9 @@ class _VerifyingReader(io.RawIOBase):
             chunk = asyncio.run_coroutine_threadsafe(self._next_chunk(), self._loop).result()
             if chunk is None:
                 self._eof = True
-                self._verify()
+                self._tally.verify()
             else:
-                self.size += len(chunk)
-                self.md5.update(chunk)
+                self._tally.add(chunk)
                 self._buffer.extend(chunk)
         end = len(self._buffer) if size < 0 else min(size, len(self._buffer))
         data = bytes(self._buffer[:end])
@@ -193,14 +245,3 @@ class _VerifyingReader(io.RawIOBase):
             return await anext(self._chunks)
         except StopAsyncIteration:
             return None
-
-    def _verify(self) -> None:
-        if self._expected_size is not None and self.size != self._expected_size:
-            raise TransientSourceError(
-                f"received {self.size} bytes but the source announced {self._expected_size}"
-            )
-        digest = self.md5.hexdigest()
-        if self._expected_md5 and digest != self._expected_md5.lower():
-            raise TransientSourceError(
-                f"MD5 of the received bytes {digest} differs from the source's {self._expected_md5}"
-            )
