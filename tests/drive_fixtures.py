@@ -115,6 +115,12 @@ TEST_DRIVE_SPEC: dict[str, Any] = {
         {"name": "empty"},
         TRICKY_TREE,
         OUTSIDE,
+        {
+            "name": "keyed root",
+            "resource_key": True,
+            "files": [{"name_pattern": "kr_{i}.jpg", "count": 4, "size": 1500}],
+        },
+        {"name": "graceful", "files": [{"name_pattern": "g_{i:03d}.jpg", "count": 400}]},
         {"name": "retried", "files": [{"name_pattern": "r_{i:03d}.jpg", "count": 300}]},
         {
             # Tiny pages keep the listing busy long enough to kill a worker in the middle.

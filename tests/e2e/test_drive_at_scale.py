@@ -79,6 +79,22 @@ async def test_reimporting_a_folder_moves_no_image_bytes(
     assert stack.drive.stats.bytes_served == bytes_before
 
 
+async def test_a_resource_key_in_the_link_unlocks_the_folder(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    fixture = stack.drive.fixture
+    link = fixture.link("keyed root")
+    assert "resourcekey=" in link
+
+    with_key = await wait_for_import(api, await start_import(api, link))
+    without_key = await wait_for_import(api, await start_import(api, link.split("?")[0]))
+
+    assert with_key["status"] == "completed"
+    assert with_key["counts"]["imported"] == len(fixture.expected_images("keyed root")) == 4
+    assert without_key["status"] == "failed"
+    assert "not found or is not shared publicly" in without_key["error"]
+
+
 @pytest.fixture
 def faulty_drive(stack: Stack) -> Iterator[None]:
     # Dense enough that many files see a fault, bounded so that none can see one on every
@@ -149,3 +165,24 @@ async def test_a_worker_killed_mid_import_leaves_nothing_stuck_or_doubled(
     # 1,500 files at 10 a page, each page committed once, whatever the kill interrupted.
     assert pages == (150,)
     assert stuck == (0,)
+
+
+async def test_sigterm_lets_running_transfers_finish_and_the_next_worker_takes_the_rest(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    fixture = stack.drive.fixture
+    import_id = await start_import(api, fixture.link("graceful"))
+    while (await api.get(f"/imports/{import_id}")).json()["counts"]["imported"] < 50:
+        await asyncio.sleep(0.05)
+    stack.worker.send_signal(signal.SIGTERM)
+    assert stack.worker.wait(timeout=30) == 0
+    with stack.db() as db:
+        doing = db.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"
+        ).fetchone()
+    assert doing == (0,)  # nothing left half-done for the stalled-job sweep
+
+    stack.worker = start_worker(stack.env, stack.worker_log)
+    result = await wait_for_import(api, import_id, timeout=300)
+    assert result["status"] == "completed"
+    assert result["counts"]["imported"] == 400
