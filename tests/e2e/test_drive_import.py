@@ -20,7 +20,13 @@ async def test_a_thousand_image_folder_imports_completely_and_byte_exact(
     result = await wait_for_import(api, import_id, timeout=300)
 
     assert result["status"] == "completed"
-    assert result["counts"] == {"discovered": 1000, "imported": 1000, "skipped": 0, "failed": 0}
+    assert result["counts"] == {
+        "discovered": 1000,
+        "imported": 1000,
+        "unchanged": 0,
+        "skipped": 0,
+        "failed": 0,
+    }
     assert result["bytes_imported"] == sum(f.size for f in expected.values())
 
     images = await all_images(api, limit=137)
@@ -65,7 +71,13 @@ async def test_non_images_are_skipped_and_subfolders_are_imported(
     expected = {f.id for f in fixture.expected_images("mixed")}
     assert len(expected) == 8  # 5 png + big.jpg + 2 nested gifs
     assert result["status"] == "completed"
-    assert result["counts"] == {"discovered": 10, "imported": 8, "skipped": 2, "failed": 0}
+    assert result["counts"] == {
+        "discovered": 10,
+        "imported": 8,
+        "unchanged": 0,
+        "skipped": 2,
+        "failed": 0,
+    }
     images = await all_images(api, import_id=import_id)
     assert {image["google_drive_id"] for image in images} == expected
     with stack.db() as db:
@@ -99,7 +111,13 @@ async def test_an_empty_folder_completes_with_nothing_imported(
     import_id = await start_import(api, stack.drive.fixture.link("empty"))
     result = await wait_for_import(api, import_id)
     assert result["status"] == "completed"
-    assert result["counts"] == {"discovered": 0, "imported": 0, "skipped": 0, "failed": 0}
+    assert result["counts"] == {
+        "discovered": 0,
+        "imported": 0,
+        "unchanged": 0,
+        "skipped": 0,
+        "failed": 0,
+    }
 
 
 async def test_a_folder_that_does_not_exist_fails_the_import_with_a_clear_message(

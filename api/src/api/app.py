@@ -41,7 +41,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        openapi_config=OpenAPIConfig(title="Image import API", version="0.1.0", path="/schema"),
+        openapi_config=OpenAPIConfig(
+            title="Image import API",
+            version="0.1.0",
+            path="/schema",
+            use_handler_docstrings=True,
+        ),
         logging_config=None,
     )
 

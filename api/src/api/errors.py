@@ -23,9 +23,21 @@ class InvalidInput(ApiError):
     error = "invalid_input"
 
 
+class IdempotencyKeyReused(ApiError):
+    status_code = 422
+    error = "idempotency_key_reused"
+
+
 class NotFound(ApiError):
     status_code = 404
     error = "not_found"
+
+
+class Conflict(ApiError):
+    """The request is valid but the resource is in a state that does not allow it."""
+
+    status_code = 409
+    error = "conflict"
 
 
 def _body(error: str, detail: Any) -> dict[str, Any]:

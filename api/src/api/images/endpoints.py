@@ -6,11 +6,15 @@ from typing import Annotated, Literal
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from api.db import Connection
 from api.images import service
-from api.images.schemas import ImagePage
+from api.images.schemas import ImagePage, ImageView
+
+Size = Annotated[int | None, QueryParameter(ge=0, description="Size in bytes.")]
 
 
 class ImageController(Controller):
@@ -25,8 +29,15 @@ class ImageController(Controller):
         cursor: FromQuery[str | None] = None,
         source: FromQuery[Literal["google_drive", "dropbox"] | None] = None,
         import_id: FromQuery[uuid.UUID | None] = None,
+        mime_type: FromQuery[str | None] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(max_length=255, description="Case-insensitive: the name contains it."),
+        ] = None,
+        min_size: Size = None,
+        max_size: Size = None,
     ) -> ImagePage:
-        """Imported images, newest first; follow `next_cursor` for the next page."""
+        """Imported images, newest first, filtered; follow `next_cursor` for the next page."""
         return await service.list_images(
             conn,
             state.download_links,
@@ -34,4 +45,23 @@ class ImageController(Controller):
             cursor=cursor,
             source=source,
             import_id=import_id,
+            mime_type=mime_type,
+            q=q,
+            min_size=min_size,
+            max_size=max_size,
         )
+
+    @get("/images/{image_id:str}")
+    async def get_image(
+        self, image_id: FromPath[str], conn: NamedDependency[Connection], state: State
+    ) -> ImageView:
+        """One imported image, with a fresh download link."""
+        return await service.get_image(conn, state.download_links, image_id)
+
+    @get("/images/{image_id:str}/content", status_code=HTTP_307_TEMPORARY_REDIRECT)
+    async def get_image_content(
+        self, image_id: FromPath[str], conn: NamedDependency[Connection], state: State
+    ) -> Redirect:
+        """Redirect to a short-lived download link for the image's bytes."""
+        url = await service.content_url(conn, state.download_links, image_id)
+        return Redirect(url, status_code=HTTP_307_TEMPORARY_REDIRECT)

@@ -21,8 +21,12 @@ async def list_images(
     after: tuple[datetime, str] | None,
     source: str | None = None,
     import_id: str | None = None,
+    mime_type: str | None = None,
+    name_contains: str | None = None,
+    min_size: int | None = None,
+    max_size: int | None = None,
 ) -> list[dict[str, Any]]:
-    """Newest first, keyset-paginated on (created_at, id)."""
+    """Newest first, keyset-paginated on (created_at, id); every filter narrows the same scan."""
     conditions: list[sql.Composable] = [sql.SQL("true")]
     params: list[Any] = []
     if source is not None:
@@ -31,6 +35,18 @@ async def list_images(
     if import_id is not None:
         conditions.append(sql.SQL("import_id = %s"))
         params.append(import_id)
+    if mime_type is not None:
+        conditions.append(sql.SQL("mime_type = %s"))
+        params.append(mime_type)
+    if name_contains is not None:
+        conditions.append(sql.SQL("name ILIKE '%%' || %s || '%%' ESCAPE '\\'"))
+        params.append(escape_like(name_contains))
+    if min_size is not None:
+        conditions.append(sql.SQL("size >= %s"))
+        params.append(min_size)
+    if max_size is not None:
+        conditions.append(sql.SQL("size <= %s"))
+        params.append(max_size)
     if after is not None:
         conditions.append(sql.SQL("(created_at, id) < (%s, %s)"))
         params.extend(after)
@@ -39,3 +55,13 @@ async def list_images(
     )
     cur = await conn.execute(query, [*params, limit])
     return await cur.fetchall()
+
+
+async def get_image(conn: Connection, image_id: str) -> dict[str, Any] | None:
+    cur = await conn.execute(sql.SQL("{select} WHERE id = %s").format(select=_SELECT), (image_id,))
+    return await cur.fetchone()
+
+
+def escape_like(text: str) -> str:
+    """`text` as a LIKE pattern that matches only itself: its wildcards become literals."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -3,9 +3,10 @@
 import uuid
 from typing import Any
 
+from api.cursor import decode_cursor, encode_cursor
 from api.db import Connection
+from api.errors import InvalidInput, NotFound
 from api.images import repository
-from api.images.cursor import decode_cursor, encode_cursor
 from api.images.schemas import ImagePage, ImageView
 from api.storage import DownloadLinks
 
@@ -18,7 +19,13 @@ async def list_images(
     cursor: str | None,
     source: str | None = None,
     import_id: uuid.UUID | None = None,
+    mime_type: str | None = None,
+    q: str | None = None,
+    min_size: int | None = None,
+    max_size: int | None = None,
 ) -> ImagePage:
+    if min_size is not None and max_size is not None and min_size > max_size:
+        raise InvalidInput(f"min_size ({min_size}) is greater than max_size ({max_size})")
     after = decode_cursor(cursor) if cursor else None
     # One extra row tells whether another page exists without a COUNT.
     rows = await repository.list_images(
@@ -27,6 +34,10 @@ async def list_images(
         after=after,
         source=source,
         import_id=str(import_id) if import_id else None,
+        mime_type=mime_type,
+        name_contains=q,
+        min_size=min_size,
+        max_size=max_size,
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
@@ -36,8 +47,34 @@ async def list_images(
     return ImagePage(items=[to_view(row, links) for row in rows], next_cursor=next_cursor)
 
 
-def to_view(row: dict[str, Any], links: DownloadLinks) -> ImageView:
+async def get_image(conn: Connection, links: DownloadLinks, image_id: str) -> ImageView:
+    return to_view(await _get_row(conn, image_id), links)
+
+
+async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> str:
+    """A presigned link to the image's bytes: clients download from S3, not through the API."""
+    bucket, key = _location(await _get_row(conn, image_id))
+    return links.url_for(bucket, key)
+
+
+async def _get_row(conn: Connection, image_id: str) -> dict[str, Any]:
+    try:
+        parsed_id = str(uuid.UUID(image_id))
+    except ValueError:
+        raise NotFound(f"no image with id {image_id}") from None
+    row = await repository.get_image(conn, parsed_id)
+    if row is None:
+        raise NotFound(f"no image with id {image_id}")
+    return row
+
+
+def _location(row: dict[str, Any]) -> tuple[str, str]:
     bucket, _, key = row["storage_path"].removeprefix("s3://").partition("/")
+    return bucket, key
+
+
+def to_view(row: dict[str, Any], links: DownloadLinks) -> ImageView:
+    bucket, key = _location(row)
     return ImageView(
         id=str(row["id"]),
         source=row["source"],

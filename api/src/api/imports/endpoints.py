@@ -1,31 +1,98 @@
 """HTTP routes for imports."""
 
+from typing import Annotated
+
 import procrastinate
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody
-from litestar.status_codes import HTTP_202_ACCEPTED
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
+from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from api.db import Connection
 from api.imports import service
-from api.imports.schemas import ImportAccepted, ImportRequest, ImportView
+from api.imports.schemas import (
+    FailedFilePage,
+    ImportAccepted,
+    ImportPage,
+    ImportRequest,
+    ImportStatus,
+    ImportView,
+    RetryAccepted,
+)
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        description="Makes a retried POST return the import the first one created.",
+        # Checked by the service, which says what is wrong in the API's own words.
+        schema_extra={"minLength": 1, "maxLength": 255, "pattern": service.IDEMPOTENCY_KEY_PATTERN},
+    ),
+]
+PageLimit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
 class ImportController(Controller):
     tags = ["imports"]
 
-    @post("/import/google-drive", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/import/google-drive",
+        status_code=HTTP_202_ACCEPTED,
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=ImportAccepted,
+                description="The folder already had a queued or running import: that one.",
+            )
+        },
+    )
     async def import_google_drive(
-        self, data: JSONBody[ImportRequest], conn: NamedDependency[Connection], state: State
-    ) -> ImportAccepted:
+        self,
+        data: JSONBody[ImportRequest],
+        conn: NamedDependency[Connection],
+        state: State,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ImportAccepted]:
         """Start importing every image in a public Google Drive folder."""
         job_app: procrastinate.App = state.job_app
-        return await service.start_google_drive_import(conn, job_app, data)
+        start = await service.start_google_drive_import(conn, job_app, data, idempotency_key)
+        status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
+        return Response(start.accepted, status_code=status_code)
+
+    @get("/imports")
+    async def list_imports(
+        self,
+        conn: NamedDependency[Connection],
+        limit: PageLimit = 50,
+        cursor: FromQuery[str | None] = None,
+        status: FromQuery[ImportStatus | None] = None,
+    ) -> ImportPage:
+        """Imports, newest first; follow `next_cursor` for the next page."""
+        return await service.list_imports(conn, limit=limit, cursor=cursor, status=status)
 
     @get("/imports/{import_id:str}")
     async def get_import(
         self, import_id: FromPath[str], conn: NamedDependency[Connection]
     ) -> ImportView:
-        """An import's status, counts and timings."""
+        """An import's status, counts, timings and rate."""
         return await service.get_import(conn, import_id)
+
+    @get("/imports/{import_id:str}/failures")
+    async def list_import_failures(
+        self,
+        import_id: FromPath[str],
+        conn: NamedDependency[Connection],
+        limit: PageLimit = 50,
+        cursor: FromQuery[str | None] = None,
+    ) -> FailedFilePage:
+        """The files of an import that failed for good, with the reason; paginated."""
+        return await service.list_failed_files(conn, import_id, limit=limit, cursor=cursor)
+
+    @post("/imports/{import_id:str}/retry", status_code=HTTP_202_ACCEPTED)
+    async def retry_import_failures(
+        self, import_id: FromPath[str], conn: NamedDependency[Connection], state: State
+    ) -> RetryAccepted:
+        """Queue every failed file of an import for another transfer."""
+        job_app: procrastinate.App = state.job_app
+        return await service.retry_failed_files(conn, job_app, import_id)

@@ -24,8 +24,14 @@ class ImportAccepted(msgspec.Struct):
 class ImportCounts(msgspec.Struct):
     discovered: int
     imported: int
+    unchanged: int
     skipped: int
     failed: int
+
+
+class ImportRate(msgspec.Struct):
+    files_per_second: float
+    bytes_per_second: float
 
 
 class ImportView(msgspec.Struct):
@@ -38,6 +44,35 @@ class ImportView(msgspec.Struct):
     counts: ImportCounts
     bytes_imported: int
     error: str | None
+    notes: str | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None
+    elapsed_seconds: float | None
+    rate: ImportRate | None
+
+
+class ImportPage(msgspec.Struct):
+    items: list[ImportView]
+    next_cursor: str | None
+
+
+class FailedFile(msgspec.Struct):
+    file_id: str
+    name: str
+    mime_type: str
+    size: int | None
+    reason: str | None
+    attempts: int
+    updated_at: datetime
+
+
+class FailedFilePage(msgspec.Struct):
+    items: list[FailedFile]
+    next_cursor: str | None
+
+
+class RetryAccepted(msgspec.Struct):
+    import_id: str
+    status: ImportStatus
+    requeued: int

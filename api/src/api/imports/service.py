@@ -1,32 +1,139 @@
-"""Starting imports and reading their progress."""
+"""Starting imports, reading their progress, and retrying their failed files."""
 
+import hashlib
+import json
+import re
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 import procrastinate
+from psycopg import errors
 
+from api.cursor import decode_cursor, decode_text_cursor, encode_cursor, encode_text_cursor
 from api.db import Connection
-from api.errors import NotFound
+from api.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from api.imports import repository
 from api.imports.links import parse_google_drive_folder_link
-from api.imports.schemas import ImportAccepted, ImportCounts, ImportRequest, ImportView
-from api.jobs import defer_start_import
+from api.imports.schemas import (
+    FailedFile,
+    FailedFilePage,
+    ImportAccepted,
+    ImportCounts,
+    ImportPage,
+    ImportRate,
+    ImportRequest,
+    ImportView,
+    RetryAccepted,
+)
+from api.jobs import defer_start_import, defer_transfers
+
+GOOGLE_DRIVE = "google_drive"
+# Each round either inserts, or finds the live import or the keyed one; another round is needed
+# only when that row changed between two statements (the live import just finished).
+_START_ROUNDS = 3
+IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
+_IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
+
+
+@dataclass(frozen=True)
+class ImportStart:
+    """What a start request led to: a new import (or the replay of one), or the folder's import
+    that was already live."""
+
+    accepted: ImportAccepted
+    already_live: bool
 
 
 async def start_google_drive_import(
-    conn: Connection, job_app: procrastinate.App, request: ImportRequest
-) -> ImportAccepted:
-    """Record the import and queue its first job; no call to Google happens here."""
+    conn: Connection,
+    job_app: procrastinate.App,
+    request: ImportRequest,
+    idempotency_key: str | None = None,
+) -> ImportStart:
+    """Record the import and queue its first job; no call to Google happens here.
+
+    A folder with a live import gets that import back instead of a second one. A request with
+    an idempotency key seen before gets the import that key created, provided it carries the
+    same body. Both hold under concurrent requests: unique indexes decide, not a prior read.
+    """
     link = parse_google_drive_folder_link(request.url)
-    row = await repository.insert_import(
-        conn,
-        source="google_drive",
-        source_url=request.url.strip(),
-        folder_id=link.folder_id,
-        resource_key=link.resource_key,
-        recursive=request.recursive,
+    if idempotency_key is not None:
+        check_idempotency_key(idempotency_key)
+    fingerprint = request_fingerprint(GOOGLE_DRIVE, request) if idempotency_key else None
+    for _ in range(_START_ROUNDS):
+        if replay := await _replay(conn, idempotency_key, fingerprint):
+            return ImportStart(replay, already_live=False)
+        try:
+            # A savepoint: losing the race for the key must not abort the request's transaction.
+            async with conn.transaction():
+                row = await repository.insert_import(
+                    conn,
+                    source=GOOGLE_DRIVE,
+                    source_url=request.url.strip(),
+                    folder_id=link.folder_id,
+                    resource_key=link.resource_key,
+                    recursive=request.recursive,
+                    idempotency_key=idempotency_key,
+                    request_fingerprint=fingerprint,
+                )
+        except errors.UniqueViolation as exc:
+            if exc.diag.constraint_name != repository.IDEMPOTENCY_KEY_INDEX:
+                raise
+            continue  # a concurrent request with this key committed first: read its import
+        if row is not None:
+            await defer_start_import(job_app, conn, str(row["id"]))
+            return ImportStart(_accepted(row), already_live=False)
+        # The folder is busy. If that is because a concurrent twin of this very request won,
+        # answer as its replay, not as a different request that found the folder busy.
+        if replay := await _replay(conn, idempotency_key, fingerprint):
+            return ImportStart(replay, already_live=False)
+        live = await repository.get_live_import(conn, GOOGLE_DRIVE, link.folder_id)
+        if live is not None:
+            return ImportStart(_accepted(live), already_live=True)
+    raise Conflict(
+        f"the import of folder {link.folder_id} kept changing state during this request; retry it"
     )
-    await defer_start_import(job_app, conn, str(row["id"]))
+
+
+def check_idempotency_key(key: str) -> None:
+    if not 1 <= len(key) <= 255:
+        raise InvalidInput(f"Idempotency-Key must be 1 to 255 characters long, not {len(key)}")
+    if not _IDEMPOTENCY_KEY.fullmatch(key):
+        raise InvalidInput("Idempotency-Key must be printable ASCII characters only")
+
+
+def request_fingerprint(source: str, request: ImportRequest) -> str:
+    """sha256 of the canonical JSON of what was asked: the same body always gives the same
+    fingerprint, whatever its key order or spacing on the wire."""
+    canonical = json.dumps(
+        {"source": source, **msgspec.structs.asdict(request)},
+        sort_keys=True,
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+async def _replay(
+    conn: Connection, idempotency_key: str | None, fingerprint: str | None
+) -> ImportAccepted | None:
+    """The import an earlier request with this key created, if there was one and it asked for
+    the same thing."""
+    if idempotency_key is None:
+        return None
+    row = await repository.get_import_by_idempotency_key(conn, idempotency_key)
+    if row is None:
+        return None
+    if row["request_fingerprint"] != fingerprint:
+        raise IdempotencyKeyReused(
+            f"this Idempotency-Key was used for import {row['id']} with a different body:"
+            " use a new key for a different request"
+        )
+    return _accepted(row)
+
+
+def _accepted(row: dict[str, Any]) -> ImportAccepted:
     return ImportAccepted(
         import_id=str(row["id"]),
         status=row["status"],
@@ -42,7 +149,80 @@ async def get_import(conn: Connection, import_id: str) -> ImportView:
     return to_view(row)
 
 
+async def list_imports(
+    conn: Connection, *, limit: int, cursor: str | None, status: str | None = None
+) -> ImportPage:
+    after = decode_cursor(cursor) if cursor else None
+    # One extra row tells whether another page exists without a COUNT.
+    rows = await repository.list_imports(conn, limit=limit + 1, after=after, status=status)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = (
+        encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"])) if has_more and rows else None
+    )
+    return ImportPage(items=[to_view(row) for row in rows], next_cursor=next_cursor)
+
+
+async def list_failed_files(
+    conn: Connection, import_id: str, *, limit: int, cursor: str | None
+) -> FailedFilePage:
+    parsed_id = _parse_id(import_id)
+    after = decode_text_cursor(cursor) if cursor else None
+    if not await repository.import_exists(conn, parsed_id):
+        raise NotFound(f"no import with id {import_id}")
+    rows = await repository.list_failed_files(conn, parsed_id, limit=limit + 1, after=after)
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_text_cursor(rows[-1]["source_file_id"]) if has_more and rows else None
+    items = [
+        FailedFile(
+            file_id=row["source_file_id"],
+            name=row["name"],
+            mime_type=row["mime_type"],
+            size=row["size"],
+            reason=row["reason"],
+            attempts=row["attempts"],
+            updated_at=row["updated_at"],
+        )
+        for row in rows
+    ]
+    return FailedFilePage(items=items, next_cursor=next_cursor)
+
+
+async def retry_failed_files(
+    conn: Connection, job_app: procrastinate.App, import_id: str
+) -> RetryAccepted:
+    """Put every failed file of the import back to pending and queue a transfer for each, in
+    the request's transaction; a finished import runs again until they settle."""
+    parsed_id = _parse_id(import_id)
+    row = await repository.lock_import(conn, parsed_id)
+    if row is None:
+        raise NotFound(f"no import with id {import_id}")
+    if row["status"] == "failed":
+        raise Conflict(
+            f"import {import_id} failed as a whole (its folder could not be listed), so it has"
+            " no files to retry: start a new import of the folder"
+        )
+    if row["status"] == "queued":
+        raise Conflict(f"import {import_id} has not started yet, so no file has failed")
+    file_ids = await repository.requeue_failed_files(conn, parsed_id)
+    if not file_ids:
+        return RetryAccepted(import_id=parsed_id, status=row["status"], requeued=0)
+    try:
+        reopened = await repository.reopen_import(conn, parsed_id, len(file_ids))
+    except errors.UniqueViolation as exc:
+        if exc.diag.constraint_name != repository.ONE_LIVE_PER_FOLDER_INDEX:
+            raise
+        raise Conflict(
+            f"another import of the same folder is running: retry import {import_id} after it"
+            " finishes, or let that import fetch the files"
+        ) from None
+    await defer_transfers(job_app, conn, parsed_id, file_ids)
+    return RetryAccepted(import_id=parsed_id, status=reopened["status"], requeued=len(file_ids))
+
+
 def to_view(row: dict[str, Any]) -> ImportView:
+    elapsed: float | None = row["elapsed_seconds"]
     return ImportView(
         import_id=str(row["id"]),
         status=row["status"],
@@ -53,14 +233,27 @@ def to_view(row: dict[str, Any]) -> ImportView:
         counts=ImportCounts(
             discovered=row["discovered"],
             imported=row["imported"],
+            unchanged=row["unchanged"],
             skipped=row["skipped"],
             failed=row["failed"],
         ),
         bytes_imported=row["bytes_imported"],
         error=row["error"],
+        notes=row["notes"],
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
+        elapsed_seconds=elapsed,
+        rate=None if elapsed is None else _rate(row, elapsed),
+    )
+
+
+def _rate(row: dict[str, Any], elapsed: float) -> ImportRate:
+    if elapsed <= 0:
+        return ImportRate(files_per_second=0.0, bytes_per_second=0.0)
+    settled = row["imported"] + row["unchanged"] + row["skipped"] + row["failed"]
+    return ImportRate(
+        files_per_second=settled / elapsed, bytes_per_second=row["bytes_imported"] / elapsed
     )
 
 

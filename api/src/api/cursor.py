@@ -1,0 +1,56 @@
+"""Opaque keyset cursors: the sort key of the last row a page returned, passed back unchanged
+to get the rows after it."""
+
+import base64
+import binascii
+import json
+import uuid
+from datetime import datetime
+from typing import Any
+
+from api.errors import InvalidInput
+
+
+def encode_cursor(created_at: datetime, row_id: str) -> str:
+    """For lists ordered newest first on (created_at, id)."""
+    return _encode([created_at.isoformat(), row_id])
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created_at, row_id = _decode(cursor)
+        return datetime.fromisoformat(created_at), str(uuid.UUID(row_id))
+    except (ValueError, TypeError):
+        raise _invalid() from None
+
+
+def encode_text_cursor(key: str) -> str:
+    """For lists ordered on one text key (a source file id)."""
+    return _encode([key])
+
+
+def decode_text_cursor(cursor: str) -> str:
+    try:
+        (key,) = _decode(cursor)
+    except (ValueError, TypeError):
+        raise _invalid() from None
+    if not isinstance(key, str):
+        raise _invalid()
+    return key
+
+
+def _encode(values: list[str]) -> str:
+    raw = json.dumps(values).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str) -> Any:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        return json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise _invalid() from None
+
+
+def _invalid() -> InvalidInput:
+    return InvalidInput("cursor is not valid: pass back next_cursor unchanged")

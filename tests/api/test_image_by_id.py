@@ -1,0 +1,88 @@
+"""One image by id, and its content as a redirect to a download link that serves its bytes."""
+
+import hashlib
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.api.factories import insert_image, insert_import
+from tests.conftest import Stack
+
+UNKNOWN_IDS = ["00000000-0000-0000-0000-000000000000", "not-a-uuid"]
+
+
+@pytest.fixture(scope="module")
+def stored_image(stack: Stack) -> tuple[str, bytes]:
+    """An image row whose object is really in the module's bucket; its id and its bytes."""
+    content = os.urandom(70_000)
+    file_id = "1StoredStoredStoredStoredStored0"
+    key = f"google_drive/{file_id}"
+    stack.s3.client().put_object(
+        Bucket=stack.bucket, Key=key, Body=content, ContentType="image/png"
+    )
+    with stack.db() as db:
+        image_id = insert_image(
+            db,
+            insert_import(db),
+            source_file_id=file_id,
+            name="stored.png",
+            mime_type="image/png",
+            size=len(content),
+            md5_checksum=hashlib.md5(content).hexdigest(),
+            storage_key=key,
+            storage_path=f"s3://{stack.bucket}/{key}",
+        )
+    return image_id, content
+
+
+async def test_an_image_is_served_by_its_id_as_in_the_list(
+    api: AsyncTestClient[Any], stored_image: tuple[str, bytes]
+) -> None:
+    image_id, content = stored_image
+    response = await api.get(f"/images/{image_id}")
+    assert response.status_code == 200
+    image = response.json()
+    listed = next(
+        item
+        for item in (await api.get("/images", params={"limit": 500})).json()["items"]
+        if item["id"] == image_id
+    )
+    # Download links are signed per request; everything else is the same.
+    assert {**image, "url": None} == {**listed, "url": None}
+    assert urlsplit(image["url"]).path == urlsplit(listed["url"]).path
+    assert (image["name"], image["size"], image["mime_type"]) == (
+        "stored.png",
+        len(content),
+        "image/png",
+    )
+
+
+async def test_image_content_redirects_to_a_link_that_serves_its_bytes(
+    api: AsyncTestClient[Any], stack: Stack, stored_image: tuple[str, bytes]
+) -> None:
+    image_id, content = stored_image
+    response = await api.get(f"/images/{image_id}/content", follow_redirects=False)
+
+    assert response.status_code == 307
+    location = response.headers["location"]
+    assert (
+        urlsplit(location).path == f"/{stack.bucket}/google_drive/1StoredStoredStoredStoredStored0"
+    )
+    async with httpx.AsyncClient() as http:
+        download = await http.get(location)
+    assert download.status_code == 200
+    assert download.content == content
+
+
+@pytest.mark.parametrize("image_id", UNKNOWN_IDS)
+@pytest.mark.parametrize("suffix", ["", "/content"])
+async def test_an_unknown_image_is_404(
+    api: AsyncTestClient[Any], stack: Stack, image_id: str, suffix: str
+) -> None:
+    response = await api.get(f"/images/{image_id}{suffix}", follow_redirects=False)
+    assert response.status_code == 404
+    assert response.json()["error"] == "not_found"
