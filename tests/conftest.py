@@ -158,11 +158,13 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 def stack(
+    request: pytest.FixtureRequest,
     postgres_server_url: str,
     s3_server: S3Server,
     drive: EmulatorServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
+    """A test module may set WORKER_ENV (a dict) to change the worker's settings."""
     database_url = as_url(create_database(postgres_server_url))
     apply_migrations(database_url)
     bucket = f"test-{uuid.uuid4().hex[:12]}"
@@ -177,6 +179,8 @@ def stack(
         "AWS_REGION": s3_server.region,
         "GOOGLE_API_KEY": DRIVE_API_KEY,
         "GOOGLE_DRIVE_API_URL": drive.base_url,
+        "GOOGLE_DRIVE_WEB_URL": drive.base_url,
+        "GOOGLE_DRIVE_DOWNLOAD_URL": drive.base_url,
         "WORKER_CONCURRENCY": "8",
         "MAX_ATTEMPTS": "8",
         "RETRY_BASE_SECONDS": "0.05",
@@ -185,6 +189,7 @@ def stack(
         # A killed worker's jobs come back within seconds, not the production half minute.
         "HEARTBEAT_SECONDS": "1",
         "STALLED_WORKER_SECONDS": "4",
+        **getattr(request.module, "WORKER_ENV", {}),
     }
     worker_log = tmp_path_factory.mktemp("worker") / "worker.log"
     stack = Stack(

@@ -111,7 +111,7 @@ TEST_DRIVE_SPEC: dict[str, Any] = {
                 {"name_pattern": "IMG_{i:05d}.jpg", "count": 1000, "size": [2000, 40000]},
             ],
         },
-        *(mixed_folder(name) for name in ("mixed", "mixed_flat", "downloads", "reruns")),
+        *(mixed_folder(name) for name in ("mixed", "mixed_flat", "downloads", "reruns", "keyless")),
         {"name": "empty"},
         TRICKY_TREE,
         OUTSIDE,

@@ -24,6 +24,9 @@ class Settings(BaseSettings):
 
     google_api_key: str | None = None
     google_drive_api_url: str = "https://www.googleapis.com"
+    # Used when no API key is set: Drive's public folder page and download host.
+    google_drive_web_url: str = "https://drive.google.com"
+    google_drive_download_url: str = "https://drive.usercontent.google.com"
     source_timeout_seconds: float = Field(default=60.0, gt=0)
     # The pace of calls to one source per credential, shared by every worker through Postgres.
     # Drive allows 12,000 queries per minute per user (200/s); this stays at half of that.

@@ -1,4 +1,5 @@
-"""A Google Drive API v3 emulator for tests and demos: files.list, files.get, alt=media.
+"""A Google Drive API v3 emulator for tests and demos: files.list, files.get, alt=media, and the
+key-less web endpoints (embeddedfolderview, uc, drive.usercontent.google.com/download).
 
 from emulators.google_drive import DriveFixture, EmulatorServer
 

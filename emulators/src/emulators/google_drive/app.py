@@ -1,8 +1,12 @@
-"""The ASGI application: routing, the API-key gate, fault injection, and error rendering."""
+"""The ASGI application: routing, the API-key gate, fault injection, and error rendering.
+
+The API routes answer in Google's JSON error format; the key-less web routes (which stand for
+drive.google.com and drive.usercontent.google.com on the same address) answer in HTML.
+"""
 
 from __future__ import annotations
 
-from emulators.google_drive import errors
+from emulators.google_drive import errors, web_pages, web_routes
 from emulators.google_drive.asgi import (
     Message,
     Receive,
@@ -22,11 +26,19 @@ from emulators.google_drive.state import EmulatorSettings, EmulatorState
 
 _FILES = "/drive/v3/files"
 _MEDIA_FILES = "/download/drive/v3/files"
+_WEB_ROUTES = {
+    "/embeddedfolderview": "web_list",
+    "/uc": "web_media",
+    "/download": "web_media",
+}
 
 
 def _route(request: Request) -> tuple[str, str | None] | None:
     """(route kind, file id) for a Drive path, None for paths Drive does not serve."""
     path = request.path
+    web_kind = _WEB_ROUTES.get(path)
+    if web_kind is not None:
+        return web_kind, request.query.get("id") or None
     if path in (_FILES, _FILES + "/"):
         return "list", None
     for prefix in (_FILES + "/", _MEDIA_FILES + "/"):
@@ -78,7 +90,7 @@ class DriveEmulatorApp:
         kind, file_id = route
         stats = self.state.stats
         stats.requests[kind] += 1
-        if kind == "media" and file_id is not None:
+        if kind in ("media", "web_media") and file_id is not None:
             stats.media_requests_by_file[file_id] += 1
 
         async def counted_send(message: Message) -> None:
@@ -86,6 +98,12 @@ class DriveEmulatorApp:
                 stats.responses[f"{kind} {message['status']}"] += 1
             await send(message)
 
+        if kind.startswith("web_"):
+            try:
+                await self._serve_web(request, counted_send, kind, file_id)
+            except errors.DriveError as error:
+                await web_routes.send_error_page(counted_send, error.code, error.headers)
+            return
         try:
             await self._serve(request, counted_send, kind, file_id)
         except errors.DriveError as error:
@@ -112,6 +130,29 @@ class DriveEmulatorApp:
             await send_json(send, 200, await get_file(request, state, file_id), request.pretty)
         elif file_id is not None:
             await download(request, send, state, file_id, cut)
+
+    async def _serve_web(
+        self, request: Request, send: Send, kind: str, file_id: str | None
+    ) -> None:
+        state = self.state
+        if request.method not in ("GET", "HEAD"):
+            raise errors.method_not_allowed()
+        cut: FaultRule | None = None
+        rule = state.faults.decide(kind, file_id)
+        if rule is not None:
+            if rule.fault == "download_quota_exceeded":
+                # The web answer to a per-file quota is a page, with status 200.
+                state.stats.faults_injected[rule.fault] += 1
+                await web_routes.send_html(send, 200, web_pages.quota_exceeded())
+                return
+            if rule.fault != "cut_body":
+                state.stats.faults_injected[rule.fault] += 1
+                raise rule.error()
+            cut = rule
+        if kind == "web_list":
+            await web_routes.folder_view(request, send, state)
+        else:
+            await web_routes.download(request, send, state, cut)
 
     @staticmethod
     async def _lifespan(receive: Receive, send: Send) -> None:

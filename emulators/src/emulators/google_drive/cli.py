@@ -13,7 +13,7 @@ from emulators.google_drive.app import build_app
 from emulators.google_drive.fixture import DriveFixture
 from emulators.google_drive.paging import ShortPages
 from emulators.google_drive.server import uvicorn_config
-from emulators.google_drive.state import EmulatorSettings
+from emulators.google_drive.state import SELF, EmulatorSettings
 
 DEMO_KEY = "demo-key"
 
@@ -21,7 +21,10 @@ DEMO_KEY = "demo-key"
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m emulators.google_drive",
-        description="Serve an emulated Google Drive v3 API over a fixture of public folders.",
+        description=(
+            "Serve an emulated Google Drive v3 API, and Drive's key-less web pages, over a "
+            "fixture of public folders."
+        ),
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=9100)
@@ -53,6 +56,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = EmulatorSettings(
         accepted_keys=frozenset(args.keys) if args.keys else None,
         short_pages=ShortPages.parse(args.short_pages),
+        # A browser on the demo can then follow the virus-scan form of the web download.
+        form_action_base=SELF,
     )
     app = build_app(fixture, settings)
 

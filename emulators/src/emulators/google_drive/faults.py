@@ -16,7 +16,10 @@ from typing import Any, Final
 
 from emulators.google_drive import errors
 
-ROUTE_KINDS: Final = frozenset({"list", "get", "media"})
+# The API routes, and the key-less web pages (`web_list`: embeddedfolderview; `web_media`: the
+# `uc` / `drive.usercontent.google.com/download` downloads).
+ROUTE_KINDS: Final = frozenset({"list", "get", "media", "web_list", "web_media"})
+MEDIA_ROUTES: Final = frozenset({"media", "web_media"})
 FAULTS: Final = frozenset(
     {
         "user_rate_limit_exceeded",  # 403 usageLimits/userRateLimitExceeded
@@ -24,7 +27,7 @@ FAULTS: Final = frozenset(
         "too_many_requests",  # 429 with Retry-After
         "backend_error",  # 500 backendError
         "service_unavailable",  # 503
-        "download_quota_exceeded",  # 403 downloadQuotaExceeded (media only)
+        "download_quota_exceeded",  # 403 downloadQuotaExceeded; web: the quota page (media only)
         "cut_body",  # full Content-Length, connection closed part-way (media only)
     }
 )
@@ -53,9 +56,9 @@ class FaultRule:
         self.routes = frozenset(self.routes)
         if self.fault in _MEDIA_ONLY:
             if self.routes == ROUTE_KINDS:
-                self.routes = frozenset({"media"})
-            if self.routes != {"media"}:
-                raise ValueError(f"{self.fault} only applies to the media route")
+                self.routes = MEDIA_ROUTES
+            if not self.routes or not self.routes <= MEDIA_ROUTES:
+                raise ValueError(f"{self.fault} only applies to the media routes")
         if not self.routes or not self.routes <= ROUTE_KINDS:
             raise ValueError(f"routes must be a non-empty subset of {sorted(ROUTE_KINDS)}")
         if self.every is not None and self.probability is not None:

@@ -189,6 +189,19 @@ async def download(
         raise errors.abusive_file()
     if flags["download_quota_exceeded"]:
         raise errors.download_quota_exceeded()
+    headers = [(b"cache-control", b"private, max-age=0, must-revalidate")]
+    await send_content(request, send, state, item, headers, cut)
+
+
+async def send_content(
+    request: Request,
+    send: Send,
+    state: EmulatorState,
+    item: DriveItem,
+    extra_headers: list[tuple[bytes, bytes]],
+    cut: FaultRule | None,
+) -> None:
+    """Stream a file's bytes (honouring `Range`), cutting the connection where `cut` says."""
     total = item.size or 0
     byte_range = parse_range(request.headers.get("range"), total)
     start, end = byte_range if byte_range is not None else (0, total - 1)
@@ -196,7 +209,7 @@ async def download(
     headers = [
         (b"content-type", item.mime_type.encode("latin-1")),
         (b"content-length", str(length).encode()),
-        (b"cache-control", b"private, max-age=0, must-revalidate"),
+        *extra_headers,
     ]
     if byte_range is not None:
         headers.append((b"content-range", f"bytes {start}-{end}/{total}".encode()))

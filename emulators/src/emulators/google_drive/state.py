@@ -20,6 +20,8 @@ from emulators.google_drive.paging import PageTokens, ShortPages
 from emulators.google_drive.resources import FileRenderer
 
 PAGE_SIZE_POLICIES: Final = ("reject", "clamp")
+USERCONTENT_BASE: Final = "https://drive.usercontent.google.com"
+SELF: Final = "self"
 FILE_FLAGS: Final = ("abusive", "download_quota_exceeded")
 
 
@@ -36,6 +38,12 @@ class EmulatorSettings:
     # Applied to folders without their own short_pages.
     short_pages: ShortPages | None = None
     chunk_size: int = DEFAULT_CHUNK_SIZE
+    # Web downloads of files larger than this many bytes answer with the virus-scan warning page
+    # (third parties report about 100 MB; Google does not document it).
+    virus_scan_threshold: int = 100 * 1024 * 1024
+    # Where the warning page's form sends the browser: Google's host, as the real page does, or
+    # "self" for this emulator's own address (so a browser pointed at a demo can follow it).
+    form_action_base: str = USERCONTENT_BASE
 
     def __post_init__(self) -> None:
         if isinstance(self.accepted_keys, str):
@@ -47,6 +55,13 @@ class EmulatorSettings:
         self.short_pages = ShortPages.parse(self.short_pages)
         if self.chunk_size < 1:
             raise ValueError("chunk_size must be positive")
+        if self.virus_scan_threshold < 0:
+            raise ValueError("virus_scan_threshold must not be negative")
+        if self.form_action_base != SELF and not self.form_action_base.startswith(
+            ("http://", "https://")
+        ):
+            raise ValueError(f"form_action_base must be an http(s) URL or {SELF!r}")
+        self.form_action_base = self.form_action_base.rstrip("/")
 
     def update(self, changes: Mapping[str, Any]) -> None:
         """Apply a partial update (as JSON from the control endpoint), validating it first."""
@@ -66,6 +81,8 @@ class EmulatorSettings:
             "page_size_policy": self.page_size_policy,
             "short_pages": self.short_pages.to_json() if self.short_pages else None,
             "chunk_size": self.chunk_size,
+            "virus_scan_threshold": self.virus_scan_threshold,
+            "form_action_base": self.form_action_base,
         }
 
 

@@ -7,6 +7,7 @@ from worker.pacing import PostgresPacer, pacing_bucket
 from worker.settings import Settings
 from worker.sources.base import SourceConnector
 from worker.sources.google_drive import GoogleDriveConnector
+from worker.sources.google_drive_web import GoogleDriveWebConnector
 
 
 def build_connectors(
@@ -20,12 +21,22 @@ def build_connectors(
             burst=settings.source_burst,
         )
 
-    return {
-        "google_drive": GoogleDriveConnector(
+    # With an API key Drive is read through its documented API; without one, through the
+    # public web pages. Either way the images are the same Drive files, stored under one source.
+    drive: SourceConnector
+    if settings.google_api_key:
+        drive = GoogleDriveConnector(
             http,
             api_url=settings.google_drive_api_url,
             api_key=settings.google_api_key,
             page_size=settings.listing_page_size,
             pacer=pacer("google_drive", settings.google_api_key),
-        ),
-    }
+        )
+    else:
+        drive = GoogleDriveWebConnector(
+            http,
+            web_url=settings.google_drive_web_url,
+            download_url=settings.google_drive_download_url,
+            pacer=pacer("google_drive_web", None),
+        )
+    return {"google_drive": drive}

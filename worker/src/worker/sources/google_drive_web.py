@@ -27,6 +27,7 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    Pacer,
     PermanentSourceError,
     SourceFile,
     TransientSourceError,
@@ -86,8 +87,11 @@ class GoogleDriveWebConnector:
         "download quota, and Google Docs, Sheets and Slides cannot be downloaded."
     )
 
-    def __init__(self, http: httpx.AsyncClient, *, web_url: str, download_url: str) -> None:
+    def __init__(
+        self, http: httpx.AsyncClient, *, web_url: str, download_url: str, pacer: Pacer
+    ) -> None:
         self._http = http
+        self._pacer = pacer
         self._web_url = web_url.rstrip("/")
         self._download_url = download_url.rstrip("/")
         self._own_origins = {_origin(self._web_url), _origin(self._download_url)}
@@ -234,10 +238,14 @@ class GoogleDriveWebConnector:
         """GET `url` as a stream, following redirects by hand (see the module docstring)."""
         for _ in range(_MAX_REDIRECTS + 1):
             request = self._http.build_request("GET", url)
+            await self._pacer.wait_turn()
             try:
                 response = await self._http.send(request, stream=True, follow_redirects=False)
             except httpx.TransportError as exc:
                 raise TransientSourceError(f"Google Drive did not answer: {exc!r}") from exc
+            if response.status_code == 429:
+                # Google asked everyone reading this way to slow down, not just this job.
+                await self._pacer.hold_off(_retry_after(response) or _RATE_LIMIT_PAUSE_SECONDS)
             if not response.has_redirect_location:
                 return response
             await response.aclose()
@@ -271,6 +279,9 @@ class GoogleDriveWebConnector:
             return None
         base = self._web_url if role == "web" else self._download_url
         return base + urlunsplit(("", "", parts.path, parts.query, ""))
+
+
+_RATE_LIMIT_PAUSE_SECONDS = 2.0
 
 
 def classify_error(response: httpx.Response) -> TransientSourceError | PermanentSourceError:
