@@ -10,6 +10,13 @@ Connection = AsyncConnection[DictRow]
 Pool = AsyncConnectionPool[Connection]
 
 
+async def _autocommit(conn: Connection) -> None:
+    """A lone statement is then one round trip (no BEGIN/COMMIT around it); steps that need
+    several statements together open `conn.transaction()` explicitly. Set here rather than in
+    the connect kwargs, which Procrastinate's listener connection also receives."""
+    await conn.set_autocommit(True)
+
+
 def create_pool(settings: Settings) -> Pool:
     return AsyncConnectionPool(
         settings.database_url,
@@ -17,6 +24,7 @@ def create_pool(settings: Settings) -> Pool:
         min_size=2,
         max_size=max(settings.db_pool_max_size, settings.worker_concurrency + 4),
         kwargs={"row_factory": dict_row},
+        configure=_autocommit,
         connection_class=AsyncConnection[DictRow],
         check=AsyncConnectionPool.check_connection,
         open=False,
