@@ -5,8 +5,12 @@ SHELL := /bin/bash
 UV_VERSION := 0.13.9
 # Use uv from PATH when present; otherwise install a pinned copy into .tools/ with plain pip.
 UV := $(or $(shell command -v uv 2>/dev/null),$(CURDIR)/.tools/bin/uv)
+# The web service serves htmx itself (no CDN): the version pinned in web/package-lock.json.
+HTMX := web/src/web/static/vendor/htmx.min.js
+# The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
+CHROMIUM := $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: help install up test lint fmt typecheck migrate demo bench clean
+.PHONY: help install assets chromium up test lint fmt typecheck migrate demo bench clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -18,10 +22,21 @@ $(CURDIR)/.tools/bin/uv:
 install: $(UV) ## Install every dependency from uv.lock into .venv
 	$(UV) sync --frozen
 
-up: install ## Run the whole system locally: postgres, s3, migrations, api :8000, worker, web :8080
+$(HTMX): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run --silent vendor
+
+assets: $(HTMX) ## Install the web front end's pinned npm packages (htmx) into its static folder
+
+$(CHROMIUM):
+	@echo "Installing Debian's Chromium for the browser tests (needs root)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+
+chromium: $(CHROMIUM) ## Install Debian's Chromium for the browser tests, unless it is there
+
+up: install assets ## Run the whole system locally: postgres, s3, migrations, api :8000, worker, web :8080
 	$(UV) run --frozen devstack up
 
-test: install ## Run the whole test suite (real Postgres, S3, worker, Drive emulator)
+test: install assets $(CHROMIUM) ## Run the whole test suite (real Postgres, S3, worker, Drive emulator, Chromium)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 lint: install ## Lint, check formatting and type-check the services
@@ -47,3 +62,4 @@ bench: install ## Benchmark: import a 10,000-image nested folder from the emulat
 
 clean: ## Remove local data, caches and the virtualenv
 	rm -rf .data .venv .tools .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf web/node_modules web/src/web/static/vendor

@@ -1,22 +1,123 @@
 """The web service's only way to the data: the API, over HTTP."""
 
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import quote
 
 import httpx
+import msgspec
+
+from web.schemas import (
+    FailedFilePage,
+    Image,
+    ImagePage,
+    Import,
+    ImportPage,
+    ImportStarted,
+    RetryStarted,
+    Source,
+)
+
+T = TypeVar("T")
+
+TIMEOUT_SECONDS = 10.0
+START_ROUTES: dict[Source, str] = {
+    "google_drive": "/import/google-drive",
+    "dropbox": "/import/dropbox",
+}
 
 
 class ApiUnavailable(Exception):
-    """The API could not be reached or did not answer sensibly."""
+    """The API could not be reached or did not answer sensibly (a 5xx, a body we cannot read)."""
+
+
+class ApiError(Exception):
+    """The API refused the request with a 4xx and its `{"error": ..., "detail": ...}` body."""
+
+    def __init__(self, status_code: int, error: str, detail: str) -> None:
+        super().__init__(f"{status_code} {error}: {detail}")
+        self.status_code = status_code
+        self.error = error
+        self.detail = detail
 
 
 class ApiClient:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self._http = http
 
-    async def health(self) -> dict[str, Any]:
+    async def start_import(self, source: Source, url: str, recursive: bool) -> ImportStarted:
+        body = {"url": url, "recursive": recursive}
+        response = await self._send("POST", START_ROUTES[source], json=body)
+        started = _decode(response, ImportStarted)
+        started.already_live = response.status_code == 200
+        return started
+
+    async def list_imports(self, *, limit: int, cursor: str | None = None) -> ImportPage:
+        params = _params(limit, cursor)
+        return await self._call("GET", "/imports", ImportPage, params=params)
+
+    async def get_import(self, import_id: str) -> Import:
+        return await self._call("GET", f"/imports/{_segment(import_id)}", Import)
+
+    async def list_failures(
+        self, import_id: str, *, limit: int, cursor: str | None = None
+    ) -> FailedFilePage:
+        path = f"/imports/{_segment(import_id)}/failures"
+        return await self._call("GET", path, FailedFilePage, params=_params(limit, cursor))
+
+    async def retry_failures(self, import_id: str) -> RetryStarted:
+        return await self._call("POST", f"/imports/{_segment(import_id)}/retry", RetryStarted)
+
+    async def list_images(
+        self, filters: dict[str, str], *, limit: int, cursor: str | None = None
+    ) -> ImagePage:
+        params = {**filters, **_params(limit, cursor)}
+        return await self._call("GET", "/images", ImagePage, params=params)
+
+    async def get_image(self, image_id: str) -> Image:
+        return await self._call("GET", f"/images/{_segment(image_id)}", Image)
+
+    async def image_content_url(self, image_id: str) -> str:
+        """A fresh presigned link to the image's bytes (the API answers with a redirect to it)."""
+        response = await self._send("GET", f"/images/{_segment(image_id)}/content")
+        location = response.headers.get("location")
+        if not response.is_redirect or not location:
+            raise ApiUnavailable(f"expected a redirect, got HTTP {response.status_code}")
+        return str(location)
+
+    async def _call(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
+        return _decode(await self._send(method, path, **kwargs), shape)
+
+    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self._http.get("/healthz", timeout=3.0)
-            body: dict[str, Any] = response.json()
-        except (httpx.HTTPError, ValueError) as exc:
-            raise ApiUnavailable(str(exc) or type(exc).__name__) from exc
-        return body
+            response = await self._http.request(method, path, timeout=TIMEOUT_SECONDS, **kwargs)
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(f"{method} {path}: {exc!r}") from exc
+        if response.status_code >= 500:
+            raise ApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        if response.status_code >= 400:
+            raise _api_error(response)
+        return response
+
+
+def _decode(response: httpx.Response, shape: type[T]) -> T:
+    try:
+        return msgspec.json.decode(response.content, type=shape)
+    except msgspec.DecodeError as exc:
+        raise ApiUnavailable(f"{response.request.url.path}: unreadable answer: {exc}") from exc
+
+
+def _api_error(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+        return ApiError(response.status_code, str(body["error"]), str(body["detail"]))
+    except (ValueError, KeyError, TypeError):
+        return ApiError(response.status_code, "http_error", response.text[:200])
+
+
+def _params(limit: int, cursor: str | None) -> dict[str, str]:
+    return {"limit": str(limit), **({"cursor": cursor} if cursor else {})}
+
+
+def _segment(value: str) -> str:
+    """An id from the browser's URL, made safe to put in one segment of the API's path."""
+    return quote(value, safe="")

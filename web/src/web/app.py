@@ -1,60 +1,142 @@
-"""The web service: `uvicorn web.app:app`. A placeholder page until the HTMX UI lands."""
+"""The web service: `uvicorn web.app:app`. Pages rendered with Jinja, live parts with htmx.
 
+It reaches the data only through the API (`API_URL`), never the database.
+"""
+
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
-from litestar import Litestar, get
-from litestar.contrib.jinja import JinjaTemplateEngine
+from jinja2 import Environment, FileSystemLoader
+from litestar import Litestar, Request, Response
 from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import NotFoundException
+from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
+from litestar.static_files import create_static_files_router
+from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 
-from web.api_client import ApiClient, ApiUnavailable
+from web.api_client import ApiClient, ApiError, ApiUnavailable
+from web.endpoints import ImagePages, ImportPages, healthz, wants_fragment
+from web.formatting import FILTERS
 from web.settings import Settings, get_settings
 
+logger = logging.getLogger(__name__)
 
-@get("/", include_in_schema=False)
-async def index(state: State) -> Template:
-    """Home page: shows whether the API is reachable."""
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+HTMX_FILE = STATIC_DIR / "vendor" / "htmx.min.js"
+# Scripts and styles only from this site, so even a name that slipped through unescaped could
+# not run; images from anywhere over http(s), as they come from the storage's presigned links.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data: http: https:; script-src 'self'; "
+    "style-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+
+
+def template_engine() -> JinjaTemplateEngine:
+    # Autoescaping on for every template, whatever its extension: names from a source are
+    # untrusted text.
+    environment = Environment(
+        loader=FileSystemLoader(HERE / "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(FILTERS)
+    return JinjaTemplateEngine.from_environment(environment)
+
+
+def provide_api(state: State) -> ApiClient:
     client: ApiClient = state.api
-    settings: Settings = state.settings
-    context: dict[str, object] = {"api_url": settings.api_url}
-    try:
-        health = await client.health()
-        context |= {
-            "api_ok": True,
-            "api_status": health.get("status"),
-            "database": health.get("database"),
-        }
-    except ApiUnavailable as exc:
-        context |= {"api_ok": False, "api_error": str(exc)}
-    return Template(template_name="index.html", context=context)
+    return client
 
 
-@get("/healthz")
-async def healthz() -> dict[str, str]:
-    """The web service is up (it does not depend on the API being up)."""
-    return {"status": "ok"}
+def api_unavailable(request: Request[Any, Any, Any], exc: ApiUnavailable) -> Response[Any]:
+    logger.warning("web.api_unavailable path=%s %s", request.url.path, exc)
+    if wants_fragment(HTMXRequest(request.scope)):
+        # Leave the page as it is (a poll keeps polling) and say so in its status line.
+        return Template(
+            "_api_down_notice.html",
+            status_code=503,
+            headers={"HX-Retarget": "#connection-status", "HX-Reswap": "innerHTML"},
+        )
+    settings: Settings = request.app.state.settings
+    return Template("api_down.html", context={"api_url": settings.api_url}, status_code=503)
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def api_error(request: Request[Any, Any, Any], exc: ApiError) -> Response[Any]:
+    if exc.status_code == 404:
+        return error_page(404, "Not found", exc.detail)
+    return error_page(exc.status_code, "The request could not be done", exc.detail)
+
+
+def not_found(request: Request[Any, Any, Any], exc: NotFoundException) -> Response[Any]:
+    return error_page(404, "Not found", "There is no page at this address.")
+
+
+def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    logger.exception("web.unexpected_error path=%s", request.url.path, exc_info=exc)
+    return error_page(500, "Something went wrong", "An unexpected error happened; it is logged.")
+
+
+def error_page(status_code: int, heading: str, detail: str) -> Template:
+    return Template(
+        "error.html", context={"heading": heading, "detail": detail}, status_code=status_code
+    )
+
+
+async def security_headers(response: Response[Any]) -> Response[Any]:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    # One URL answers with a page or an htmx fragment: caches must keep them apart.
+    response.headers["Vary"] = "HX-Request"
+    return response
+
+
+def create_app(
+    settings: Settings | None = None, *, api_transport: httpx.AsyncBaseTransport | None = None
+) -> Litestar:
+    """`api_transport` replaces the network under the API client (tests stand in an API)."""
     settings = settings or get_settings()
+    if not HTMX_FILE.exists():
+        logger.warning(
+            "web.htmx_missing %s: pages work without live updates; run `make assets`", HTMX_FILE
+        )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        async with httpx.AsyncClient(base_url=settings.api_url) as http:
+        async with httpx.AsyncClient(base_url=settings.api_url, transport=api_transport) as http:
             app.state.api = ApiClient(http)
             app.state.settings = settings
             yield
 
     return Litestar(
-        route_handlers=[index, healthz],
+        route_handlers=[
+            ImportPages,
+            ImagePages,
+            healthz,
+            create_static_files_router(path="/static", directories=[STATIC_DIR]),
+        ],
+        dependencies={"api": Provide(provide_api, sync_to_thread=False)},
+        plugins=[HTMXPlugin()],
         lifespan=[lifespan],
-        template_config=TemplateConfig(
-            directory=Path(__file__).parent / "templates", engine=JinjaTemplateEngine
-        ),
+        template_config=TemplateConfig(instance=template_engine()),
+        exception_handlers={
+            ApiUnavailable: api_unavailable,
+            ApiError: api_error,
+            NotFoundException: not_found,
+            HTTP_500_INTERNAL_SERVER_ERROR: unexpected,
+        },
+        after_request=security_headers,
     )
 
 

@@ -1,0 +1,163 @@
+"""Fixtures of the web tests: the API and the web service as real servers (uvicorn, as they run
+in production) on the module's stack, and one headless Chromium per module.
+
+The browser is Debian's Chromium (`make test` installs it); Playwright only drives it, it never
+downloads a browser of its own. CHROMIUM_PATH points at another binary.
+"""
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, async_playwright
+
+from devstack.ports import free_port
+from tests.conftest import Stack
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "artifacts" / "web"
+DESKTOP = {"width": 1280, "height": 860}
+PHONE = {"width": 390, "height": 844}
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_server(app: str, env: dict[str, str], log: Path, port: int | None = None) -> Server:
+    """`uvicorn <app>` on a free port, once its /healthz answers."""
+    port = port or free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(url, process, log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            server.stop()
+            raise RuntimeError(f"{app} did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API under uvicorn, on the module's database and bucket."""
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    server = start_server("api.app:app", stack.env, log)
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+def start_web(api_url: str, log: Path) -> Server:
+    port = free_port()
+    env = {**os.environ, "API_URL": api_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
+    return start_server("web.app:app", env, log, port)
+
+
+@pytest.fixture(scope="module")
+def web(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The web service under uvicorn, talking to the API over HTTP; its base URL."""
+    server = start_web(api_url, tmp_path_factory.mktemp("web") / "web.log")
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: run `make chromium` (or set CHROMIUM_PATH)")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@dataclass
+class PageProblems:
+    """What a page must never do: open a dialog (an injected script would), throw, or break
+    its Content Security Policy."""
+
+    dialogs: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    async def on_dialog(self, dialog: Dialog) -> None:
+        self.dialogs.append(dialog.message)
+        await dialog.dismiss()
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.errors.append(message.text)
+
+
+@asynccontextmanager
+async def browser_page(
+    browser: Browser, *, javascript: bool = True, phone: bool = False
+) -> AsyncIterator[Page]:
+    """A page in a fresh browser context; raises if the page misbehaved meanwhile."""
+    context = await browser.new_context(
+        java_script_enabled=javascript, viewport=PHONE if phone else DESKTOP
+    )
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    problems = PageProblems()
+    page.on("dialog", problems.on_dialog)
+    page.on("console", problems.on_console)
+    page.on("pageerror", lambda error: problems.errors.append(str(error)))
+    try:
+        yield page
+    finally:
+        await context.close()
+    assert not problems.dialogs, f"the page opened dialogs: {problems.dialogs}"
+    assert not problems.errors, f"the page had errors: {problems.errors}"
+
+
+@pytest.fixture
+async def page(browser: Browser) -> AsyncIterator[Page]:
+    async with browser_page(browser) as page:
+        yield page
+
+
+async def screenshot(page: Page, name: str) -> None:
+    """Saved under artifacts/web/ for people (and CI) to look at."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)

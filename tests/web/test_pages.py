@@ -1,0 +1,288 @@
+"""The web service against a stand-in API (httpx's MockTransport): what each page does with the
+API's answers, its errors and its absence. The real API is exercised by test_in_browser.py."""
+
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from web.app import create_app
+from web.links import UnrecognisedLink, recognise_source
+from web.schemas import Import, ImportCounts, ImportRate
+from web.settings import Settings
+
+IMPORT_ID = "6f1c0a52-8a4e-4d7e-9b1a-0c2d3e4f5a6b"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def import_view(status: str = "running", **counts: int) -> dict[str, Any]:
+    return {
+        "import_id": IMPORT_ID,
+        "status": status,
+        "source": "google_drive",
+        "folder_id": "1AbCdEfGhIjK",
+        "source_url": "https://drive.google.com/drive/folders/1AbCdEfGhIjK",
+        "recursive": True,
+        "counts": {"discovered": 0, "imported": 0, "unchanged": 0, "skipped": 0, "failed": 0}
+        | counts,
+        "bytes_imported": 0,
+        "error": None,
+        "notes": None,
+        "created_at": "2026-11-26T07:00:00Z",
+        "started_at": None,
+        "finished_at": None,
+        "elapsed_seconds": None,
+        "rate": None,
+    }
+
+
+@pytest.fixture
+def api_answers() -> dict[str, Handler]:
+    """Route → handler of the stand-in API; a test sets the routes it needs."""
+    return {}
+
+
+@pytest.fixture
+async def client(api_answers: dict[str, Handler]) -> AsyncIterator[AsyncTestClient[Any]]:
+    def answer(request: httpx.Request) -> httpx.Response:
+        handler = api_answers.get(f"{request.method} {request.url.path}")
+        if handler is None:
+            return httpx.Response(404, json={"error": "not_found", "detail": "no such route"})
+        return handler(request)
+
+    app = create_app(Settings(api_url="http://api.test"), api_transport=httpx.MockTransport(answer))
+    async with AsyncTestClient(app=app) as client:
+        yield client
+
+
+def no_api(request: httpx.Request) -> httpx.Response:
+    raise httpx.ConnectError("connection refused", request=request)
+
+
+@pytest.mark.parametrize(
+    ("link", "source"),
+    [
+        ("https://drive.google.com/drive/folders/1AbCdEfGhIjK?usp=sharing", "google_drive"),
+        ("drive.google.com/drive/u/0/folders/1AbCdEfGhIjK", "google_drive"),
+        ("1AbCdEfGhIjKlMnOp", "google_drive"),
+        ("https://www.dropbox.com/scl/fo/abc123/h?rlkey=k&dl=0", "dropbox"),
+        ("https://www.dropbox.com/sh/abc123/AAAbbb?dl=0", "dropbox"),
+    ],
+)
+def test_the_source_is_recognised_from_the_link(link: str, source: str) -> None:
+    assert recognise_source(link) == source
+
+
+@pytest.mark.parametrize(
+    ("link", "says"),
+    [
+        ("", "Paste the link"),
+        ("https://example.com/folders/1AbCdEfGhIjK", "not a Google Drive or Dropbox"),
+        ("https://www.dropbox.com/scl/fi/abc123/photo.jpg?rlkey=k", "single Dropbox file"),
+        ("javascript:alert(1)", "not a Google Drive or Dropbox"),
+    ],
+)
+def test_a_link_of_no_known_source_says_what_to_paste(link: str, says: str) -> None:
+    with pytest.raises(UnrecognisedLink, match=says):
+        recognise_source(link)
+
+
+async def test_a_dropbox_link_goes_to_the_dropbox_route_and_its_absence_is_explained(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    posted: list[dict[str, Any]] = []
+
+    def dropbox_missing(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content))
+        return httpx.Response(405, json={"error": "http_error", "detail": "Method Not Allowed"})
+
+    api_answers["POST /import/dropbox"] = dropbox_missing
+    link = "https://www.dropbox.com/scl/fo/abc123/h?rlkey=k&dl=0"
+    response = await client.post(
+        "/imports", data={"url": link, "recursive": "true"}, headers={"HX-Request": "true"}
+    )
+    assert response.status_code == 422
+    assert "Dropbox import is not available on this server." in response.text
+    assert "<html" not in response.text  # htmx gets the form alone
+    assert posted == [{"url": link, "recursive": True}]
+
+
+async def test_a_plain_form_post_redirects_to_the_import(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    posted: list[dict[str, Any]] = []
+
+    def accepted(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content))
+        body = {"import_id": IMPORT_ID, "status": "queued", "source": "google_drive"}
+        return httpx.Response(202, json=body | {"folder_id": "1AbCdEfGhIjK"})
+
+    api_answers["POST /import/google-drive"] = accepted
+    link = "https://drive.google.com/drive/folders/1AbCdEfGhIjK"
+    # No "recursive": an unticked checkbox is not sent at all.
+    response = await client.post("/imports", data={"url": f"  {link} "}, follow_redirects=False)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/imports/{IMPORT_ID}"
+    assert posted == [{"url": link, "recursive": False}]
+
+
+async def test_a_folder_already_importing_leads_to_that_import(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    body = {"import_id": IMPORT_ID, "status": "running", "source": "google_drive"}
+    api_answers["POST /import/google-drive"] = lambda request: httpx.Response(
+        200, json=body | {"folder_id": "1AbCdEfGhIjK"}
+    )
+    response = await client.post(
+        "/imports",
+        data={"url": "https://drive.google.com/drive/folders/1AbCdEfGhIjK"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.headers["HX-Redirect"] == f"/imports/{IMPORT_ID}?existing=1"
+
+    view = import_view("running", discovered=10, imported=4)
+    api_answers[f"GET /imports/{IMPORT_ID}"] = lambda request: httpx.Response(200, json=view)
+    page = await client.get(f"/imports/{IMPORT_ID}?existing=1")
+    assert "This folder was already being imported" in page.text
+
+
+async def test_a_retry_goes_back_to_the_import_or_says_why_it_could_not(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    view = import_view("failed")
+    api_answers[f"GET /imports/{IMPORT_ID}"] = lambda request: httpx.Response(200, json=view)
+    api_answers[f"POST /imports/{IMPORT_ID}/retry"] = lambda request: httpx.Response(
+        202, json={"import_id": IMPORT_ID, "status": "running", "requeued": 2}
+    )
+    plain = await client.post(f"/imports/{IMPORT_ID}/retry", follow_redirects=False)
+    assert plain.status_code == 303
+    assert plain.headers["location"] == f"/imports/{IMPORT_ID}"
+
+    detail = "import 6f1c failed as a whole: start a new import of the folder"
+    api_answers[f"POST /imports/{IMPORT_ID}/retry"] = lambda request: httpx.Response(
+        409, json={"error": "conflict", "detail": detail}
+    )
+    refused = await client.post(f"/imports/{IMPORT_ID}/retry", headers={"HX-Request": "true"})
+    assert refused.status_code == 409
+    assert detail in refused.text
+    assert refused.text.lstrip().startswith('<section id="progress"')
+
+
+async def test_a_page_says_what_to_do_when_the_api_is_down(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    api_answers["GET /images"] = no_api
+    response = await client.get("/images")
+    assert response.status_code == 503
+    assert "The image service is not answering" in response.text
+    assert "http://api.test" in response.text
+
+
+async def test_a_poll_while_the_api_is_down_keeps_the_page_and_says_so(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    api_answers[f"GET /imports/{IMPORT_ID}"] = no_api
+    response = await client.get(f"/imports/{IMPORT_ID}/progress", headers={"HX-Request": "true"})
+    assert response.status_code == 503
+    assert response.headers["HX-Retarget"] == "#connection-status"
+    assert "Lost contact" in response.text
+
+
+async def test_a_live_import_polls_and_a_finished_one_stops(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    view = import_view("running", discovered=10, imported=4)
+    api_answers[f"GET /imports/{IMPORT_ID}"] = lambda request: httpx.Response(200, json=view)
+    live = await client.get(f"/imports/{IMPORT_ID}/progress", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 1s"' in live.text
+    assert 'value="40"' in live.text
+
+    view = import_view("completed", discovered=10, imported=8, skipped=2)
+    done = await client.get(f"/imports/{IMPORT_ID}/progress", headers={"HX-Request": "true"})
+    assert "hx-trigger" not in done.text
+    assert 'value="100"' in done.text
+
+
+async def test_names_are_escaped_and_scripts_are_only_the_sites_own(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    image = {
+        "id": "0b6e0000-0000-4000-8000-000000000001",
+        "source": "google_drive",
+        "source_file_id": "1Qw",
+        "import_id": IMPORT_ID,
+        "name": '<img src=x onerror=alert(1)>".png',
+        "mime_type": "image/png",
+        "size": 900,
+        "md5_checksum": None,
+        "storage_path": "s3://images/google_drive/1Qw",
+        "url": "http://s3.test/images/google_drive/1Qw?X-Amz-Signature=abc",
+        "created_at": "2026-11-26T07:00:00Z",
+        "updated_at": "2026-11-26T07:00:00Z",
+    }
+    api_answers["GET /images"] = lambda request: httpx.Response(
+        200, json={"items": [image], "next_cursor": None}
+    )
+    api_answers["GET /imports"] = lambda request: httpx.Response(
+        200, json={"items": [], "next_cursor": None}
+    )
+    response = await client.get("/images")
+    assert response.status_code == 200
+    assert "<img src=x" not in response.text
+    assert "&lt;img src=x onerror=alert(1)&gt;&#34;.png" in response.text
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+
+
+def test_progress_and_time_left_count_the_files_found_so_far() -> None:
+    running = Import(
+        **{
+            **import_view("running"),
+            "counts": ImportCounts(discovered=100, imported=30, unchanged=5, skipped=4, failed=1),
+            "rate": ImportRate(files_per_second=4.0, bytes_per_second=1e6),
+            "created_at": datetime(2026, 11, 26, tzinfo=UTC),
+        }
+    )
+    assert running.percent == 40
+    assert running.eta_seconds == 15.0
+    queued = Import(**{**import_view("queued"), "counts": ImportCounts(0, 0, 0, 0, 0)})
+    assert (queued.percent, queued.eta_seconds) == (None, None)
+
+
+async def test_healthz_answers_without_the_api(client: AsyncTestClient[Any]) -> None:
+    response = await client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok"}
+
+
+async def test_failed_files_page_on_past_the_first_fifty(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    view = import_view("completed_with_errors", discovered=60, imported=5, failed=55)
+    failure = {
+        "file_id": "1Qw",
+        "name": "IMG_1.jpg",
+        "mime_type": "image/jpeg",
+        "size": 10,
+        "reason": "gave up after 6 attempts: HTTP 503 from Drive",
+        "attempts": 6,
+        "updated_at": "2026-11-26T07:00:00Z",
+    }
+
+    def failures(request: httpx.Request) -> httpx.Response:
+        last = request.url.params.get("cursor") == "c2"
+        return httpx.Response(200, json={"items": [failure], "next_cursor": None if last else "c2"})
+
+    api_answers[f"GET /imports/{IMPORT_ID}"] = lambda request: httpx.Response(200, json=view)
+    api_answers[f"GET /imports/{IMPORT_ID}/failures"] = failures
+    page = await client.get(f"/imports/{IMPORT_ID}")
+    assert "gave up after 6 attempts" in page.text
+    assert "Retry 55 failed files" in page.text
+    assert f'hx-get="/imports/{IMPORT_ID}/failures?cursor=c2"' in page.text
+
+    rows = await client.get(f"/imports/{IMPORT_ID}/failures", params={"cursor": "c2"})
+    assert rows.text.count("<tr") == 1
+    assert "More failed files" not in rows.text

@@ -1,0 +1,282 @@
+"""The pages, and the fragments htmx swaps into them. Handlers stay thin: ask the API, render.
+
+Every page works without JavaScript: forms post and redirect, links page through lists, and a
+live import reloads itself. With htmx, the same routes answer with just the fragment to swap.
+"""
+
+import logging
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Response, get, post
+from litestar.enums import RequestEncodingType
+from litestar.params import Body
+from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from web.api_client import ApiClient, ApiError, ApiUnavailable
+from web.formatting import IMAGE_TYPES, source_name
+from web.links import SOURCE_NAMES, UnrecognisedLink, recognise_source
+from web.schemas import FailedFilePage, Import, Source
+
+logger = logging.getLogger(__name__)
+
+IMPORTS_PER_PAGE = 25
+RECENT_IMPORTS = 5
+FAILURES_PER_PAGE = 50
+# The tiles are the images themselves (the API has no thumbnails): a screenful at a time.
+IMAGES_PER_PAGE = 24
+IMPORT_CHOICES = 50
+
+
+def wants_fragment(request: HTMXRequest) -> bool:
+    """An htmx request swaps part of a page; a history restore after a cache miss needs it all."""
+    return bool(request.htmx) and not request.htmx.history_restore_request
+
+
+@dataclass
+class ImportForm:
+    url: str = ""
+    # A checkbox is sent only when ticked, so a plain form post without it means False.
+    recursive: bool = False
+
+
+@get("/healthz")
+async def healthz() -> dict[str, str]:
+    """The web service is up (it does not depend on the API being up)."""
+    return {"status": "ok"}
+
+
+class ImportPages(Controller):
+    @get("/")
+    async def new_import(self, api: ApiClient) -> Template:
+        """The import form, with the latest imports below it."""
+        recent = await api.list_imports(limit=RECENT_IMPORTS)
+        return Template(
+            "home.html",
+            context={"form_url": "", "form_recursive": True, "imports": recent},
+        )
+
+    @get("/imports/source")
+    async def source_hint(self, url: str = "") -> Template:
+        """Which source the link typed so far belongs to (a hint under the field)."""
+        try:
+            source: Source | None = recognise_source(url)
+        except UnrecognisedLink:
+            source = None
+        return Template("_source_hint.html", context={"hint_source": source})
+
+    @post("/imports")
+    async def start_import(
+        self,
+        request: HTMXRequest,
+        api: ApiClient,
+        data: Annotated[ImportForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Start an import of the pasted folder link; show what is wrong with it otherwise."""
+        try:
+            source = recognise_source(data.url)
+        except UnrecognisedLink as exc:
+            return await _import_form_error(request, api, data, str(exc))
+        try:
+            started = await api.start_import(source, data.url.strip(), data.recursive)
+        except ApiError as exc:
+            if source == "dropbox" and exc.status_code in {404, 405}:
+                return await _import_form_error(
+                    request, api, data, "Dropbox import is not available on this server."
+                )
+            return await _import_form_error(request, api, data, exc.detail)
+        except ApiUnavailable as exc:
+            logger.warning("web.api_unavailable %s", exc)
+            error = "The server's API is not answering, so nothing was started: try again soon."
+            return await _import_form_error(request, api, data, error, status_code=503)
+        target = f"/imports/{started.import_id}"
+        if started.already_live:
+            target += "?existing=1"
+        if wants_fragment(request):
+            return ClientRedirect(target)
+        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+    @get("/imports")
+    async def list_imports(
+        self, request: HTMXRequest, api: ApiClient, cursor: str | None = None
+    ) -> Template:
+        """Recent imports with their status and progress; refreshes itself while any is live."""
+        page = await api.list_imports(limit=IMPORTS_PER_PAGE, cursor=cursor)
+        live = not cursor and any(imp.is_live for imp in page.items)
+        context = {
+            "imports": page,
+            "cursor": cursor,
+            "poll_url": "/imports" if live else None,
+            "older_url": f"/imports?{urlencode({'cursor': page.next_cursor or ''})}",
+        }
+        template = "_imports_table.html" if wants_fragment(request) else "imports.html"
+        return Template(template, context=context)
+
+    @get("/imports/{import_id:str}")
+    async def show_import(
+        self,
+        api: ApiClient,
+        import_id: str,
+        existing: bool = False,
+        failures_cursor: str | None = None,
+    ) -> Template:
+        """An import's live progress, its failed files and a retry button."""
+        imp = await api.get_import(import_id)
+        failures = await _failures(api, imp, failures_cursor)
+        context = {"imp": imp, "failures": failures, "existing": existing}
+        return Template("import.html", context=context)
+
+    @get("/imports/{import_id:str}/progress")
+    async def import_progress(self, api: ApiClient, import_id: str) -> Template:
+        """The progress section alone, polled by htmx until the import ends."""
+        imp = await api.get_import(import_id)
+        context = {"imp": imp, "failures": await _failures(api, imp), "fragment": True}
+        return Template("_progress.html", context=context)
+
+    @get("/imports/{import_id:str}/failures")
+    async def more_failures(self, api: ApiClient, import_id: str, cursor: str) -> Template:
+        """The next rows of the failed-files table."""
+        failures = await api.list_failures(import_id, limit=FAILURES_PER_PAGE, cursor=cursor)
+        context = {"import_id": import_id, "failures": failures}
+        return Template("_failure_rows.html", context=context)
+
+    @post("/imports/{import_id:str}/retry")
+    async def retry_failures(
+        self, request: HTMXRequest, api: ApiClient, import_id: str
+    ) -> Response[Any]:
+        """Queue the failed files of an import again."""
+        retry_error = None
+        try:
+            await api.retry_failures(import_id)
+        except ApiError as exc:
+            if exc.status_code != 409:
+                raise
+            retry_error = exc.detail
+        if retry_error is None and not wants_fragment(request):
+            return Redirect(f"/imports/{import_id}", status_code=HTTP_303_SEE_OTHER)
+        imp = await api.get_import(import_id)
+        context = {"imp": imp, "failures": await _failures(api, imp), "retry_error": retry_error}
+        status_code = 409 if retry_error else 200
+        if wants_fragment(request):
+            return Template(
+                "_progress.html", context={**context, "fragment": True}, status_code=status_code
+            )
+        return Template("import.html", context=context, status_code=status_code)
+
+
+class ImagePages(Controller):
+    @get("/images")
+    async def gallery(
+        self,
+        request: HTMXRequest,
+        api: ApiClient,
+        q: str | None = None,
+        source: str | None = None,
+        import_id: str | None = None,
+        mime_type: str | None = None,
+        cursor: str | None = None,
+    ) -> Template:
+        """The image grid, filtered by name, source, import and type."""
+        filters = _filters(q=q, source=source, import_id=import_id, mime_type=mime_type)
+        context, status_code = await _results(api, filters, cursor)
+        if wants_fragment(request):
+            return Template("_results.html", context=context, status_code=status_code)
+        imports = await api.list_imports(limit=IMPORT_CHOICES)
+        context |= {
+            "sources": SOURCE_NAMES,
+            "image_types": IMAGE_TYPES,
+            "import_options": _import_options(imports.items, import_id),
+        }
+        return Template("images.html", context=context, status_code=status_code)
+
+    @get("/images/more")
+    async def more_images(
+        self,
+        api: ApiClient,
+        cursor: str,
+        q: str | None = None,
+        source: str | None = None,
+        import_id: str | None = None,
+        mime_type: str | None = None,
+    ) -> Template:
+        """The next tiles of the grid, for infinite scroll."""
+        filters = _filters(q=q, source=source, import_id=import_id, mime_type=mime_type)
+        context, status_code = await _results(api, filters, cursor)
+        return Template("_image_tiles.html", context=context, status_code=status_code)
+
+    @get("/images/{image_id:str}")
+    async def show_image(self, api: ApiClient, image_id: str) -> Template:
+        """One image with all its metadata and a download link."""
+        return Template("image.html", context={"image": await api.get_image(image_id)})
+
+    @get("/images/{image_id:str}/download")
+    async def download_image(self, api: ApiClient, image_id: str) -> Redirect:
+        """Send the browser to a fresh short-lived link to the image's bytes."""
+        return Redirect(await api.image_content_url(image_id))
+
+
+async def _failures(
+    api: ApiClient, imp: Import, cursor: str | None = None
+) -> FailedFilePage | None:
+    if not imp.counts.failed:
+        return None
+    return await api.list_failures(imp.import_id, limit=FAILURES_PER_PAGE, cursor=cursor)
+
+
+async def _import_form_error(
+    request: HTMXRequest, api: ApiClient, data: ImportForm, error: str, status_code: int = 422
+) -> Template:
+    context: dict[str, Any] = {
+        "form_url": data.url,
+        "form_recursive": data.recursive,
+        "form_error": error,
+    }
+    if wants_fragment(request):
+        return Template("_import_form.html", context=context, status_code=status_code)
+    try:
+        context["imports"] = await api.list_imports(limit=RECENT_IMPORTS)
+    except (ApiError, ApiUnavailable):
+        context["imports"] = None
+    return Template("home.html", context=context, status_code=status_code)
+
+
+def _filters(**values: str | None) -> dict[str, str]:
+    """The filters in use: a form sends empty fields for "any"."""
+    return {name: value.strip() for name, value in values.items() if value and value.strip()}
+
+
+async def _results(
+    api: ApiClient, filters: dict[str, str], cursor: str | None
+) -> tuple[dict[str, Any], int]:
+    """One page of the grid, or why the API refused these filters (a 422, shown in place)."""
+    try:
+        page = await api.list_images(filters, limit=IMAGES_PER_PAGE, cursor=cursor)
+    except ApiError as exc:
+        if exc.status_code != 422:
+            raise
+        error = f"These filters cannot be used: {exc.detail}"
+        return {"filters": filters, "page": None, "error": error}, 422
+    next_query = urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else ""
+    return {"filters": filters, "page": page, "error": None, "next_query": next_query}, 200
+
+
+@dataclass(frozen=True)
+class ImportOption:
+    value: str
+    label: str
+
+
+def _import_options(imports: list[Import], selected: str | None) -> list[ImportOption]:
+    options = [
+        ImportOption(
+            imp.import_id,
+            f"{imp.created_at:%d %b %H:%M} · {source_name(imp.source)} · {imp.folder_id}",
+        )
+        for imp in imports
+    ]
+    if selected and selected not in {option.value for option in options}:
+        options.insert(0, ImportOption(selected, f"Import {selected}"))
+    return options

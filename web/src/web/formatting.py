@@ -1,0 +1,86 @@
+"""Jinja filters that turn the API's numbers and codes into words people read."""
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from web.links import SOURCE_NAMES
+
+NONE = "\u2013"  # an en dash stands for "no value yet"
+
+STATUS_NAMES = {
+    "queued": "Queued",
+    "running": "Running",
+    "completed": "Completed",
+    "completed_with_errors": "Completed with errors",
+    "failed": "Failed",
+}
+# The image types the gallery can filter by; the API filters on any exact MIME type.
+IMAGE_TYPES = {
+    "image/jpeg": "JPEG",
+    "image/png": "PNG",
+    "image/gif": "GIF",
+    "image/webp": "WebP",
+    "image/heic": "HEIC",
+    "image/heif": "HEIF",
+    "image/avif": "AVIF",
+    "image/bmp": "BMP",
+    "image/tiff": "TIFF",
+    "image/svg+xml": "SVG",
+}
+
+
+def file_size(size: int | float | None) -> str:
+    """Decimal units, as file managers show them: 1.5 MB = 1,500,000 bytes."""
+    if size is None:
+        return NONE
+    value = float(size)
+    for unit in ("bytes", "kB", "MB", "GB", "TB"):
+        if value < 1000 or unit == "TB":
+            return f"{int(value)} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1000
+    raise AssertionError("unreachable")
+
+
+def duration(seconds: float | None) -> str:
+    if seconds is None:
+        return NONE
+    total = round(seconds)
+    if total < 60:
+        return f"{total} s"
+    minutes, secs = divmod(total, 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def timestamp(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if value else NONE
+
+
+def source_name(source: str) -> str:
+    return SOURCE_NAMES.get(source, source)
+
+
+def status_name(status: str) -> str:
+    return STATUS_NAMES.get(status, status)
+
+
+def type_name(mime_type: str) -> str:
+    return IMAGE_TYPES.get(mime_type, mime_type.removeprefix("image/").upper())
+
+
+def number(value: int | None) -> str:
+    return NONE if value is None else f"{value:,}"
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "file_size": file_size,
+    "duration": duration,
+    "timestamp": timestamp,
+    "source_name": source_name,
+    "status_name": status_name,
+    "type_name": type_name,
+    "number": number,
+}

@@ -1,0 +1,125 @@
+"""The API's answers as this service reads them: only the fields the pages use.
+
+Unknown fields are ignored, so the API can grow without breaking the pages.
+"""
+
+from datetime import datetime
+from typing import Literal
+
+import msgspec
+
+Source = Literal["google_drive", "dropbox"]
+LIVE_STATUSES = frozenset({"queued", "running"})
+
+
+class ImportCounts(msgspec.Struct):
+    discovered: int
+    imported: int
+    unchanged: int
+    skipped: int
+    failed: int
+
+    @property
+    def settled(self) -> int:
+        """Files that reached their final state (including failed ones, which a retry revisits)."""
+        return self.imported + self.unchanged + self.skipped + self.failed
+
+
+class ImportRate(msgspec.Struct):
+    files_per_second: float
+    bytes_per_second: float
+
+
+class Import(msgspec.Struct):
+    import_id: str
+    status: str
+    source: str
+    folder_id: str
+    source_url: str
+    recursive: bool
+    counts: ImportCounts
+    bytes_imported: int
+    error: str | None
+    notes: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    elapsed_seconds: float | None
+    rate: ImportRate | None
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+    @property
+    def percent(self) -> int | None:
+        """Settled files as a share of those discovered so far; None while nothing is known.
+
+        Discovery runs alongside the transfers, so a running import can show a share that
+        drops when a new page of files is listed.
+        """
+        if self.status == "failed":
+            return None
+        if self.counts.discovered == 0:
+            return None if self.is_live else 100
+        return min(100, self.counts.settled * 100 // self.counts.discovered)
+
+    @property
+    def eta_seconds(self) -> float | None:
+        """Time left for the files discovered so far, at the current rate."""
+        remaining = self.counts.discovered - self.counts.settled
+        if not self.is_live or remaining <= 0 or not self.rate or self.rate.files_per_second <= 0:
+            return None
+        return remaining / self.rate.files_per_second
+
+
+class ImportPage(msgspec.Struct):
+    items: list[Import]
+    next_cursor: str | None
+
+
+class ImportStarted(msgspec.Struct):
+    import_id: str
+    status: str
+    # Not in the body: the API answers 200 instead of 202 when the folder's import was live.
+    already_live: bool = False
+
+
+class FailedFile(msgspec.Struct):
+    file_id: str
+    name: str
+    mime_type: str
+    size: int | None
+    reason: str | None
+    attempts: int
+
+
+class FailedFilePage(msgspec.Struct):
+    items: list[FailedFile]
+    next_cursor: str | None
+
+
+class RetryStarted(msgspec.Struct):
+    import_id: str
+    status: str
+    requeued: int
+
+
+class Image(msgspec.Struct):
+    id: str
+    source: str
+    source_file_id: str
+    import_id: str
+    name: str
+    mime_type: str
+    size: int
+    md5_checksum: str | None
+    storage_path: str
+    url: str
+    created_at: datetime
+    updated_at: datetime
+
+
+class ImagePage(msgspec.Struct):
+    items: list[Image]
+    next_cursor: str | None
