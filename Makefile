@@ -33,10 +33,14 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM) ## Install Debian's Chromium for the browser tests, unless it is there
 
+/usr/bin/psql:
+	@echo "Installing the PostgreSQL client for the operator-query tests (needs root)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client
+
 up: install assets ## Run the whole system locally: postgres, s3, migrations, api :8000, worker, web :8080
 	$(UV) run --frozen devstack up
 
-test: install assets $(CHROMIUM) ## Run the whole test suite (real Postgres, S3, worker, Drive emulator, Chromium)
+test: install assets $(CHROMIUM) /usr/bin/psql ## Run the whole test suite (real Postgres, S3, worker, Drive emulator, Chromium)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 lint: install ## Lint, check formatting and type-check the services

@@ -128,5 +128,61 @@ TEST_DRIVE_SPEC: dict[str, Any] = {
             "short_pages": [0.01],
             "files": [{"name_pattern": "k_{i:04d}.jpg", "count": 1500, "size": [500, 2000]}],
         },
+        {
+            # tests/ops: two files Drive refuses for good, a skipped one, and images of which
+            # the test makes some fail for a while (download quota) and then re-queues them.
+            "name": "operated",
+            "files": [
+                {"name_pattern": "op_{i:02d}.jpg", "count": 20, "size": [1000, 9000]},
+                {"name_pattern": "flagged_{i}.jpg", "count": 2, "size": 1500, "abusive": True},
+                {"name": "readme.txt", "size": 200},
+            ],
+        },
+        {
+            # tests/ops: big enough to still be running when the test cancels it.
+            "name": "to cancel",
+            "files": [{"name_pattern": "x_{i:04d}.jpg", "count": 600, "size": [500, 1500]}],
+        },
     ],
 }
+
+
+def small_folder(name: str, **extra: Any) -> dict[str, Any]:
+    """Four images, a text file and a subfolder of two images."""
+    return {
+        "name": name,
+        "files": [
+            {"name_pattern": "pic_{i}.png", "count": 4, "size": [1000, 3000]},
+            {"name": "notes.txt", "size": 200},
+        ],
+        "folders": [{"name": "sub", "files": [{"name_pattern": "sub_{i}.gif", "count": 2}]}],
+        **extra,
+    }
+
+
+def failing_folder(name: str) -> dict[str, Any]:
+    """Three images and two files Drive refuses to serve for good (flagged as abusive)."""
+    return {
+        "name": name,
+        "files": [
+            {"name_pattern": "ok_{i}.jpg", "count": 3, "size": [1000, 3000]},
+            {"name_pattern": "flagged_{i}.jpg", "count": 2, "size": 1500, "abusive": True},
+        ],
+    }
+
+
+def busy_folder(name: str) -> dict[str, Any]:
+    """300 images: at the default pace of 100 requests a second, seconds of work."""
+    return {"name": name, "files": [{"name_pattern": "b_{i:03d}.jpg", "count": 300, "size": 600}]}
+
+
+# tests/curl: the curl scripts and the Postman collection, each on folders of their own.
+TEST_DRIVE_SPEC["folders"] += [
+    small_folder("curl photos"),
+    small_folder("curl flat"),
+    failing_folder("curl failing"),
+    busy_folder("curl busy"),
+    busy_folder("curl to cancel"),
+    failing_folder("postman"),
+    busy_folder("postman to cancel"),
+]

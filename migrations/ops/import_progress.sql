@@ -1,0 +1,23 @@
+-- Progress and throughput of the latest imports, or of one: files found and settled, what is
+-- left, and files and bytes per minute since the import started.
+--   psql "$DATABASE_URL" -f migrations/ops/import_progress.sql                   # latest 20
+--   psql "$DATABASE_URL" -v limit=100 -f migrations/ops/import_progress.sql
+--   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/import_progress.sql
+-- Reads the import_progress view (migrations/versions/0010_operator_views.sql).
+\set ON_ERROR_STOP on
+\if :{?limit}
+\else
+\set limit 20
+\endif
+\if :{?import_id}
+\set where 'WHERE import_id = ' :'import_id'
+\else
+\set where ''
+\endif
+SELECT import_id, status, discovered, imported, unchanged, skipped, failed, pending,
+       percent_done, elapsed, files_per_minute, bytes_imported, bytes_per_minute,
+       pg_size_pretty(bytes_per_minute) || '/min' AS throughput
+FROM import_progress
+:where
+ORDER BY created_at DESC, import_id DESC
+LIMIT :limit;
