@@ -1,5 +1,5 @@
 """The test stack: real PostgreSQL, real S3 (SeaweedFS), the real Procrastinate worker, and the
-Drive emulator standing in for Google.
+Drive and Dropbox emulators standing in for Google and Dropbox.
 
 Servers start once per session on free ports. DATABASE_URL / S3_ENDPOINT_URL (with
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) point the suite at servers of your own instead.
@@ -31,9 +31,11 @@ from devstack.testing import (
     start_postgres_for_tests,
     start_s3_for_tests,
 )
+from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.google_drive import DriveFixture, EmulatorServer
 from migrate.__main__ import apply_migrations
 from tests.drive_fixtures import TEST_DRIVE_SPEC
+from tests.dropbox_fixtures import DROPBOX_TOKEN, TEST_DROPBOX_SPEC
 
 DRIVE_API_KEY = "test-api-key"
 
@@ -115,6 +117,12 @@ def drive() -> Iterator[EmulatorServer]:
         yield server
 
 
+@pytest.fixture(scope="session")
+def dropbox() -> Iterator[DropboxEmulatorServer]:
+    with DropboxEmulatorServer(DropboxFixture(TEST_DROPBOX_SPEC)) as server:
+        yield server
+
+
 def create_database(server_url: str) -> str:
     name = f"test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
@@ -162,6 +170,7 @@ def stack(
     postgres_server_url: str,
     s3_server: S3Server,
     drive: EmulatorServer,
+    dropbox: DropboxEmulatorServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """A test module may set WORKER_ENV (a dict) to change the worker's settings."""
@@ -181,6 +190,10 @@ def stack(
         "GOOGLE_DRIVE_API_URL": drive.base_url,
         "GOOGLE_DRIVE_WEB_URL": drive.base_url,
         "GOOGLE_DRIVE_DOWNLOAD_URL": drive.base_url,
+        "DROPBOX_ACCESS_TOKEN": DROPBOX_TOKEN,
+        "DROPBOX_API_URL": dropbox.base_url,
+        "DROPBOX_CONTENT_URL": dropbox.base_url,
+        "DROPBOX_WEB_URL": dropbox.base_url,
         "WORKER_CONCURRENCY": "8",
         "MAX_ATTEMPTS": "8",
         "RETRY_BASE_SECONDS": "0.05",

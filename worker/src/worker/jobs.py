@@ -21,13 +21,11 @@ app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 
 
 async def defer_list_page(conn: Connection, import_id: str, folder_id: str) -> None:
+    # No Procrastinate lock: the next page's job becomes visible only when this page's
+    # transaction commits, and the checkpoint guard refuses a page committed twice. (A lock
+    # would also leave the next page waiting for the worker's poll instead of its NOTIFY.)
     deferrer: Any = app.configure_task(
-        LIST_FOLDER_PAGE,
-        queue=LISTING_QUEUE,
-        priority=LISTING_PRIORITY,
-        # One page at a time per folder: pages are a chain, each needs the previous token.
-        lock=f"list:{import_id}:{folder_id}",
-        connection=conn,
+        LIST_FOLDER_PAGE, queue=LISTING_QUEUE, priority=LISTING_PRIORITY, connection=conn
     )
     await deferrer.defer_async(import_id=import_id, folder_id=folder_id)
 

@@ -95,6 +95,7 @@ async def transfer_file(services: Services, import_id: str, file_id: str, attemp
         size=row["size"],
         md5_checksum=row["md5_checksum"],
         resource_key=row["resource_key"],
+        content_hash=row["content_hash"],
     )
     key = ObjectStore.key_for(row["source"], file_id)
     async with services.connectors[row["source"]].open_file(file) as chunks:
@@ -104,6 +105,7 @@ async def transfer_file(services: Services, import_id: str, file_id: str, attemp
             content_type=file.mime_type,
             expected_size=file.size,
             expected_md5=file.md5_checksum,
+            expected_content_hash=file.content_hash,
         )
     async with services.pool.connection() as conn, conn.transaction():
         if not await repository.settle_file(
@@ -125,6 +127,7 @@ async def transfer_file(services: Services, import_id: str, file_id: str, attemp
             mime_type=stored.content_type,
             size=stored.size,
             md5_checksum=stored.md5_checksum,
+            content_hash=stored.content_hash,
             storage_key=stored.key,
             storage_path=stored.storage_path,
         )

@@ -100,18 +100,23 @@ async def add_files(
     cur = await conn.execute(
         """
         INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
-                                       md5_checksum, resource_key, state, reason)
-        SELECT %(import_id)s, t.id, t.name, t.mime_type, t.size, t.md5, t.resource_key,
+                                       md5_checksum, content_hash, resource_key, state, reason)
+        SELECT %(import_id)s, t.id, t.name, t.mime_type, t.size, t.md5, t.content_hash,
+               t.resource_key,
                CASE WHEN t.reason IS NOT NULL THEN 'skipped'
                     WHEN stored.id IS NOT NULL THEN 'unchanged'
                     ELSE 'pending' END,
                t.reason
         FROM unnest(%(ids)s::text[], %(names)s::text[], %(mime_types)s::text[],
-                    %(sizes)s::bigint[], %(md5s)s::text[], %(resource_keys)s::text[],
-                    %(reasons)s::text[]) AS t(id, name, mime_type, size, md5, resource_key, reason)
+                    %(sizes)s::bigint[], %(md5s)s::text[], %(content_hashes)s::text[],
+                    %(resource_keys)s::text[], %(reasons)s::text[])
+             AS t(id, name, mime_type, size, md5, content_hash, resource_key, reason)
+        -- Unchanged: the same size and a checksum the source vouches for (Drive's MD5, or
+        -- Dropbox's content_hash), equal to the stored image's.
         LEFT JOIN images stored
                ON stored.source = %(source)s AND stored.source_file_id = t.id
-              AND stored.md5_checksum = t.md5 AND stored.size = t.size
+              AND stored.size = t.size
+              AND (stored.md5_checksum = t.md5 OR stored.content_hash = t.content_hash)
         ON CONFLICT (import_id, source_file_id) DO NOTHING
         RETURNING f.source_file_id, f.state
         """,
@@ -123,6 +128,7 @@ async def add_files(
             "mime_types": [f.mime_type for f in files],
             "sizes": [f.size for f in files],
             "md5s": [f.md5_checksum for f in files],
+            "content_hashes": [f.content_hash for f in files],
             "resource_keys": [f.resource_key for f in files],
             "reasons": skip_reasons,
         },
@@ -185,8 +191,8 @@ async def get_file_to_transfer(
 ) -> dict[str, Any] | None:
     cur = await conn.execute(
         """
-        SELECT f.source_file_id, f.name, f.mime_type, f.size, f.md5_checksum, f.resource_key,
-               f.state, i.status AS import_status, i.source
+        SELECT f.source_file_id, f.name, f.mime_type, f.size, f.md5_checksum, f.content_hash,
+               f.resource_key, f.state, i.status AS import_status, i.source
         FROM import_files f JOIN imports i ON i.id = f.import_id
         WHERE f.import_id = %s AND f.source_file_id = %s
         """,
@@ -238,18 +244,20 @@ async def upsert_image(
     md5_checksum: str,
     storage_key: str,
     storage_path: str,
+    content_hash: str | None = None,
 ) -> None:
     """One row per source file: a repeated transfer updates it instead of adding another."""
     await conn.execute(
         """
         INSERT INTO images (source, source_file_id, import_id, name, mime_type, size,
-                            md5_checksum, storage_key, storage_path)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+                            md5_checksum, content_hash, storage_key, storage_path)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (source, source_file_id) DO UPDATE SET
             import_id = EXCLUDED.import_id, name = EXCLUDED.name,
             mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
-            md5_checksum = EXCLUDED.md5_checksum, storage_key = EXCLUDED.storage_key,
-            storage_path = EXCLUDED.storage_path, updated_at = now()
+            md5_checksum = EXCLUDED.md5_checksum, content_hash = EXCLUDED.content_hash,
+            storage_key = EXCLUDED.storage_key, storage_path = EXCLUDED.storage_path,
+            updated_at = now()
         """,
         (
             source,
@@ -259,6 +267,7 @@ async def upsert_image(
             mime_type,
             size,
             md5_checksum,
+            content_hash,
             storage_key,
             storage_path,
         ),

@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     # Used when no API key is set: Drive's public folder page and download host.
     google_drive_web_url: str = "https://drive.google.com"
     google_drive_download_url: str = "https://drive.usercontent.google.com"
+    # Dropbox: with a user's access token (sent as Bearer) or an app's key and secret (sent as
+    # HTTP Basic, which the shared-link routes accept), folders are read through the API; with
+    # neither, as the zip Dropbox's web link downloads (dl=1).
+    dropbox_access_token: str | None = None
+    dropbox_app_key: str | None = None
+    dropbox_app_secret: str | None = None
+    dropbox_api_url: str = "https://api.dropboxapi.com"
+    dropbox_content_url: str = "https://content.dropboxapi.com"
+    dropbox_web_url: str = "https://www.dropbox.com"
+    # Where the zips of the key-less path are spooled (a folder's zip can be large); the system's
+    # temporary directory when unset.
+    dropbox_zip_dir: str | None = None
     source_timeout_seconds: float = Field(default=60.0, gt=0)
     # The pace of calls to one source per credential, shared by every worker through Postgres.
     # Drive allows 12,000 queries per minute per user (200/s); this stays at half of that.

@@ -27,6 +27,8 @@ class StoredObject:
     size: int
     md5_checksum: str
     content_type: str
+    # Dropbox's content_hash of the bytes, when the source announced one (and so it was checked).
+    content_hash: str | None = None
 
 
 class ObjectStore:
@@ -70,11 +72,13 @@ class ObjectStore:
         content_type: str,
         expected_size: int | None,
         expected_md5: str | None,
+        expected_content_hash: str | None = None,
     ) -> StoredObject:
-        """Stream `chunks` to `key`. If the bytes do not match the expected size or MD5, the
-        upload is abandoned before it completes, so nothing appears under `key`. The stored
-        content type is the one the first bytes show, when they show one."""
-        tally = _Tally(expected_size, expected_md5)
+        """Stream `chunks` to `key`. If the bytes do not match the expected size, MD5 or
+        Dropbox content_hash, the upload is abandoned before it completes, so nothing appears
+        under `key`. The stored content type is the one the first bytes show, when they show
+        one."""
+        tally = _Tally(expected_size, expected_md5, expected_content_hash)
         first = await anext(chunks, b"")
         content_type = sniff_image_type(first) or content_type
         chunks = _prepend(first, chunks)
@@ -88,6 +92,7 @@ class ObjectStore:
             size=tally.size,
             md5_checksum=tally.md5.hexdigest(),
             content_type=content_type,
+            content_hash=tally.content_hash.hexdigest() if tally.content_hash else None,
         )
 
     async def _put_small(
@@ -173,14 +178,56 @@ async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
         yield chunk
 
 
-class _Tally:
-    """Counts and hashes bytes as they pass, and checks them against what the source announced."""
+class ContentHasher:
+    """Dropbox's `content_hash`: the SHA-256 of the concatenated SHA-256 digests of the
+    content's 4 MiB blocks, as lowercase hex (an empty content has no blocks). Fed in chunks of
+    any size, so a stream is hashed as it passes without holding a block in memory."""
 
-    def __init__(self, expected_size: int | None, expected_md5: str | None) -> None:
+    BLOCK_SIZE = 4 * 1024 * 1024
+
+    def __init__(self) -> None:
+        self._overall = hashlib.sha256()
+        self._block = hashlib.sha256()
+        self._filled = 0
+
+    def update(self, chunk: bytes) -> None:
+        view = memoryview(chunk)
+        while view:
+            take = min(len(view), self.BLOCK_SIZE - self._filled)
+            self._block.update(view[:take])
+            self._filled += take
+            view = view[take:]
+            if self._filled == self.BLOCK_SIZE:
+                self._overall.update(self._block.digest())
+                self._block = hashlib.sha256()
+                self._filled = 0
+
+    def hexdigest(self) -> str:
+        overall = self._overall.copy()
+        if self._filled:
+            overall.update(self._block.digest())
+        return overall.hexdigest()
+
+
+class _Tally:
+    """Counts and hashes bytes as they pass, and checks them against what the source announced.
+    Dropbox's content_hash costs a second pass of SHA-256, so it is computed only when the
+    source announced one to check against."""
+
+    def __init__(
+        self,
+        expected_size: int | None,
+        expected_md5: str | None,
+        expected_content_hash: str | None = None,
+    ) -> None:
         self._expected_size = expected_size
         self._expected_md5 = expected_md5.lower() if expected_md5 else None
+        self._expected_content_hash = (
+            expected_content_hash.lower() if expected_content_hash else None
+        )
         self.size = 0
         self.md5 = hashlib.md5(usedforsecurity=False)
+        self.content_hash = ContentHasher() if self._expected_content_hash else None
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -189,6 +236,8 @@ class _Tally:
                 f"received more than the {self._expected_size} bytes the source announced"
             )
         self.md5.update(chunk)
+        if self.content_hash is not None:
+            self.content_hash.update(chunk)
 
     def verify(self) -> None:
         if self._expected_size is not None and self.size != self._expected_size:
@@ -200,6 +249,13 @@ class _Tally:
             raise TransientSourceError(
                 f"MD5 of the received bytes {digest} differs from the source's {self._expected_md5}"
             )
+        if self.content_hash is not None:
+            content_hash = self.content_hash.hexdigest()
+            if content_hash != self._expected_content_hash:
+                raise TransientSourceError(
+                    f"content hash of the received bytes {content_hash} differs from the "
+                    f"source's {self._expected_content_hash}"
+                )
 
 
 class _BlockingReader(io.RawIOBase):

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from api.db import Connection
 from api.imports import service
 from api.imports.schemas import (
+    DropboxImportRequest,
     FailedFilePage,
     ImportAccepted,
     ImportPage,
@@ -57,6 +58,29 @@ class ImportController(Controller):
         """Start importing every image in a public Google Drive folder."""
         job_app: procrastinate.App = state.job_app
         start = await service.start_google_drive_import(conn, job_app, data, idempotency_key)
+        status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
+        return Response(start.accepted, status_code=status_code)
+
+    @post(
+        "/import/dropbox",
+        status_code=HTTP_202_ACCEPTED,
+        responses={
+            HTTP_200_OK: ResponseSpec(
+                data_container=ImportAccepted,
+                description="The folder already had a queued or running import: that one.",
+            )
+        },
+    )
+    async def import_dropbox(
+        self,
+        data: JSONBody[DropboxImportRequest],
+        conn: NamedDependency[Connection],
+        state: State,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ImportAccepted]:
+        """Start importing every image in a Dropbox shared folder."""
+        job_app: procrastinate.App = state.job_app
+        start = await service.start_dropbox_import(conn, job_app, data, idempotency_key)
         status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
         return Response(start.accepted, status_code=status_code)
 

@@ -1,11 +1,12 @@
-"""Reading a pasted folder link: which folder, and the resource key that may unlock it.
+"""Reading a pasted folder link: which folder, and what the worker needs to open it (Drive's
+resource key, Dropbox's whole link).
 
 Parsing happens at the API's edge so that a bad link is refused before anything is queued.
 """
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 from api.errors import InvalidInput
 
@@ -67,3 +68,65 @@ def _single(query: dict[str, list[str]], name: str) -> str | None:
 def _strip_account_prefix(path: str) -> str:
     # Workspace links look like /a/<domain>/open?id=...
     return re.sub(r"^/a/[^/]+", "", path)
+
+
+_DROPBOX_HOSTS = {"www.dropbox.com", "dropbox.com"}
+_DROPBOX_SEGMENT = re.compile(r"^[A-Za-z0-9_-]+$")
+_DROPBOX_FORMS = (
+    "https://www.dropbox.com/scl/fo/<id>/<key>?rlkey=<rlkey> or "
+    "https://www.dropbox.com/sh/<id>/<hash>"
+)
+
+
+@dataclass(frozen=True)
+class DropboxFolderLink:
+    # The link's stable part, `scl/fo/<id>/<key>` or `sh/<id>/<hash>`: one live import per link.
+    folder_id: str
+    # The link to call Dropbox with: on www.dropbox.com, with every parameter as pasted (an
+    # `scl` link's `rlkey` is its access grant; Dropbox takes the rest as it gave them).
+    url: str
+
+
+def parse_dropbox_folder_link(url: str) -> DropboxFolderLink:
+    """Accept both forms of a Dropbox shared folder link, with or without `dl`, `st`, `e`;
+    raise InvalidInput saying what is wrong."""
+    text = url.strip()
+    if not text:
+        raise InvalidInput("url is empty: paste a Dropbox shared folder link")
+    parts = urlsplit(text if "://" in text else f"https://{text}")
+    host = (parts.hostname or "").lower()
+    if parts.scheme not in {"http", "https"} or host not in _DROPBOX_HOSTS:
+        raise InvalidInput(
+            f"not a Dropbox link: expected {_DROPBOX_FORMS}, got host {host or '(none)'!r}"
+        )
+    segments = [segment for segment in parts.path.split("/") if segment]
+    if segments[:1] == ["s"] or segments[:2] == ["scl", "fi"]:
+        raise InvalidInput(
+            "this is a link to a single Dropbox file, not a folder: share the folder and paste "
+            "its link"
+        )
+    if segments[:1] == ["sh"]:
+        form, ids = "sh", segments[1:]
+    elif segments[:2] == ["scl", "fo"]:
+        form, ids = "scl/fo", segments[2:]
+    else:
+        raise InvalidInput(f"not a Dropbox shared folder link: expected {_DROPBOX_FORMS}")
+    if len(ids) != 2 or not all(_DROPBOX_SEGMENT.match(part) for part in ids):
+        raise InvalidInput(
+            f"malformed Dropbox folder link: expected {_DROPBOX_FORMS}, with nothing after "
+            "the folder's key (paste the link of the shared folder itself)"
+        )
+    if form == "scl/fo":
+        rlkey = _single(parse_qs(parts.query), "rlkey")
+        if rlkey is None:
+            raise InvalidInput(
+                "the link has no rlkey parameter, which Dropbox needs to open it: copy the whole "
+                "link, including ?rlkey=..."
+            )
+        if not _DROPBOX_SEGMENT.match(rlkey):
+            raise InvalidInput("malformed Dropbox folder link: its rlkey is not a valid key")
+    path = "/" + "/".join(segments)
+    return DropboxFolderLink(
+        folder_id=f"{form}/{ids[0]}/{ids[1]}",
+        url=urlunsplit(("https", "www.dropbox.com", path, parts.query, "")),
+    )

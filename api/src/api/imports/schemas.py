@@ -14,6 +14,14 @@ class ImportRequest(msgspec.Struct, forbid_unknown_fields=True):
     recursive: bool = True
 
 
+class DropboxImportRequest(msgspec.Struct, forbid_unknown_fields=True):
+    url: str
+    recursive: bool = True
+    # For a link the owner protected with a password. Kept with the import (the worker needs
+    # it for every call), never shown in its views.
+    password: str | None = None
+
+
 class ImportAccepted(msgspec.Struct):
     import_id: str
     status: ImportStatus

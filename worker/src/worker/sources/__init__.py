@@ -6,6 +6,8 @@ from worker.db import Pool
 from worker.pacing import PostgresPacer, pacing_bucket
 from worker.settings import Settings
 from worker.sources.base import SourceConnector
+from worker.sources.dropbox import DropboxConnector, authorization_header
+from worker.sources.dropbox_zip import DropboxZipConnector
 from worker.sources.google_drive import GoogleDriveConnector
 from worker.sources.google_drive_web import GoogleDriveWebConnector
 
@@ -39,4 +41,27 @@ def build_connectors(
             download_url=settings.google_drive_download_url,
             pacer=pacer("google_drive_web", None),
         )
-    return {"google_drive": drive}
+    # With a token or an app's key and secret, Dropbox is read through its API; without, as the
+    # zip its web link downloads. Either way the images are stored under one source.
+    dropbox: SourceConnector
+    authorization = authorization_header(
+        settings.dropbox_access_token, settings.dropbox_app_key, settings.dropbox_app_secret
+    )
+    if authorization:
+        dropbox = DropboxConnector(
+            http,
+            api_url=settings.dropbox_api_url,
+            content_url=settings.dropbox_content_url,
+            authorization=authorization,
+            page_size=settings.listing_page_size,
+            pacer=pacer("dropbox", authorization),
+        )
+    else:
+        dropbox = DropboxZipConnector(
+            http,
+            web_url=settings.dropbox_web_url,
+            zip_dir=settings.dropbox_zip_dir,
+            page_size=settings.listing_page_size,
+            pacer=pacer("dropbox_web", None),
+        )
+    return {"google_drive": drive, "dropbox": dropbox}

@@ -19,8 +19,9 @@ class FolderRef:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file as the source describes it. `size` and `md5_checksum` are what the bytes must match
-    when the source knows them."""
+    """A file as the source describes it. `size`, `md5_checksum` and `content_hash` are what the
+    bytes must match when the source knows them. `resource_key` is the connector's own note of
+    how to reach the file, kept with it between listing and transfer."""
 
     file_id: str
     name: str
@@ -28,6 +29,8 @@ class SourceFile:
     size: int | None = None
     md5_checksum: str | None = None
     resource_key: str | None = None
+    # Dropbox's content_hash (SHA-256 over 4 MiB blocks, see storage.ContentHasher).
+    content_hash: str | None = None
     # Set by the connector when the source cannot give this file's bytes (e.g. a Google Doc).
     not_downloadable: str | None = None
 

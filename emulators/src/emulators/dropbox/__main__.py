@@ -1,0 +1,5 @@
+import sys
+
+from emulators.dropbox.cli import main
+
+sys.exit(main())

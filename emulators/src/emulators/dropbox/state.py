@@ -1,0 +1,187 @@
+"""Everything one Dropbox emulator instance owns: fixture, settings, faults, counters, cursors.
+
+Nothing lives at module level, so two emulators in one test process never see each other.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any, Final
+
+from emulators.dropbox.faults import FaultPlan
+from emulators.dropbox.fixture import DropboxFixture
+from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
+from emulators.google_drive.paging import ShortPages
+
+ZIP_COMPRESSIONS: Final = ("deflated", "stored")
+
+
+@dataclass
+class EmulatorSettings:
+    """Behaviour switches a test may change while the emulator runs."""
+
+    # Bearer tokens accepted: None accepts any non-empty token.
+    accepted_tokens: frozenset[str] | None = None
+    # App key → secret pairs accepted as HTTP Basic: None accepts any non-empty pair.
+    accepted_apps: dict[str, str] | None = None
+    # Applied to folders without their own short_pages.
+    short_pages: ShortPages | None = None
+    chunk_size: int = DEFAULT_CHUNK_SIZE
+    # The folder zip (dl=1) is refused above these (*chosen*: the commonly quoted web limits,
+    # which Dropbox does not document; reference notes B1).
+    zip_max_files: int = 10_000
+    zip_max_bytes: int = 250 * 1000**3
+    zip_compression: str = "deflated"
+    # Bumping it invalidates every list_folder cursor issued before: continue answers `reset`.
+    cursor_generation: int = 0
+
+    def __post_init__(self) -> None:
+        if isinstance(self.accepted_tokens, str):
+            self.accepted_tokens = frozenset({self.accepted_tokens})
+        elif self.accepted_tokens is not None:
+            self.accepted_tokens = frozenset(self.accepted_tokens)
+        if self.accepted_apps is not None:
+            self.accepted_apps = {str(k): str(v) for k, v in dict(self.accepted_apps).items()}
+        self.short_pages = ShortPages.parse(self.short_pages)
+        if self.chunk_size < 1:
+            raise ValueError("chunk_size must be positive")
+        if self.zip_max_files < 0 or self.zip_max_bytes < 0:
+            raise ValueError("zip limits must not be negative")
+        if self.zip_compression not in ZIP_COMPRESSIONS:
+            raise ValueError(f"zip_compression must be one of {ZIP_COMPRESSIONS}")
+
+    def update(self, changes: Mapping[str, Any]) -> None:
+        """Apply a partial update (as JSON from the control endpoint), validating it first."""
+        known = {f.name for f in fields(self)}
+        unknown = set(changes) - known
+        if unknown:
+            raise ValueError(f"unknown settings: {sorted(unknown)}")
+        merged = {name: getattr(self, name) for name in known} | dict(changes)
+        checked = EmulatorSettings(**merged)
+        for name in known:
+            setattr(self, name, getattr(checked, name))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "accepted_tokens": sorted(self.accepted_tokens)
+            if self.accepted_tokens is not None
+            else None,
+            "accepted_apps": self.accepted_apps,
+            "short_pages": self.short_pages.to_json() if self.short_pages else None,
+            "chunk_size": self.chunk_size,
+            "zip_max_files": self.zip_max_files,
+            "zip_max_bytes": self.zip_max_bytes,
+            "zip_compression": self.zip_compression,
+            "cursor_generation": self.cursor_generation,
+        }
+
+
+@dataclass
+class Stats:
+    """Request and byte counters, readable at `GET /_emulator/stats`."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    responses: Counter[str] = field(default_factory=Counter)
+    faults_injected: Counter[str] = field(default_factory=Counter)
+    bytes_by_file: Counter[str] = field(default_factory=Counter)
+    # Body bytes of get_shared_link_file, and of folder zips.
+    bytes_served: int = 0
+    zip_downloads: int = 0
+    zip_bytes_served: int = 0
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.responses.clear()
+        self.faults_injected.clear()
+        self.bytes_by_file.clear()
+        self.bytes_served = 0
+        self.zip_downloads = 0
+        self.zip_bytes_served = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "requests": dict(self.requests),
+            "responses": dict(self.responses),
+            "faults_injected": dict(self.faults_injected),
+            "bytes_by_file": dict(self.bytes_by_file),
+            "bytes_served": self.bytes_served,
+            "zip_downloads": self.zip_downloads,
+            "zip_bytes_served": self.zip_bytes_served,
+        }
+
+
+@dataclass(frozen=True)
+class Cursor:
+    """Where a listing stands: which link and folder, how far, and under which generation."""
+
+    link: str  # the shared link's path, e.g. /scl/fo/<id>/<key>
+    folder_id: str
+    offset: int
+    page: int
+    limit: int
+    include_non_downloadable: bool
+    generation: int
+
+
+class Signer:
+    """Opaque tokens that carry JSON and cannot be forged: list_folder cursors, zip downloads."""
+
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def sign(self, payload: dict[str, Any]) -> str:
+        raw = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
+        mac = hmac.new(self._secret, raw, hashlib.sha256).digest()[:12]
+        # Real cursors are long base64 strings starting "AA"; so are these.
+        return "AA" + base64.urlsafe_b64encode(mac + raw).decode().rstrip("=")
+
+    def read(self, token: str) -> dict[str, Any] | None:
+        if not isinstance(token, str) or not token.startswith("AA"):
+            return None
+        body = token[2:]
+        try:
+            raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+        except (binascii.Error, ValueError):
+            return None
+        mac, payload = raw[:12], raw[12:]
+        expected = hmac.new(self._secret, payload, hashlib.sha256).digest()[:12]
+        if len(mac) != 12 or not hmac.compare_digest(mac, expected):
+            return None
+        try:
+            value = json.loads(payload)
+        except ValueError:
+            return None
+        return value if isinstance(value, dict) else None
+
+
+class EmulatorState:
+    def __init__(
+        self,
+        fixture: DropboxFixture,
+        settings: EmulatorSettings | None = None,
+        faults: FaultPlan | None = None,
+    ) -> None:
+        self.fixture = fixture
+        self.settings = settings or EmulatorSettings()
+        self.faults = faults or FaultPlan()
+        self.stats = Stats()
+        self.signer = Signer(hashlib.sha256(f"dropbox-emulator:{fixture.seed}".encode()).digest())
+
+    def issue_cursor(self, cursor: Cursor) -> str:
+        return self.signer.sign({"kind": "cursor", **cursor.__dict__})
+
+    def read_cursor(self, token: str) -> Cursor | None:
+        value = self.signer.read(token)
+        if value is None or value.pop("kind", None) != "cursor":
+            return None
+        try:
+            return Cursor(**value)
+        except TypeError:
+            return None
