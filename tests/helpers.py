@@ -6,7 +6,7 @@ from typing import Any
 
 from litestar.testing import AsyncTestClient
 
-TERMINAL = {"completed", "completed_with_errors", "failed"}
+TERMINAL = {"completed", "completed_with_errors", "failed", "cancelled"}
 
 
 async def start_import(api: AsyncTestClient[Any], url: str, **options: Any) -> str:

@@ -125,14 +125,14 @@ async def test_racing_retries_queue_each_failed_file_once(
     finished_import: dict[str, Any],
     services: tuple[Pool, Any],
 ) -> None:
-    pool, job_app = services
+    pool, _ = services
     import_id = finished_import["import_id"]
     await wait_for_import(api, import_id)
     failed = fail_imported_files(stack, import_id, 2)
     jobs_before = transfer_jobs(stack, import_id)
 
     async def retry(conn: Any) -> RetryAccepted:
-        return await service.retry_failed_files(conn, job_app, import_id)
+        return await service.retry_failed_files(conn, import_id)
 
     first, second = await race(stack, pool, retry, retry)
 

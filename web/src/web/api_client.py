@@ -7,6 +7,7 @@ import httpx
 import msgspec
 
 from web.schemas import (
+    CancelStarted,
     FailedFilePage,
     Image,
     ImagePage,
@@ -66,6 +67,9 @@ class ApiClient:
 
     async def retry_failures(self, import_id: str) -> RetryStarted:
         return await self._call("POST", f"/imports/{_segment(import_id)}/retry", RetryStarted)
+
+    async def cancel_import(self, import_id: str) -> CancelStarted:
+        return await self._call("POST", f"/imports/{_segment(import_id)}/cancel", CancelStarted)
 
     async def list_images(
         self, filters: dict[str, str], *, limit: int, cursor: str | None = None

@@ -5,6 +5,7 @@ live import reloads itself. With htmx, the same routes answer with just the frag
 """
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -148,23 +149,40 @@ class ImportPages(Controller):
         self, request: HTMXRequest, api: ApiClient, import_id: str
     ) -> Response[Any]:
         """Queue the failed files of an import again."""
-        retry_error = None
-        try:
-            await api.retry_failures(import_id)
-        except ApiError as exc:
-            if exc.status_code != 409:
-                raise
-            retry_error = exc.detail
-        if retry_error is None and not wants_fragment(request):
-            return Redirect(f"/imports/{import_id}", status_code=HTTP_303_SEE_OTHER)
-        imp = await api.get_import(import_id)
-        context = {"imp": imp, "failures": await _failures(api, imp), "retry_error": retry_error}
-        status_code = 409 if retry_error else 200
-        if wants_fragment(request):
-            return Template(
-                "_progress.html", context={**context, "fragment": True}, status_code=status_code
-            )
-        return Template("import.html", context=context, status_code=status_code)
+        return await _act_on_import(request, api, import_id, api.retry_failures)
+
+    @post("/imports/{import_id:str}/cancel")
+    async def cancel_import(
+        self, request: HTMXRequest, api: ApiClient, import_id: str
+    ) -> Response[Any]:
+        """Stop a runaway import; what it imported stays."""
+        return await _act_on_import(request, api, import_id, api.cancel_import)
+
+
+async def _act_on_import(
+    request: HTMXRequest,
+    api: ApiClient,
+    import_id: str,
+    action: Callable[[str], Awaitable[object]],
+) -> Response[Any]:
+    """Run a retry or cancel; a conflict (the import moved on meanwhile) is shown inline."""
+    action_error = None
+    try:
+        await action(import_id)
+    except ApiError as exc:
+        if exc.status_code != 409:
+            raise
+        action_error = exc.detail
+    if action_error is None and not wants_fragment(request):
+        return Redirect(f"/imports/{import_id}", status_code=HTTP_303_SEE_OTHER)
+    imp = await api.get_import(import_id)
+    context = {"imp": imp, "failures": await _failures(api, imp), "action_error": action_error}
+    status_code = 409 if action_error else 200
+    if wants_fragment(request):
+        return Template(
+            "_progress.html", context={**context, "fragment": True}, status_code=status_code
+        )
+    return Template("import.html", context=context, status_code=status_code)
 
 
 class ImagePages(Controller):

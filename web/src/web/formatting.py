@@ -14,6 +14,7 @@ STATUS_NAMES = {
     "completed": "Completed",
     "completed_with_errors": "Completed with errors",
     "failed": "Failed",
+    "cancelled": "Cancelled",
 }
 # The image types the gallery can filter by; the API filters on any exact MIME type.
 IMAGE_TYPES = {

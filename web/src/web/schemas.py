@@ -105,6 +105,12 @@ class RetryStarted(msgspec.Struct):
     requeued: int
 
 
+class CancelStarted(msgspec.Struct):
+    import_id: str
+    status: str
+    cancelled_jobs: int
+
+
 class Image(msgspec.Struct):
     id: str
     source: str

@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from api.db import Connection
 from api.imports import service
 from api.imports.schemas import (
+    CancelAccepted,
     DropboxImportRequest,
     FailedFilePage,
     ImportAccepted,
@@ -115,8 +116,14 @@ class ImportController(Controller):
 
     @post("/imports/{import_id:str}/retry", status_code=HTTP_202_ACCEPTED)
     async def retry_import_failures(
-        self, import_id: FromPath[str], conn: NamedDependency[Connection], state: State
+        self, import_id: FromPath[str], conn: NamedDependency[Connection]
     ) -> RetryAccepted:
         """Queue every failed file of an import for another transfer."""
-        job_app: procrastinate.App = state.job_app
-        return await service.retry_failed_files(conn, job_app, import_id)
+        return await service.retry_failed_files(conn, import_id)
+
+    @post("/imports/{import_id:str}/cancel", status_code=HTTP_202_ACCEPTED)
+    async def cancel_import(
+        self, import_id: FromPath[str], conn: NamedDependency[Connection]
+    ) -> CancelAccepted:
+        """Stop an import: queued work is cancelled, running work ends at its next step."""
+        return await service.cancel_import(conn, import_id)

@@ -7,9 +7,8 @@ from psycopg import sql
 
 from api.db import Connection
 
-# Names of the unique indexes whose violations the service turns into answers.
+# The unique index whose violation the service turns into an answer.
 IDEMPOTENCY_KEY_INDEX = "imports_idempotency_key_idx"
-ONE_LIVE_PER_FOLDER_INDEX = "imports_one_live_per_folder_idx"
 
 _ACCEPTED_COLUMNS = "id, status, source, folder_id"
 # The database's clock measures elapsed time, so it agrees with started_at, which it also set.
@@ -130,42 +129,23 @@ async def list_failed_files(
     return await cur.fetchall()
 
 
-async def lock_import(conn: Connection, import_id: str) -> dict[str, Any] | None:
-    """The import's status, with its row locked until the transaction ends: concurrent retries
-    of one import run one after the other."""
-    cur = await conn.execute(
-        "SELECT id, status FROM imports WHERE id = %s FOR UPDATE", (import_id,)
-    )
-    return await cur.fetchone()
-
-
-async def requeue_failed_files(conn: Connection, import_id: str) -> list[str]:
-    """failed → pending for every failed file of the import, with a clean slate; returns the
-    ids of the files this call moved. The state guard means a concurrent call moves none of
-    them a second time."""
-    cur = await conn.execute(
-        """
-        UPDATE import_files SET state = 'pending', reason = NULL, attempts = 0, updated_at = now()
-        WHERE import_id = %s AND state = 'failed'
-        RETURNING source_file_id
-        """,
-        (import_id,),
-    )
-    return [row["source_file_id"] for row in await cur.fetchall()]
-
-
-async def reopen_import(conn: Connection, import_id: str, requeued: int) -> dict[str, Any]:
-    """Take back `requeued` failed files into the running count: a finished import runs again
-    until they settle. Raises UniqueViolation on ONE_LIVE_PER_FOLDER_INDEX when another import
-    of the same folder is live."""
-    cur = await conn.execute(
-        """
-        UPDATE imports SET failed = failed - %s, status = 'running', finished_at = NULL
-        WHERE id = %s
-        RETURNING status
-        """,
-        (requeued, import_id),
-    )
+async def requeue_failed_files(conn: Connection, import_id: str) -> int:
+    """The SQL function operators call too (migrations/ops/requeue_failed_files.sql): failed
+    files back to pending, the import reopened, one transfer job each. Raises NoDataFound,
+    ObjectNotInPrerequisiteState or UniqueViolation with a message a person understands."""
+    cur = await conn.execute("SELECT requeue_failed_files(%s) AS requeued", (import_id,))
     row = await cur.fetchone()
     assert row is not None
-    return row
+    requeued: int = row["requeued"]
+    return requeued
+
+
+async def cancel_import(conn: Connection, import_id: str) -> int:
+    """The SQL function operators call too (migrations/ops/cancel_import.sql): status
+    cancelled, queued jobs cancelled through Procrastinate; returns how many. Raises NoDataFound
+    for an unknown import."""
+    cur = await conn.execute("SELECT cancel_import(%s) AS cancelled", (import_id,))
+    row = await cur.fetchone()
+    assert row is not None
+    cancelled: int = row["cancelled"]
+    return cancelled

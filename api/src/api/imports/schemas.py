@@ -5,7 +5,9 @@ from typing import Literal
 
 import msgspec
 
-ImportStatus = Literal["queued", "running", "completed", "completed_with_errors", "failed"]
+ImportStatus = Literal[
+    "queued", "running", "completed", "completed_with_errors", "failed", "cancelled"
+]
 Source = Literal["google_drive", "dropbox"]
 
 
@@ -84,3 +86,10 @@ class RetryAccepted(msgspec.Struct):
     import_id: str
     status: ImportStatus
     requeued: int
+
+
+class CancelAccepted(msgspec.Struct):
+    import_id: str
+    status: ImportStatus
+    # Queued jobs of the import that will not run; running ones stop at their next step.
+    cancelled_jobs: int

@@ -17,6 +17,7 @@ from api.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from api.imports import repository
 from api.imports.links import parse_dropbox_folder_link, parse_google_drive_folder_link
 from api.imports.schemas import (
+    CancelAccepted,
     DropboxImportRequest,
     FailedFile,
     FailedFilePage,
@@ -28,7 +29,7 @@ from api.imports.schemas import (
     ImportView,
     RetryAccepted,
 )
-from api.jobs import defer_start_import, defer_transfers
+from api.jobs import defer_start_import
 
 GOOGLE_DRIVE = "google_drive"
 DROPBOX = "dropbox"
@@ -240,36 +241,33 @@ async def list_failed_files(
     return FailedFilePage(items=items, next_cursor=next_cursor)
 
 
-async def retry_failed_files(
-    conn: Connection, job_app: procrastinate.App, import_id: str
-) -> RetryAccepted:
+async def retry_failed_files(conn: Connection, import_id: str) -> RetryAccepted:
     """Put every failed file of the import back to pending and queue a transfer for each, in
     the request's transaction; a finished import runs again until they settle."""
     parsed_id = _parse_id(import_id)
-    row = await repository.lock_import(conn, parsed_id)
-    if row is None:
-        raise NotFound(f"no import with id {import_id}")
-    if row["status"] == "failed":
-        raise Conflict(
-            f"import {import_id} failed as a whole (its folder could not be listed), so it has"
-            " no files to retry: start a new import of the folder"
-        )
-    if row["status"] == "queued":
-        raise Conflict(f"import {import_id} has not started yet, so no file has failed")
-    file_ids = await repository.requeue_failed_files(conn, parsed_id)
-    if not file_ids:
-        return RetryAccepted(import_id=parsed_id, status=row["status"], requeued=0)
     try:
-        reopened = await repository.reopen_import(conn, parsed_id, len(file_ids))
-    except errors.UniqueViolation as exc:
-        if exc.diag.constraint_name != repository.ONE_LIVE_PER_FOLDER_INDEX:
-            raise
-        raise Conflict(
-            f"another import of the same folder is running: retry import {import_id} after it"
-            " finishes, or let that import fetch the files"
-        ) from None
-    await defer_transfers(job_app, conn, parsed_id, file_ids)
-    return RetryAccepted(import_id=parsed_id, status=reopened["status"], requeued=len(file_ids))
+        requeued = await repository.requeue_failed_files(conn, parsed_id)
+    except errors.NoDataFound:
+        raise NotFound(f"no import with id {import_id}") from None
+    except (errors.ObjectNotInPrerequisiteState, errors.UniqueViolation) as exc:
+        raise Conflict(exc.diag.message_primary or str(exc)) from None
+    row = await repository.get_import(conn, parsed_id)
+    assert row is not None
+    return RetryAccepted(import_id=parsed_id, status=row["status"], requeued=requeued)
+
+
+async def cancel_import(conn: Connection, import_id: str) -> CancelAccepted:
+    """Stop an import: no further listing or transfers; what it imported stays."""
+    parsed_id = _parse_id(import_id)
+    try:
+        cancelled_jobs = await repository.cancel_import(conn, parsed_id)
+    except errors.NoDataFound:
+        raise NotFound(f"no import with id {import_id}") from None
+    row = await repository.get_import(conn, parsed_id)
+    assert row is not None
+    if row["status"] != "cancelled":
+        raise Conflict(f"import {import_id} already ended ({row['status']}): nothing to cancel")
+    return CancelAccepted(import_id=parsed_id, status="cancelled", cancelled_jobs=cancelled_jobs)
 
 
 def to_view(row: dict[str, Any]) -> ImportView:
