@@ -33,14 +33,22 @@ $(CHROMIUM):
 
 chromium: $(CHROMIUM) ## Install Debian's Chromium for the browser tests, unless it is there
 
-/usr/bin/psql:
-	@echo "Installing the PostgreSQL client for the operator-query tests (needs root)"
-	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-client
+/usr/bin/psql /usr/bin/jq /usr/bin/shellcheck:
+	@echo "Installing psql, jq and shellcheck for the operator-query and curl tests (needs root)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+		postgresql-client jq shellcheck
+
+# newman runs the Postman collection against the live test stack.
+# (A stamp file, because npm keeps the packages' own old modification times.)
+NEWMAN := curl/node_modules/.installed
+$(NEWMAN): curl/package.json curl/package-lock.json
+	cd curl && npm ci --no-audit --no-fund --loglevel=error
+	touch $(NEWMAN)
 
 up: install assets ## Run the whole system locally: postgres, s3, migrations, api :8000, worker, web :8080
 	$(UV) run --frozen devstack up
 
-test: install assets $(CHROMIUM) /usr/bin/psql ## Run the whole test suite (real Postgres, S3, worker, Drive emulator, Chromium)
+test: install assets $(CHROMIUM) /usr/bin/psql /usr/bin/jq /usr/bin/shellcheck $(NEWMAN) ## Run the whole test suite (real Postgres, S3, worker, Drive emulator, Chromium)
 	$(UV) run --frozen pytest $(PYTEST_ARGS)
 
 lint: install ## Lint, check formatting and type-check the services
@@ -66,4 +74,4 @@ bench: install ## Benchmark: import a 10,000-image nested folder from the emulat
 
 clean: ## Remove local data, caches and the virtualenv
 	rm -rf .data .venv .tools .pytest_cache .mypy_cache .ruff_cache artifacts
-	rm -rf web/node_modules web/src/web/static/vendor
+	rm -rf web/node_modules web/src/web/static/vendor curl/node_modules

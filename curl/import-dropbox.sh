@@ -1,0 +1,48 @@
+#!/bin/sh
+# Start importing a Dropbox shared folder; prints the import id.
+set -eu
+
+# shellcheck source=lib.sh source-path=SCRIPTDIR
+. "$(dirname -- "$0")/lib.sh"
+
+USAGE="Usage: ${0##*/} LINK [--no-subfolders]
+
+Start importing every image in a Dropbox shared folder and print the import's id on stdout. If
+the folder already has a queued or running import, no new one starts: that import's id is
+printed (with a note on stderr).
+
+  LINK              the shared folder's link, e.g. https://www.dropbox.com/scl/fo/abc123/xyz?rlkey=...
+  --no-subfolders   import only the folder itself, not its subfolders
+  -h, --help        show this help
+
+  DROPBOX_LINK_PASSWORD  the link's password, for a link its owner protected with one
+
+Then: watch-import.sh ID
+
+Exit status:
+  0    the import was started, or the folder's live import was found"
+
+link=
+recursive=true
+while [ $# -gt 0 ]; do
+    case $1 in
+        -h | --help) print_help; exit 0 ;;
+        --no-subfolders) recursive=false ;;
+        -*) usage_error "unknown option: $1" ;;
+        *) [ -z "$link" ] || usage_error "give one link"; link=$1 ;;
+    esac
+    shift
+done
+[ -n "$link" ] || usage_error "give the shared folder's link"
+require_tools
+
+# The password comes from the environment and reaches curl on stdin: it never shows in `ps`.
+body=$(jq -nc --arg url "$link" --argjson recursive "$recursive" \
+    --arg password "${DROPBOX_LINK_PASSWORD:-}" \
+    '{url: $url, recursive: $recursive} + (if $password == "" then {} else {password: $password} end)')
+api_post_json /import/dropbox "$body"
+if [ "$API_STATUS" = 200 ]; then
+    printf '%s: this folder already has a live import (%s): not starting another\n' \
+        "$PROG" "$(json .status)" >&2
+fi
+json .import_id

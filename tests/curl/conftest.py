@@ -1,0 +1,109 @@
+"""Fixtures of the curl/ tests: the scripts run as a person runs them (POSIX sh, dash on Debian),
+against the API served by uvicorn on a free port, on the module's stack.
+
+The API runs with API_TOKEN set and the scripts send it, so they keep working once the API
+checks tokens.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from devstack.ports import free_port
+from tests.conftest import Stack
+
+CURL_DIR = Path(__file__).resolve().parents[2] / "curl"
+COLLECTION = CURL_DIR / "image-import.postman_collection.json"
+SCRIPTS = sorted(path.name for path in CURL_DIR.glob("*.sh") if path.name != "lib.sh")
+# Run through POSIX sh whatever the shebang says: dash where there is one, as on Debian.
+SHELL = shutil.which("dash") or "/bin/sh"
+API_TOKEN = "curl-test-token"
+
+
+@dataclass
+class Api:
+    url: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+
+def start_api(env: dict[str, str], log: Path) -> Api:
+    """`uvicorn api.app:app` on a free port, once its /healthz answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1"]
+    with log.open("ab") as out:
+        process = subprocess.Popen(
+            [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+    api = Api(f"http://127.0.0.1:{port}", process, log)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{api.url}/healthz", timeout=1).status_code == 200:
+                return api
+        except httpx.HTTPError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            api.stop()
+            raise RuntimeError(f"the API did not start:\n{log.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.1)
+
+
+@pytest.fixture(scope="module")
+def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API under uvicorn, on the module's database and bucket, expecting API_TOKEN."""
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    api = start_api({**stack.env, "API_TOKEN": API_TOKEN}, log)
+    try:
+        yield api.url
+    finally:
+        api.stop()
+
+
+def script_env(api_url: str, **extra: str) -> dict[str, str]:
+    """A terminal's environment: PATH and locale, where the API is, and its token."""
+    env = {key: os.environ[key] for key in ("PATH", "HOME", "LANG") if key in os.environ}
+    return {**env, "API_URL": api_url, "API_TOKEN": API_TOKEN, **extra}
+
+
+def run(
+    script: str,
+    *args: str,
+    env: dict[str, str],
+    timeout: float = 120,
+) -> subprocess.CompletedProcess[str]:
+    """Run one script of curl/ with POSIX sh; never raises on a non-zero exit."""
+    return subprocess.run(
+        [SHELL, str(CURL_DIR / script), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def requests_of(items: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Every request of a Postman collection's items, through its folders."""
+    for item in items:
+        if "item" in item:
+            yield from requests_of(item["item"])
+        else:
+            yield item
