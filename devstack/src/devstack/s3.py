@@ -119,7 +119,7 @@ class EmbeddedS3:
         *,
         region: str = "us-east-1",
         volume_size_limit_mb: int = 256,
-        max_volumes: int = 32,
+        max_volumes: int = 1000,
     ) -> None:
         self.data_dir = data_dir.absolute()
         self.port = port

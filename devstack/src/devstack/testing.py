@@ -29,7 +29,8 @@ def start_s3_for_tests(tmp_dir: Path, bucket: str) -> EmbeddedS3:
         TEST_SECRET_KEY,
         bucket,
         volume_size_limit_mb=64,
-        max_volumes=16,
+        # Every test module gets its own bucket, and each bucket its own volumes.
+        max_volumes=400,
     )
     s3.start()
     return s3
