@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from litestar import Litestar
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
 
 from api.db import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
@@ -14,8 +15,12 @@ from api.health import healthz
 from api.images.endpoints import ImageController
 from api.imports.endpoints import ImportController
 from api.jobs import create_job_app
+from api.security import bearer_token_guard, security_headers, start_rate_limit
 from api.settings import Settings, get_settings
 from api.storage import DownloadLinks
+
+OPENAPI_PATH = "/schema"
+HEALTH_PATH = "/healthz"
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -36,16 +41,33 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await job_app.close_async()
             await pool.close()
 
+    rate_limit = start_rate_limit(settings)
     return Litestar(
         route_handlers=[healthz, ImportController, ImageController],
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
+        guards=[bearer_token_guard(settings, open_paths=[HEALTH_PATH, OPENAPI_PATH])],
+        middleware=[rate_limit.middleware] if rate_limit else [],
+        before_send=[security_headers(docs_path=OPENAPI_PATH)],
+        request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(
             title="Image import API",
             version="0.1.0",
-            path="/schema",
+            path=OPENAPI_PATH,
             use_handler_docstrings=True,
+            components=Components(
+                security_schemes={
+                    "bearer": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="API_TOKEN for every POST; API_READ_TOKEN (or API_TOKEN) "
+                        "for the other routes when it is set.",
+                    )
+                }
+            ),
+            # Lets the docs pages send a token; a route that needs none ignores it.
+            security=[{"bearer": []}] if settings.api_token else None,
         ),
         logging_config=None,
     )

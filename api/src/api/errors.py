@@ -1,10 +1,19 @@
 """The one error model of the API: every failure becomes `{"error": ..., "detail": ...}`."""
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.handlers import HTTPRouteHandler
+from litestar.status_codes import (
+    HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_429_TOO_MANY_REQUESTS,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+)
+
+log = logging.getLogger("api.errors")
 
 
 class ApiError(Exception):
@@ -13,9 +22,10 @@ class ApiError(Exception):
     status_code = 400
     error = "bad_request"
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.headers = dict(headers or {})
 
 
 class InvalidInput(ApiError):
@@ -33,6 +43,13 @@ class NotFound(ApiError):
     error = "not_found"
 
 
+class Unauthorized(ApiError):
+    """No bearer token, or not one this route accepts."""
+
+    status_code = 401
+    error = "unauthorized"
+
+
 class Conflict(ApiError):
     """The request is valid but the resource is in a state that does not allow it."""
 
@@ -45,7 +62,7 @@ def _body(error: str, detail: Any) -> dict[str, Any]:
 
 
 def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    return Response(_body(exc.error, exc.detail), status_code=exc.status_code)
+    return Response(_body(exc.error, exc.detail), status_code=exc.status_code, headers=exc.headers)
 
 
 def handle_validation_error(
@@ -61,14 +78,47 @@ def handle_validation_error(
     return Response(_body("invalid_input", "; ".join(messages) or exc.detail), status_code=422)
 
 
+# Litestar's own refusals, in this API's words.
+_HTTP_ERRORS = {
+    401: "unauthorized",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "request_too_large",
+    429: "rate_limited",
+}
+
+
 def handle_http_exception(
-    _: Request[Any, Any, Any], exc: HTTPException
+    request: Request[Any, Any, Any], exc: HTTPException
 ) -> Response[dict[str, Any]]:
-    error = "not_found" if exc.status_code == 404 else "http_error"
-    return Response(_body(error, exc.detail), status_code=exc.status_code)
+    headers = dict(exc.headers or {})
+    detail = exc.detail
+    if exc.status_code == HTTP_413_REQUEST_ENTITY_TOO_LARGE:
+        handler = request.scope.get("route_handler")
+        limit = (
+            handler.resolve_request_max_body_size()
+            if isinstance(handler, HTTPRouteHandler)
+            else None
+        )
+        detail = f"the request body is larger than the {limit or 'few'} bytes this API accepts"
+    elif exc.status_code == HTTP_429_TOO_MANY_REQUESTS:
+        # Litestar's rate limit says when its window resets (RateLimit-Reset, in seconds), not
+        # Retry-After, which is what clients act on.
+        retry_after = max(1, int(headers.get("RateLimit-Reset", "60")))
+        headers["Retry-After"] = str(retry_after)
+        detail = (
+            "too many requests that start or change work from this address: "
+            f"retry in {retry_after} s"
+        )
+    error = _HTTP_ERRORS.get(exc.status_code, "http_error")
+    return Response(_body(error, detail), status_code=exc.status_code, headers=headers)
 
 
-def handle_unexpected(_: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
+    # The trace stays in the server's log; the client learns only that something went wrong.
+    log.error(
+        "api.unexpected_error method=%s path=%s", request.method, request.url.path, exc_info=exc
+    )
     return Response(
         _body("internal_error", "unexpected server error; it has been logged"),
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,

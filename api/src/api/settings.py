@@ -1,8 +1,9 @@
 """The API's settings, read once from the environment (and a `.env` file when present)."""
 
 from functools import lru_cache
+from typing import Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -21,6 +22,33 @@ class Settings(BaseSettings):
     aws_secret_access_key: str | None = None
     aws_region: str = "us-east-1"
     download_url_ttl_seconds: int = Field(default=3600, ge=1, le=604800)
+
+    # Bearer token the routes that start or change work (every POST) require; unset, they are
+    # open. With API_READ_TOKEN too, every other route (but /healthz and /schema) needs one of
+    # the two.
+    api_token: SecretStr | None = None
+    api_read_token: SecretStr | None = None
+    # Requests that start or change work, per client address and minute, in each API process;
+    # 0 turns the limit off.
+    start_rate_limit_per_minute: int = Field(default=30, ge=0)
+    # Request bodies above this are refused with 413; a start request is well under 1 KiB.
+    max_request_bytes: int = Field(default=16 * 1024, ge=1)
+
+    @field_validator("api_token", "api_read_token", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _read_token_needs_write_token(self) -> Self:
+        if self.api_read_token is not None and self.api_token is None:
+            raise ValueError(
+                "API_READ_TOKEN is set but API_TOKEN is not: the routes that change work would "
+                "stay open while reads are closed; set API_TOKEN too"
+            )
+        return self
 
 
 @lru_cache

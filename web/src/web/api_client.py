@@ -42,8 +42,24 @@ class ApiError(Exception):
 
 
 class ApiClient:
-    def __init__(self, http: httpx.AsyncClient) -> None:
+    """One client per process over one connection pool; `for_visitor` gives each request a view
+    of it that names the browser the request came from."""
+
+    def __init__(
+        self, http: httpx.AsyncClient, *, token: str | None = None, visitor: str | None = None
+    ) -> None:
         self._http = http
+        self._token = token
+        self._headers: dict[str, str] = {}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        if visitor:
+            # The API limits start requests per client address: it takes this one when it
+            # trusts this service as a proxy (FORWARDED_ALLOW_IPS), else it sees this service's.
+            self._headers["X-Forwarded-For"] = visitor
+
+    def for_visitor(self, address: str | None) -> "ApiClient":
+        return ApiClient(self._http, token=self._token, visitor=address)
 
     async def start_import(self, source: Source, url: str, recursive: bool) -> ImportStarted:
         body = {"url": url, "recursive": recursive}
@@ -93,7 +109,9 @@ class ApiClient:
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
-            response = await self._http.request(method, path, timeout=TIMEOUT_SECONDS, **kwargs)
+            response = await self._http.request(
+                method, path, timeout=TIMEOUT_SECONDS, headers=self._headers, **kwargs
+            )
         except httpx.HTTPError as exc:
             raise ApiUnavailable(f"{method} {path}: {exc!r}") from exc
         if response.status_code >= 500:

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from jinja2 import Environment, FileSystemLoader
 from litestar import Litestar, Request, Response
-from litestar.datastructures import State
+from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
 from litestar.exceptions import NotFoundException
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
@@ -21,6 +21,7 @@ from litestar.response import Template
 from litestar.static_files import create_static_files_router
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
+from litestar.types import Message, Scope
 
 from web.api_client import ApiClient, ApiError, ApiUnavailable
 from web.endpoints import ImagePages, ImportPages, healthz, wants_fragment
@@ -54,9 +55,9 @@ def template_engine() -> JinjaTemplateEngine:
     return JinjaTemplateEngine.from_environment(environment)
 
 
-def provide_api(state: State) -> ApiClient:
+def provide_api(state: State, request: Request[Any, Any, Any]) -> ApiClient:
     client: ApiClient = state.api
-    return client
+    return client.for_visitor(request.client.host if request.client else None)
 
 
 def api_unavailable(request: Request[Any, Any, Any], exc: ApiUnavailable) -> Response[Any]:
@@ -93,13 +94,25 @@ def error_page(status_code: int, heading: str, detail: str) -> Template:
     )
 
 
-async def security_headers(response: Response[Any]) -> Response[Any]:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    response.headers["Referrer-Policy"] = "same-origin"
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    # Our own addresses may be passed along inside the site, to no one else.
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
     # One URL answers with a page or an htmx fragment: caches must keep them apart.
-    response.headers["Vary"] = "HX-Request"
-    return response
+    "Vary": "HX-Request",
+}
+
+
+def security_headers(message: Message, scope: Scope) -> None:
+    """On every response, error pages and static files included."""
+    if message["type"] != "http.response.start":
+        return
+    message.setdefault("headers", [])
+    headers = MutableScopeHeaders.from_message(message)
+    for name, value in SECURITY_HEADERS.items():
+        headers.setdefault(name, value)
 
 
 def create_app(
@@ -114,8 +127,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        token = settings.api_token.get_secret_value() if settings.api_token else None
         async with httpx.AsyncClient(base_url=settings.api_url, transport=api_transport) as http:
-            app.state.api = ApiClient(http)
+            app.state.api = ApiClient(http, token=token)
             app.state.settings = settings
             yield
 
@@ -136,7 +150,7 @@ def create_app(
             NotFoundException: not_found,
             HTTP_500_INTERNAL_SERVER_ERROR: unexpected,
         },
-        after_request=security_headers,
+        before_send=[security_headers],
     )
 
 

@@ -6,6 +6,7 @@ The port is not a setting of the app: the server is started on it, with `uvicorn
 
 from functools import lru_cache
 
+from pydantic import SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +17,16 @@ class Settings(BaseSettings):
     api_url: str = "http://127.0.0.1:8000"
     # The address people use to reach this site, for absolute links.
     public_base_url: str = "http://localhost:8080"
+    # The API's API_TOKEN, sent as a bearer token on every call to it. It stays on this server:
+    # no page, header or script sent to a browser carries it.
+    api_token: SecretStr | None = None
+
+    @field_validator("api_token", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        return None if isinstance(value, str) and not value.strip() else value
 
 
 @lru_cache

@@ -6,17 +6,22 @@ outcome and the jobs that follow from it in one short transaction. Every step ca
 """
 
 import logging
+from collections.abc import AsyncIterator
+
+import psycopg
 
 from worker import jobs, repository
 from worker.services import Services
-from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
+from worker.settings import Settings
+from worker.sources.base import FolderRef, FolderUnavailable, PermanentSourceError, SourceFile
 from worker.storage import ObjectStore
 
 log = logging.getLogger("worker.pipeline")
 
 
 async def start_import(services: Services, import_id: str) -> None:
-    """Check the root folder can be listed, then queue its first page."""
+    """Check the root folder can be listed, then queue its first page, unless
+    MAX_ACTIVE_IMPORTS imports are running already: then the import fails at once, saying so."""
     async with services.pool.connection() as conn:
         row = await repository.get_import(conn, import_id)
     if row is None or row["status"] != "queued":
@@ -28,7 +33,16 @@ async def start_import(services: Services, import_id: str) -> None:
     except FolderUnavailable as exc:
         await fail_import(services, import_id, str(exc))
         return
+    cap = services.settings.max_active_imports
     async with services.pool.connection() as conn, conn.transaction():
+        if cap and (running := await repository.count_running_imports(conn)) >= cap:
+            refusal = (
+                f"not started: {running} imports are running, the most this service runs at "
+                f"once (MAX_ACTIVE_IMPORTS={cap}); start it again when one of them has finished"
+            )
+            if await repository.refuse_import(conn, import_id, refusal):
+                log.warning("import.refused import_id=%s running=%d", import_id, running)
+            return
         if await repository.start_import(conn, import_id, root, connector.notes):
             await jobs.defer_list_page(conn, import_id, root.folder_id)
     log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
@@ -36,7 +50,9 @@ async def start_import(services: Services, import_id: str) -> None:
 
 async def list_folder_page(services: Services, import_id: str, folder_id: str) -> None:
     """List the next page of one folder from its checkpoint; record what it holds and queue
-    a transfer per new image, the next page, and (when recursive) each new subfolder."""
+    a transfer per new image, the next page, and (when recursive) each new subfolder. A page
+    that would take the import over MAX_FILES_PER_IMPORT or MAX_IMPORT_BYTES records no files
+    and fails the import, naming the cap."""
     async with services.pool.connection() as conn:
         checkpoint = await repository.get_folder_checkpoint(conn, import_id, folder_id)
     if checkpoint is None or checkpoint["done"] or checkpoint["import_status"] != "running":
@@ -54,13 +70,23 @@ async def list_folder_page(services: Services, import_id: str, folder_id: str) -
             next_page_token=page.next_page_token,
         ):
             return  # another run of this job committed this page already
-        new_file_ids = await repository.add_files(
-            conn,
-            import_id,
-            checkpoint["source"],
-            page.files,
-            [skip_reason(f) for f in page.files],
-        )
+        settings = services.settings
+        async with conn.transaction() as recording:
+            added = await repository.add_files(
+                conn,
+                import_id,
+                checkpoint["source"],
+                page.files,
+                [skip_reason(f, settings.max_file_bytes) for f in page.files],
+            )
+            if over_cap := import_cap_exceeded(settings, added):
+                # Back to before this page's files: the import's totals stay within its caps.
+                raise psycopg.Rollback(recording)
+        if over_cap:
+            await repository.fail_import(conn, import_id, over_cap)
+            log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
+            return
+        new_file_ids = added.to_transfer
         await jobs.defer_transfers(conn, import_id, new_file_ids)
         if checkpoint["recursive"]:
             for subfolder_id in await repository.add_folders(conn, import_id, page.folders):
@@ -101,7 +127,7 @@ async def transfer_file(services: Services, import_id: str, file_id: str, attemp
     async with services.connectors[row["source"]].open_file(file) as chunks:
         stored = await services.store.upload(
             key,
-            chunks,
+            within_file_cap(chunks, services.settings.max_file_bytes),
             content_type=file.mime_type,
             expected_size=file.size,
             expected_md5=file.md5_checksum,
@@ -151,10 +177,48 @@ async def fail_import(services: Services, import_id: str, error: str) -> None:
     log.warning("import.failed import_id=%s error=%s", import_id, error)
 
 
-def skip_reason(file: SourceFile) -> str | None:
+def skip_reason(file: SourceFile, max_file_bytes: int = 0) -> str | None:
     """Why a listed file will not be imported, or None for an image to transfer."""
     if file.not_downloadable:
         return file.not_downloadable
     if not file.mime_type.startswith("image/"):
         return f"not an image ({file.mime_type})"
+    if max_file_bytes and file.size is not None and file.size > max_file_bytes:
+        return f"{_over_file_cap(max_file_bytes)}: {file.size:,} bytes"
     return None
+
+
+def import_cap_exceeded(settings: Settings, added: repository.AddedFiles) -> str | None:
+    """Why the import must stop, when its totals after a page are over one of its caps."""
+    max_files = settings.max_files_per_import
+    if max_files and added.discovered > max_files:
+        return (
+            f"stopped listing at {added.discovered:,} files: one import takes at most "
+            f"{max_files:,} (MAX_FILES_PER_IMPORT); import a smaller folder"
+        )
+    max_bytes = settings.max_import_bytes
+    if max_bytes and added.bytes_discovered > max_bytes:
+        return (
+            f"stopped listing at {added.bytes_discovered:,} bytes of images: one import "
+            f"transfers at most {max_bytes:,} (MAX_IMPORT_BYTES); import a smaller folder"
+        )
+    return None
+
+
+async def within_file_cap(
+    chunks: AsyncIterator[bytes], max_file_bytes: int
+) -> AsyncIterator[bytes]:
+    """The bytes of a file, cut off with a permanent failure past MAX_FILE_BYTES: the cap for
+    sources that announce no size, whose files cannot be skipped when listed."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if max_file_bytes and received > max_file_bytes:
+            raise PermanentSourceError(
+                f"{_over_file_cap(max_file_bytes)}: its download went past that"
+            )
+        yield chunk
+
+
+def _over_file_cap(max_file_bytes: int) -> str:
+    return f"larger than the {max_file_bytes:,} bytes one file may have (MAX_FILE_BYTES)"

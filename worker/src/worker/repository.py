@@ -3,10 +3,15 @@
 Functions run inside the caller's transaction and never commit: the job that calls them owns it.
 """
 
+from dataclasses import dataclass
 from typing import Any
 
 from worker.db import Connection
 from worker.sources.base import FolderRef, SourceFile
+
+# The transaction-level advisory lock every import start takes before it counts the running
+# imports, so that two starts never both see a free slot under MAX_ACTIVE_IMPORTS.
+_START_LOCK = 7_316_283_541
 
 
 async def get_import(conn: Connection, import_id: str) -> dict[str, Any] | None:
@@ -37,6 +42,30 @@ async def start_import(
         (import_id, root.folder_id, root.resource_key),
     )
     return True
+
+
+async def count_running_imports(conn: Connection) -> int:
+    """How many imports are running, counted under the lock that orders every start: until this
+    transaction ends, no other start can change the count."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_START_LOCK,))
+    cur = await conn.execute("SELECT count(*) AS running FROM imports WHERE status = 'running'")
+    row = await cur.fetchone()
+    assert row is not None
+    running: int = row["running"]
+    return running
+
+
+async def refuse_import(conn: Connection, import_id: str, error: str) -> bool:
+    """queued → failed, for an import that is not to start; False if it was not queued (a
+    repeated run of its start job found it started already)."""
+    cur = await conn.execute(
+        """
+        UPDATE imports SET status = 'failed', error = %s, finished_at = now()
+        WHERE id = %s AND status = 'queued'
+        """,
+        (error, import_id),
+    )
+    return cur.rowcount == 1
 
 
 async def fail_import(conn: Connection, import_id: str, error: str) -> None:
@@ -85,18 +114,30 @@ async def advance_folder_checkpoint(
     return cur.rowcount == 1
 
 
+@dataclass(frozen=True)
+class AddedFiles:
+    """What a page added: the new files to transfer, and the import's totals after it (both 0
+    for a page without files, which moves nothing)."""
+
+    to_transfer: list[str]
+    discovered: int
+    bytes_discovered: int
+
+
 async def add_files(
     conn: Connection,
     import_id: str,
     source: str,
     files: list[SourceFile],
     skip_reasons: list[str | None],
-) -> list[str]:
+) -> AddedFiles:
     """Record newly discovered files; a file seen before in this import is ignored. Files with a
     skip reason are settled as skipped, and files already stored with the same checksum and size
-    as unchanged, at once. Returns the ids of the new files to transfer."""
+    as unchanged, at once. The import's `discovered` and `bytes_discovered` (the known sizes of
+    the files to transfer) move in the same statement that locks its row, so the totals returned
+    include every page committed before this one."""
     if not files:
-        return []
+        return AddedFiles(to_transfer=[], discovered=0, bytes_discovered=0)
     cur = await conn.execute(
         """
         INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
@@ -118,7 +159,7 @@ async def add_files(
               AND stored.size = t.size
               AND (stored.md5_checksum = t.md5 OR stored.content_hash = t.content_hash)
         ON CONFLICT (import_id, source_file_id) DO NOTHING
-        RETURNING f.source_file_id, f.state
+        RETURNING f.source_file_id, f.state, f.size
         """,
         {
             "import_id": import_id,
@@ -135,16 +176,28 @@ async def add_files(
     )
     new = await cur.fetchall()
     by_state: dict[str, list[str]] = {"pending": [], "unchanged": [], "skipped": []}
+    pending_bytes = 0
     for row in new:
         by_state[row["state"]].append(row["source_file_id"])
-    await conn.execute(
+        if row["state"] == "pending":
+            pending_bytes += row["size"] or 0
+    cur = await conn.execute(
         """
         UPDATE imports SET discovered = discovered + %s, skipped = skipped + %s,
-                           unchanged = unchanged + %s
+                           unchanged = unchanged + %s, bytes_discovered = bytes_discovered + %s
         WHERE id = %s
+        RETURNING discovered, bytes_discovered
         """,
-        (len(new), len(by_state["skipped"]), len(by_state["unchanged"]), import_id),
+        (
+            len(new),
+            len(by_state["skipped"]),
+            len(by_state["unchanged"]),
+            pending_bytes,
+            import_id,
+        ),
     )
+    totals = await cur.fetchone()
+    assert totals is not None
     if by_state["unchanged"]:
         # The catalogue shows each image under the latest import that confirmed it.
         await conn.execute(
@@ -154,7 +207,7 @@ async def add_files(
             """,
             (import_id, source, by_state["unchanged"]),
         )
-    return by_state["pending"]
+    return AddedFiles(by_state["pending"], totals["discovered"], totals["bytes_discovered"])
 
 
 async def add_folders(conn: Connection, import_id: str, folders: list[FolderRef]) -> list[str]:

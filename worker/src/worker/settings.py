@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -58,6 +58,27 @@ class Settings(BaseSettings):
     # put back in the queue.
     heartbeat_seconds: float = Field(default=10.0, gt=0)
     stalled_worker_seconds: float = Field(default=30.0, gt=0)
+
+    # Caps that keep one import, or many, from taking over a deployment open to the public;
+    # 0 (or an empty value) turns a cap off. Over MAX_FILES_PER_IMPORT files or
+    # MAX_IMPORT_BYTES known bytes, an import stops listing and fails; an image over
+    # MAX_FILE_BYTES is skipped (or, when its size is unknown until it downloads, fails); with
+    # MAX_ACTIVE_IMPORTS imports running, a new one fails at its start.
+    max_files_per_import: int = Field(default=100_000, ge=0)
+    max_file_bytes: int = Field(default=5_000_000_000, ge=0)
+    max_import_bytes: int = Field(default=500_000_000_000, ge=0)
+    max_active_imports: int = Field(default=20, ge=0)
+
+    @field_validator(
+        "max_files_per_import",
+        "max_file_bytes",
+        "max_import_bytes",
+        "max_active_imports",
+        mode="before",
+    )
+    @classmethod
+    def _empty_means_no_cap(cls, value: object) -> object:
+        return 0 if isinstance(value, str) and not value.strip() else value
 
 
 @lru_cache

@@ -1,0 +1,125 @@
+"""What lets the API face the public internet: bearer tokens on the routes that start or change
+work (and on reads, when asked), a rate limit on those routes per client address, and the
+security headers of every response. Applied once, to the whole app, in `app.create_app`.
+
+The routes that start or change work are the ones with an unsafe method: every POST (start an
+import, retry, cancel). A route added later with POST, PUT, PATCH or DELETE is covered without
+a change here.
+"""
+
+import hmac
+from collections.abc import Sequence
+from typing import Any
+
+from litestar.connection import ASGIConnection, Request
+from litestar.datastructures import MutableScopeHeaders
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.types import BeforeMessageSendHookHandler, Guard, Message, Scope
+from pydantic import SecretStr
+
+from api.errors import Unauthorized
+from api.settings import Settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+REALM = 'Bearer realm="image-import"'
+
+# JSON needs nothing from a browser; the OpenAPI pages load their own scripts and styles, so they
+# go without a policy rather than with one that would have to allow a CDN.
+CONTENT_SECURITY_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+}
+
+
+def starts_or_changes_work(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    # A websocket has no method: it would be a read (this API has none).
+    return connection.scope.get("method", "GET") not in SAFE_METHODS
+
+
+def bearer_token_guard(settings: Settings, *, open_paths: Sequence[str]) -> Guard:
+    """A guard for every route: with API_TOKEN set, routes that start or change work need it;
+    with API_READ_TOKEN set too, every other route but `open_paths` (and what is below them)
+    needs one of the two. Tokens are compared in constant time."""
+    write_token = _encoded(settings.api_token)
+    read_tokens = [t for t in (_encoded(settings.api_read_token), write_token) if t]
+
+    def is_open(path: str) -> bool:
+        return any(path == p or path.startswith(f"{p.rstrip('/')}/") for p in open_paths)
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        if starts_or_changes_work(connection):
+            accepted = [write_token] if write_token else []
+        elif settings.api_read_token is not None and not is_open(connection.scope["path"]):
+            accepted = read_tokens
+        else:
+            return
+        if not accepted:
+            return
+        presented = _bearer_token(connection)
+        if presented is None:
+            raise Unauthorized(
+                "this route needs an `Authorization: Bearer <token>` header",
+                headers={"WWW-Authenticate": REALM},
+            )
+        # Every token is compared, so the time taken does not tell which one came close.
+        if not any([hmac.compare_digest(presented, token) for token in accepted]):
+            raise Unauthorized(
+                "the bearer token is not one this route accepts",
+                headers={"WWW-Authenticate": f'{REALM}, error="invalid_token"'},
+            )
+
+    return guard
+
+
+def start_rate_limit(settings: Settings) -> RateLimitConfig | None:
+    """START_RATE_LIMIT_PER_MINUTE requests that start or change work per client address, in
+    a fixed window of a minute, counted in this process's memory (Litestar's own middleware):
+    N API processes let a client through N times as often. The 429 gets `Retry-After` and the
+    API's error body from `errors.handle_http_exception`. The client address is the socket's,
+    or X-Forwarded-For's when uvicorn trusts the proxy that set it (`--proxy-headers` with
+    FORWARDED_ALLOW_IPS)."""
+    if not settings.start_rate_limit_per_minute:
+        return None
+    return RateLimitConfig(
+        rate_limit=("minute", settings.start_rate_limit_per_minute),
+        check_throttle_handler=_is_start_request,
+    )
+
+
+def security_headers(*, docs_path: str) -> BeforeMessageSendHookHandler:
+    """A hook on every response the app sends, errors and redirects included: the usual
+    headers against sniffing, framing and leaking referrers, and a policy that lets nothing
+    load, except on the OpenAPI pages under `docs_path`."""
+    docs_prefix = f"{docs_path.rstrip('/')}/"
+
+    def add_headers(message: Message, scope: Scope) -> None:
+        if message["type"] != "http.response.start":
+            return
+        message.setdefault("headers", [])
+        headers = MutableScopeHeaders.from_message(message)
+        for name, value in SECURITY_HEADERS.items():
+            headers.setdefault(name, value)
+        path: str = scope.get("path", "")
+        if path != docs_path and not path.startswith(docs_prefix):
+            headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+
+    return add_headers
+
+
+def _is_start_request(request: Request[Any, Any, Any]) -> bool:
+    return starts_or_changes_work(request)
+
+
+def _encoded(secret: SecretStr | None) -> bytes | None:
+    return secret.get_secret_value().encode() if secret is not None else None
+
+
+def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> bytes | None:
+    scheme, _, token = connection.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        return None
+    return token.encode()

@@ -1,0 +1,247 @@
+"""The caps a public deployment sets on imports, enforced by the real worker: an image over
+MAX_FILE_BYTES is skipped when its size is listed and fails when only its download shows it, an
+import that would pass MAX_FILES_PER_IMPORT or MAX_IMPORT_BYTES stops listing and fails naming
+the cap, and no import starts while MAX_ACTIVE_IMPORTS are running.
+
+Dropbox announces sizes when listing; Drive without an API key does not (its web pages give
+none), so this module's worker reads Drive that way. Both emulators carry this module's own
+folders, sized for its caps.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.db import create_pool
+from api.settings import Settings as ApiSettings
+from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
+from emulators.google_drive import DriveFixture, EmulatorServer
+from tests.api.factories import insert_import
+from tests.api.races import race
+from tests.conftest import Stack
+from tests.dropbox_fixtures import start_dropbox_import
+from tests.helpers import all_images, start_import, wait_for_import
+from worker import repository
+from worker.sources.base import FolderRef
+
+MAX_FILE_BYTES = 1_000_000
+MAX_FILES_PER_IMPORT = 20
+MAX_IMPORT_BYTES = 3_000_000
+MAX_ACTIVE_IMPORTS = 2
+
+WORKER_ENV = {
+    "GOOGLE_API_KEY": "",
+    "MAX_FILE_BYTES": str(MAX_FILE_BYTES),
+    "MAX_FILES_PER_IMPORT": str(MAX_FILES_PER_IMPORT),
+    "MAX_IMPORT_BYTES": str(MAX_IMPORT_BYTES),
+    "MAX_ACTIVE_IMPORTS": str(MAX_ACTIVE_IMPORTS),
+    # Pages of 8 files, so a folder's files add up over several listing transactions.
+    "LISTING_PAGE_SIZE": "8",
+    "SOURCE_REQUESTS_PER_SECOND": "400",
+}
+
+CAPS_DRIVE_SPEC: dict[str, Any] = {
+    "seed": 41,
+    "folders": [
+        {
+            "name": "unsized huge",
+            "files": [
+                {"name_pattern": "small_{i}.jpg", "count": 3, "size": 2000},
+                {"name": "huge.jpg", "size": 3_000_000},
+            ],
+        }
+    ],
+}
+
+CAPS_DROPBOX_SPEC: dict[str, Any] = {
+    "seed": 43,
+    "folders": [
+        {
+            "name": "sized huge",
+            "files": [
+                {"name_pattern": "photo_{i}.jpg", "count": 3, "size": 2000},
+                {"name": "huge.png", "size": 2_000_000},
+                {"name": "notes.txt", "size": 100},
+            ],
+        },
+        # 30 files over pages of 8: the fourth page would make 32.
+        {"name": "many", "files": [{"name_pattern": "m_{i:03d}.jpg", "count": 30, "size": 500}]},
+        # 1.8 MB in the folder, 1.8 MB more in its subfolder: each file and each folder fits,
+        # the two together do not.
+        {
+            "name": "heavy",
+            "files": [{"name_pattern": "h_{i}.jpg", "count": 2, "size": 900_000}],
+            "folders": [
+                {
+                    "name": "more",
+                    "files": [{"name_pattern": "hm_{i}.jpg", "count": 2, "size": 900_000}],
+                }
+            ],
+        },
+        {"name": "ordinary", "files": [{"name_pattern": "o_{i}.jpg", "count": 3, "size": 1500}]},
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def drive() -> Iterator[EmulatorServer]:
+    with EmulatorServer(DriveFixture(CAPS_DRIVE_SPEC)) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def dropbox() -> Iterator[DropboxEmulatorServer]:
+    with DropboxEmulatorServer(DropboxFixture(CAPS_DROPBOX_SPEC)) as server:
+        yield server
+
+
+def file_rows(stack: Stack, import_id: str) -> dict[str, tuple[str, str | None]]:
+    """name → (state, reason) of every file the import recorded."""
+    with stack.db() as db:
+        rows = db.execute(
+            "SELECT name, state, reason FROM import_files WHERE import_id = %s", (import_id,)
+        ).fetchall()
+    return {name: (state, reason) for name, state, reason in rows}
+
+
+async def test_an_image_over_max_file_bytes_is_skipped_when_listed_with_its_size(
+    api: AsyncTestClient[Any], stack: Stack, dropbox: DropboxEmulatorServer
+) -> None:
+    import_id = await start_dropbox_import(api, dropbox.fixture.link("sized huge"))
+    result = await wait_for_import(api, import_id)
+
+    assert result["status"] == "completed", result
+    assert result["counts"] == {
+        "discovered": 5,
+        "imported": 3,
+        "unchanged": 0,
+        "skipped": 2,
+        "failed": 0,
+    }
+    state, reason = file_rows(stack, import_id)["huge.png"]
+    assert state == "skipped"
+    assert reason == (
+        "larger than the 1,000,000 bytes one file may have (MAX_FILE_BYTES): 2,000,000 bytes"
+    )
+    images = await all_images(api, import_id=import_id)
+    assert sorted(image["name"] for image in images) == [
+        "photo_1.jpg",
+        "photo_2.jpg",
+        "photo_3.jpg",
+    ]
+
+
+async def test_an_image_of_unknown_size_fails_for_good_once_its_download_passes_the_cap(
+    api: AsyncTestClient[Any], stack: Stack, drive: EmulatorServer
+) -> None:
+    import_id = await start_import(api, drive.fixture.link("unsized huge"))
+    result = await wait_for_import(api, import_id)
+
+    assert result["status"] == "completed_with_errors", result
+    assert (result["counts"]["imported"], result["counts"]["failed"]) == (3, 1)
+    failures = (await api.get(f"/imports/{import_id}/failures")).json()["items"]
+    assert [(f["name"], f["attempts"]) for f in failures] == [("huge.jpg", 1)]
+    assert failures[0]["reason"] == (
+        "larger than the 1,000,000 bytes one file may have (MAX_FILE_BYTES): "
+        "its download went past that"
+    )
+    huge = drive.fixture.id_of("unsized huge/huge.jpg")
+    assert f"google_drive/{huge}" not in stack.objects("google_drive/")
+
+
+async def test_an_import_that_would_pass_max_files_per_import_stops_listing_and_fails(
+    api: AsyncTestClient[Any], stack: Stack, dropbox: DropboxEmulatorServer
+) -> None:
+    import_id = await start_dropbox_import(api, dropbox.fixture.link("many"))
+    result = await wait_for_import(api, import_id)
+
+    assert result["status"] == "failed", result
+    assert result["error"] == (
+        "stopped listing at 24 files: one import takes at most 20 (MAX_FILES_PER_IMPORT); "
+        "import a smaller folder"
+    )
+    # The page that would have passed the cap recorded nothing.
+    assert result["counts"]["discovered"] == len(file_rows(stack, import_id)) == 16
+
+
+async def test_an_import_whose_images_would_pass_max_import_bytes_stops_listing_and_fails(
+    api: AsyncTestClient[Any], stack: Stack, dropbox: DropboxEmulatorServer
+) -> None:
+    import_id = await start_dropbox_import(api, dropbox.fixture.link("heavy"))
+    result = await wait_for_import(api, import_id)
+
+    assert result["status"] == "failed", result
+    assert result["error"] == (
+        "stopped listing at 3,600,000 bytes of images: one import transfers at most "
+        "3,000,000 (MAX_IMPORT_BYTES); import a smaller folder"
+    )
+    with stack.db() as db:
+        row = db.execute(
+            "SELECT discovered, bytes_discovered FROM imports WHERE id = %s", (import_id,)
+        ).fetchone()
+    assert row == (2, 1_800_000)
+
+
+async def test_no_import_starts_while_max_active_imports_are_running(
+    api: AsyncTestClient[Any], stack: Stack, dropbox: DropboxEmulatorServer
+) -> None:
+    with stack.db() as db:
+        running = [insert_import(db, status="running") for _ in range(MAX_ACTIVE_IMPORTS)]
+    try:
+        refused = await wait_for_import(
+            api, await start_dropbox_import(api, dropbox.fixture.link("ordinary"))
+        )
+    finally:
+        for import_id in running:
+            assert (await api.post(f"/imports/{import_id}/cancel")).status_code == 202
+
+    assert refused["status"] == "failed"
+    assert refused["started_at"] is None
+    assert refused["error"] == (
+        "not started: 2 imports are running, the most this service runs at once "
+        "(MAX_ACTIVE_IMPORTS=2); start it again when one of them has finished"
+    )
+    # A slot free again, the same folder imports.
+    again = await wait_for_import(
+        api, await start_dropbox_import(api, dropbox.fixture.link("ordinary"))
+    )
+    assert again["status"] == "completed", again
+
+
+async def test_two_starts_at_once_do_not_both_take_the_last_slot(stack: Stack) -> None:
+    """Each start counts the running imports under one lock: the second waits for the first
+    to commit, then sees the slot taken."""
+    with stack.db() as db:
+        running = db.execute("SELECT count(*) FROM imports WHERE status = 'running'").fetchone()
+        first_id = insert_import(db, status="queued")
+        second_id = insert_import(db, status="queued")
+    assert running is not None
+    last_slot = running[0] + 1
+    pool = create_pool(ApiSettings(database_url=stack.database_url, db_pool_max_size=2))
+    await pool.open()
+
+    def start_within(import_id: str) -> Any:
+        async def start(conn: Any) -> bool:
+            if await repository.count_running_imports(conn) >= last_slot:
+                await repository.refuse_import(conn, import_id, "no slot")
+                return False
+            return await repository.start_import(conn, import_id, FolderRef("f"), None)
+
+        return start
+
+    try:
+        first, second = await race(stack, pool, start_within(first_id), start_within(second_id))
+    finally:
+        await pool.close()
+    assert (first, second) == (True, False)
+    with stack.db() as db:
+        db.execute("SELECT cancel_import(%s)", (first_id,))
+        statuses = dict(
+            db.execute(
+                "SELECT id::text, status FROM imports WHERE id = ANY(%s::uuid[])",
+                ([first_id, second_id],),
+            ).fetchall()
+        )
+    assert statuses == {first_id: "cancelled", second_id: "failed"}
