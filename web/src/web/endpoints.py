@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 
 from litestar import Controller, Response, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
@@ -61,7 +61,7 @@ class ImportPages(Controller):
         )
 
     @get("/imports/source")
-    async def source_hint(self, url: str = "") -> Template:
+    async def source_hint(self, url: FromQuery[str] = "") -> Template:
         """Which source the link typed so far belongs to (a hint under the field)."""
         try:
             source: Source | None = recognise_source(url)
@@ -102,7 +102,7 @@ class ImportPages(Controller):
 
     @get("/imports")
     async def list_imports(
-        self, request: HTMXRequest, api: ApiClient, cursor: str | None = None
+        self, request: HTMXRequest, api: ApiClient, cursor: FromQuery[str | None] = None
     ) -> Template:
         """Recent imports with their status and progress; refreshes itself while any is live."""
         page = await api.list_imports(limit=IMPORTS_PER_PAGE, cursor=cursor)
@@ -120,9 +120,9 @@ class ImportPages(Controller):
     async def show_import(
         self,
         api: ApiClient,
-        import_id: str,
-        existing: bool = False,
-        failures_cursor: str | None = None,
+        import_id: FromPath[str],
+        existing: FromQuery[bool] = False,
+        failures_cursor: FromQuery[str | None] = None,
     ) -> Template:
         """An import's live progress, its failed files and a retry button."""
         imp = await api.get_import(import_id)
@@ -131,14 +131,16 @@ class ImportPages(Controller):
         return Template("import.html", context=context)
 
     @get("/imports/{import_id:str}/progress")
-    async def import_progress(self, api: ApiClient, import_id: str) -> Template:
+    async def import_progress(self, api: ApiClient, import_id: FromPath[str]) -> Template:
         """The progress section alone, polled by htmx until the import ends."""
         imp = await api.get_import(import_id)
         context = {"imp": imp, "failures": await _failures(api, imp), "fragment": True}
         return Template("_progress.html", context=context)
 
     @get("/imports/{import_id:str}/failures")
-    async def more_failures(self, api: ApiClient, import_id: str, cursor: str) -> Template:
+    async def more_failures(
+        self, api: ApiClient, import_id: FromPath[str], cursor: FromQuery[str]
+    ) -> Template:
         """The next rows of the failed-files table."""
         failures = await api.list_failures(import_id, limit=FAILURES_PER_PAGE, cursor=cursor)
         context = {"import_id": import_id, "failures": failures}
@@ -146,14 +148,14 @@ class ImportPages(Controller):
 
     @post("/imports/{import_id:str}/retry")
     async def retry_failures(
-        self, request: HTMXRequest, api: ApiClient, import_id: str
+        self, request: HTMXRequest, api: ApiClient, import_id: FromPath[str]
     ) -> Response[Any]:
         """Queue the failed files of an import again."""
         return await _act_on_import(request, api, import_id, api.retry_failures)
 
     @post("/imports/{import_id:str}/cancel")
     async def cancel_import(
-        self, request: HTMXRequest, api: ApiClient, import_id: str
+        self, request: HTMXRequest, api: ApiClient, import_id: FromPath[str]
     ) -> Response[Any]:
         """Stop a runaway import; what it imported stays."""
         return await _act_on_import(request, api, import_id, api.cancel_import)
@@ -191,11 +193,11 @@ class ImagePages(Controller):
         self,
         request: HTMXRequest,
         api: ApiClient,
-        q: str | None = None,
-        source: str | None = None,
-        import_id: str | None = None,
-        mime_type: str | None = None,
-        cursor: str | None = None,
+        q: FromQuery[str | None] = None,
+        source: FromQuery[str | None] = None,
+        import_id: FromQuery[str | None] = None,
+        mime_type: FromQuery[str | None] = None,
+        cursor: FromQuery[str | None] = None,
     ) -> Template:
         """The image grid, filtered by name, source, import and type."""
         filters = _filters(q=q, source=source, import_id=import_id, mime_type=mime_type)
@@ -214,11 +216,11 @@ class ImagePages(Controller):
     async def more_images(
         self,
         api: ApiClient,
-        cursor: str,
-        q: str | None = None,
-        source: str | None = None,
-        import_id: str | None = None,
-        mime_type: str | None = None,
+        cursor: FromQuery[str],
+        q: FromQuery[str | None] = None,
+        source: FromQuery[str | None] = None,
+        import_id: FromQuery[str | None] = None,
+        mime_type: FromQuery[str | None] = None,
     ) -> Template:
         """The next tiles of the grid, for infinite scroll."""
         filters = _filters(q=q, source=source, import_id=import_id, mime_type=mime_type)
@@ -226,12 +228,12 @@ class ImagePages(Controller):
         return Template("_image_tiles.html", context=context, status_code=status_code)
 
     @get("/images/{image_id:str}")
-    async def show_image(self, api: ApiClient, image_id: str) -> Template:
+    async def show_image(self, api: ApiClient, image_id: FromPath[str]) -> Template:
         """One image with all its metadata and a download link."""
         return Template("image.html", context={"image": await api.get_image(image_id)})
 
     @get("/images/{image_id:str}/download")
-    async def download_image(self, api: ApiClient, image_id: str) -> Redirect:
+    async def download_image(self, api: ApiClient, image_id: FromPath[str]) -> Redirect:
         """Send the browser to a fresh short-lived link to the image's bytes."""
         return Redirect(await api.image_content_url(image_id))
 
