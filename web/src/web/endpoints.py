@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
 from litestar.plugins.htmx import ClientRedirect, HTMXRequest
@@ -52,7 +53,7 @@ async def healthz() -> dict[str, str]:
 
 class ImportPages(Controller):
     @get("/")
-    async def new_import(self, api: ApiClient) -> Template:
+    async def new_import(self, api: NamedDependency[ApiClient]) -> Template:
         """The import form, with the latest imports below it."""
         recent = await api.list_imports(limit=RECENT_IMPORTS)
         return Template(
@@ -73,7 +74,7 @@ class ImportPages(Controller):
     async def start_import(
         self,
         request: HTMXRequest,
-        api: ApiClient,
+        api: NamedDependency[ApiClient],
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         """Start an import of the pasted folder link; show what is wrong with it otherwise."""
@@ -102,7 +103,10 @@ class ImportPages(Controller):
 
     @get("/imports")
     async def list_imports(
-        self, request: HTMXRequest, api: ApiClient, cursor: FromQuery[str | None] = None
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        cursor: FromQuery[str | None] = None,
     ) -> Template:
         """Recent imports with their status and progress; refreshes itself while any is live."""
         page = await api.list_imports(limit=IMPORTS_PER_PAGE, cursor=cursor)
@@ -119,7 +123,7 @@ class ImportPages(Controller):
     @get("/imports/{import_id:str}")
     async def show_import(
         self,
-        api: ApiClient,
+        api: NamedDependency[ApiClient],
         import_id: FromPath[str],
         existing: FromQuery[bool] = False,
         failures_cursor: FromQuery[str | None] = None,
@@ -131,7 +135,9 @@ class ImportPages(Controller):
         return Template("import.html", context=context)
 
     @get("/imports/{import_id:str}/progress")
-    async def import_progress(self, api: ApiClient, import_id: FromPath[str]) -> Template:
+    async def import_progress(
+        self, api: NamedDependency[ApiClient], import_id: FromPath[str]
+    ) -> Template:
         """The progress section alone, polled by htmx until the import ends."""
         imp = await api.get_import(import_id)
         context = {"imp": imp, "failures": await _failures(api, imp), "fragment": True}
@@ -139,7 +145,7 @@ class ImportPages(Controller):
 
     @get("/imports/{import_id:str}/failures")
     async def more_failures(
-        self, api: ApiClient, import_id: FromPath[str], cursor: FromQuery[str]
+        self, api: NamedDependency[ApiClient], import_id: FromPath[str], cursor: FromQuery[str]
     ) -> Template:
         """The next rows of the failed-files table."""
         failures = await api.list_failures(import_id, limit=FAILURES_PER_PAGE, cursor=cursor)
@@ -148,14 +154,14 @@ class ImportPages(Controller):
 
     @post("/imports/{import_id:str}/retry")
     async def retry_failures(
-        self, request: HTMXRequest, api: ApiClient, import_id: FromPath[str]
+        self, request: HTMXRequest, api: NamedDependency[ApiClient], import_id: FromPath[str]
     ) -> Response[Any]:
         """Queue the failed files of an import again."""
         return await _act_on_import(request, api, import_id, api.retry_failures)
 
     @post("/imports/{import_id:str}/cancel")
     async def cancel_import(
-        self, request: HTMXRequest, api: ApiClient, import_id: FromPath[str]
+        self, request: HTMXRequest, api: NamedDependency[ApiClient], import_id: FromPath[str]
     ) -> Response[Any]:
         """Stop a runaway import; what it imported stays."""
         return await _act_on_import(request, api, import_id, api.cancel_import)
@@ -192,7 +198,7 @@ class ImagePages(Controller):
     async def gallery(
         self,
         request: HTMXRequest,
-        api: ApiClient,
+        api: NamedDependency[ApiClient],
         q: FromQuery[str | None] = None,
         source: FromQuery[str | None] = None,
         import_id: FromQuery[str | None] = None,
@@ -215,7 +221,7 @@ class ImagePages(Controller):
     @get("/images/more")
     async def more_images(
         self,
-        api: ApiClient,
+        api: NamedDependency[ApiClient],
         cursor: FromQuery[str],
         q: FromQuery[str | None] = None,
         source: FromQuery[str | None] = None,
@@ -228,12 +234,16 @@ class ImagePages(Controller):
         return Template("_image_tiles.html", context=context, status_code=status_code)
 
     @get("/images/{image_id:str}")
-    async def show_image(self, api: ApiClient, image_id: FromPath[str]) -> Template:
+    async def show_image(
+        self, api: NamedDependency[ApiClient], image_id: FromPath[str]
+    ) -> Template:
         """One image with all its metadata and a download link."""
         return Template("image.html", context={"image": await api.get_image(image_id)})
 
     @get("/images/{image_id:str}/download")
-    async def download_image(self, api: ApiClient, image_id: FromPath[str]) -> Redirect:
+    async def download_image(
+        self, api: NamedDependency[ApiClient], image_id: FromPath[str]
+    ) -> Redirect:
         """Send the browser to a fresh short-lived link to the image's bytes."""
         return Redirect(await api.image_content_url(image_id))
 
