@@ -11,21 +11,13 @@ import binascii
 import json
 from typing import Any
 
+from emulators.common.app import BaseEmulatorApp
+from emulators.common.asgi import Receive, Request, Send, counting_responses, read_body, send_bytes
 from emulators.dropbox import errors, routes, web
-from emulators.dropbox.control import PREFIX as CONTROL_PREFIX
-from emulators.dropbox.control import handle_control
+from emulators.dropbox.control import dropbox_control_endpoint
 from emulators.dropbox.faults import FaultPlan, FaultRule
 from emulators.dropbox.fixture import DropboxFixture
 from emulators.dropbox.state import EmulatorSettings, EmulatorState
-from emulators.google_drive.asgi import (
-    Message,
-    Receive,
-    Request,
-    Scope,
-    Send,
-    read_body,
-    send_bytes,
-)
 
 _RPC = {
     "/2/sharing/get_shared_link_metadata": ("metadata", routes.METADATA),
@@ -108,22 +100,15 @@ async def send_error(send: Send, error: errors.DropboxError) -> None:
     await send_bytes(send, error.status, payload, error.content_type, error.headers)
 
 
-class DropboxEmulatorApp:
+class DropboxEmulatorApp(BaseEmulatorApp[EmulatorState]):
     """A Dropbox API v2 emulator as a plain ASGI callable; `state` is its whole world."""
 
-    def __init__(self, state: EmulatorState) -> None:
-        self.state = state
+    fault_rule = FaultRule
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        request = Request.from_scope(scope)
-        if request.path.startswith(CONTROL_PREFIX + "/"):
-            await handle_control(request, receive, send, self.state)
-            return
+    async def own_control_endpoint(self, path: str, method: str, receive: Receive) -> Any:
+        return await dropbox_control_endpoint(self.state, path, method, receive)
+
+    async def serve(self, request: Request, receive: Receive, send: Send) -> None:
         route = _route(request)
         stats = self.state.stats
         if route is None:
@@ -132,11 +117,7 @@ class DropboxEmulatorApp:
             return
         kind, name = route
         stats.requests[kind] += 1
-
-        async def counted_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                stats.responses[f"{kind} {message['status']}"] += 1
-            await send(message)
+        counted_send = counting_responses(send, stats.responses, kind)
 
         if kind in ("web", "zip"):
             await self._serve_web(request, receive, counted_send, kind)
@@ -201,21 +182,11 @@ class DropboxEmulatorApp:
         else:
             await web.zip_download(request, receive, send, self.state, cut)
 
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
 
 def build_app(
     fixture: DropboxFixture,
     settings: EmulatorSettings | None = None,
-    faults: FaultPlan | None = None,
+    faults: FaultPlan[FaultRule] | None = None,
 ) -> DropboxEmulatorApp:
     """An emulator app serving `fixture`; reach its state through `app.state`."""
     return DropboxEmulatorApp(EmulatorState(fixture, settings, faults))

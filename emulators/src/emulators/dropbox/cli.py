@@ -3,17 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import socket
-import sys
 from collections.abc import Sequence
 from typing import Any
 
-import uvicorn
 import yaml  # type: ignore[import-untyped]
 
+from emulators.common.server import serve_in_foreground
 from emulators.dropbox.app import build_app
 from emulators.dropbox.fixture import DropboxFixture
-from emulators.google_drive.server import uvicorn_config
 
 DEMO_TOKEN = "demo-token"
 
@@ -72,24 +69,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             spec = yaml.safe_load(handle)
     fixture = DropboxFixture(spec)
     app = build_app(fixture)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((args.host, args.port))
-    except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    base_url = f"http://{args.host}:{sock.getsockname()[1]}"
-    for shared in fixture.shared:
+
+    def announce(base_url: str) -> None:
+        for shared in fixture.shared:
+            print(
+                f"Dropbox emulator on {base_url} — paste this link: {shared.link.url()}"
+                f"  ({shared.item.name})"
+            )
         print(
-            f"Dropbox emulator on {base_url} — paste this link: {shared.link.url()}"
-            f"  ({shared.item.name})"
+            f"export DROPBOX_API_URL={base_url} DROPBOX_CONTENT_URL={base_url} "
+            f"DROPBOX_WEB_URL={base_url} DROPBOX_ACCESS_TOKEN={DEMO_TOKEN}",
+            flush=True,
         )
-    print(
-        f"export DROPBOX_API_URL={base_url} DROPBOX_CONTENT_URL={base_url} "
-        f"DROPBOX_WEB_URL={base_url} DROPBOX_ACCESS_TOKEN={DEMO_TOKEN}",
-        flush=True,
+
+    return serve_in_foreground(
+        app, host=args.host, port=args.port, log_level=args.log_level, announce=announce
     )
-    server = uvicorn.Server(uvicorn_config(app, log_level=args.log_level))  # type: ignore[arg-type]
-    server.run(sockets=[sock])
-    return 0

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 from typing import Any
 
+from emulators.common.asgi import Request, Send
+from emulators.common.downloads import parse_range, send_file_bytes
 from emulators.dropbox import errors
 from emulators.dropbox.faults import FaultRule
 from emulators.dropbox.fixture import DropboxItem, SharedFolder, format_time
 from emulators.dropbox.state import Cursor, EmulatorState
-from emulators.google_drive.asgi import Request, Send
-from emulators.google_drive.routes import BodyCut
 
 LIST_FOLDER = "files/list_folder"
 LIST_CONTINUE = "files/list_folder/continue"
@@ -39,7 +38,6 @@ _LIST_FIELDS = {
     "include_non_downloadable_files",
 }
 _PATH_PATTERN = r"(/(.|[\r\n])*)?|id:.*|(ns:[0-9]+(/.*)?)"
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
 
 
 def header_safe_json(value: Any) -> str:
@@ -269,29 +267,8 @@ def download_arg(request: Request, body: bytes) -> dict[str, Any]:
     return arg
 
 
-def parse_range(header: str | None, total: int) -> tuple[int, int] | None:
-    """The inclusive byte range asked for, None for the whole body; 416 past the end."""
-    if header is None:
-        return None
-    match = _RANGE.match(header)
-    if match is None or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.group(1), match.group(2)
-    if first == "":
-        suffix = int(last)
-        if suffix == 0 or total == 0:
-            raise _unsatisfiable(total)
-        return max(0, total - suffix), total - 1
-    start = int(first)
-    end = total - 1 if last == "" else int(last)
-    if last != "" and end < start:
-        return None
-    if start >= total:
-        raise _unsatisfiable(total)
-    return start, min(end, total - 1)
-
-
 def _unsatisfiable(total: int) -> errors.DropboxError:
+    """Dropbox's 416 for a range that starts past the end."""
     return errors.DropboxError(416, "Range Not Satisfiable", {"content-range": f"bytes */{total}"})
 
 
@@ -339,36 +316,20 @@ async def send_file(
         )
         await send({"type": "http.response.body", "body": b""})
         return
-    byte_range = parse_range(request.headers.get("range"), total)
-    start, end = byte_range if byte_range is not None else (0, total - 1)
-    length = end - start + 1 if total else 0
-    headers = [
-        (b"content-type", b"application/octet-stream"),
-        (b"content-length", str(length).encode()),
-        (b"dropbox-api-result", result.encode()),
-        (b"etag", etag.encode()),
-        (b"accept-ranges", b"bytes"),
-    ]
-    if byte_range is not None:
-        headers.append((b"content-range", f"bytes {start}-{end}/{total}".encode()))
-    await send(
-        {"type": "http.response.start", "status": 206 if byte_range else 200, "headers": headers}
+    await send_file_bytes(
+        send,
+        file_id=item.id,
+        total=total,
+        byte_range=parse_range(request.headers.get("range"), total, _unsatisfiable),
+        read=lambda start, stop: state.fixture.iter_bytes(
+            item.id, start, stop, state.settings.chunk_size
+        ),
+        content_type=b"application/octet-stream",
+        extra_headers=[
+            (b"dropbox-api-result", result.encode()),
+            (b"etag", etag.encode()),
+            (b"accept-ranges", b"bytes"),
+        ],
+        stats=state.stats,
+        cut=cut,
     )
-    cut_point = cut.cut_point(length) if cut is not None and length > 0 else None
-    stats = state.stats
-    sent = 0
-    if length:
-        for chunk in state.fixture.iter_bytes(item.id, start, end + 1, state.settings.chunk_size):
-            if cut_point is not None and sent + len(chunk) > cut_point:
-                partial = chunk[: cut_point - sent]
-                if partial:
-                    await send({"type": "http.response.body", "body": partial, "more_body": True})
-                    stats.bytes_served += len(partial)
-                    stats.bytes_by_file[item.id] += len(partial)
-                stats.faults_injected["cut_body"] += 1
-                raise BodyCut(f"cut {item.id} after {cut_point} of {length} bytes")
-            await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            sent += len(chunk)
-            stats.bytes_served += len(chunk)
-            stats.bytes_by_file[item.id] += len(chunk)
-    await send({"type": "http.response.body", "body": b"", "more_body": False})

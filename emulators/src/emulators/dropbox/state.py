@@ -11,11 +11,11 @@ import hashlib
 import hmac
 import json
 from collections import Counter
-from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Final
 
-from emulators.dropbox.faults import FaultPlan
+from emulators.common.state import Counters, LiveSettings
+from emulators.dropbox.faults import FaultPlan, FaultRule
 from emulators.dropbox.fixture import DropboxFixture
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
 from emulators.google_drive.paging import ShortPages
@@ -24,7 +24,7 @@ ZIP_COMPRESSIONS: Final = ("deflated", "stored")
 
 
 @dataclass
-class EmulatorSettings:
+class EmulatorSettings(LiveSettings):
     """Behaviour switches a test may change while the emulator runs."""
 
     # Bearer tokens accepted: None accepts any non-empty token.
@@ -57,17 +57,6 @@ class EmulatorSettings:
         if self.zip_compression not in ZIP_COMPRESSIONS:
             raise ValueError(f"zip_compression must be one of {ZIP_COMPRESSIONS}")
 
-    def update(self, changes: Mapping[str, Any]) -> None:
-        """Apply a partial update (as JSON from the control endpoint), validating it first."""
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown settings: {sorted(unknown)}")
-        merged = {name: getattr(self, name) for name in known} | dict(changes)
-        checked = EmulatorSettings(**merged)
-        for name in known:
-            setattr(self, name, getattr(checked, name))
-
     def to_json(self) -> dict[str, Any]:
         return {
             "accepted_tokens": sorted(self.accepted_tokens)
@@ -84,7 +73,7 @@ class EmulatorSettings:
 
 
 @dataclass
-class Stats:
+class Stats(Counters):
     """Request and byte counters, readable at `GET /_emulator/stats`."""
 
     requests: Counter[str] = field(default_factory=Counter)
@@ -95,26 +84,6 @@ class Stats:
     bytes_served: int = 0
     zip_downloads: int = 0
     zip_bytes_served: int = 0
-
-    def reset(self) -> None:
-        self.requests.clear()
-        self.responses.clear()
-        self.faults_injected.clear()
-        self.bytes_by_file.clear()
-        self.bytes_served = 0
-        self.zip_downloads = 0
-        self.zip_bytes_served = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "requests": dict(self.requests),
-            "responses": dict(self.responses),
-            "faults_injected": dict(self.faults_injected),
-            "bytes_by_file": dict(self.bytes_by_file),
-            "bytes_served": self.bytes_served,
-            "zip_downloads": self.zip_downloads,
-            "zip_bytes_served": self.zip_bytes_served,
-        }
 
 
 @dataclass(frozen=True)
@@ -166,11 +135,11 @@ class EmulatorState:
         self,
         fixture: DropboxFixture,
         settings: EmulatorSettings | None = None,
-        faults: FaultPlan | None = None,
+        faults: FaultPlan[FaultRule] | None = None,
     ) -> None:
         self.fixture = fixture
         self.settings = settings or EmulatorSettings()
-        self.faults = faults or FaultPlan()
+        self.faults: FaultPlan[FaultRule] = faults or FaultPlan()
         self.stats = Stats()
         self.signer = Signer(hashlib.sha256(f"dropbox-emulator:{fixture.seed}".encode()).digest())
 

@@ -24,11 +24,11 @@ from collections.abc import Generator, Iterator
 from datetime import UTC, datetime
 from urllib.parse import quote, urlencode
 
+from emulators.common.asgi import Receive, Request, Send, send_bytes
+from emulators.common.downloads import BodyCut
 from emulators.dropbox.faults import FaultRule
 from emulators.dropbox.fixture import DropboxFixture, SharedFolder
 from emulators.dropbox.state import EmulatorState
-from emulators.google_drive.asgi import Receive, Request, Send, send_bytes
-from emulators.google_drive.routes import BodyCut
 
 HTML_TYPE = b"text/html; charset=utf-8"
 ZIP_PREFIX = "/zip_download_get/"
@@ -201,6 +201,7 @@ async def zip_download(
     stats = state.stats
     stats.zip_downloads += 1
     estimate = sum(item.size or 0 for item in shared.walk() if not item.is_folder)
+    # The zip is built as it is sent, so its length is not known: cut within the files' bytes.
     cut_point = cut.cut_point(max(estimate, 2)) if cut is not None else None
     pieces = zip_chunks(
         state.fixture, shared, state.settings.zip_compression, state.settings.chunk_size

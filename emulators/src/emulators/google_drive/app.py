@@ -6,19 +6,12 @@ drive.google.com and drive.usercontent.google.com on the same address) answer in
 
 from __future__ import annotations
 
+from typing import Any
+
+from emulators.common.app import BaseEmulatorApp
+from emulators.common.asgi import Receive, Request, Send, counting_responses, send_bytes, send_json
 from emulators.google_drive import errors, web_pages, web_routes
-from emulators.google_drive.asgi import (
-    Message,
-    Receive,
-    Request,
-    Scope,
-    Send,
-    send_bytes,
-    send_drive_error,
-    send_json,
-)
-from emulators.google_drive.control import PREFIX as CONTROL_PREFIX
-from emulators.google_drive.control import handle_control
+from emulators.google_drive.control import drive_control_endpoint
 from emulators.google_drive.faults import FaultPlan, FaultRule
 from emulators.google_drive.fixture import DriveFixture
 from emulators.google_drive.routes import download, get_file, list_files
@@ -50,6 +43,15 @@ def _route(request: Request) -> tuple[str, str | None] | None:
     return None
 
 
+def _pretty(request: Request) -> bool:
+    # Google pretty-prints unless prettyPrint=false.
+    return request.query.get("prettyPrint", "true").lower() != "false"
+
+
+async def _send_drive_error(send: Send, error: errors.DriveError, pretty: bool) -> None:
+    await send_json(send, error.code, error.body(), pretty, error.headers)
+
+
 def _check_caller(request: Request, settings: EmulatorSettings) -> None:
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
@@ -66,22 +68,15 @@ def _check_caller(request: Request, settings: EmulatorSettings) -> None:
         raise errors.access_not_configured()
 
 
-class DriveEmulatorApp:
+class DriveEmulatorApp(BaseEmulatorApp[EmulatorState]):
     """A Google Drive v3 emulator as a plain ASGI callable; `state` is its whole world."""
 
-    def __init__(self, state: EmulatorState) -> None:
-        self.state = state
+    fault_rule = FaultRule
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self._lifespan(receive, send)
-            return
-        if scope["type"] != "http":
-            return
-        request = Request.from_scope(scope)
-        if request.path.startswith(CONTROL_PREFIX + "/"):
-            await handle_control(request, receive, send, self.state)
-            return
+    async def own_control_endpoint(self, path: str, method: str, receive: Receive) -> Any:
+        return await drive_control_endpoint(self.state, path, method, receive)
+
+    async def serve(self, request: Request, receive: Receive, send: Send) -> None:
         route = _route(request)
         if route is None:
             self.state.stats.requests["other"] += 1
@@ -92,11 +87,7 @@ class DriveEmulatorApp:
         stats.requests[kind] += 1
         if kind in ("media", "web_media") and file_id is not None:
             stats.media_requests_by_file[file_id] += 1
-
-        async def counted_send(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                stats.responses[f"{kind} {message['status']}"] += 1
-            await send(message)
+        counted_send = counting_responses(send, stats.responses, kind)
 
         if kind.startswith("web_"):
             try:
@@ -107,7 +98,7 @@ class DriveEmulatorApp:
         try:
             await self._serve(request, counted_send, kind, file_id)
         except errors.DriveError as error:
-            await send_drive_error(counted_send, error, request.pretty)
+            await _send_drive_error(counted_send, error, _pretty(request))
 
     async def _serve(self, request: Request, send: Send, kind: str, file_id: str | None) -> None:
         state = self.state
@@ -125,9 +116,9 @@ class DriveEmulatorApp:
                 raise rule.error()
             cut = rule
         if kind == "list":
-            await send_json(send, 200, await list_files(request, state), request.pretty)
+            await send_json(send, 200, await list_files(request, state), _pretty(request))
         elif kind == "get" and file_id is not None:
-            await send_json(send, 200, await get_file(request, state, file_id), request.pretty)
+            await send_json(send, 200, await get_file(request, state, file_id), _pretty(request))
         elif file_id is not None:
             await download(request, send, state, file_id, cut)
 
@@ -154,21 +145,11 @@ class DriveEmulatorApp:
         else:
             await web_routes.download(request, send, state, cut)
 
-    @staticmethod
-    async def _lifespan(receive: Receive, send: Send) -> None:
-        while True:
-            message = await receive()
-            if message["type"] == "lifespan.startup":
-                await send({"type": "lifespan.startup.complete"})
-            elif message["type"] == "lifespan.shutdown":
-                await send({"type": "lifespan.shutdown.complete"})
-                return
-
 
 def build_app(
     fixture: DriveFixture,
     settings: EmulatorSettings | None = None,
-    faults: FaultPlan | None = None,
+    faults: FaultPlan[FaultRule] | None = None,
 ) -> DriveEmulatorApp:
     """An emulator app serving `fixture`; reach its state through `app.state`."""
     return DriveEmulatorApp(EmulatorState(fixture, settings, faults))

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import socket
-import sys
 from collections.abc import Sequence
 
-import uvicorn
-
+from emulators.common.server import serve_in_foreground
 from emulators.google_drive.app import build_app
 from emulators.google_drive.fixture import DriveFixture
 from emulators.google_drive.paging import ShortPages
-from emulators.google_drive.server import uvicorn_config
 from emulators.google_drive.state import SELF, EmulatorSettings
 
 DEMO_KEY = "demo-key"
@@ -60,21 +56,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         form_action_base=SELF,
     )
     app = build_app(fixture, settings)
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((args.host, args.port))
-    except OSError as exc:
-        print(f"cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
-        return 1
-    base_url = f"http://{args.host}:{sock.getsockname()[1]}"
     key = args.keys[0] if args.keys else DEMO_KEY
-    for root in fixture.roots:
-        link = fixture.link(root.path)
-        print(f"Drive emulator on {base_url} — paste this link: {link}  ({root.name})")
-    print(f"export GOOGLE_DRIVE_API_URL={base_url} GOOGLE_API_KEY={key}", flush=True)
 
-    server = uvicorn.Server(uvicorn_config(app, log_level=args.log_level))
-    server.run(sockets=[sock])
-    return 0
+    def announce(base_url: str) -> None:
+        for root in fixture.roots:
+            link = fixture.link(root.path)
+            print(f"Drive emulator on {base_url} — paste this link: {link}  ({root.name})")
+        print(f"export GOOGLE_DRIVE_API_URL={base_url} GOOGLE_API_KEY={key}", flush=True)
+
+    return serve_in_foreground(
+        app, host=args.host, port=args.port, log_level=args.log_level, announce=announce
+    )

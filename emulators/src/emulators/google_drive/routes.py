@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from typing import Any
 
+from emulators.common.asgi import Request, Send
+from emulators.common.downloads import parse_range, send_file_bytes
 from emulators.google_drive import errors
-from emulators.google_drive.asgi import Request, Send
 from emulators.google_drive.faults import FaultRule
 from emulators.google_drive.fieldmask import ALL, parse_file_fields, parse_list_fields
 from emulators.google_drive.fixture import DriveItem
@@ -16,11 +16,6 @@ from emulators.google_drive.state import EmulatorState, parse_order_by
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-class BodyCut(Exception):
-    """Raised mid-download so the server drops the connection with the body incomplete."""
 
 
 def _flag(request: Request, *names: str) -> bool:
@@ -146,32 +141,6 @@ async def get_file(request: Request, state: EmulatorState, file_id: str) -> dict
     return state.renderer.render(item, mask)
 
 
-def parse_range(header: str | None, total: int) -> tuple[int, int] | None:
-    """The inclusive byte range a `Range` header asks for, None to send everything.
-
-    Malformed and multi-range headers are ignored (RFC 9110 allows it); a range that starts
-    past the end, or any range on an empty file, is 416.
-    """
-    if header is None:
-        return None
-    match = _RANGE.match(header)
-    if match is None or match.group(1) == match.group(2) == "":
-        return None
-    first, last = match.group(1), match.group(2)
-    if first == "":
-        suffix = int(last)
-        if suffix == 0 or total == 0:
-            raise errors.range_not_satisfiable(total)
-        return max(0, total - suffix), total - 1
-    start = int(first)
-    end = total - 1 if last == "" else int(last)
-    if last != "" and end < start:
-        return None
-    if start >= total:
-        raise errors.range_not_satisfiable(total)
-    return start, min(end, total - 1)
-
-
 async def download(
     request: Request,
     send: Send,
@@ -203,34 +172,16 @@ async def send_content(
 ) -> None:
     """Stream a file's bytes (honouring `Range`), cutting the connection where `cut` says."""
     total = item.size or 0
-    byte_range = parse_range(request.headers.get("range"), total)
-    start, end = byte_range if byte_range is not None else (0, total - 1)
-    length = end - start + 1 if total else 0
-    headers = [
-        (b"content-type", item.mime_type.encode("latin-1")),
-        (b"content-length", str(length).encode()),
-        *extra_headers,
-    ]
-    if byte_range is not None:
-        headers.append((b"content-range", f"bytes {start}-{end}/{total}".encode()))
-    status = 206 if byte_range is not None else 200
-    cut_point = cut.cut_point(length) if cut is not None and length > 0 else None
-
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    stats = state.stats
-    sent = 0
-    chunks = state.fixture.content.chunks(item, start, end + 1, state.settings.chunk_size)
-    for chunk in chunks if length else ():
-        if cut_point is not None and sent + len(chunk) > cut_point:
-            partial = chunk[: cut_point - sent]
-            if partial:
-                await send({"type": "http.response.body", "body": partial, "more_body": True})
-                stats.bytes_served += len(partial)
-                stats.bytes_by_file[item.id] += len(partial)
-            stats.faults_injected["cut_body"] += 1
-            raise BodyCut(f"cut {item.id} after {cut_point} of {length} bytes")
-        await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        sent += len(chunk)
-        stats.bytes_served += len(chunk)
-        stats.bytes_by_file[item.id] += len(chunk)
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+    await send_file_bytes(
+        send,
+        file_id=item.id,
+        total=total,
+        byte_range=parse_range(request.headers.get("range"), total, errors.range_not_satisfiable),
+        read=lambda start, stop: state.fixture.content.chunks(
+            item, start, stop, state.settings.chunk_size
+        ),
+        content_type=item.mime_type.encode("latin-1"),
+        extra_headers=extra_headers,
+        stats=state.stats,
+        cut=cut,
+    )

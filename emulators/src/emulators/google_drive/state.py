@@ -10,11 +10,12 @@ import re
 import threading
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any, Final
 
+from emulators.common.state import Counters, LiveSettings
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
-from emulators.google_drive.faults import FaultPlan
+from emulators.google_drive.faults import FaultPlan, FaultRule
 from emulators.google_drive.fixture import DriveFixture, DriveItem
 from emulators.google_drive.paging import PageTokens, ShortPages
 from emulators.google_drive.resources import FileRenderer
@@ -26,7 +27,7 @@ FILE_FLAGS: Final = ("abusive", "download_quota_exceeded")
 
 
 @dataclass
-class EmulatorSettings:
+class EmulatorSettings(LiveSettings):
     """Behaviour switches a test may change while the emulator runs."""
 
     # None accepts any non-empty key; a set accepts only those keys.
@@ -63,17 +64,6 @@ class EmulatorSettings:
             raise ValueError(f"form_action_base must be an http(s) URL or {SELF!r}")
         self.form_action_base = self.form_action_base.rstrip("/")
 
-    def update(self, changes: Mapping[str, Any]) -> None:
-        """Apply a partial update (as JSON from the control endpoint), validating it first."""
-        known = {f.name for f in fields(self)}
-        unknown = set(changes) - known
-        if unknown:
-            raise ValueError(f"unknown settings: {sorted(unknown)}")
-        merged = {name: getattr(self, name) for name in known} | dict(changes)
-        checked = EmulatorSettings(**merged)
-        for name in known:
-            setattr(self, name, getattr(checked, name))
-
     def to_json(self) -> dict[str, Any]:
         return {
             "accepted_keys": sorted(self.accepted_keys) if self.accepted_keys is not None else None,
@@ -87,7 +77,7 @@ class EmulatorSettings:
 
 
 @dataclass
-class Stats:
+class Stats(Counters):
     """Request and byte counters, readable at `GET /_emulator/stats`."""
 
     requests: Counter[str] = field(default_factory=Counter)
@@ -96,24 +86,6 @@ class Stats:
     media_requests_by_file: Counter[str] = field(default_factory=Counter)
     bytes_by_file: Counter[str] = field(default_factory=Counter)
     bytes_served: int = 0
-
-    def reset(self) -> None:
-        self.requests.clear()
-        self.responses.clear()
-        self.faults_injected.clear()
-        self.media_requests_by_file.clear()
-        self.bytes_by_file.clear()
-        self.bytes_served = 0
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "requests": dict(self.requests),
-            "responses": dict(self.responses),
-            "faults_injected": dict(self.faults_injected),
-            "media_requests_by_file": dict(self.media_requests_by_file),
-            "bytes_by_file": dict(self.bytes_by_file),
-            "bytes_served": self.bytes_served,
-        }
 
 
 _NATURAL = re.compile(r"(\d+)")
@@ -161,11 +133,11 @@ class EmulatorState:
         self,
         fixture: DriveFixture,
         settings: EmulatorSettings | None = None,
-        faults: FaultPlan | None = None,
+        faults: FaultPlan[FaultRule] | None = None,
     ) -> None:
         self.fixture = fixture
         self.settings = settings or EmulatorSettings()
-        self.faults = faults or FaultPlan()
+        self.faults: FaultPlan[FaultRule] = faults or FaultPlan()
         self.stats = Stats()
         self.renderer = FileRenderer(fixture.content)
         secret = hashlib.sha256(f"page-tokens:{fixture.seed}".encode()).digest()

@@ -14,8 +14,8 @@ import hashlib
 import uuid
 from urllib.parse import quote, urlencode
 
+from emulators.common.asgi import Request, Send, send_bytes
 from emulators.google_drive import web_pages
-from emulators.google_drive.asgi import Request, Send, send_bytes
 from emulators.google_drive.faults import FaultRule
 from emulators.google_drive.fixture import DriveItem
 from emulators.google_drive.routes import send_content

@@ -24,8 +24,6 @@ from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -40,22 +38,17 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
+from worker.sources.http import (
+    hold_off_if_rate_limited,
+    json_body,
+    open_download,
+    retry_after_seconds,
+    send_paced,
+)
+from worker.sources.media_types import image_type_by_extension
 
 # When Dropbox rate-limits without saying for how long: its SDKs wait 5 s (reference B6).
-_RATE_LIMIT_PAUSE_SECONDS = 5.0
-_EXTENSION_TYPES = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".heic": "image/heic",
-    ".heif": "image/heif",
-    ".avif": "image/avif",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-}
+RATE_LIMIT_PAUSE_SECONDS = 5.0
 # What a person should read for Dropbox's error tags (reference B3 to B6).
 _TAG_MESSAGES = {
     "shared_link_not_found": (
@@ -156,12 +149,9 @@ def header_safe_json(value: Any) -> str:
 def guess_mime_type(name: str) -> str:
     """Dropbox gives no media types: the name's extension decides (the stored type is checked
     against the first bytes on upload)."""
-    _, dot, extension = name.rpartition(".")
-    if dot:
-        known = _EXTENSION_TYPES.get(f".{extension.lower()}")
-        if known:
-            return known
-    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return (
+        image_type_by_extension(name) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    )
 
 
 class DropboxRouteError(PermanentSourceError):
@@ -274,44 +264,36 @@ class DropboxConnector:
                 "Dropbox-API-Arg": header_safe_json(arg),
             },
         )
-        await self._pacer.wait_turn()
-        try:
-            response = await self._http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            raise TransientSourceError(f"Dropbox did not answer: {exc!r}") from exc
-        try:
-            if response.status_code != 200:
-                await response.aread()
-                raise await self._failure(response)
-            yield checked_chunks(response)
-        finally:
-            await response.aclose()
+        async with open_download(
+            self._http,
+            request,
+            self._pacer,
+            no_answer="Dropbox did not answer",
+            failure=self._failure,
+        ) as chunks:
+            yield chunks
 
     async def _rpc(self, route: str, arg: dict[str, Any]) -> dict[str, Any]:
-        await self._pacer.wait_turn()
-        try:
-            response = await self._http.post(
-                f"{self._api_url}/2/{route}",
-                content=json.dumps(arg).encode(),
-                headers={"Authorization": self._authorization, "Content-Type": "application/json"},
-            )
-        except httpx.TransportError as exc:
-            raise TransientSourceError(f"Dropbox did not answer: {exc!r}") from exc
+        request = self._http.build_request(
+            "POST",
+            f"{self._api_url}/2/{route}",
+            content=json.dumps(arg).encode(),
+            headers={"Authorization": self._authorization, "Content-Type": "application/json"},
+        )
+        response = await send_paced(
+            self._http, request, self._pacer, no_answer="Dropbox did not answer"
+        )
         if response.status_code != 200:
             raise await self._failure(response)
-        try:
-            body = response.json()
-        except json.JSONDecodeError as exc:
-            raise TransientSourceError("Dropbox sent a response that is not JSON") from exc
+        body = json_body(response, "Dropbox")
         if not isinstance(body, dict):
             raise TransientSourceError("Dropbox sent JSON that is not an object")
         return body
 
     async def _failure(self, response: httpx.Response) -> SourceError:
         error = classify_error(response)
-        if isinstance(error, TransientSourceError) and error.rate_limited:
-            # Dropbox limits per token (or app): everyone using it waits, not just this job.
-            await self._pacer.hold_off(error.retry_after or _RATE_LIMIT_PAUSE_SECONDS)
+        # Dropbox limits per token (or app): everyone using it waits, not just this job.
+        await hold_off_if_rate_limited(self._pacer, error, RATE_LIMIT_PAUSE_SECONDS)
         return error
 
 
@@ -351,33 +333,6 @@ def classify_error(response: httpx.Response) -> TransientSourceError | Permanent
     if status == 401:
         return PermanentSourceError(f"{_TAG_MESSAGES['invalid_access_token']}: {text}")
     return PermanentSourceError(f"Dropbox refused the request (HTTP {status}): {text}")
-
-
-async def checked_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    """The body as it arrives; a cut connection is a transient error, so the transfer is
-    retried rather than stored short."""
-    try:
-        async for chunk in response.aiter_bytes():
-            yield chunk
-    except (httpx.TransportError, httpx.StreamError) as exc:
-        raise TransientSourceError(f"download cut off: {exc!r}") from exc
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _json_body(response: httpx.Response) -> Any:

@@ -53,11 +53,13 @@ from worker.sources.base import (
     TransientSourceError,
 )
 from worker.sources.dropbox import (
+    RATE_LIMIT_PAUSE_SECONDS,
     LinkRef,
     classify_error,
     folder_path,
     guess_mime_type,
 )
+from worker.sources.http import hold_off_if_rate_limited, media_type, send_paced
 
 _CHUNK = 1024 * 1024
 # Zips start with a local file header, or are empty (only the end-of-directory record).
@@ -322,12 +324,14 @@ class DropboxZipConnector:
     ) -> AsyncIterator[tuple[bytes, AsyncIterator[bytes]]]:
         """The first chunk of the zip, and the rest of its chunks as they arrive; every other
         answer is closed and turned into an error."""
-        request = self._http.build_request("GET", self.zip_url(link_url))
-        await self._pacer.wait_turn()
-        try:
-            response = await self._http.send(request, stream=True, follow_redirects=True)
-        except httpx.TransportError as exc:
-            raise TransientSourceError(f"Dropbox did not answer: {exc!r}") from exc
+        response = await send_paced(
+            self._http,
+            self._http.build_request("GET", self.zip_url(link_url)),
+            self._pacer,
+            no_answer="Dropbox did not answer",
+            stream=True,
+            follow_redirects=True,
+        )
         try:
             await self._check_zip_response(response)
             chunks = response.aiter_bytes(_CHUNK)
@@ -350,11 +354,10 @@ class DropboxZipConnector:
             await response.aread()
             error = classify_error(response)
             if isinstance(error, TransientSourceError):
-                if error.rate_limited:
-                    await self._pacer.hold_off(error.retry_after or 5.0)
+                await hold_off_if_rate_limited(self._pacer, error, RATE_LIMIT_PAUSE_SECONDS)
                 raise error
             raise FolderUnavailable(f"Dropbox refused the folder's download link: {error}")
-        content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
+        content_type = media_type(response)
         if content_type not in _ZIP_TYPES:
             title = await _page_title(response)
             raise FolderUnavailable(_NOT_A_ZIP.format(title=repr(title) if title else content_type))

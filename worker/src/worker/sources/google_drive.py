@@ -22,6 +22,13 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
+from worker.sources.http import (
+    hold_off_if_rate_limited,
+    json_body,
+    open_download,
+    retry_after_seconds,
+    send_paced,
+)
 
 FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
 SHORTCUT_MIME_TYPE = "application/vnd.google-apps.shortcut"
@@ -126,42 +133,29 @@ class GoogleDriveConnector:
             params=self._with_key({"alt": "media", **_ALL_DRIVES}),
             headers=_resource_key_header([FolderRef(file.file_id, file.resource_key)]),
         )
-        await self._pacer.wait_turn()
-        try:
-            response = await self._http.send(request, stream=True)
-        except httpx.TransportError as exc:
-            raise TransientSourceError(f"download failed: {exc!r}") from exc
-        try:
-            if response.status_code != 200:
-                await response.aread()
-                raise await self._failure(response)
-            yield _body_chunks(response)
-        finally:
-            await response.aclose()
+        async with open_download(
+            self._http, request, self._pacer, no_answer="download failed", failure=self._failure
+        ) as chunks:
+            yield chunks
 
     async def _get_json(
         self, url: str, params: dict[str, str], *, resource_keys: Iterable[FolderRef]
     ) -> dict[str, Any]:
-        await self._pacer.wait_turn()
-        try:
-            response = await self._http.get(
-                url, params=self._with_key(params), headers=_resource_key_header(resource_keys)
-            )
-        except httpx.TransportError as exc:
-            raise TransientSourceError(f"Google Drive did not answer: {exc!r}") from exc
+        request = self._http.build_request(
+            "GET", url, params=self._with_key(params), headers=_resource_key_header(resource_keys)
+        )
+        response = await send_paced(
+            self._http, request, self._pacer, no_answer="Google Drive did not answer"
+        )
         if response.status_code != 200:
             raise await self._failure(response)
-        try:
-            body: dict[str, Any] = response.json()
-        except json.JSONDecodeError as exc:
-            raise TransientSourceError("Google Drive sent a response that is not JSON") from exc
+        body: dict[str, Any] = json_body(response, "Google Drive")
         return body
 
     async def _failure(self, response: httpx.Response) -> SourceError:
         error = classify_error(response)
-        if isinstance(error, TransientSourceError) and error.rate_limited:
-            # Google asked everyone using this key to slow down, not just this job.
-            await self._pacer.hold_off(error.retry_after or _RATE_LIMIT_PAUSE_SECONDS)
+        # Google asked everyone using this key to slow down, not just this job.
+        await hold_off_if_rate_limited(self._pacer, error, _RATE_LIMIT_PAUSE_SECONDS)
         return error
 
     def _with_key(self, params: dict[str, str]) -> dict[str, str]:
@@ -174,20 +168,12 @@ def classify_error(response: httpx.Response) -> TransientSourceError | Permanent
     status = response.status_code
     reason, message = _error_reason(response)
     described = f"HTTP {status} {reason or ''}: {message}".replace("  ", " ")
-    retry_after = _retry_after(response)
+    retry_after = retry_after_seconds(response)
     if status == 429 or reason in _RATE_LIMIT_REASONS:
         return TransientSourceError(described, retry_after=retry_after, rate_limited=True)
     if status >= 500:
         return TransientSourceError(described, retry_after=retry_after)
     return PermanentSourceError(described)
-
-
-async def _body_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
-    try:
-        async for chunk in response.aiter_bytes():
-            yield chunk
-    except (httpx.TransportError, httpx.StreamError) as exc:
-        raise TransientSourceError(f"download cut off: {exc!r}") from exc
 
 
 def _add_shortcut(
@@ -252,14 +238,6 @@ def _error_reason(response: httpx.Response) -> tuple[str | None, str]:
     errors = error.get("errors") or [{}]
     reason = errors[0].get("reason") if isinstance(errors[0], dict) else None
     return reason or error.get("status"), str(error.get("message", ""))[:300]
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _resource_key_header(refs: Iterable[FolderRef]) -> dict[str, str]:

@@ -16,8 +16,6 @@ import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from html.parser import HTMLParser
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
@@ -33,6 +31,8 @@ from worker.sources.base import (
     TransientSourceError,
 )
 from worker.sources.google_drive import FOLDER_MIME_TYPE, GOOGLE_NATIVE_PREFIX, SHORTCUT_MIME_TYPE
+from worker.sources.http import body_chunks, media_type, retry_after_seconds, send_paced
+from worker.sources.media_types import image_type_by_extension
 
 _REAL_HOSTS = {"drive.google.com": "web", "drive.usercontent.google.com": "download"}
 _SIGN_IN_HOST = "accounts.google.com"
@@ -51,19 +51,6 @@ _EDITOR_TYPES = {
     "presentation": "application/vnd.google-apps.presentation",
     "drawings": "application/vnd.google-apps.drawing",
     "forms": "application/vnd.google-apps.form",
-}
-_EXTENSION_TYPES = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".heic": "image/heic",
-    ".heif": "image/heif",
-    ".avif": "image/avif",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
 }
 _NOT_PUBLIC = (
     "was not found or is not shared publicly (share it as 'Anyone with the link', and paste "
@@ -237,15 +224,19 @@ class GoogleDriveWebConnector:
     async def _get(self, url: str) -> httpx.Response:
         """GET `url` as a stream, following redirects by hand (see the module docstring)."""
         for _ in range(_MAX_REDIRECTS + 1):
-            request = self._http.build_request("GET", url)
-            await self._pacer.wait_turn()
-            try:
-                response = await self._http.send(request, stream=True, follow_redirects=False)
-            except httpx.TransportError as exc:
-                raise TransientSourceError(f"Google Drive did not answer: {exc!r}") from exc
+            response = await send_paced(
+                self._http,
+                self._http.build_request("GET", url),
+                self._pacer,
+                no_answer="Google Drive did not answer",
+                stream=True,
+                follow_redirects=False,
+            )
             if response.status_code == 429:
                 # Google asked everyone reading this way to slow down, not just this job.
-                await self._pacer.hold_off(_retry_after(response) or _RATE_LIMIT_PAUSE_SECONDS)
+                await self._pacer.hold_off(
+                    retry_after_seconds(response) or _RATE_LIMIT_PAUSE_SECONDS
+                )
             if not response.has_redirect_location:
                 return response
             await response.aclose()
@@ -291,7 +282,7 @@ def classify_error(response: httpx.Response) -> TransientSourceError | Permanent
     if status == 404:
         described += " (the file was not found; it may have been deleted or unshared)"
     if status == 429 or status >= 500:
-        return TransientSourceError(described, retry_after=_retry_after(response))
+        return TransientSourceError(described, retry_after=retry_after_seconds(response))
     return PermanentSourceError(described)
 
 
@@ -299,11 +290,8 @@ async def _checked_chunks(response: httpx.Response) -> AsyncIterator[bytes]:
     """The body as it arrives; a cut connection, or fewer bytes than Content-Length announced,
     is a transient error so the transfer is retried rather than stored short."""
     announced = _content_length(response)
-    try:
-        async for chunk in response.aiter_bytes():
-            yield chunk
-    except (httpx.TransportError, httpx.StreamError) as exc:
-        raise TransientSourceError(f"download cut off: {exc!r}") from exc
+    async for chunk in body_chunks(response):
+        yield chunk
     received = response.num_bytes_downloaded
     if announced is not None and received < announced:
         raise TransientSourceError(f"download cut off after {received} of {announced} bytes")
@@ -524,10 +512,9 @@ def _link_mime_type(link: _Link) -> str | None:
 
 
 def _guess_mime_type(name: str) -> str | None:
-    _, dot, extension = name.rpartition(".")
-    if not dot:
+    if "." not in name:
         return None
-    return _EXTENSION_TYPES.get(f".{extension.lower()}") or mimetypes.guess_type(name)[0]
+    return image_type_by_extension(name) or mimetypes.guess_type(name)[0]
 
 
 def _why_not_downloadable(mime_type: str) -> str | None:
@@ -539,8 +526,7 @@ def _why_not_downloadable(mime_type: str) -> str | None:
 
 
 def _is_html(response: httpx.Response) -> bool:
-    content_type = response.headers.get("content-type", "").split(";")[0].strip().lower()
-    return content_type in ("text/html", "application/xhtml+xml")
+    return media_type(response) in ("text/html", "application/xhtml+xml")
 
 
 def _is_attachment(response: httpx.Response) -> bool:
@@ -555,23 +541,6 @@ def _content_length(response: httpx.Response) -> int | None:
         return int(value) if value is not None else None
     except ValueError:
         return None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _origin(url: str) -> str:

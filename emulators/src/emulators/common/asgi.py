@@ -1,14 +1,14 @@
-"""Minimal plain-ASGI plumbing: a parsed request and the few response shapes the emulator sends."""
+"""Minimal plain-ASGI plumbing: a parsed request, the few response shapes the emulators send,
+and the lifespan handshake uvicorn expects."""
 
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
-
-from emulators.google_drive.errors import DriveError
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -37,10 +37,6 @@ class Request:
         }
         return cls(scope["method"], scope["path"], query, headers)
 
-    @property
-    def pretty(self) -> bool:
-        return self.query.get("prettyPrint", "true").lower() != "false"
-
 
 async def read_body(receive: Receive) -> bytes:
     chunks: list[bytes] = []
@@ -55,7 +51,7 @@ async def read_body(receive: Receive) -> bytes:
 
 
 def encode_json(body: Any, pretty: bool) -> bytes:
-    # Google pretty-prints unless prettyPrint=false and writes non-ASCII characters as UTF-8.
+    # Non-ASCII characters are written as UTF-8, as Google does.
     if pretty:
         return json.dumps(body, indent=2, ensure_ascii=False).encode() + b"\n"
     return json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
@@ -87,5 +83,23 @@ async def send_json(
     await send_bytes(send, status, encode_json(body, pretty), JSON_TYPE, headers)
 
 
-async def send_drive_error(send: Send, error: DriveError, pretty: bool = True) -> None:
-    await send_json(send, error.code, error.body(), pretty, error.headers)
+def counting_responses(send: Send, responses: Counter[str], kind: str) -> Send:
+    """`send`, counting each response as `"<kind> <status>"` in `responses`."""
+
+    async def counted_send(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            responses[f"{kind} {message['status']}"] += 1
+        await send(message)
+
+    return counted_send
+
+
+async def serve_lifespan(receive: Receive, send: Send) -> None:
+    """Acknowledge startup and shutdown: an emulator has nothing to open or close."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return
