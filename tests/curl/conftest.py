@@ -8,18 +8,14 @@ checks tokens.
 import os
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from devstack.ports import free_port
 from tests.conftest import Stack
+from tests.servers import start_server
 
 CURL_DIR = Path(__file__).resolve().parents[2] / "curl"
 COLLECTION = CURL_DIR / "image-import.postman_collection.json"
@@ -29,48 +25,11 @@ SHELL = shutil.which("dash") or "/bin/sh"
 API_TOKEN = "curl-test-token"
 
 
-@dataclass
-class Api:
-    url: str
-    process: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
-def start_api(env: dict[str, str], log: Path) -> Api:
-    """`uvicorn api.app:app` on a free port, once its /healthz answers."""
-    port = free_port()
-    command = [sys.executable, "-m", "uvicorn", "api.app:app", "--host", "127.0.0.1"]
-    with log.open("ab") as out:
-        process = subprocess.Popen(
-            [*command, "--port", str(port)], env=env, stdout=out, stderr=subprocess.STDOUT
-        )
-    api = Api(f"http://127.0.0.1:{port}", process, log)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{api.url}/healthz", timeout=1).status_code == 200:
-                return api
-        except httpx.HTTPError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            api.stop()
-            raise RuntimeError(f"the API did not start:\n{log.read_text(errors='replace')[-3000:]}")
-        time.sleep(0.1)
-
-
 @pytest.fixture(scope="module")
 def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API under uvicorn, on the module's database and bucket, expecting API_TOKEN."""
     log = tmp_path_factory.mktemp("api") / "api.log"
-    api = start_api({**stack.env, "API_TOKEN": API_TOKEN}, log)
+    api = start_server("api.app:app", {**stack.env, "API_TOKEN": API_TOKEN}, log)
     try:
         yield api.url
     finally:

@@ -13,7 +13,7 @@ import pytest
 
 from devstack.ports import free_port
 from tests.conftest import Stack
-from tests.web.conftest import start_server
+from tests.servers import start_server
 
 API_TOKEN = "web-held-token-6c1f0e8d4b2a9e73"
 API_READ_TOKEN = "read-token-1b7e5d3c9a0f4e28"
