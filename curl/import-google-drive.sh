@@ -20,25 +20,9 @@ Then: watch-import.sh ID
 Exit status:
   0    the import was started, or the folder's live import was found"
 
-link=
-recursive=true
-while [ $# -gt 0 ]; do
-    case $1 in
-        -h | --help) print_help; exit 0 ;;
-        --no-subfolders) recursive=false ;;
-        -*) usage_error "unknown option: $1" ;;
-        *) [ -z "$link" ] || usage_error "give one link"; link=$1 ;;
-    esac
-    shift
-done
-[ -n "$link" ] || usage_error "give the folder's link"
+parse_import_args "folder's link" "$@"
 require_tools
 
 body=$(jq -nc --arg url "$link" --argjson recursive "$recursive" \
     '{url: $url, recursive: $recursive}')
-api_post_json /import/google-drive "$body"
-if [ "$API_STATUS" = 200 ]; then
-    printf '%s: this folder already has a live import (%s): not starting another\n' \
-        "$PROG" "$(json .status)" >&2
-fi
-json .import_id
+start_import /import/google-drive "$body"

@@ -132,3 +132,33 @@ json() {
     shift
     printf '%s' "$API_BODY" | jq -r "$@" "$filter"
 }
+
+# The arguments both import scripts take: LINK [--no-subfolders], after a first argument that
+# names the link in the "missing link" message. Sets $link and $recursive for the caller.
+# shellcheck disable=SC2034 # $recursive is read by the scripts that source this file
+parse_import_args() {
+    what=$1
+    shift
+    link=
+    recursive=true
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -h | --help) print_help; exit 0 ;;
+            --no-subfolders) recursive=false ;;
+            -*) usage_error "unknown option: $1" ;;
+            *) [ -z "$link" ] || usage_error "give one link"; link=$1 ;;
+        esac
+        shift
+    done
+    [ -n "$link" ] || usage_error "give the $what"
+}
+
+# POST an import request and print its id; a folder with a live import gives that one's id.
+start_import() {
+    api_post_json "$1" "$2"
+    if [ "$API_STATUS" = 200 ]; then
+        printf '%s: this folder already has a live import (%s): not starting another\n' \
+            "$PROG" "$(json .status)" >&2
+    fi
+    json .import_id
+}
