@@ -139,6 +139,15 @@ TEST_DRIVE_SPEC: dict[str, Any] = {
             ],
         },
         {
+            # tests/e2e/test_transfer_batches: many batches from each page, and a file big
+            # enough (at the tests' multipart threshold) to go in a batch of its own.
+            "name": "batched",
+            "files": [
+                {"name_pattern": "b_{i:03d}.jpg", "count": 250, "size": [500, 3000]},
+                {"name": "large.png", "size": "6MB"},
+            ],
+        },
+        {
             # tests/ops: big enough to still be running when the test cancels it.
             "name": "to cancel",
             "files": [{"name_pattern": "x_{i:04d}.jpg", "count": 600, "size": [500, 1500]}],

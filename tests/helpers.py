@@ -44,3 +44,14 @@ async def all_images(api: AsyncTestClient[Any], **params: Any) -> list[dict[str,
         cursor = page["next_cursor"]
         if cursor is None:
             return items
+
+
+def jobs_succeeded(db: Any, job_ids: list[int]) -> bool:
+    """Whether every one of the jobs has succeeded: the worker deletes a job when it succeeds,
+    so they are all gone. A job that ended any other way (it stays) fails the test at once."""
+    left = db.execute(
+        "SELECT id, status::text FROM procrastinate_jobs WHERE id = ANY(%s)", (job_ids,)
+    ).fetchall()
+    ended_badly = [(job_id, status) for job_id, status in left if status not in {"todo", "doing"}]
+    assert not ended_badly, f"jobs did not succeed: {ended_badly}"
+    return not left

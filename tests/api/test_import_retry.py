@@ -1,4 +1,4 @@
-"""Retrying an import's failed files: they go back to pending with one transfer job each, the
+"""Retrying an import's failed files: they go back to pending in transfer batches, the
 import runs again and completes with exact counts; imports that cannot be retried get 409."""
 
 from typing import Any
@@ -8,6 +8,7 @@ from litestar.testing import AsyncTestClient
 
 from api.imports import service
 from api.imports.schemas import RetryAccepted
+from tests import job_log
 from tests.api.factories import insert_import, insert_import_file, new_folder_id
 from tests.api.paging import follow_pages
 from tests.api.races import Pool, race
@@ -16,15 +17,14 @@ from tests.helpers import start_import, wait_for_import
 
 
 def transfer_jobs(stack: Stack, import_id: str) -> dict[str, int]:
-    """file id → how many transfer jobs were ever queued for it in this import."""
     with stack.db() as db:
-        rows = db.execute(
-            "SELECT args->>'file_id', count(*) FROM procrastinate_jobs"
-            " WHERE task_name = 'import.transfer_file' AND queue_name = 'transfers'"
-            " AND args->>'import_id' = %s GROUP BY 1",
-            (import_id,),
-        ).fetchall()
-    return dict(rows)
+        return job_log.transfer_jobs(db, import_id)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def log_jobs(stack: Stack) -> None:
+    with stack.db() as db:
+        job_log.install_job_log(db)
 
 
 def file_states(stack: Stack, import_id: str) -> dict[str, str]:
@@ -165,15 +165,9 @@ async def test_retrying_a_running_import_keeps_it_running_and_queues_its_failed_
     assert response.status_code == 202
     assert response.json() == {"import_id": import_id, "status": "running", "requeued": 2}
     with stack.db() as db:
-        jobs = db.execute(
-            "SELECT args FROM procrastinate_jobs WHERE task_name = 'import.transfer_file'"
-            " AND queue_name = 'transfers' AND args->>'import_id' = %s"
-            " ORDER BY args->>'file_id'",
-            (import_id,),
-        ).fetchall()
-    assert [args for (args,) in jobs] == [
-        {"import_id": import_id, "file_id": file_id} for file_id in failed
-    ]
+        assert job_log.transfer_batches(db, import_id) == [
+            {"import_id": import_id, "file_ids": failed}
+        ]
 
 
 @pytest.mark.parametrize(

@@ -136,25 +136,36 @@ async def test_rate_limits_5xx_and_cut_downloads_still_end_byte_exact(
         assert stack.read_object(f"google_drive/{source.id}") == source.read()
 
 
-async def test_a_worker_killed_mid_import_leaves_nothing_stuck_or_doubled(
+async def test_a_worker_killed_mid_batch_twice_leaves_nothing_stuck_or_doubled(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     fixture = stack.drive.fixture
-    expected = {image.id for image in fixture.expected_images("interrupted")}
+    expected = {image.id: image for image in fixture.expected_images("interrupted")}
     import_id = await start_import(api, fixture.link("interrupted"))
-    # Let it get going (listing and transfers both under way), then kill the worker outright.
-    while (await api.get(f"/imports/{import_id}")).json()["counts"]["imported"] < 100:
-        await asyncio.sleep(0.05)
-    os.kill(stack.worker.pid, signal.SIGKILL)
-    stack.worker.wait()
-
-    stack.worker = start_worker(stack.env, stack.worker_log)
+    # Let it get going (listing and batches both under way), then kill the worker outright;
+    # twice, the second time with the first one's batches recovered and running again.
+    for imported_before_kill in (100, 700):
+        while (await api.get(f"/imports/{import_id}")).json()["counts"][
+            "imported"
+        ] < imported_before_kill:
+            await asyncio.sleep(0.05)
+        os.kill(stack.worker.pid, signal.SIGKILL)
+        stack.worker.wait()
+        stack.worker = start_worker(stack.env, stack.worker_log)
     result = await wait_for_import(api, import_id, timeout=300)
 
     assert result["status"] == "completed", result
     assert result["counts"]["imported"] == len(expected) == 1500
+    assert result["bytes_imported"] == sum(image.size for image in expected.values())
     images = await all_images(api, import_id=import_id, limit=500)
     assert sorted(image["source_file_id"] for image in images) == sorted(expected)
+    objects = stack.objects(prefix="google_drive/")
+    for image in images:
+        source = expected[image["source_file_id"]]
+        assert (image["md5_checksum"], objects[f"google_drive/{source.id}"]) == (
+            source.md5,
+            source.size,
+        )
     with stack.db() as db:
         pages = db.execute(
             "SELECT pages_listed FROM import_folders WHERE import_id = %s", (import_id,)

@@ -8,31 +8,22 @@ import procrastinate
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import Stack
-from tests.helpers import start_import, wait_for_import
+from tests.helpers import jobs_succeeded, start_import, wait_for_import
 
 
 async def wait_until_jobs_done(stack: Stack, job_ids: list[int], timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     with stack.db() as db:
-        while True:
-            statuses = [
-                row[0]
-                for row in db.execute(
-                    "SELECT status FROM procrastinate_jobs WHERE id = ANY(%s)", (job_ids,)
-                )
-            ]
-            if all(status in {"succeeded", "failed"} for status in statuses):
-                assert statuses == ["succeeded"] * len(job_ids)
-                return
-            assert time.monotonic() < deadline, f"jobs still running: {statuses}"
+        while not jobs_succeeded(db, job_ids):
+            assert time.monotonic() < deadline, "jobs still running"
             await asyncio.sleep(0.1)
 
 
 async def defer_transfer(stack: Stack, import_id: str, file_id: str) -> int:
     app = procrastinate.App(connector=procrastinate.PsycopgConnector(conninfo=stack.database_url))
     async with app.open_async():
-        deferrer: Any = app.configure_task("import.transfer_file", queue="transfers")
-        job_id: int = await deferrer.defer_async(import_id=import_id, file_id=file_id)
+        deferrer: Any = app.configure_task("import.transfer_batch", queue="transfers")
+        job_id: int = await deferrer.defer_async(import_id=import_id, file_ids=[file_id])
     return job_id
 
 

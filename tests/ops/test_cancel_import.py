@@ -11,11 +11,16 @@ from psycopg.types.json import Jsonb
 
 from tests.api.factories import insert_import, insert_import_file
 from tests.conftest import Stack
-from tests.helpers import start_import
+from tests.helpers import jobs_succeeded, start_import
 from tests.ops.psql import ops, run_ops_file
 
-# A slow, steady pace keeps the 600-file import running long enough to cancel it midway.
-WORKER_ENV = {"SOURCE_REQUESTS_PER_SECOND": "40", "SOURCE_BURST": "1"}
+# A slow, steady pace keeps the 600-file import running long enough to cancel it midway, and
+# small batches leave some of them queued behind the running ones.
+WORKER_ENV = {
+    "SOURCE_REQUESTS_PER_SECOND": "40",
+    "SOURCE_BURST": "1",
+    "TRANSFER_BATCH_FILES": "10",
+}
 
 Db = Any
 
@@ -71,7 +76,7 @@ def job_statuses(db: Db, import_id: str) -> dict[str, int]:
     return dict(rows)
 
 
-def defer(db: Db, queue: str, task: str, args: dict[str, str]) -> int:
+def defer(db: Db, queue: str, task: str, args: dict[str, Any]) -> int:
     ((job_id,),) = db.execute(
         "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW(%s, %s, 0, NULL, NULL, %s, NULL)"
         "::procrastinate_job_to_defer_v1])",
@@ -103,8 +108,8 @@ async def test_the_worker_does_nothing_for_jobs_of_a_cancelled_import(stack: Sta
             defer(
                 db,
                 "transfers",
-                "import.transfer_file",
-                {"import_id": import_id, "file_id": file_id},
+                "import.transfer_batch",
+                {"import_id": import_id, "file_ids": [file_id]},
             ),
             defer(
                 db,
@@ -116,10 +121,7 @@ async def test_the_worker_does_nothing_for_jobs_of_a_cancelled_import(stack: Sta
 
     def both_done(db: Db) -> bool:
         """both jobs have succeeded"""
-        statuses = db.execute(
-            "SELECT status::text FROM procrastinate_jobs WHERE id = ANY(%s)", (job_ids,)
-        ).fetchall()
-        return statuses == [("succeeded",), ("succeeded",)]
+        return jobs_succeeded(db, job_ids)
 
     await wait_until(stack, both_done, timeout=30)
     assert stats.media_requests_by_file[file_id] == media_before

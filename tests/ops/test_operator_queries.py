@@ -11,9 +11,10 @@ from litestar.testing import AsyncTestClient
 from psycopg.types.json import Jsonb
 
 from emulators.google_drive.faults import FaultRule
-from tests.api.factories import insert_import
+from tests.api.factories import insert_import, insert_import_file
 from tests.conftest import Stack
 from tests.helpers import start_import, wait_for_import
+from tests.job_log import install_job_log, transfer_batches, transfer_jobs
 from tests.ops.psql import ops, run_ops_file, seconds
 
 ABUSIVE = (
@@ -22,6 +23,12 @@ ABUSIVE = (
 )
 QUOTA = "HTTP 403 downloadQuotaExceeded: The download quota for this file has been exceeded."
 QUOTA_FILES = ("op_03.jpg", "op_07.jpg", "op_11.jpg")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def log_jobs(stack: Stack) -> None:
+    with stack.db() as db:
+        install_job_log(db)
 
 
 @pytest.fixture(scope="module")
@@ -117,20 +124,10 @@ def test_queue_health_counts_the_imports_jobs_and_the_oldest_wait(
 ) -> None:
     queues = {r["queue_name"]: r for r in ops(stack.database_url, "queue_health.sql")}
 
-    # One transfer per image found (20 images and 2 abusive files); permanent failures are
-    # recorded by the job, which then succeeds.
-    transfers = queues["transfers"]
-    assert {k: int(transfers[k]) for k in ("todo", "scheduled", "doing", "failed")} == {
-        "todo": 0,
-        "scheduled": 0,
-        "doing": 0,
-        "failed": 0,
-    }
-    assert int(transfers["succeeded"]) == 22
-    assert transfers["oldest_waiting"] == ""
-    # import.start, one page, and the periodic stalled-job check.
-    assert int(queues["listing"]["succeeded"]) >= 2
-    assert int(queues["listing"]["failed"]) == 0
+    # Every transfer batch succeeded (permanent failures are recorded by the batch, which then
+    # succeeds), and the worker deletes a job once it succeeds: nothing is left on `transfers`.
+    assert "transfers" not in queues
+    assert all(int(queue["failed"]) == 0 for queue in queues.values())
 
     with stack.db() as db, probe_jobs(db, failed_import["import_id"]) as probe_ids:
         running_job, waiting_job = probe_ids
@@ -234,17 +231,6 @@ async def test_requeue_failed_files_completes_the_import_again_with_exact_counts
     )
 
 
-def transfer_jobs(db: Any, import_id: str) -> dict[str, int]:
-    """file id → transfer jobs ever queued for it in this import, as the worker defers them."""
-    rows = db.execute(
-        "SELECT args->>'file_id', count(*) FROM procrastinate_jobs"
-        " WHERE task_name = 'import.transfer_file' AND queue_name = 'transfers'"
-        " AND priority = 0 AND lock IS NULL AND args->>'import_id' = %s GROUP BY 1",
-        (import_id,),
-    ).fetchall()
-    return dict(rows)
-
-
 def test_requeue_is_refused_for_imports_that_cannot_be_retried(stack: Stack) -> None:
     with stack.db() as db:
         failed = insert_import(db, status="failed", error="folder not found")
@@ -289,3 +275,26 @@ def test_requeue_of_an_import_without_failures_changes_nothing(stack: Stack) -> 
         assert db.execute("SELECT status FROM imports WHERE id = %s", (done,)).fetchone() == (
             "completed",
         )
+
+
+@pytest.mark.parametrize(
+    ("files", "size", "batch_sizes"),
+    [(250, 1000, [100, 100, 50]), (5, 30_000_000, [3, 2])],
+)
+def test_requeue_queues_the_failed_files_in_batches_bounded_by_count_and_bytes(
+    stack: Stack, files: int, size: int, batch_sizes: list[int]
+) -> None:
+    with stack.db() as db:
+        import_id = insert_import(db, status="completed_with_errors", failed=files)
+        failed = sorted(
+            insert_import_file(db, import_id, state="failed", reason="gone", size=size)
+            for _ in range(files)
+        )
+        (requeued,) = db.execute(
+            "SELECT requeue_failed_files(%s, 100, 64000000)", (import_id,)
+        ).fetchone()
+        batches = [args["file_ids"] for args in transfer_batches(db, import_id)]
+
+    assert requeued == files
+    assert [len(batch) for batch in batches] == batch_sizes
+    assert [file_id for batch in batches for file_id in batch] == failed

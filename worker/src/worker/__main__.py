@@ -7,6 +7,7 @@ import httpx
 
 from worker import tasks  # noqa: F401 - registers the tasks on the app
 from worker.db import create_pool
+from worker.in_flight import InFlightLimit
 from worker.jobs import app
 from worker.services import Services
 from worker.settings import get_settings
@@ -33,6 +34,10 @@ async def run() -> None:
                 pool=pool,
                 store=store,
                 connectors=build_connectors(settings, http, pool),
+                in_flight=InFlightLimit(
+                    files=settings.transfer_concurrency,
+                    buffer_bytes=settings.transfer_buffer_bytes,
+                ),
             )
             log.info("worker.starting concurrency=%d", settings.worker_concurrency)
             # SIGTERM/SIGINT: stop taking jobs, let running ones finish (bounded), then exit.
@@ -43,6 +48,10 @@ async def run() -> None:
                 update_heartbeat_interval=settings.heartbeat_seconds,
                 stalled_worker_timeout=settings.stalled_worker_seconds,
                 install_signal_handlers=True,
+                # A finished job has nothing left to tell: what it did is in the import's own
+                # tables. Deleting it on success keeps the queue as small as its live work;
+                # failed and cancelled jobs stay for operators to read.
+                delete_jobs="successful",
             )
     finally:
         store.close()

@@ -9,7 +9,7 @@ from worker.db import Connection
 
 START_IMPORT = "import.start"
 LIST_FOLDER_PAGE = "import.list_folder_page"
-TRANSFER_FILE = "import.transfer_file"
+TRANSFER_BATCH = "import.transfer_batch"
 RECOVER_STALLED_JOBS = "import.recover_stalled_jobs"
 
 LISTING_QUEUE = "listing"
@@ -30,10 +30,22 @@ async def defer_list_page(conn: Connection, import_id: str, folder_id: str) -> N
     await deferrer.defer_async(import_id=import_id, folder_id=folder_id)
 
 
-async def defer_transfers(conn: Connection, import_id: str, file_ids: list[str]) -> None:
-    if not file_ids:
+async def defer_transfer_batches(
+    conn: Connection,
+    import_id: str,
+    batches: list[list[str]],
+    *,
+    in_seconds: float = 0,
+) -> None:
+    """One job per batch, all in one statement."""
+    if not batches:
         return
-    deferrer: Any = app.configure_task(TRANSFER_FILE, queue=TRANSFER_QUEUE, connection=conn)
+    deferrer: Any = app.configure_task(
+        TRANSFER_BATCH,
+        queue=TRANSFER_QUEUE,
+        connection=conn,
+        schedule_in={"seconds": in_seconds} if in_seconds > 0 else None,
+    )
     await deferrer.batch_defer_async(
-        *({"import_id": import_id, "file_id": file_id} for file_id in file_ids)
+        *({"import_id": import_id, "file_ids": file_ids} for file_ids in batches)
     )

@@ -1,4 +1,5 @@
-"""The import pipeline: start an import, list its folders page by page, transfer each image.
+"""The import pipeline: start an import, and list its folders page by page, queueing the images
+each page holds as transfer batches (see transfers.py).
 
 Each step reads what it needs, does its slow I/O outside any transaction, then commits its
 outcome and the jobs that follow from it in one short transaction. Every step can run twice
@@ -6,15 +7,14 @@ outcome and the jobs that follow from it in one short transaction. Every step ca
 """
 
 import logging
-from collections.abc import AsyncIterator
 
 import psycopg
 
-from worker import jobs, repository
+from worker import jobs, repository, transfers
 from worker.services import Services
 from worker.settings import Settings
-from worker.sources.base import FolderRef, FolderUnavailable, PermanentSourceError, SourceFile
-from worker.storage import ObjectStore
+from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
+from worker.transfers import over_file_cap
 
 log = logging.getLogger("worker.pipeline")
 
@@ -50,9 +50,9 @@ async def start_import(services: Services, import_id: str) -> None:
 
 async def list_folder_page(services: Services, import_id: str, folder_id: str) -> None:
     """List the next page of one folder from its checkpoint; record what it holds and queue
-    a transfer per new image, the next page, and (when recursive) each new subfolder. A page
-    that would take the import over MAX_FILES_PER_IMPORT or MAX_IMPORT_BYTES records no files
-    and fails the import, naming the cap."""
+    its new images as transfer batches, the next page, and (when recursive) each new
+    subfolder. A page that would take the import over MAX_FILES_PER_IMPORT or
+    MAX_IMPORT_BYTES records no files and fails the import, naming the cap."""
     async with services.pool.connection() as conn:
         checkpoint = await repository.get_folder_checkpoint(conn, import_id, folder_id)
     if checkpoint is None or checkpoint["done"] or checkpoint["import_status"] != "running":
@@ -86,8 +86,7 @@ async def list_folder_page(services: Services, import_id: str, folder_id: str) -
             await repository.fail_import(conn, import_id, over_cap)
             log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
             return
-        new_file_ids = added.to_transfer
-        await jobs.defer_transfers(conn, import_id, new_file_ids)
+        await transfers.defer_transfers(services, conn, import_id, added.to_transfer)
         if checkpoint["recursive"]:
             for subfolder_id in await repository.add_folders(conn, import_id, page.folders):
                 await jobs.defer_list_page(conn, import_id, subfolder_id)
@@ -102,73 +101,9 @@ async def list_folder_page(services: Services, import_id: str, folder_id: str) -
         folder_id,
         checkpoint["pages_listed"] + 1,
         len(page.files),
-        len(new_file_ids),
+        len(added.to_transfer),
         bool(page.next_page_token),
     )
-
-
-async def transfer_file(services: Services, import_id: str, file_id: str, attempt: int) -> None:
-    """Stream one image from its source into the object store, then record it. Failures
-    propagate; the task decides whether to retry or record them."""
-    async with services.pool.connection() as conn:
-        row = await repository.get_file_to_transfer(conn, import_id, file_id)
-    if row is None or row["state"] != "pending" or row["import_status"] != "running":
-        return
-    file = SourceFile(
-        file_id=file_id,
-        name=row["name"],
-        mime_type=row["mime_type"],
-        size=row["size"],
-        md5_checksum=row["md5_checksum"],
-        resource_key=row["resource_key"],
-        content_hash=row["content_hash"],
-    )
-    key = ObjectStore.key_for(row["source"], file_id)
-    async with services.connectors[row["source"]].open_file(file) as chunks:
-        stored = await services.store.upload(
-            key,
-            within_file_cap(chunks, services.settings.max_file_bytes),
-            content_type=file.mime_type,
-            expected_size=file.size,
-            expected_md5=file.md5_checksum,
-            expected_content_hash=file.content_hash,
-        )
-    async with services.pool.connection() as conn, conn.transaction():
-        if not await repository.settle_file(
-            conn,
-            import_id,
-            file_id,
-            state="imported",
-            reason=None,
-            attempts=attempt,
-            bytes_imported=stored.size,
-        ):
-            return  # a concurrent run recorded it; the object it wrote is the same bytes
-        await repository.upsert_image(
-            conn,
-            source=row["source"],
-            source_file_id=file_id,
-            import_id=import_id,
-            name=file.name,
-            mime_type=stored.content_type,
-            size=stored.size,
-            md5_checksum=stored.md5_checksum,
-            content_hash=stored.content_hash,
-            storage_key=stored.key,
-            storage_path=stored.storage_path,
-        )
-        await repository.complete_if_settled(conn, import_id)
-
-
-async def record_failed_file(
-    services: Services, import_id: str, file_id: str, reason: str, attempt: int
-) -> None:
-    async with services.pool.connection() as conn, conn.transaction():
-        if await repository.settle_file(
-            conn, import_id, file_id, state="failed", reason=reason, attempts=attempt
-        ):
-            await repository.complete_if_settled(conn, import_id)
-    log.warning("import.file_failed import_id=%s file_id=%s reason=%s", import_id, file_id, reason)
 
 
 async def fail_import(services: Services, import_id: str, error: str) -> None:
@@ -184,7 +119,7 @@ def skip_reason(file: SourceFile, max_file_bytes: int = 0) -> str | None:
     if not file.mime_type.startswith("image/"):
         return f"not an image ({file.mime_type})"
     if max_file_bytes and file.size is not None and file.size > max_file_bytes:
-        return f"{_over_file_cap(max_file_bytes)}: {file.size:,} bytes"
+        return f"{over_file_cap(max_file_bytes)}: {file.size:,} bytes"
     return None
 
 
@@ -203,22 +138,3 @@ def import_cap_exceeded(settings: Settings, added: repository.AddedFiles) -> str
             f"transfers at most {max_bytes:,} (MAX_IMPORT_BYTES); import a smaller folder"
         )
     return None
-
-
-async def within_file_cap(
-    chunks: AsyncIterator[bytes], max_file_bytes: int
-) -> AsyncIterator[bytes]:
-    """The bytes of a file, cut off with a permanent failure past MAX_FILE_BYTES: the cap for
-    sources that announce no size, whose files cannot be skipped when listed."""
-    received = 0
-    async for chunk in chunks:
-        received += len(chunk)
-        if max_file_bytes and received > max_file_bytes:
-            raise PermanentSourceError(
-                f"{_over_file_cap(max_file_bytes)}: its download went past that"
-            )
-        yield chunk
-
-
-def _over_file_cap(max_file_bytes: int) -> str:
-    return f"larger than the {max_file_bytes:,} bytes one file may have (MAX_FILE_BYTES)"

@@ -8,6 +8,7 @@ from typing import Any
 
 from worker.db import Connection
 from worker.sources.base import FolderRef, SourceFile
+from worker.storage import StoredObject
 
 # The transaction-level advisory lock every import start takes before it counts the running
 # imports, so that two starts never both see a free slot under MAX_ACTIVE_IMPORTS.
@@ -116,10 +117,10 @@ async def advance_folder_checkpoint(
 
 @dataclass(frozen=True)
 class AddedFiles:
-    """What a page added: the new files to transfer, and the import's totals after it (both 0
-    for a page without files, which moves nothing)."""
+    """What a page added: the new files to transfer (id and announced size), and the import's
+    totals after it (both 0 for a page without files, which moves nothing)."""
 
-    to_transfer: list[str]
+    to_transfer: list[tuple[str, int | None]]
     discovered: int
     bytes_discovered: int
 
@@ -176,11 +177,12 @@ async def add_files(
     )
     new = await cur.fetchall()
     by_state: dict[str, list[str]] = {"pending": [], "unchanged": [], "skipped": []}
-    pending_bytes = 0
+    to_transfer: list[tuple[str, int | None]] = []
     for row in new:
         by_state[row["state"]].append(row["source_file_id"])
         if row["state"] == "pending":
-            pending_bytes += row["size"] or 0
+            to_transfer.append((row["source_file_id"], row["size"]))
+    pending_bytes = sum(size or 0 for _, size in to_transfer)
     cur = await conn.execute(
         """
         UPDATE imports SET discovered = discovered + %s, skipped = skipped + %s,
@@ -207,7 +209,7 @@ async def add_files(
             """,
             (import_id, source, by_state["unchanged"]),
         )
-    return AddedFiles(by_state["pending"], totals["discovered"], totals["bytes_discovered"])
+    return AddedFiles(to_transfer, totals["discovered"], totals["bytes_discovered"])
 
 
 async def add_folders(conn: Connection, import_id: str, folders: list[FolderRef]) -> list[str]:
@@ -239,92 +241,152 @@ async def finish_folder(conn: Connection, import_id: str) -> None:
     )
 
 
-async def get_file_to_transfer(
-    conn: Connection, import_id: str, file_id: str
-) -> dict[str, Any] | None:
+@dataclass(frozen=True)
+class BatchToTransfer:
+    """The files of a transfer batch still pending, and the state of their import."""
+
+    import_status: str | None
+    source: str | None
+    files: list[dict[str, Any]]
+
+
+async def get_pending_files(
+    conn: Connection, import_id: str, file_ids: list[str]
+) -> BatchToTransfer:
+    """The batch's files that are still pending (a re-run skips what an earlier run settled)."""
     cur = await conn.execute(
         """
-        SELECT f.source_file_id, f.name, f.mime_type, f.size, f.md5_checksum, f.content_hash,
-               f.resource_key, f.state, i.status AS import_status, i.source
-        FROM import_files f JOIN imports i ON i.id = f.import_id
-        WHERE f.import_id = %s AND f.source_file_id = %s
+        SELECT i.status, i.source, f.source_file_id, f.name, f.mime_type, f.size,
+               f.md5_checksum, f.content_hash, f.resource_key, f.attempts
+        FROM imports i
+        LEFT JOIN import_files f
+               ON f.import_id = i.id AND f.source_file_id = ANY(%s) AND f.state = 'pending'
+        WHERE i.id = %s
+        ORDER BY f.source_file_id
         """,
-        (import_id, file_id),
+        (file_ids, import_id),
     )
-    return await cur.fetchone()
+    rows = await cur.fetchall()
+    if not rows:
+        return BatchToTransfer(None, None, [])
+    files = [row for row in rows if row["source_file_id"] is not None]
+    return BatchToTransfer(rows[0]["status"], rows[0]["source"], files)
 
 
-async def settle_file(
-    conn: Connection,
-    import_id: str,
-    file_id: str,
-    *,
-    state: str,
-    reason: str | None,
-    attempts: int,
-    bytes_imported: int = 0,
-) -> bool:
-    """pending → imported | failed, counted once: False when the file was already settled."""
+@dataclass(frozen=True)
+class FileOutcome:
+    """What became of one file of a batch: imported (with what was stored) or failed for good."""
+
+    file_id: str
+    attempts: int
+    stored: StoredObject | None = None
+    failure: str | None = None
+
+
+# One statement settles a group of files: their rows, their images, the import's counters and,
+# when they were the last, the import's completion. The import row is written once per group,
+# not once per file, and the status guard makes the completion happen exactly once.
+_SETTLE_FILES = """
+WITH outcome AS (
+    SELECT *
+    FROM unnest(%(ids)s::text[], %(states)s::text[], %(reasons)s::text[], %(attempts)s::int[],
+                %(mime_types)s::text[], %(sizes)s::bigint[], %(md5s)s::text[],
+                %(content_hashes)s::text[], %(keys)s::text[], %(paths)s::text[])
+         AS o(id, state, reason, attempts, mime_type, size, md5, content_hash, storage_key,
+              storage_path)
+),
+settled AS (
+    UPDATE import_files f
+    SET state = o.state, reason = o.reason, attempts = o.attempts, updated_at = now()
+    FROM outcome o
+    WHERE f.import_id = %(import_id)s AND f.source_file_id = o.id AND f.state = 'pending'
+    RETURNING o.*, f.name
+),
+stored AS (
+    INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, md5_checksum,
+                        content_hash, storage_key, storage_path)
+    SELECT %(source)s, id, %(import_id)s, name, mime_type, size, md5, content_hash,
+           storage_key, storage_path
+    FROM settled WHERE state = 'imported'
+    ORDER BY id
+    -- One row per source file: a repeated transfer updates it instead of adding another.
+    ON CONFLICT (source, source_file_id) DO UPDATE SET
+        import_id = EXCLUDED.import_id, name = EXCLUDED.name,
+        mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
+        md5_checksum = EXCLUDED.md5_checksum, content_hash = EXCLUDED.content_hash,
+        storage_key = EXCLUDED.storage_key, storage_path = EXCLUDED.storage_path,
+        updated_at = now()
+),
+tally AS (
+    SELECT count(*) FILTER (WHERE state = 'imported') AS imported,
+           count(*) FILTER (WHERE state = 'failed') AS failed,
+           coalesce(sum(size) FILTER (WHERE state = 'imported'), 0) AS bytes
+    FROM settled
+)
+-- The completion test reads the import row as this UPDATE finds it (the latest version, should
+-- another group have settled meanwhile), never as it stood when the statement began.
+UPDATE imports i
+SET imported = i.imported + t.imported,
+    failed = i.failed + t.failed,
+    bytes_imported = i.bytes_imported + t.bytes,
+    status = CASE WHEN i.status = 'running' AND i.folders_pending = 0
+                       AND i.discovered = i.imported + t.imported + i.unchanged + i.skipped
+                                          + i.failed + t.failed
+                  THEN CASE WHEN i.failed + t.failed > 0 THEN 'completed_with_errors'
+                            ELSE 'completed' END
+                  ELSE i.status END,
+    finished_at = CASE WHEN i.status = 'running' AND i.folders_pending = 0
+                            AND i.discovered = i.imported + t.imported + i.unchanged + i.skipped
+                                               + i.failed + t.failed
+                       THEN now() ELSE i.finished_at END
+FROM tally t
+WHERE i.id = %(import_id)s
+RETURNING i.status
+"""
+
+
+async def settle_files(
+    conn: Connection, import_id: str, source: str, outcomes: list[FileOutcome]
+) -> str | None:
+    """pending → imported | failed for each outcome's file, each counted once (a file settled
+    already is left as it is); returns the import's status afterwards."""
+    stored = [o.stored for o in outcomes]
+    cur = await conn.execute(
+        _SETTLE_FILES,
+        {
+            "import_id": import_id,
+            "source": source,
+            "ids": [o.file_id for o in outcomes],
+            "states": ["imported" if o.stored else "failed" for o in outcomes],
+            "reasons": [o.failure for o in outcomes],
+            "attempts": [o.attempts for o in outcomes],
+            "mime_types": [s.content_type if s else None for s in stored],
+            "sizes": [s.size if s else None for s in stored],
+            "md5s": [s.md5_checksum if s else None for s in stored],
+            "content_hashes": [s.content_hash if s else None for s in stored],
+            "keys": [s.key if s else None for s in stored],
+            "paths": [s.storage_path if s else None for s in stored],
+        },
+    )
+    row = await cur.fetchone()
+    return row["status"] if row else None
+
+
+async def postpone_files(
+    conn: Connection, import_id: str, file_ids: list[str], attempts: list[int], reasons: list[str]
+) -> list[str]:
+    """Note a failed attempt on files that stay pending for another try; returns the ids of
+    those still pending (a concurrent run may have settled some)."""
     cur = await conn.execute(
         """
-        UPDATE import_files SET state = %s, reason = %s, attempts = %s, updated_at = now()
-        WHERE import_id = %s AND source_file_id = %s AND state = 'pending'
+        UPDATE import_files f SET attempts = o.attempts, reason = o.reason, updated_at = now()
+        FROM unnest(%s::text[], %s::int[], %s::text[]) AS o(id, attempts, reason)
+        WHERE f.import_id = %s AND f.source_file_id = o.id AND f.state = 'pending'
+        RETURNING f.source_file_id
         """,
-        (state, reason, attempts, import_id, file_id),
+        (file_ids, attempts, reasons, import_id),
     )
-    if cur.rowcount == 0:
-        return False
-    counter = "imported" if state == "imported" else "failed"
-    await conn.execute(
-        f"""
-        UPDATE imports SET {counter} = {counter} + 1, bytes_imported = bytes_imported + %s
-        WHERE id = %s
-        """,  # noqa: S608 - counter is one of two fixed column names
-        (bytes_imported, import_id),
-    )
-    return True
-
-
-async def upsert_image(
-    conn: Connection,
-    *,
-    source: str,
-    source_file_id: str,
-    import_id: str,
-    name: str,
-    mime_type: str,
-    size: int,
-    md5_checksum: str,
-    storage_key: str,
-    storage_path: str,
-    content_hash: str | None = None,
-) -> None:
-    """One row per source file: a repeated transfer updates it instead of adding another."""
-    await conn.execute(
-        """
-        INSERT INTO images (source, source_file_id, import_id, name, mime_type, size,
-                            md5_checksum, content_hash, storage_key, storage_path)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-        ON CONFLICT (source, source_file_id) DO UPDATE SET
-            import_id = EXCLUDED.import_id, name = EXCLUDED.name,
-            mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
-            md5_checksum = EXCLUDED.md5_checksum, content_hash = EXCLUDED.content_hash,
-            storage_key = EXCLUDED.storage_key, storage_path = EXCLUDED.storage_path,
-            updated_at = now()
-        """,
-        (
-            source,
-            source_file_id,
-            import_id,
-            name,
-            mime_type,
-            size,
-            md5_checksum,
-            content_hash,
-            storage_key,
-            storage_path,
-        ),
-    )
+    return [row["source_file_id"] for row in await cur.fetchall()]
 
 
 async def complete_if_settled(conn: Connection, import_id: str) -> str | None:

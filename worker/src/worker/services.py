@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from procrastinate import JobContext
 
 from worker.db import Pool
+from worker.in_flight import InFlightLimit
 from worker.settings import Settings
 from worker.sources.base import SourceConnector
 from worker.storage import ObjectStore
@@ -18,6 +19,7 @@ class Services:
     pool: Pool
     store: ObjectStore
     connectors: Mapping[str, SourceConnector]
+    in_flight: InFlightLimit
 
 
 def services_of(context: JobContext) -> Services:

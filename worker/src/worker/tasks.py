@@ -5,7 +5,7 @@ import logging
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import jobs, pipeline
+from worker import jobs, pipeline, transfers
 from worker.retry import TransientFailureRetry, is_last_attempt
 from worker.services import services_of
 from worker.sources.base import PermanentSourceError
@@ -40,17 +40,18 @@ async def list_folder_page(context: JobContext, import_id: str, folder_id: str) 
         raise
 
 
-@jobs.app.task(name=jobs.TRANSFER_FILE, queue=jobs.TRANSFER_QUEUE, pass_context=True, retry=retry)
-async def transfer_file(context: JobContext, import_id: str, file_id: str) -> None:
+@jobs.app.task(name=jobs.TRANSFER_BATCH, queue=jobs.TRANSFER_QUEUE, pass_context=True, retry=retry)
+async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str]) -> None:
+    # Each file's failures are handled inside the batch; what reaches here is a failure of the
+    # batch as a whole (the database), retried as a job: the re-run moves what is still pending.
     services = services_of(context)
-    attempt = context.job.attempts + 1
     try:
-        await pipeline.transfer_file(services, import_id, file_id, attempt)
+        await transfers.transfer_batch(services, import_id, file_ids)
     except Exception as exc:
-        if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
-            await pipeline.record_failed_file(services, import_id, file_id, str(exc), attempt)
+        if is_last_attempt(context.job):
+            await transfers.fail_pending_files(services, import_id, file_ids, str(exc))
             return
-        log.info("import.transfer_retry import_id=%s file_id=%s error=%s", import_id, file_id, exc)
+        log.info("import.batch_retry import_id=%s files=%d error=%s", import_id, len(file_ids), exc)
         raise
 
 
@@ -67,4 +68,4 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
         log.warning("jobs.recovered_stalled job_id=%s task=%s", job.id, job.task_name)
 
 
-__all__ = ["builtin_tasks", "list_folder_page", "start_import", "transfer_file"]
+__all__ = ["builtin_tasks", "list_folder_page", "start_import", "transfer_batch"]

@@ -1,0 +1,31 @@
+"""How much one worker process moves at once, over every batch it runs: a number of files and a
+budget of bytes held in memory. Batches share it, so running more batch jobs at once never
+means more downloads or more memory."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+
+class InFlightLimit:
+    def __init__(self, *, files: int, buffer_bytes: int) -> None:
+        self._files = asyncio.Semaphore(files)
+        self._budget = buffer_bytes
+        self._free = buffer_bytes
+        self._freed = asyncio.Condition()
+
+    @asynccontextmanager
+    async def slot(self, holds_bytes: int) -> AsyncIterator[None]:
+        """A turn to move one file that will hold up to `holds_bytes` in memory. A file larger
+        than the whole budget waits until it has the budget to itself."""
+        holds = min(holds_bytes, self._budget)
+        async with self._files:
+            async with self._freed:
+                await self._freed.wait_for(lambda: self._free >= holds)
+                self._free -= holds
+            try:
+                yield
+            finally:
+                async with self._freed:
+                    self._free += holds
+                    self._freed.notify_all()

@@ -1,0 +1,262 @@
+"""Transfer batches: a listing page queues its new images as batches of files; a batch job
+streams its pending files from the source into the object store, several at once within the
+worker's in-flight limit, and settles their outcomes in groups.
+
+What became of each file is in import_files, so every step can run twice (a re-run of a batch,
+a killed worker) without storing, counting or queueing anything twice: a batch only ever looks
+at its files still pending. A file that fails transiently goes into a new batch of its own
+failures, scheduled after a backoff; the batch's finished files are never sent again.
+"""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import psycopg
+
+from worker import jobs, repository
+from worker.db import Connection
+from worker.repository import FileOutcome
+from worker.retry import backoff_seconds
+from worker.services import Services
+from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
+from worker.storage import ObjectStore, StoredObject
+
+log = logging.getLogger("worker.transfers")
+
+# Outcomes settled per statement: few enough that progress moves visibly and a cancellation is
+# seen within a few files, many enough that the import's row is written rarely.
+SETTLE_EVERY = 32
+
+
+def plan_batches(
+    files: list[tuple[str, int | None]],
+    *,
+    max_files: int,
+    max_bytes: int,
+    alone_from_bytes: int,
+) -> list[list[str]]:
+    """Group files (id, announced size) into batches of at most `max_files` and about
+    `max_bytes` (a batch closes before the file that would take it over); a file of
+    `alone_from_bytes` or more gets a batch of its own."""
+    batches: list[list[str]] = []
+    current: list[str] = []
+    current_bytes = 0
+    for file_id, size in files:
+        if size is not None and size >= alone_from_bytes:
+            batches.append([file_id])
+            continue
+        if current and (len(current) >= max_files or current_bytes + (size or 0) > max_bytes):
+            batches.append(current)
+            current, current_bytes = [], 0
+        current.append(file_id)
+        current_bytes += size or 0
+    if current:
+        batches.append(current)
+    return batches
+
+
+async def defer_transfers(
+    services: Services,
+    conn: Connection,
+    import_id: str,
+    files: list[tuple[str, int | None]],
+) -> None:
+    """Queue `files` of an import as transfer batches, on the caller's transaction."""
+    settings = services.settings
+    batches = plan_batches(
+        files,
+        max_files=settings.transfer_batch_files,
+        max_bytes=settings.transfer_batch_bytes,
+        alone_from_bytes=settings.s3_multipart_threshold_bytes,
+    )
+    await jobs.defer_transfer_batches(conn, import_id, batches)
+
+
+async def transfer_batch(services: Services, import_id: str, file_ids: list[str]) -> None:
+    """Move the batch's files still pending. Each file ends imported, failed for good (a
+    permanent error, or its last attempt), or pending in a retry batch; errors of the
+    database propagate, and the job's own retry re-runs what is still pending."""
+    async with services.pool.connection() as conn:
+        batch = await repository.get_pending_files(conn, import_id, file_ids)
+    if batch.import_status != "running" or batch.source is None or not batch.files:
+        return
+    run = _BatchRun(services, import_id, batch.source)
+    async with asyncio.TaskGroup() as group:
+        for row in batch.files:
+            group.create_task(run.transfer(row))
+    await run.finish()
+
+
+async def fail_pending_files(
+    services: Services, import_id: str, file_ids: list[str], reason: str
+) -> None:
+    """The batch's files still pending fail for good (its job ran out of attempts)."""
+    async with services.pool.connection() as conn:
+        batch = await repository.get_pending_files(conn, import_id, file_ids)
+        if batch.source is None or not batch.files:
+            return
+        outcomes = [
+            FileOutcome(row["source_file_id"], row["attempts"] + 1, failure=reason)
+            for row in batch.files
+        ]
+        await repository.settle_files(conn, import_id, batch.source, outcomes)
+    log.warning(
+        "import.files_failed import_id=%s files=%d reason=%s", import_id, len(outcomes), reason
+    )
+
+
+class _BatchRun:
+    """One run of a batch job: its files' outcomes waiting to be settled, and its retries."""
+
+    def __init__(self, services: Services, import_id: str, source: str) -> None:
+        self._services = services
+        self._import_id = import_id
+        self._source = source
+        self._unsettled: list[FileOutcome] = []
+        self._retries: list[tuple[str, int, str, float | None]] = []
+        self._settling = asyncio.Lock()
+        # Set once the import is no longer running (cancelled, failed): no new file starts.
+        self._stopped = False
+
+    async def transfer(self, row: dict[str, Any]) -> None:
+        outcome = await self._move(row)
+        if outcome is not None:
+            await self._record(outcome)
+
+    async def _move(self, row: dict[str, Any]) -> FileOutcome | None:
+        """Copy one file in its turn; its outcome, or None when it is to be tried again later
+        (or not at all: the import stopped)."""
+        file_id = row["source_file_id"]
+        async with self._services.in_flight.slot(self._memory_held(row["size"])):
+            if self._stopped:
+                return None
+            attempts = row["attempts"] + 1
+            try:
+                stored = await self._copy(row)
+            except PermanentSourceError as exc:
+                return FileOutcome(file_id, attempts, failure=str(exc))
+            except Exception as exc:
+                return self._retry_later(row, attempts, exc)
+        return FileOutcome(file_id, attempts, stored=stored)
+
+    async def finish(self) -> None:
+        """Settle what is left, and queue the files to try again."""
+        await self._settle()
+        if self._retries and not self._stopped:
+            await self._queue_retries()
+
+    async def _copy(self, row: dict[str, Any]) -> StoredObject:
+        services = self._services
+        file = SourceFile(
+            file_id=row["source_file_id"],
+            name=row["name"],
+            mime_type=row["mime_type"],
+            size=row["size"],
+            md5_checksum=row["md5_checksum"],
+            resource_key=row["resource_key"],
+            content_hash=row["content_hash"],
+        )
+        key = ObjectStore.key_for(self._source, file.file_id)
+        async with services.connectors[self._source].open_file(file) as chunks:
+            return await services.store.upload(
+                key,
+                within_file_cap(chunks, services.settings.max_file_bytes),
+                content_type=file.mime_type,
+                expected_size=file.size,
+                expected_md5=file.md5_checksum,
+                expected_content_hash=file.content_hash,
+            )
+
+    def _memory_held(self, size: int | None) -> int:
+        """What a file may hold in memory while it moves: a small file is held whole for its
+        single PUT; a large or unknown one streams through multipart parts."""
+        settings = self._services.settings
+        if size is not None and size < settings.s3_multipart_threshold_bytes:
+            return size
+        return settings.s3_part_size_bytes * (2 if size is not None else 1)
+
+    def _retry_later(
+        self, row: dict[str, Any], attempts: int, exc: Exception
+    ) -> FileOutcome | None:
+        """A transient failure: the file fails for good on its last attempt, and otherwise
+        waits for the retry batch this run queues when it finishes."""
+        file_id = row["source_file_id"]
+        reason = str(exc) or repr(exc)
+        if attempts >= self._services.settings.max_attempts:
+            return FileOutcome(file_id, attempts, failure=reason)
+        retry_after = exc.retry_after if isinstance(exc, TransientSourceError) else None
+        self._retries.append((file_id, attempts, reason, retry_after))
+        log.info(
+            "import.transfer_retry import_id=%s file_id=%s attempt=%d error=%s",
+            self._import_id,
+            file_id,
+            attempts,
+            reason,
+        )
+        return None
+
+    async def _record(self, outcome: FileOutcome) -> None:
+        self._unsettled.append(outcome)
+        if len(self._unsettled) >= SETTLE_EVERY:
+            await self._settle()
+
+    async def _settle(self) -> None:
+        async with self._settling:
+            outcomes, self._unsettled = self._unsettled, []
+            if not outcomes or self._stopped:
+                return
+            try:
+                async with self._services.pool.connection() as conn:
+                    status = await repository.settle_files(
+                        conn, self._import_id, self._source, outcomes
+                    )
+            except psycopg.errors.ObjectNotInPrerequisiteState:
+                status = "cancelled"  # the import's triggers refused the record: nothing kept
+            if status != "running":
+                self._stopped = True
+        failed = [o for o in outcomes if o.failure]
+        for outcome in failed:
+            log.warning(
+                "import.file_failed import_id=%s file_id=%s reason=%s",
+                self._import_id,
+                outcome.file_id,
+                outcome.failure,
+            )
+
+    async def _queue_retries(self) -> None:
+        settings = self._services.settings
+        ids = [file_id for file_id, *_ in self._retries]
+        attempts = [n for _, n, _, _ in self._retries]
+        reasons = [reason for *_, reason, _ in self._retries]
+        wait = backoff_seconds(
+            max(attempts) - 1, settings.retry_base_seconds, settings.retry_max_seconds
+        )
+        wait = max([wait, *(after for *_, after in self._retries if after is not None)])
+        async with self._services.pool.connection() as conn, conn.transaction():
+            still_pending = await repository.postpone_files(
+                conn, self._import_id, ids, attempts, reasons
+            )
+            await jobs.defer_transfer_batches(
+                conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait
+            )
+
+
+async def within_file_cap(
+    chunks: AsyncIterator[bytes], max_file_bytes: int
+) -> AsyncIterator[bytes]:
+    """The bytes of a file, cut off with a permanent failure past MAX_FILE_BYTES: the cap for
+    sources that announce no size, whose files cannot be skipped when listed."""
+    received = 0
+    async for chunk in chunks:
+        received += len(chunk)
+        if max_file_bytes and received > max_file_bytes:
+            raise PermanentSourceError(
+                f"{over_file_cap(max_file_bytes)}: its download went past that"
+            )
+        yield chunk
+
+
+def over_file_cap(max_file_bytes: int) -> str:
+    return f"larger than the {max_file_bytes:,} bytes one file may have (MAX_FILE_BYTES)"
