@@ -8,6 +8,9 @@ from litestar.testing import AsyncTestClient
 from tests.conftest import Stack
 from tests.helpers import start_import, wait_for_import
 
+# Small batches: some of them are still queued when the import is cancelled.
+WORKER_ENV = {"TRANSFER_BATCH_FILES": "10"}
+
 
 async def test_cancel_stops_a_running_import_and_freezes_its_counts(
     api: AsyncTestClient[Any], stack: Stack

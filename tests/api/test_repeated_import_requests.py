@@ -17,6 +17,7 @@ from tests.api.factories import insert_import, new_folder_id
 from tests.api.races import Pool, race
 from tests.conftest import Stack
 from tests.helpers import wait_for_import
+from tests.job_log import install_job_log
 
 
 def folder_url(folder_id: str) -> str:
@@ -24,12 +25,19 @@ def folder_url(folder_id: str) -> str:
 
 
 def jobs_of(stack: Stack, import_id: str) -> list[str]:
+    """The tasks ever queued for the import (the worker deletes a job once it succeeds)."""
     with stack.db() as db:
         rows = db.execute(
-            "SELECT task_name FROM procrastinate_jobs WHERE args->>'import_id' = %s",
+            "SELECT task_name FROM test_job_log WHERE args->>'import_id' = %s ORDER BY job_id",
             (import_id,),
         ).fetchall()
     return [task for (task,) in rows]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def log_jobs(stack: Stack) -> None:
+    with stack.db() as db:
+        install_job_log(db)
 
 
 def imports_of(stack: Stack, folder_id: str) -> list[str]:

@@ -16,6 +16,8 @@ LISTING_QUEUE = "listing"
 TRANSFER_QUEUE = "transfers"
 # Listing fans work out, so it goes first: a page listed early feeds many transfers.
 LISTING_PRIORITY = 10
+# Putting a dead worker's jobs back goes before everything.
+RECOVERY_PRIORITY = 100
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 

@@ -55,9 +55,22 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
         raise
 
 
-# croniter puts seconds in the sixth field: every 10 seconds.
-@jobs.app.periodic(cron="* * * * * */10", periodic_id="recover-stalled-jobs")
-@jobs.app.task(name=jobs.RECOVER_STALLED_JOBS, queue=jobs.LISTING_QUEUE, pass_context=True)
+# croniter puts seconds in the sixth field: every 10 seconds. Recovery goes ahead of every
+# listing page and transfer batch, whatever the backlog, and its queueing lock keeps at most one
+# of it waiting: a busy spell never piles the periodic jobs up.
+@jobs.app.periodic(
+    cron="* * * * * */10",
+    periodic_id="recover-stalled-jobs",
+    priority=jobs.RECOVERY_PRIORITY,
+    queueing_lock=jobs.RECOVER_STALLED_JOBS,
+)
+@jobs.app.task(
+    name=jobs.RECOVER_STALLED_JOBS,
+    queue=jobs.LISTING_QUEUE,
+    priority=jobs.RECOVERY_PRIORITY,
+    queueing_lock=jobs.RECOVER_STALLED_JOBS,
+    pass_context=True,
+)
 async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs of a worker that died (no heartbeat) go back to the queue."""
     stalled = await context.app.job_manager.get_stalled_jobs(
