@@ -17,7 +17,9 @@ image, each object's MD5 (its ETag, or its bytes when multipart) equal to the fi
 also exactly one `images` row per image with the right size and MD5. It asserts correctness
 only, never time. The emulator's checksums are computed once before the first side runs, so
 no side pays for them. CPU is read from /proc/<pid>/stat (utime+stime, with reaped children);
-rclone's and the floor's come from wait4() when they exit. The embedded PostgreSQL has no
+rclone's and the floor's come from wait4() when they exit. "rest of the machine" is the busy CPU
+(/proc/stat) not in the other rows: this harness, and whatever else runs on a shared machine,
+which also slows every side's wall-clock; CPU per file is the steadier figure. The embedded PostgreSQL has no
 pg_stat_statements, so statements are reported as transactions (pg_stat_database xact_commit +
 xact_rollback) per file.
 
@@ -139,6 +141,16 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def machine_busy_seconds() -> float:
+    """CPU-seconds every CPU of the machine has spent busy since boot (/proc/stat), so that
+    whatever else runs on a shared machine during a side's run shows in the output."""
+    with open("/proc/stat") as handle:
+        values = [int(value) for value in handle.readline().split()[1:]]
+    idle, iowait = values[3], values[4]
+    # guest time is already counted in user time.
+    return (sum(values[:8]) - idle - iowait) / TICKS
+
+
 def rss_mb(pid: int) -> float:
     try:
         return float(psutil.Process(pid).memory_info().rss) / 1e6
@@ -235,7 +247,11 @@ class Stack:
         return {"postgres": postmaster, "emulator": self.emulator.pid, "s3": weed}
 
     def cpu(self, pids: dict[str, list[int]]) -> dict[str, float]:
-        return {group: sum(cpu_seconds(pid) for pid in members) for group, members in pids.items()}
+        by_group = {
+            group: sum(cpu_seconds(pid) for pid in members) for group, members in pids.items()
+        }
+        by_group["machine"] = machine_busy_seconds()
+        return by_group
 
     def warm_emulator(self) -> None:
         """List the whole tree through the Drive API once, asking for MD5s, so the emulator
@@ -380,7 +396,7 @@ def import_once(
         files=files,
         bytes=int(body["bytes_imported"]),
         elapsed=elapsed,
-        cpu={group: after[group] - before[group] for group in pids},
+        cpu={group: after[group] - before[group] for group in after},
         peak_rss_mb=peak,
         extra={
             "imported": counts["imported"],
@@ -423,7 +439,7 @@ def run_external(stack: Stack, argv: list[str], env: dict[str, str], files: int)
     out, own_cpu, peak_rss = run_to_exit(argv, env, stack.log)
     elapsed = time.monotonic() - started
     after = stack.cpu(pids)
-    cpu = {group: after[group] - before[group] for group in pids}
+    cpu = {group: after[group] - before[group] for group in after}
     cpu["self"] = own_cpu
     return Side(files, 0, elapsed, cpu, [peak_rss], {"stdout": out})
 
@@ -597,6 +613,10 @@ def print_scenario(result: Result) -> None:
     def per1k(side: Side, group: str) -> str:
         return f2(side.cpu_per_1000(group)) if group in side.cpu else "-"
 
+    def rest(side: Side) -> float:
+        """Busy CPU not in the rows above: this harness, and other work on a shared machine."""
+        return side.cpu["machine"] - sum(v for k, v in side.cpu.items() if k != "machine")
+
     def borrowed(side: Side) -> str:
         return f" (from {side.borrowed_from})" if side.borrowed_from else ""
 
@@ -617,6 +637,7 @@ def print_scenario(result: Result) -> None:
         ["  API", per1k(ours, "api"), "-", "-"],
         ["  Drive emulator", *(per1k(side, "emulator") for side in sides)],
         ["  S3 (SeaweedFS)", *(per1k(side, "s3") for side in sides)],
+        ["  rest of the machine", *(f2(rest(side) / side.files * 1000) for side in sides)],
         ["peak RSS, MB (per process)", *rss],
         ["all files discovered after, s", *(f1(value) for value in discovered)],
     ]  # fmt: skip
