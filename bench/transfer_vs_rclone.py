@@ -19,9 +19,9 @@ only, never time. The emulator's checksums are computed once before the first si
 no side pays for them. CPU is read from /proc/<pid>/stat (utime+stime, with reaped children);
 rclone's and the floor's come from wait4() when they exit. "rest of the machine" is the busy CPU
 (/proc/stat) not in the other rows: this harness, and whatever else runs on a shared machine,
-which also slows every side's wall-clock; CPU per file is the steadier figure. The embedded PostgreSQL has no
-pg_stat_statements, so statements are reported as transactions (pg_stat_database xact_commit +
-xact_rollback) per file.
+which also slows every side's wall-clock; CPU per file is the steadier figure. The embedded
+PostgreSQL has no pg_stat_statements, so statements are reported as transactions
+(pg_stat_database xact_commit + xact_rollback) per file.
 
 Scenarios (BENCH_SCENARIOS=comma,separated picks; default all, in this order):
   flat      10,000 images of ~150 KB in one folder, 1 worker
@@ -600,7 +600,9 @@ def table(rows: list[list[str]]) -> str:
 
 
 def f1(value: float | None) -> str:
-    return "-" if value is None else f"{value:,.1f}"
+    if value is None:
+        return "-"
+    return f"{value:,.1f}" if value >= 10 or value == 0 else f"{value:,.3f}"
 
 
 def f2(value: float | None) -> str:
@@ -610,8 +612,11 @@ def f2(value: float | None) -> str:
 def print_scenario(result: Result) -> None:
     ours, rclone, floor = result.ours, result.rclone, result.floor
 
+    # Per 1,000 files, or per file when a scenario has fewer (the 2 GiB one).
+    unit, label = (1000, "per 1,000 files") if result.images >= 100 else (1, "per file")
+
     def per1k(side: Side, group: str) -> str:
-        return f2(side.cpu_per_1000(group)) if group in side.cpu else "-"
+        return f2(side.cpu[group] / side.files * unit) if group in side.cpu else "-"
 
     def rest(side: Side) -> float:
         """Busy CPU not in the rows above: this harness, and other work on a shared machine."""
@@ -621,7 +626,7 @@ def print_scenario(result: Result) -> None:
         return f" (from {side.borrowed_from})" if side.borrowed_from else ""
 
     sides = (ours, rclone, floor)
-    both = (ours.cpu["workers"] + ours.cpu["postgres"]) / ours.files * 1000
+    both = (ours.cpu["workers"] + ours.cpu["postgres"]) / ours.files * unit
     own = [per1k(ours, "workers"), per1k(rclone, "self"), per1k(floor, "self")]
     rss = [" / ".join(f"{r:.0f}" for r in side.peak_rss_mb) for side in sides]
     discovered = [ours.extra["discovered_after"], None, floor.extra.get("discovered_after")]
@@ -630,14 +635,14 @@ def print_scenario(result: Result) -> None:
         ["elapsed, s", *(f1(side.elapsed) for side in sides)],
         ["files/s", *(f1(side.files_per_second) for side in sides)],
         ["MB/s", *(f1(side.bytes / 1e6 / side.elapsed) for side in sides)],
-        ["CPU s per 1,000 files:", "", "", ""],
+        [f"CPU s {label}:", "", "", ""],
         ["  the transfer process(es)", *own],
         ["  PostgreSQL (all processes)", per1k(ours, "postgres"), "-", "-"],
         ["  workers + PostgreSQL", f2(both), "-", "-"],
         ["  API", per1k(ours, "api"), "-", "-"],
         ["  Drive emulator", *(per1k(side, "emulator") for side in sides)],
         ["  S3 (SeaweedFS)", *(per1k(side, "s3") for side in sides)],
-        ["  rest of the machine", *(f2(rest(side) / side.files * 1000) for side in sides)],
+        ["  rest of the machine", *(f2(rest(side) / side.files * unit) for side in sides)],
         ["peak RSS, MB (per process)", *rss],
         ["all files discovered after, s", *(f1(value) for value in discovered)],
     ]  # fmt: skip
