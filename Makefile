@@ -69,8 +69,12 @@ migrate: install ## Apply the schema to DATABASE_URL
 demo: install ## Run the Google Drive emulator with a sample folder, for trying it all offline
 	$(UV) run --frozen python -m emulators.google_drive --port $${DRIVE_EMULATOR_PORT:-9100} --fixture sample
 
-bench: install ## Benchmark: import a 10,000-image nested folder from the emulator, then re-import it
-	$(UV) run --frozen python bench/drive_import.py
+/usr/bin/rclone:
+	@echo "Installing Debian's rclone for the benchmark (needs root)"
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone
+
+bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer floor (BENCH_SCENARIOS=flat,nested,100k,2gib,workers2)
+	$(UV) run --frozen python bench/transfer_vs_rclone.py
 
 clean: ## Remove local data, caches and the virtualenv
 	rm -rf .data .venv .tools .pytest_cache .mypy_cache .ruff_cache artifacts

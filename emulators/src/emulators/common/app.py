@@ -31,6 +31,8 @@ class BaseEmulatorApp(Generic[StateT]):
         if scope["type"] != "http":
             return
         request = Request.from_scope(scope)
+        if await self.serve_own_test_route(request, send):
+            return
         if request.path.startswith(PREFIX + "/"):
             await handle_control(
                 request, receive, send, self.state, self.fault_rule, self.own_control_endpoint
@@ -42,6 +44,11 @@ class BaseEmulatorApp(Generic[StateT]):
         """The answer of an `/_emulator/<path>` endpoint only this emulator has; None when there
         is no such endpoint (a 404)."""
         return None
+
+    async def serve_own_test_route(self, request: Request, send: Send) -> bool:
+        """Answer a test-only route of this emulator's own that is not a JSON control endpoint
+        (e.g. Drive's HTML index under `/_emulator/index/`); False when `request` is not one."""
+        return False
 
     async def serve(self, request: Request, receive: Receive, send: Send) -> None:
         """Answer one request to the emulated service."""

@@ -10,7 +10,7 @@ from typing import Any
 
 from emulators.common.app import BaseEmulatorApp
 from emulators.common.asgi import Receive, Request, Send, counting_responses, send_bytes, send_json
-from emulators.google_drive import errors, web_pages, web_routes
+from emulators.google_drive import errors, index_routes, web_pages, web_routes
 from emulators.google_drive.control import drive_control_endpoint
 from emulators.google_drive.faults import FaultPlan, FaultRule
 from emulators.google_drive.fixture import DriveFixture
@@ -75,6 +75,12 @@ class DriveEmulatorApp(BaseEmulatorApp[EmulatorState]):
 
     async def own_control_endpoint(self, path: str, method: str, receive: Receive) -> Any:
         return await drive_control_endpoint(self.state, path, method, receive)
+
+    async def serve_own_test_route(self, request: Request, send: Send) -> bool:
+        if not request.path.startswith(index_routes.INDEX_PREFIX):
+            return False
+        await index_routes.serve_index(request, send, self.state)
+        return True
 
     async def serve(self, request: Request, receive: Receive, send: Send) -> None:
         route = _route(request)
