@@ -7,18 +7,22 @@ of the same sizes from a local folder into the same S3, so the S3 server's CPU p
 measured for both clients on the same server.
 
     uv run python bench/transfer_floor.py                 # 3,000 files
-    BENCH_FILES=1000 uv run python bench/transfer_floor.py
+    BENCH_FILES=1000 BENCH_PUTS=0 uv run python bench/transfer_floor.py
 
 Reported: files/s, CPU-ms per file of this process (every thread: download, hashing, boto3),
-CPU-s per 1,000 objects of the `weed` process, and the request heads each client sends for one
-small object (through a logging proxy, outside the timed runs). It asserts that every object
+CPU-s per 1,000 objects of the `weed` process; then BENCH_PUTS (default up to 1,000) bare
+boto3 PUTs per variant of what botocore adds to a PUT, to price each on both ends; and the
+request heads each client sends for a small object (through a logging proxy, outside the
+timed runs). It asserts that every object
 arrived with the source's MD5, but never gates on time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
 import os
 import random
 import resource
@@ -30,12 +34,16 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3
 import httpx
 import yaml
+from botocore.config import Config
+from botocore.handlers import add_expect_header
 
 from devstack.ports import free_port
 from devstack.s3 import EmbeddedS3
@@ -79,6 +87,8 @@ class Run:
 def main() -> None:
     count = int(os.environ.get("BENCH_FILES", "3000"))
     concurrency = int(os.environ.get("BENCH_CONCURRENCY", "16"))
+    # Names the worker code measured, when comparing versions of it in one table.
+    label = os.environ.get("BENCH_LABEL", "worker code")
     rclone = shutil.which("rclone")
     with tempfile.TemporaryDirectory(prefix="bench-floor-") as tmp:
         work = Path(tmp)
@@ -141,12 +151,15 @@ def main() -> None:
                 flush=True,
             )
             idle = weed_idle_cpu(weed_pid)
-            runs = [asyncio.run(ours(settings, weed_pid, concurrency, "ours (worker code)"))]
+            runs = [asyncio.run(ours(settings, weed_pid, concurrency, f"ours ({label})"))]
             if rclone:
                 runs.append(rclone_run(rclone, s3, work, count, concurrency, weed_pid))
             else:
                 print("bench: rclone not found (apt-get install -y rclone); skipped", flush=True)
             report(runs, idle, concurrency)
+            puts = int(os.environ.get("BENCH_PUTS", str(min(count, 1000))))
+            if puts:
+                put_variants(settings, weed_pid, puts, concurrency)
             print("\nrequest heads for one ~150 kB object (through a logging proxy)")
             print(asyncio.run(inspect_ours(settings)))
             if rclone:
@@ -353,6 +366,88 @@ def report(runs: list[Run], weed_idle: float, concurrency: int) -> None:
         f"(weed idles at {weed_idle * 1000:.0f} CPU-ms/s; client CPU is this process for ours, "
         "the rclone process for rclone, which reads local files instead of downloading)"
     )
+
+
+# What each kind of PUT asks of both ends, one thing at a time: botocore's defaults (payload
+# SHA-256 signed over plain HTTP, a CRC32 flexible checksum, Expect: 100-continue) beside the
+# Content-MD5 every variant sends.
+PUT_VARIANTS: dict[str, tuple[bool | None, str, bool]] = {
+    "botocore defaults": (None, "when_supported", True),
+    "  payload unsigned": (False, "when_supported", True),
+    "  no CRC32 (when_required)": (None, "when_required", True),
+    "  no Expect: 100-continue": (None, "when_supported", False),
+    "all three": (False, "when_required", False),
+}
+
+
+def put_variants(
+    settings: Settings, weed_pid: int, count: int, concurrency: int, rounds: int = 3
+) -> None:
+    """`count` PUTs of one 150 kB body per variant, straight from boto3 threads, so the S3
+    server's CPU per object is measured without the download beside it. The variants take
+    turns over `rounds` rounds, so a change in the machine's load falls on all of them."""
+    data = os.urandom(150_000)
+    md5 = base64.b64encode(hashlib.md5(data, usedforsecurity=False).digest()).decode()
+    clients = {name: variant_client(settings, concurrency, *v) for name, v in PUT_VARIANTS.items()}
+    totals = {name: [0.0, 0.0, 0.0] for name in PUT_VARIANTS}  # seconds, client, weed
+    per_round = max(1, count // rounds)
+    with ThreadPoolExecutor(concurrency) as threads:
+        for round_number in range(rounds):
+            for name, client in clients.items():
+
+                def put(index: int, client: Any = client, name: str = name) -> None:
+                    client.put_object(
+                        Bucket=settings.s3_bucket,
+                        Key=f"variants/{name.strip().replace(' ', '-')}/{index}",
+                        Body=data,
+                        ContentMD5=md5,
+                        ContentType="image/jpeg",
+                    )
+
+                if round_number == 0:  # connections open, outside the clock
+                    list(threads.map(put, range(concurrency)))
+                cpu, weed, started = own_cpu(), process_cpu(weed_pid), time.monotonic()
+                list(threads.map(put, range(per_round)))
+                total = totals[name]
+                total[0] += time.monotonic() - started
+                total[1] += own_cpu() - cpu
+                total[2] += process_cpu(weed_pid) - weed
+    puts = per_round * rounds
+    print(
+        f"\nS3 PUTs alone: {puts} x 150 kB per variant ({rounds} rounds, taking turns), "
+        f"{concurrency} threads, all with Content-MD5"
+    )
+    print(f"{'variant':34} {'PUTs/s':>8} {'client':>11} {'S3 (weed)':>10}")
+    print(f"{'':34} {'':8} {'CPU-ms/PUT':>11} {'CPU-s/1000':>10}")
+    for name, (seconds, client_cpu, weed_cpu) in totals.items():
+        print(
+            f"{name:34} {puts / seconds:8.0f} {client_cpu * 1000 / puts:11.2f} "
+            f"{weed_cpu * 1000 / puts:10.2f}"
+        )
+
+
+def variant_client(
+    settings: Settings, concurrency: int, signing: bool | None, checksums: str, expect: bool
+) -> Any:
+    s3_options: dict[str, Any] = {"addressing_style": "path"}
+    if signing is not None:
+        s3_options["payload_signing_enabled"] = signing
+    client: Any = boto3.client(
+        "s3",
+        endpoint_url=settings.s3_endpoint_url,
+        aws_access_key_id=settings.aws_access_key_id,
+        aws_secret_access_key=settings.aws_secret_access_key,
+        region_name=settings.aws_region,
+        config=Config(
+            s3=s3_options,
+            request_checksum_calculation=checksums,
+            response_checksum_validation=checksums,
+            max_pool_connections=concurrency,
+        ),
+    )
+    if not expect:
+        client.meta.events.unregister("before-call.s3", add_expect_header)
+    return client
 
 
 class HeadLoggingProxy:
