@@ -13,8 +13,8 @@ Reported: files/s, CPU-ms per file of this process (every thread: download, hash
 CPU-s per 1,000 objects of the `weed` process; then BENCH_PUTS (default up to 1,000) bare
 boto3 PUTs per variant of what botocore adds to a PUT, to price each on both ends; and the
 request heads each client sends for a small object (through a logging proxy, outside the
-timed runs). It asserts that every object
-arrived with the source's MD5, but never gates on time.
+timed runs). It asserts that every object arrived with the source's MD5, but never gates on
+time. On a shared machine, compare CPU per file rather than files/s.
 """
 
 from __future__ import annotations

@@ -54,8 +54,8 @@ class ObjectStore:
                 retries={"max_attempts": 5, "mode": "standard"},
             ),
         )
-        # botocore asks for `Expect: 100-continue` before every body: a wait for an interim
-        # answer and an extra write each way per object. Worth it only where a refused request
+        # botocore asks for `Expect: 100-continue` before every body: a round trip for an
+        # interim answer before the bytes go, per object. Worth it only where a refused request
         # would waste a large body, so only multipart parts keep it.
         events = self._client.meta.events
         events.unregister("before-call.s3", add_expect_header)
