@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture, FaultRule
+from worker.http_client import create_source_client
 from worker.pacing import NoPacing
+from worker.settings import Settings
 from worker.sources.base import (
     FolderPage,
     FolderRef,
@@ -72,7 +74,7 @@ def clean_emulator(dropbox: DropboxEmulatorServer) -> Iterator[None]:
 
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(timeout=10, follow_redirects=True) as client:
+    async with create_source_client(Settings(source_timeout_seconds=10)) as client:
         yield client
 
 

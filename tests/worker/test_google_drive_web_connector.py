@@ -15,7 +15,9 @@ import httpx
 import pytest
 
 from emulators.google_drive import DriveFixture, EmulatorServer, EmulatorSettings, FaultRule
+from worker.http_client import create_source_client
 from worker.pacing import NoPacing
+from worker.settings import Settings
 from worker.sources.base import (
     FolderRef,
     FolderUnavailable,
@@ -102,7 +104,7 @@ def emulator(start_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
 @pytest.fixture
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     # As the worker builds it: following redirects, which the connector must not rely on.
-    async with httpx.AsyncClient(timeout=30, follow_redirects=True) as client:
+    async with create_source_client(Settings(source_timeout_seconds=30)) as client:
         yield client
 
 

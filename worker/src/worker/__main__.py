@@ -3,10 +3,9 @@
 import asyncio
 import logging
 
-import httpx
-
 from worker import tasks  # noqa: F401 - registers the tasks on the app
 from worker.db import create_pool
+from worker.http_client import create_source_client
 from worker.in_flight import InFlightLimit
 from worker.jobs import app
 from worker.services import Services
@@ -22,11 +21,9 @@ async def run() -> None:
     pool = create_pool(settings)
     await pool.open(wait=True)
     store = ObjectStore(settings)
-    timeout = httpx.Timeout(settings.source_timeout_seconds, connect=10.0)
-    limits = httpx.Limits(max_connections=settings.worker_concurrency * 2)
     try:
         async with (
-            httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=True) as http,
+            create_source_client(settings) as http,
             app.open_async(pool),
         ):
             services = Services(

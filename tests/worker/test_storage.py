@@ -1,0 +1,116 @@
+"""The object store against real S3: what it stores is what the source announced, or nothing."""
+
+import base64
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from devstack.s3 import ensure_bucket
+from tests.conftest import S3Server
+from worker.settings import Settings
+from worker.sources.base import TransientSourceError
+from worker.storage import ObjectStore
+
+THRESHOLD = 5 * 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def store(s3_server: S3Server) -> Iterator[ObjectStore]:
+    bucket = f"test-{uuid.uuid4().hex[:12]}"
+    ensure_bucket(s3_server.client(), bucket, s3_server.region)
+    settings = Settings(
+        s3_endpoint_url=s3_server.endpoint_url,
+        s3_bucket=bucket,
+        aws_access_key_id=s3_server.access_key,
+        aws_secret_access_key=s3_server.secret_key,
+        aws_region=s3_server.region,
+        s3_multipart_threshold_bytes=THRESHOLD,
+        s3_part_size_bytes=THRESHOLD,
+    )
+    object_store = ObjectStore(settings)
+    yield object_store
+    object_store.close()
+
+
+async def chunks_of(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def keys(store: ObjectStore, s3_server: S3Server) -> set[str]:
+    listed = s3_server.client().list_objects_v2(Bucket=store.bucket)
+    return {obj["Key"] for obj in listed.get("Contents", [])}
+
+
+def payload(size: int) -> bytes:
+    return hashlib.shake_256(str(size).encode()).digest(size)
+
+
+@pytest.mark.parametrize(
+    ("size", "chunk"),
+    [(0, 1), (150_000, 150_000), (150_000, 16 * 1024), (THRESHOLD + 123, 1 << 20)],
+)
+async def test_the_stored_bytes_are_the_source_bytes(
+    store: ObjectStore, s3_server: S3Server, size: int, chunk: int
+) -> None:
+    data = payload(size)
+    key = f"google_drive/ok-{size}-{chunk}"
+    stored = await store.upload(
+        key,
+        chunks_of(data, chunk),
+        content_type="image/jpeg",
+        expected_size=size,
+        expected_md5=hashlib.md5(data).hexdigest(),
+    )
+    assert (stored.size, stored.md5_checksum) == (size, hashlib.md5(data).hexdigest())
+    body = s3_server.client().get_object(Bucket=store.bucket, Key=key)["Body"].read()
+    assert body == data
+
+
+@pytest.mark.parametrize("size", [150_000, THRESHOLD + 123])  # one PUT, and multipart
+async def test_a_body_shorter_than_announced_leaves_no_object(
+    store: ObjectStore, s3_server: S3Server, size: int
+) -> None:
+    data = payload(size)
+    key = f"google_drive/short-{size}"
+    with pytest.raises(TransientSourceError, match="source announced"):
+        await store.upload(
+            key,
+            chunks_of(data[:-1000]),
+            content_type="image/jpeg",
+            expected_size=size,
+            expected_md5=hashlib.md5(data).hexdigest(),
+        )
+    assert key not in keys(store, s3_server)
+
+
+@pytest.mark.parametrize("size", [150_000, THRESHOLD + 123])
+async def test_bytes_that_differ_from_the_announced_md5_leave_no_object(
+    store: ObjectStore, s3_server: S3Server, size: int
+) -> None:
+    data = payload(size)
+    key = f"google_drive/bad-md5-{size}"
+    with pytest.raises(TransientSourceError, match="MD5"):
+        await store.upload(
+            key,
+            chunks_of(data),
+            content_type="image/jpeg",
+            expected_size=size,
+            expected_md5=hashlib.md5(data + b"!").hexdigest(),
+        )
+    assert key not in keys(store, s3_server)
+
+
+def test_s3_refuses_a_put_whose_bytes_differ_from_its_content_md5(
+    store: ObjectStore, s3_server: S3Server
+) -> None:
+    """The end-to-end check single PUTs rely on, with the payload unsigned."""
+    client = store._client
+    wrong = base64.b64encode(hashlib.md5(b"other bytes").digest()).decode()
+    with pytest.raises(client.exceptions.ClientError, match=r"BadDigest|InvalidDigest"):
+        client.put_object(
+            Bucket=store.bucket, Key="google_drive/digest", Body=b"x", ContentMD5=wrong
+        )
+    assert "google_drive/digest" not in keys(store, s3_server)
