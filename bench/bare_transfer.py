@@ -19,8 +19,7 @@ import sys
 import time
 from typing import Any
 
-import httpx
-
+from worker.http_client import create_source_client
 from worker.pacing import NoPacing
 from worker.pipeline import skip_reason
 from worker.settings import Settings
@@ -35,13 +34,11 @@ _DONE = None
 async def run(folder_id: str) -> dict[str, Any]:
     settings = Settings()
     store = ObjectStore(settings)
-    # The same client as worker/__main__.py builds.
-    timeout = httpx.Timeout(settings.source_timeout_seconds, connect=10.0)
-    limits = httpx.Limits(max_connections=settings.worker_concurrency * 2)
     started = time.monotonic()
     result: dict[str, Any] = {"files": 0, "bytes": 0, "failures": []}
     try:
-        async with httpx.AsyncClient(timeout=timeout, limits=limits, follow_redirects=True) as http:
+        # The same client the worker builds.
+        async with create_source_client(settings) as http:
             drive = GoogleDriveConnector(
                 http,
                 api_url=settings.google_drive_api_url,
@@ -90,7 +87,7 @@ async def run(folder_id: str) -> dict[str, Any]:
                 await queue.put(_DONE)
             await asyncio.gather(*workers)
     finally:
-        store.close()
+        await store.aclose()
     result["elapsed"] = time.monotonic() - started
     return result
 

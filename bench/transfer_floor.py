@@ -46,7 +46,7 @@ from botocore.config import Config
 from botocore.handlers import add_expect_header
 
 from devstack.ports import free_port
-from devstack.s3 import EmbeddedS3
+from devstack.s3 import EmbeddedS3, s3_client
 from worker.pacing import NoPacing
 from worker.settings import Settings
 from worker.sources.base import FolderRef, SourceFile
@@ -255,7 +255,7 @@ async def ours(settings: Settings, weed_pid: int, concurrency: int, name: str) -
             seconds = time.monotonic() - started
             run = Run(name, len(files), seconds, own_cpu() - cpu, process_cpu(weed_pid) - weed)
     finally:
-        store.close()
+        await store.aclose()
     verify(settings, files)
     return run
 
@@ -273,17 +273,18 @@ async def transfer(connector: GoogleDriveConnector, store: ObjectStore, file: So
 
 def verify(settings: Settings, files: list[SourceFile]) -> None:
     """Every object is there with the source's MD5 as its ETag (single PUTs)."""
-    store = ObjectStore(settings)
-    try:
-        client: Any = store._client
-        etags: dict[str, str] = {}
-        for page in client.get_paginator("list_objects_v2").paginate(
-            Bucket=settings.s3_bucket, Prefix="google_drive/"
-        ):
-            for obj in page.get("Contents", []):
-                etags[obj["Key"]] = obj["ETag"].strip('"')
-    finally:
-        store.close()
+    client: Any = s3_client(
+        str(settings.s3_endpoint_url),
+        str(settings.aws_access_key_id),
+        str(settings.aws_secret_access_key),
+        settings.aws_region,
+    )
+    etags: dict[str, str] = {}
+    for page in client.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.s3_bucket, Prefix="google_drive/"
+    ):
+        for obj in page.get("Contents", []):
+            etags[obj["Key"]] = obj["ETag"].strip('"')
     wrong = [
         file
         for file in files
@@ -536,7 +537,7 @@ async def inspect_ours(settings: Settings) -> str:
             # One more, on the now open connection, as nearly every object is sent.
             await transfer(connector, store, files[1])
     finally:
-        store.close()
+        await store.aclose()
         proxy.close()
     return proxy.describe("ours", lambda head: "/google_drive/" in head.split("\r\n", 1)[0])
 

@@ -1,7 +1,7 @@
 """Dropbox's content_hash, computed as bytes stream into the object store and checked there."""
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -47,7 +47,7 @@ def test_content_hash_matches_dropbox_whatever_the_chunking(
 
 
 @pytest.fixture(scope="module")
-def store(s3_server: S3Server) -> Iterator[ObjectStore]:
+async def store(s3_server: S3Server) -> AsyncIterator[ObjectStore]:
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     ensure_bucket(s3_server.client(), bucket, s3_server.region)
     settings = Settings(
@@ -61,7 +61,7 @@ def store(s3_server: S3Server) -> Iterator[ObjectStore]:
     )
     object_store = ObjectStore(settings)
     yield object_store
-    object_store.close()
+    await object_store.aclose()
 
 
 async def chunks_of(data: bytes, size: int = 1 << 20) -> AsyncIterator[bytes]:

@@ -3,7 +3,7 @@
 import base64
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -17,7 +17,7 @@ THRESHOLD = 5 * 1024 * 1024
 
 
 @pytest.fixture(scope="module")
-def store(s3_server: S3Server) -> Iterator[ObjectStore]:
+async def store(s3_server: S3Server) -> AsyncIterator[ObjectStore]:
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     ensure_bucket(s3_server.client(), bucket, s3_server.region)
     settings = Settings(
@@ -31,7 +31,7 @@ def store(s3_server: S3Server) -> Iterator[ObjectStore]:
     )
     object_store = ObjectStore(settings)
     yield object_store
-    object_store.close()
+    await object_store.aclose()
 
 
 async def chunks_of(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:

@@ -51,7 +51,7 @@ async def run() -> None:
                 delete_jobs="successful",
             )
     finally:
-        store.close()
+        await store.aclose()
         await pool.close()
 
 

@@ -6,19 +6,36 @@ import asyncio
 import base64
 import hashlib
 import io
+import logging
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import boto3
+import httpx
 from boto3.s3.transfer import TransferConfig
+from botocore.auth import S3SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 from botocore.handlers import add_expect_header
 
+from worker.http_client import create_store_client
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
+
+log = logging.getLogger("worker.storage")
+# While the store is down, how long between two checks that it is back.
+PROBE_SECONDS = (0.5, 10.0)
+
+
+class StoreUnavailable(Exception):
+    """Our own object store failed (unreachable, 5xx, refused our credentials or bucket). Not
+    the source's fault: a transfer waits for the store instead of spending the file's
+    attempts."""
 
 
 @dataclass(frozen=True)
@@ -35,12 +52,14 @@ class StoredObject:
 class ObjectStore:
     def __init__(self, settings: Settings) -> None:
         self.bucket = settings.s3_bucket
-        self._client: Any = boto3.client(
-            "s3",
-            endpoint_url=settings.s3_endpoint_url,
+        session = boto3.Session(
             aws_access_key_id=settings.aws_access_key_id,
             aws_secret_access_key=settings.aws_secret_access_key,
             region_name=settings.aws_region,
+        )
+        self._client: Any = session.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
             config=Config(
                 signature_version="s3v4",
                 # The bytes are protected by the checksums we send (Content-MD5 on a single
@@ -50,7 +69,7 @@ class ObjectStore:
                 s3={"addressing_style": "path", "payload_signing_enabled": False},
                 request_checksum_calculation="when_required",
                 response_checksum_validation="when_required",
-                max_pool_connections=settings.worker_concurrency * 2,
+                max_pool_connections=settings.transfer_concurrency * 2,
                 retries={"max_attempts": 5, "mode": "standard"},
             ),
         )
@@ -60,6 +79,16 @@ class ObjectStore:
         events = self._client.meta.events
         events.unregister("before-call.s3", add_expect_header)
         events.register("before-call.s3.UploadPart", add_expect_header)
+        # Single PUTs go out on the worker's async HTTP client, signed by botocore: a
+        # botocore call costs about a millisecond of CPU per object in its own pipeline and a
+        # thread hop, more than everything else a small file costs (bench/transfer_floor.py).
+        self._credentials = session.get_credentials()
+        self._region = settings.aws_region
+        self._endpoint = self._client.meta.endpoint_url.rstrip("/")
+        self._http = create_store_client(settings)
+        self._available = asyncio.Event()
+        self._available.set()
+        self._probe: asyncio.Task[None] | None = None
         self._single_request_limit = settings.s3_multipart_threshold_bytes
         self._transfer_config = TransferConfig(
             multipart_threshold=settings.s3_multipart_threshold_bytes,
@@ -68,7 +97,7 @@ class ObjectStore:
         )
         # boto3 is blocking: each upload runs on its own thread, pulling bytes from the loop.
         self._threads = ThreadPoolExecutor(
-            max_workers=settings.worker_concurrency, thread_name_prefix="s3-upload"
+            max_workers=settings.transfer_concurrency, thread_name_prefix="s3-upload"
         )
 
     @staticmethod
@@ -118,20 +147,71 @@ class ObjectStore:
             tally.add(chunk)
             parts.append(chunk)
         tally.verify()
-        # One copy of the bytes at most (none when they came in one chunk); botocore wraps
-        # `bytes` in a BytesIO without copying.
+        # One copy of the bytes at most (none when they came in one chunk).
         body = parts[0] if len(parts) == 1 else b"".join(parts)
-        await asyncio.get_running_loop().run_in_executor(
-            self._threads,
-            lambda: self._client.put_object(
-                Bucket=self.bucket,
-                Key=key,
-                Body=body,
-                ContentType=content_type,
-                # S3 checks the bytes it received against this, end to end.
-                ContentMD5=base64.b64encode(tally.md5.digest()).decode(),
-            ),
-        )
+        headers = {
+            "Content-Type": content_type,
+            # S3 checks the bytes it received against this, end to end.
+            "Content-MD5": base64.b64encode(tally.md5.digest()).decode(),
+        }
+        url = self._object_url(key)
+        try:
+            response = await self._http.put(
+                url, content=body, headers=self._signed("PUT", url, headers)
+            )
+        except httpx.TransportError as exc:
+            raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
+        if response.status_code != 200:
+            raise self._refusal(response)
+
+    def _object_url(self, key: str) -> str:
+        # The key as S3 names it, percent-encoded once on the wire (keys hold `%` themselves).
+        return f"{self._endpoint}/{quote(self.bucket)}/{quote(key, safe='/-_.~')}"
+
+    def _signed(self, method: str, url: str, headers: dict[str, str]) -> dict[str, str]:
+        """`headers` and the SigV4 authorization for the request, as botocore signs them
+        (payload unsigned: the Content-MD5 protects it)."""
+        request = AWSRequest(method=method, url=url, headers=headers)
+        request.context["client_config"] = self._client.meta.config
+        if self._credentials is None:
+            raise self._unavailable("no S3 credentials: set AWS_ACCESS_KEY_ID and its secret")
+        credentials = self._credentials.get_frozen_credentials()
+        S3SigV4Auth(credentials, "s3", self._region).add_auth(request)
+        return dict(request.headers.items())
+
+    def _refusal(self, response: httpx.Response) -> Exception:
+        code = _error_code(response.text)
+        if code == "BadDigest":
+            # The bytes were damaged on their way to S3: sending them again can work.
+            return TransientSourceError(f"S3 refused the bytes (BadDigest): {response.text[:200]}")
+        return self._unavailable(f"S3 answered {response.status_code} {code or ''}".strip())
+
+    def _unavailable(self, reason: str) -> StoreUnavailable:
+        """The store is down: transfers wait until a probe finds it back."""
+        if self._available.is_set():
+            log.warning("store.unavailable bucket=%s reason=%s", self.bucket, reason)
+            self._available.clear()
+            self._probe = asyncio.get_running_loop().create_task(self._wait_for_store())
+        return StoreUnavailable(reason)
+
+    async def wait_until_available(self) -> None:
+        """Return at once while the store works; while it is down, when it is back."""
+        await self._available.wait()
+
+    async def _wait_for_store(self) -> None:
+        pause, longest = PROBE_SECONDS
+        while True:
+            await asyncio.sleep(pause)
+            url = f"{self._endpoint}/{quote(self.bucket)}"
+            try:
+                response = await self._http.head(url, headers=self._signed("HEAD", url, {}))
+                if response.status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            pause = min(longest, pause * 2)
+        log.warning("store.available bucket=%s", self.bucket)
+        self._available.set()
 
     async def _put_streamed(
         self, key: str, chunks: AsyncIterator[bytes], tally: _Tally, content_type: str
@@ -153,13 +233,26 @@ class ObjectStore:
                     Config=self._transfer_config,
                 ),
             )
-        except Exception:
+        except Exception as exc:
             if reader.failure is not None:
                 raise reader.failure from None
+            if isinstance(exc, BotoCoreError | ClientError):
+                raise self._unavailable(f"S3 multipart upload failed: {exc}") from exc
             raise
 
-    def close(self) -> None:
+    async def aclose(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+        await self._http.aclose()
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _error_code(body: str) -> str | None:
+    """The `<Code>` of an S3 error answer, if it has one."""
+    try:
+        return ElementTree.fromstring(body).findtext("Code")  # noqa: S314 - our own store's answer
+    except ElementTree.ParseError:
+        return None
 
 
 _SIGNATURES: tuple[tuple[int, bytes, str], ...] = (

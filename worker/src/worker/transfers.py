@@ -21,7 +21,7 @@ from worker.repository import FileOutcome
 from worker.retry import backoff_seconds
 from worker.services import Services
 from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
-from worker.storage import ObjectStore, StoredObject
+from worker.storage import ObjectStore, StoredObject, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
 
@@ -129,16 +129,24 @@ class _BatchRun:
         """Copy one file in its turn; its outcome, or None when it is to be tried again later
         (or not at all: the import stopped)."""
         file_id = row["source_file_id"]
+        store = self._services.store
+        attempts = row["attempts"] + 1
         async with self._services.in_flight.slot(self._memory_held(row["size"])):
-            if self._stopped:
-                return None
-            attempts = row["attempts"] + 1
-            try:
-                stored = await self._copy(row)
-            except PermanentSourceError as exc:
-                return FileOutcome(file_id, attempts, failure=str(exc))
-            except Exception as exc:
-                return self._retry_later(row, attempts, exc)
+            while True:
+                # While our own store is down, nothing is downloaded only to be thrown away,
+                # and a file's attempts are not spent on a fault that is not its source's.
+                await store.wait_until_available()
+                if self._stopped:
+                    return None
+                try:
+                    stored = await self._copy(row)
+                    break
+                except StoreUnavailable:
+                    continue
+                except PermanentSourceError as exc:
+                    return FileOutcome(file_id, attempts, failure=str(exc))
+                except Exception as exc:
+                    return self._retry_later(row, attempts, exc)
         return FileOutcome(file_id, attempts, stored=stored)
 
     async def finish(self) -> None:
