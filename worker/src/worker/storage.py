@@ -28,6 +28,9 @@ from worker.settings import Settings
 from worker.sources.base import TransientSourceError
 
 log = logging.getLogger("worker.storage")
+# What a multipart upload holds in memory at most, in parts: those s3transfer reads ahead and
+# the one the stream is filling.
+PARTS_IN_MEMORY = 3
 # While the store is down, how long between two checks that it is back.
 PROBE_SECONDS = (0.5, 10.0)
 
@@ -95,6 +98,9 @@ class ObjectStore:
             multipart_chunksize=settings.s3_part_size_bytes,
             max_concurrency=2,
         )
+        # s3transfer reads a stream up to 10 parts ahead of what it sends; two parts in memory
+        # are enough to keep two uploads busy (see PARTS_IN_MEMORY).
+        self._transfer_config.max_in_memory_upload_chunks = PARTS_IN_MEMORY - 1
         # boto3 is blocking: each upload runs on its own thread, pulling bytes from the loop.
         self._threads = ThreadPoolExecutor(
             max_workers=settings.transfer_concurrency, thread_name_prefix="s3-upload"

@@ -21,7 +21,7 @@ from worker.repository import FileOutcome
 from worker.retry import backoff_seconds
 from worker.services import Services
 from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
-from worker.storage import ObjectStore, StoredObject, StoreUnavailable
+from worker.storage import PARTS_IN_MEMORY, ObjectStore, StoredObject, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
 
@@ -179,11 +179,12 @@ class _BatchRun:
 
     def _memory_held(self, size: int | None) -> int:
         """What a file may hold in memory while it moves: a small file is held whole for its
-        single PUT; a large or unknown one streams through multipart parts."""
+        single PUT; a large one, or one of unknown size, streams through a few multipart
+        parts."""
         settings = self._services.settings
         if size is not None and size < settings.s3_multipart_threshold_bytes:
             return size
-        return settings.s3_part_size_bytes * (2 if size is not None else 1)
+        return settings.s3_part_size_bytes * PARTS_IN_MEMORY
 
     def _retry_later(
         self, row: dict[str, Any], attempts: int, exc: Exception
