@@ -1,5 +1,6 @@
 """The object store against real S3: what it stores is what the source announced, or nothing."""
 
+import asyncio
 import base64
 import hashlib
 import uuid
@@ -7,11 +8,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from devstack.ports import free_port
 from devstack.s3 import ensure_bucket
 from tests.conftest import S3Server
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
-from worker.storage import ObjectStore
+from worker.storage import ObjectStore, StoreUnavailable
 
 THRESHOLD = 5 * 1024 * 1024
 
@@ -114,3 +116,52 @@ def test_s3_refuses_a_put_whose_bytes_differ_from_its_content_md5(
             Bucket=store.bucket, Key="google_drive/digest", Body=b"x", ContentMD5=wrong
         )
     assert "google_drive/digest" not in keys(store, s3_server)
+
+
+async def test_a_refusal_of_a_working_store_fails_the_transfer_with_its_reason(
+    s3_server: S3Server,
+) -> None:
+    settings = Settings(
+        s3_endpoint_url=s3_server.endpoint_url,
+        aws_access_key_id=s3_server.access_key,
+        aws_secret_access_key="not-the-secret",
+        aws_region=s3_server.region,
+    )
+    store = ObjectStore(settings)
+    data = payload(1000)
+    try:
+        with pytest.raises(TransientSourceError, match="S3 answered 403"):
+            await store.upload(
+                "google_drive/refused",
+                chunks_of(data),
+                content_type="image/jpeg",
+                expected_size=len(data),
+                expected_md5=hashlib.md5(data).hexdigest(),
+            )
+        # A refusal is not an outage: transfers go on.
+        await asyncio.wait_for(store.wait_until_available(), 1)
+    finally:
+        await store.aclose()
+
+
+async def test_an_unreachable_store_is_an_outage_that_holds_transfers_back() -> None:
+    settings = Settings(
+        s3_endpoint_url=f"http://127.0.0.1:{free_port()}",
+        aws_access_key_id="key",
+        aws_secret_access_key="secret",
+    )
+    store = ObjectStore(settings)
+    data = payload(1000)
+    try:
+        with pytest.raises(StoreUnavailable, match="S3 did not answer"):
+            await store.upload(
+                "google_drive/nowhere",
+                chunks_of(data),
+                content_type="image/jpeg",
+                expected_size=len(data),
+                expected_md5=hashlib.md5(data).hexdigest(),
+            )
+        with pytest.raises(TimeoutError):
+            await asyncio.wait_for(store.wait_until_available(), 1)
+    finally:
+        await store.aclose()

@@ -36,9 +36,8 @@ PROBE_SECONDS = (0.5, 10.0)
 
 
 class StoreUnavailable(Exception):
-    """Our own object store failed (unreachable, 5xx, refused our credentials or bucket). Not
-    the source's fault: a transfer waits for the store instead of spending the file's
-    attempts."""
+    """Our own object store is down (no answer, or a server error). Not the source's fault: a
+    transfer waits for the store instead of spending the file's attempts."""
 
 
 @dataclass(frozen=True)
@@ -186,11 +185,13 @@ class ObjectStore:
         return dict(request.headers.items())
 
     def _refusal(self, response: httpx.Response) -> Exception:
-        code = _error_code(response.text)
-        if code == "BadDigest":
-            # The bytes were damaged on their way to S3: sending them again can work.
-            return TransientSourceError(f"S3 refused the bytes (BadDigest): {response.text[:200]}")
-        return self._unavailable(f"S3 answered {response.status_code} {code or ''}".strip())
+        answer = f"S3 answered {response.status_code} {_error_code(response.text) or ''}".strip()
+        if response.status_code >= 500:
+            return self._unavailable(answer)
+        # The store works but refused this request: damaged bytes (BadDigest), or a setting to
+        # fix (AccessDenied, NoSuchBucket). A failure of the file's transfer, retried and then
+        # recorded with this reason, so that nothing loops on a refusal.
+        return TransientSourceError(f"{answer} to the upload")
 
     def _unavailable(self, reason: str) -> StoreUnavailable:
         """The store is down: transfers wait until a probe finds it back."""
@@ -211,9 +212,11 @@ class ObjectStore:
             url = f"{self._endpoint}/{quote(self.bucket)}"
             try:
                 response = await self._http.head(url, headers=self._signed("HEAD", url, {}))
-                if response.status_code == 200:
+                # Any answer but a server error means the store is back (a key allowed to put
+                # objects may not be allowed to read the bucket: 403 counts too).
+                if response.status_code < 500:
                     break
-            except httpx.TransportError:
+            except (httpx.TransportError, StoreUnavailable):
                 pass
             pause = min(longest, pause * 2)
         log.warning("store.available bucket=%s", self.bucket)
@@ -242,6 +245,8 @@ class ObjectStore:
         except Exception as exc:
             if reader.failure is not None:
                 raise reader.failure from None
+            if isinstance(exc, ClientError) and _status(exc) < 500:
+                raise TransientSourceError(f"S3 refused the multipart upload: {exc}") from exc
             if isinstance(exc, BotoCoreError | ClientError):
                 raise self._unavailable(f"S3 multipart upload failed: {exc}") from exc
             raise
@@ -251,6 +256,11 @@ class ObjectStore:
             self._probe.cancel()
         await self._http.aclose()
         self._threads.shutdown(wait=False, cancel_futures=True)
+
+
+def _status(error: ClientError) -> int:
+    status: int = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 500)
+    return status
 
 
 def _error_code(body: str) -> str | None:
