@@ -84,7 +84,10 @@ async def test_bad_image_list_parameters_get_422(
 
 async def test_health_and_openapi_are_served(api: AsyncTestClient[Any]) -> None:
     health = await api.get("/healthz")
-    assert health.json() == {"status": "ok", "database": "ok"}
+    assert health.json() == {"status": "ok"}
+    ready = await api.get("/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "storage": "ok"}
     schema = (await api.get("/schema/openapi.json")).json()
     assert "/import/google-drive" in schema["paths"]
     assert "/images" in schema["paths"]

@@ -121,7 +121,7 @@ async def test_with_a_read_token_every_route_but_health_and_schema_needs_a_token
         assert_unauthorized(await closed.get(path, headers=bearer("wrong")))
         assert (await closed.get(path, headers=bearer(READ_TOKEN))).status_code == 200
         assert (await closed.get(path, headers=bearer(WRITE_TOKEN))).status_code == 200
-    for path in ["/healthz", "/schema/openapi.json"]:
+    for path in ["/healthz", "/readyz", "/schema/openapi.json"]:
         assert (await closed.get(path)).status_code == 200, path
     # The read token reads; it starts nothing.
     assert_unauthorized(

@@ -140,8 +140,12 @@ def test_each_service_runs_non_root_with_probes_and_bounded_resources(
         assert probe in container
     if component in {"api", "web"}:
         port_names = {port["name"] for port in container["ports"]}
+        # The api is ready while its database and bucket answer, alive while it serves; the
+        # web has no store of its own.
+        ready = "/readyz" if component == "api" else "/healthz"
+        assert container["readinessProbe"]["httpGet"]["path"] == ready
+        assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
         for probe in ("readinessProbe", "livenessProbe"):
-            assert container[probe]["httpGet"]["path"] == "/healthz"
             assert container[probe]["httpGet"]["port"] in port_names
     text = (REPO / component / "Dockerfile").read_text()
     assert f"--uid {APP_USER_ID}" in text and f"USER {APP_USER_ID}" in text

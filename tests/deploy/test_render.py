@@ -106,9 +106,9 @@ def test_the_services_are_the_api_and_web_as_web_services_and_the_worker(
         assert service["dockerfilePath"] == f"./{folder}/Dockerfile"
         assert (REPO / service["dockerfilePath"]).is_file()
         assert (REPO / service["dockerContext"]).is_dir()
-    for name in ("image-import-api", "image-import-web"):
+    for name, health in (("image-import-api", "/readyz"), ("image-import-web", "/healthz")):
         service = services[name]
-        assert service["healthCheckPath"] == "/healthz"
+        assert service["healthCheckPath"] == health
         # Render tells a web service its port in $PORT; the image's command listens on it.
         assert "dockerCommand" not in service
         cmd = (REPO / service["dockerfilePath"]).read_text().splitlines()[-1]

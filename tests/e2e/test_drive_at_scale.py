@@ -1,5 +1,5 @@
 """Drive imports a team can trust: every image exactly once and byte-exact, across a tricky
-tree, rate limits and cut downloads, re-imports and a worker killed mid-import."""
+tree, rate limits and cut downloads, re-imports and a worker killed mid-import (three times)."""
 
 import asyncio
 import os
@@ -136,15 +136,15 @@ async def test_rate_limits_5xx_and_cut_downloads_still_end_byte_exact(
         assert stack.read_object(f"google_drive/{source.id}") == source.read()
 
 
-async def test_a_worker_killed_mid_batch_twice_leaves_nothing_stuck_or_doubled(
+async def test_a_worker_killed_mid_batch_three_times_leaves_nothing_stuck_or_doubled(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     fixture = stack.drive.fixture
     expected = {image.id: image for image in fixture.expected_images("interrupted")}
     import_id = await start_import(api, fixture.link("interrupted"))
     # Let it get going (listing and batches both under way), then kill the worker outright;
-    # twice, the second time with the first one's batches recovered and running again.
-    for imported_before_kill in (100, 700):
+    # three times, the later ones with the earlier ones' batches recovered and running again.
+    for imported_before_kill in (100, 600, 1100):
         while (await api.get(f"/imports/{import_id}")).json()["counts"][
             "imported"
         ] < imported_before_kill:
@@ -166,6 +166,7 @@ async def test_a_worker_killed_mid_batch_twice_leaves_nothing_stuck_or_doubled(
             source.md5,
             source.size,
         )
+        assert stack.read_object(f"google_drive/{source.id}") == source.read()
     with stack.db() as db:
         pages = db.execute(
             "SELECT pages_listed FROM import_folders WHERE import_id = %s", (import_id,)

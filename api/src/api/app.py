@@ -11,16 +11,16 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from api.db import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
-from api.health import healthz
+from api.health import healthz, readyz
 from api.images.endpoints import ImageController
 from api.imports.endpoints import ImportController
 from api.jobs import create_job_app
 from api.security import bearer_token_guard, security_headers, start_rate_limit
 from api.settings import Settings, get_settings
-from api.storage import DownloadLinks
+from api.storage import BucketCheck, DownloadLinks
 
 OPENAPI_PATH = "/schema"
-HEALTH_PATH = "/healthz"
+HEALTH_PATHS = ["/healthz", "/readyz"]
 
 
 def create_app(settings: Settings | None = None) -> Litestar:
@@ -35,6 +35,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.db_pool = pool
         app.state.job_app = job_app
         app.state.download_links = DownloadLinks(settings)
+        app.state.bucket_check = BucketCheck(settings)
         try:
             yield
         finally:
@@ -43,11 +44,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     rate_limit = start_rate_limit(settings)
     return Litestar(
-        route_handlers=[healthz, ImportController, ImageController],
+        route_handlers=[healthz, readyz, ImportController, ImageController],
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
-        guards=[bearer_token_guard(settings, open_paths=[HEALTH_PATH, OPENAPI_PATH])],
+        guards=[bearer_token_guard(settings, open_paths=[*HEALTH_PATHS, OPENAPI_PATH])],
         middleware=[rate_limit.middleware] if rate_limit else [],
         before_send=[security_headers(docs_path=OPENAPI_PATH)],
         request_max_body_size=settings.max_request_bytes,

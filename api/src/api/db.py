@@ -11,15 +11,25 @@ from api.settings import Settings
 
 Connection = AsyncConnection[DictRow]
 
+# A server that does not answer a connection attempt within this is treated as down.
+CONNECT_TIMEOUT_SECONDS = 3
+# psycopg_pool retries a lost connection with a doubling delay for this long before giving it
+# up. Its default, five minutes, lets the delay grow past any short outage (after a 20 s
+# restart the pool would wait another 16 s or more, answering 503 all the while); given up
+# sooner, the next request asks for a fresh connection at once.
+RECONNECT_TIMEOUT_SECONDS = 2.0
+
 
 def create_pool(settings: Settings) -> AsyncConnectionPool[Connection]:
     return AsyncConnectionPool(
         settings.database_url,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
-        kwargs={"row_factory": dict_row},
+        timeout=settings.db_pool_timeout_seconds,
+        kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         connection_class=AsyncConnection[DictRow],
         check=AsyncConnectionPool.check_connection,
+        reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         open=False,
     )
 

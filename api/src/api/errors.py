@@ -4,6 +4,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import psycopg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
@@ -12,6 +13,7 @@ from litestar.status_codes import (
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
+from procrastinate.exceptions import ConnectorException
 
 log = logging.getLogger("api.errors")
 
@@ -55,6 +57,17 @@ class Conflict(ApiError):
 
     status_code = 409
     error = "conflict"
+
+
+class Unavailable(ApiError):
+    """A dependency (the database) cannot be reached; the same request may work shortly."""
+
+    status_code = 503
+    error = "unavailable"
+
+
+# What a client is told to wait when the database is unreachable: about what a restart takes.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 def _body(error: str, detail: Any) -> dict[str, Any]:
@@ -125,8 +138,34 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
     )
 
 
+def handle_database_error(
+    request: Request[Any, Any, Any], exc: psycopg.OperationalError | ConnectorException
+) -> Response[dict[str, Any]]:
+    # The database is down, restarting or out of reach (no connection within the pool's
+    # timeout, or one lost mid-request): 503 at once. Its own words stay in the log.
+    cause = exc.__cause__ if isinstance(exc, ConnectorException) else exc
+    if not isinstance(cause, psycopg.OperationalError):
+        return handle_unexpected(request, exc)
+    log.warning(
+        "api.database_unavailable method=%s path=%s error=%s",
+        request.method,
+        request.url.path,
+        str(cause).strip() or type(cause).__name__,
+    )
+    return handle_api_error(
+        request,
+        Unavailable(
+            "the database cannot be reached just now; retry shortly",
+            headers={"Retry-After": str(UNAVAILABLE_RETRY_AFTER_SECONDS)},
+        ),
+    )
+
+
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
+    # Lost connections and pool timeouts; Procrastinate wraps them when a job is deferred.
+    psycopg.OperationalError: handle_database_error,
+    ConnectorException: handle_database_error,
     ValidationException: handle_validation_error,
     HTTPException: handle_http_exception,
     HTTP_500_INTERNAL_SERVER_ERROR: handle_unexpected,

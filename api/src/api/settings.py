@@ -13,6 +13,9 @@ class Settings(BaseSettings):
     database_url: str = "postgresql://postgres@127.0.0.1:5432/image_import"
     db_pool_min_size: int = Field(default=1, ge=1)
     db_pool_max_size: int = Field(default=10, ge=1)
+    # A request waits this long for a database connection, then answers 503: an unreachable
+    # database is said at once, not after a hang.
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
 
     s3_endpoint_url: str | None = None
     # Presigned URLs are handed to browsers, which may reach S3 at another address than we do.
@@ -24,8 +27,8 @@ class Settings(BaseSettings):
     download_url_ttl_seconds: int = Field(default=3600, ge=1, le=604800)
 
     # Bearer token the routes that start or change work (every POST) require; unset, they are
-    # open. With API_READ_TOKEN too, every other route (but /healthz and /schema) needs one of
-    # the two.
+    # open. With API_READ_TOKEN too, every other route (but /healthz, /readyz and /schema) needs
+    # one of the two.
     api_token: SecretStr | None = None
     api_read_token: SecretStr | None = None
     # Requests that start or change work, per client address and minute, in each API process;

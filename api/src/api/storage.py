@@ -1,9 +1,12 @@
-"""Read-only access to the object store: presigned download URLs for stored images."""
+"""Read-only access to the object store: presigned download URLs for stored images, and
+whether the bucket answers."""
 
+import asyncio
 from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
 
 from api.settings import Settings
 
@@ -27,3 +30,36 @@ class DownloadLinks:
             "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=self._ttl
         )
         return url
+
+
+class BucketCheck:
+    """Whether the bucket answers a HEAD, at the address the services use (not the public one),
+    once and quickly: no retries, short timeouts."""
+
+    def __init__(self, settings: Settings, timeout_seconds: float = 2.0) -> None:
+        self._bucket = settings.s3_bucket
+        self._client: Any = boto3.client(
+            "s3",
+            endpoint_url=settings.s3_endpoint_url,
+            aws_access_key_id=settings.aws_access_key_id,
+            aws_secret_access_key=settings.aws_secret_access_key,
+            region_name=settings.aws_region,
+            config=Config(
+                signature_version="s3v4",
+                s3={"addressing_style": "path"},
+                connect_timeout=timeout_seconds,
+                read_timeout=timeout_seconds,
+                retries={"mode": "standard", "max_attempts": 1},
+            ),
+        )
+
+    async def answers(self, timeout_seconds: float) -> bool:
+        # boto3 blocks: in a thread, off the event loop.
+        try:
+            await asyncio.wait_for(
+                asyncio.to_thread(self._client.head_bucket, Bucket=self._bucket),
+                timeout=timeout_seconds,
+            )
+        except (BotoCoreError, ClientError, TimeoutError):
+            return False
+        return True

@@ -2,18 +2,29 @@
 
 import asyncio
 import logging
+import signal
+
+from procrastinate.worker import Worker
 
 from worker import tasks  # noqa: F401 - registers the tasks on the app
-from worker.db import create_pool
+from worker.db import create_pool, database_answers
 from worker.http_client import create_source_client
 from worker.in_flight import InFlightLimit
-from worker.jobs import app
+from worker.jobs import app, recover_stalled_jobs
 from worker.services import Services
-from worker.settings import get_settings
+from worker.settings import Settings, get_settings
 from worker.sources import build_connectors
 from worker.storage import ObjectStore
 
 log = logging.getLogger("worker")
+
+# Waits between restarts of Procrastinate's worker after the database went away: doubling from
+# the first to the last, back to the first once a worker has run this long.
+RESTART_FIRST_DELAY_SECONDS = 0.5
+RESTART_MAX_DELAY_SECONDS = 15.0
+RESTART_STABLE_SECONDS = 60.0
+# While it is down, the database is asked again this often at most (one connection a time).
+DATABASE_POLL_MAX_SECONDS = 5.0
 
 
 async def run() -> None:
@@ -37,22 +48,98 @@ async def run() -> None:
                 ),
             )
             log.info("worker.starting concurrency=%d", settings.worker_concurrency)
-            # SIGTERM/SIGINT: stop taking jobs, let running ones finish (bounded), then exit.
-            await app.run_worker_async(
-                concurrency=settings.worker_concurrency,
-                additional_context={"services": services},
-                shutdown_graceful_timeout=settings.shutdown_grace_seconds,
-                update_heartbeat_interval=settings.heartbeat_seconds,
-                stalled_worker_timeout=settings.stalled_worker_seconds,
-                install_signal_handlers=True,
-                # A finished job has nothing left to tell: what it did is in the import's own
-                # tables. Deleting it on success keeps the queue as small as its live work;
-                # failed and cancelled jobs stay for operators to read.
-                delete_jobs="successful",
-            )
+            await run_until_stopped(settings, services)
     finally:
         await store.aclose()
         await pool.close()
+
+
+def procrastinate_worker(settings: Settings, services: Services) -> Worker:
+    return Worker(
+        app,
+        concurrency=settings.worker_concurrency,
+        additional_context={"services": services},
+        shutdown_graceful_timeout=settings.shutdown_grace_seconds,
+        update_heartbeat_interval=settings.heartbeat_seconds,
+        stalled_worker_timeout=settings.stalled_worker_seconds,
+        # The signals are ours (`run_until_stopped`): a stop must also end the restarts.
+        install_signal_handlers=False,
+        # A finished job has nothing left to tell: what it did is in the import's own
+        # tables. Deleting it on success keeps the queue as small as its live work;
+        # failed and cancelled jobs stay for operators to read.
+        delete_jobs="successful",
+    )
+
+
+async def run_until_stopped(settings: Settings, services: Services) -> None:
+    """Run Procrastinate's worker until SIGTERM or SIGINT, which stop it gracefully: it takes
+    no new jobs and lets running ones finish for SHUTDOWN_GRACE_SECONDS.
+
+    Procrastinate stops its worker by itself when the database goes away (its listener or
+    heartbeat fails, or fetching a job does). Then this process waits for the database to
+    answer again, puts the jobs the stopped worker left `doing` back in the queue (every step
+    is idempotent, so one whose end went unrecorded runs again harmlessly) and starts a new
+    worker: a PostgreSQL restart costs a pause, not the process."""
+    loop = asyncio.get_running_loop()
+    stopping = asyncio.Event()
+    current: Worker | None = None
+
+    def stop() -> None:
+        stopping.set()
+        if current is not None:
+            current.stop()  # type: ignore[no-untyped-call]
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop)
+    restarts = 0
+    try:
+        while not stopping.is_set():
+            current = procrastinate_worker(settings, services)
+            started = loop.time()
+            try:
+                await current.run()  # type: ignore[no-untyped-call]
+                reason = "it stopped after a failure of its own (see above)"
+            except Exception as exc:
+                reason = str(exc) or repr(exc)
+            if stopping.is_set():
+                return
+            if loop.time() - started >= RESTART_STABLE_SECONDS:
+                restarts = 0
+            delay = min(RESTART_MAX_DELAY_SECONDS, RESTART_FIRST_DELAY_SECONDS * 2**restarts)
+            restarts += 1
+            log.warning(
+                "worker.database_lost restart=%d in=%.1fs reason=%s", restarts, delay, reason
+            )
+            if not await wait_for_database(settings, stopping, delay):
+                return
+            try:
+                # Unregistered, its jobs still `doing` have no worker: recovered at once, not
+                # after STALLED_WORKER_SECONDS.
+                if current.worker_id is not None:
+                    await app.job_manager.unregister_worker(current.worker_id)
+                recovered = await recover_stalled_jobs(settings.stalled_worker_seconds)
+            except Exception as exc:
+                log.warning("worker.recovery_failed error=%s", exc)
+                continue
+            log.warning("worker.restarting restart=%d recovered_jobs=%d", restarts, recovered)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def wait_for_database(settings: Settings, stopping: asyncio.Event, delay: float) -> bool:
+    """Wait `delay`, then until the database answers (polling with a doubling delay); False
+    when the worker is asked to stop meanwhile."""
+    while True:
+        try:
+            await asyncio.wait_for(stopping.wait(), timeout=delay)
+            return False
+        except TimeoutError:
+            pass
+        if await database_answers(settings):
+            return True
+        delay = min(DATABASE_POLL_MAX_SECONDS, delay * 2)
+        log.info("worker.waiting_for_database next_check_in=%.1fs", delay)
 
 
 def main() -> None:

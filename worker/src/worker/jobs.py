@@ -1,9 +1,11 @@
 """The Procrastinate app and the follow-up jobs the pipeline defers, always on the caller's
 connection so they commit or roll back with the rows that explain them."""
 
+import logging
 from typing import Any
 
 import procrastinate
+import psycopg
 
 from worker.db import Connection
 
@@ -20,6 +22,27 @@ LISTING_PRIORITY = 10
 RECOVERY_PRIORITY = 100
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
+log = logging.getLogger("worker.jobs")
+
+
+async def recover_stalled_jobs(seconds_since_heartbeat: float) -> int:
+    """Put back in the queue the jobs left `doing` by workers that are gone: no heartbeat for
+    `seconds_since_heartbeat`, or unregistered (their jobs keep no worker). Every step is
+    idempotent, so a job whose work was done but whose end went unrecorded just runs again."""
+    manager = app.job_manager
+    recovered = 0
+    for job in await manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat):
+        try:
+            await manager.retry_job(job)
+        except procrastinate.exceptions.ConnectorException as exc:
+            if not isinstance(exc.__cause__, psycopg.errors.RaiseException):
+                raise
+            # No longer `doing`: another worker's recovery got to it first.
+            log.info("jobs.recovery_skipped job_id=%s reason=%s", job.id, exc)
+            continue
+        recovered += 1
+        log.warning("jobs.recovered_stalled job_id=%s task=%s", job.id, job.task_name)
+    return recovered
 
 
 async def defer_list_page(conn: Connection, import_id: str, folder_id: str) -> None:

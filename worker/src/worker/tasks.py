@@ -73,12 +73,7 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
 )
 async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs of a worker that died (no heartbeat) go back to the queue."""
-    stalled = await context.app.job_manager.get_stalled_jobs(
-        seconds_since_heartbeat=services_of(context).settings.stalled_worker_seconds
-    )
-    for job in stalled:
-        await context.app.job_manager.retry_job(job)
-        log.warning("jobs.recovered_stalled job_id=%s task=%s", job.id, job.task_name)
+    await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
 
 
 __all__ = ["builtin_tasks", "list_folder_page", "start_import", "transfer_batch"]

@@ -145,6 +145,10 @@ class _BatchRun:
                     continue
                 except PermanentSourceError as exc:
                     return FileOutcome(file_id, attempts, failure=str(exc))
+                except psycopg.Error:
+                    # Our own database (the shared pace) failed, not the source: no attempt
+                    # of the file's is spent; the batch fails whole and its job retries it.
+                    raise
                 except Exception as exc:
                     return self._retry_later(row, attempts, exc)
         return FileOutcome(file_id, attempts, stored=stored)
