@@ -7,6 +7,7 @@ outcome and the jobs that follow from it in one short transaction. Every step ca
 """
 
 import logging
+import time
 
 import psycopg
 
@@ -17,6 +18,10 @@ from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
 from worker.transfers import over_file_cap
 
 log = logging.getLogger("worker.pipeline")
+
+# How long one listing job goes on listing its folder's pages before it queues the rest as a
+# new job: well within SHUTDOWN_GRACE_SECONDS, so a stopping worker lets it finish.
+LISTING_SLICE_SECONDS = 10.0
 
 
 async def start_import(services: Services, import_id: str) -> None:
@@ -48,15 +53,33 @@ async def start_import(services: Services, import_id: str) -> None:
     log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
 
 
-async def list_folder_page(services: Services, import_id: str, folder_id: str) -> None:
+async def list_folder_pages(services: Services, import_id: str, folder_id: str) -> None:
+    """List one folder from its checkpoint, page after page, for up to LISTING_SLICE_SECONDS;
+    if pages remain then, queue a job for the rest. Each page commits on its own (see
+    `list_next_page`), so a job that dies resumes from the last page it committed.
+
+    A folder's pages can only be listed one after the other, so they are listed in one job
+    rather than a job each: a next page never waits for a free job slot behind the transfers
+    its own earlier pages queued."""
+    deadline = time.monotonic() + LISTING_SLICE_SECONDS
+    while await list_next_page(
+        services, import_id, folder_id, last_of_job=time.monotonic() >= deadline
+    ):
+        pass
+
+
+async def list_next_page(
+    services: Services, import_id: str, folder_id: str, *, last_of_job: bool
+) -> bool:
     """List the next page of one folder from its checkpoint; record what it holds and queue
-    its new images as transfer batches, the next page, and (when recursive) each new
-    subfolder. A page that would take the import over MAX_FILES_PER_IMPORT or
+    its new images as transfer batches and (when recursive) each new subfolder. True when
+    more pages remain and this job is to list them; on its last page, a job queues the next
+    page as a job of its own. A page that would take the import over MAX_FILES_PER_IMPORT or
     MAX_IMPORT_BYTES records no files and fails the import, naming the cap."""
     async with services.pool.connection() as conn:
         checkpoint = await repository.get_folder_checkpoint(conn, import_id, folder_id)
     if checkpoint is None or checkpoint["done"] or checkpoint["import_status"] != "running":
-        return
+        return False
     connector = services.connectors[checkpoint["source"]]
     folder = FolderRef(folder_id, checkpoint["resource_key"])
     page = await connector.list_page(folder, checkpoint["next_page_token"])
@@ -69,7 +92,7 @@ async def list_folder_page(services: Services, import_id: str, folder_id: str) -
             pages_seen=checkpoint["pages_listed"],
             next_page_token=page.next_page_token,
         ):
-            return  # another run of this job committed this page already
+            return False  # another run of this job committed this page already
         settings = services.settings
         async with conn.transaction() as recording:
             added = await repository.add_files(
@@ -85,13 +108,14 @@ async def list_folder_page(services: Services, import_id: str, folder_id: str) -
         if over_cap:
             await repository.fail_import(conn, import_id, over_cap)
             log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
-            return
+            return False
         await transfers.defer_transfers(services, conn, import_id, added.to_transfer)
         if checkpoint["recursive"]:
             for subfolder_id in await repository.add_folders(conn, import_id, page.folders):
                 await jobs.defer_list_page(conn, import_id, subfolder_id)
         if page.next_page_token:
-            await jobs.defer_list_page(conn, import_id, folder_id)
+            if last_of_job:
+                await jobs.defer_list_page(conn, import_id, folder_id)
         else:
             await repository.finish_folder(conn, import_id)
             await repository.complete_if_settled(conn, import_id)
@@ -104,6 +128,7 @@ async def list_folder_page(services: Services, import_id: str, folder_id: str) -
         len(added.to_transfer),
         bool(page.next_page_token),
     )
+    return page.next_page_token is not None and not last_of_job
 
 
 async def fail_import(services: Services, import_id: str, error: str) -> None:

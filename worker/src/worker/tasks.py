@@ -30,7 +30,7 @@ async def start_import(context: JobContext, import_id: str) -> None:
 async def list_folder_page(context: JobContext, import_id: str, folder_id: str) -> None:
     services = services_of(context)
     try:
-        await pipeline.list_folder_page(services, import_id, folder_id)
+        await pipeline.list_folder_pages(services, import_id, folder_id)
     except Exception as exc:
         if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
             await pipeline.fail_import(
