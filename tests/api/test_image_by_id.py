@@ -78,6 +78,46 @@ async def test_image_content_redirects_to_a_link_that_serves_its_bytes(
     assert download.content == content
 
 
+@pytest.fixture(scope="module")
+def stored_dropbox_image(stack: Stack) -> tuple[str, bytes]:
+    """An image whose key the worker quoted (Dropbox ids hold ':'), so its link quotes '%'."""
+    content = os.urandom(30_000)
+    file_id = "id:a4ayc_80_OEAAAAAAAAAXw"
+    key = "dropbox/id%3Aa4ayc_80_OEAAAAAAAAAXw"
+    stack.s3.client().put_object(Bucket=stack.bucket, Key=key, Body=content)
+    with stack.db() as db:
+        image_id = insert_image(
+            db,
+            insert_import(db),
+            source="dropbox",
+            source_file_id=file_id,
+            size=len(content),
+            storage_key=key,
+            storage_path=f"s3://{stack.bucket}/{key}",
+        )
+    return image_id, content
+
+
+async def test_the_links_of_a_listed_page_serve_each_images_bytes(
+    api: AsyncTestClient[Any],
+    stored_image: tuple[str, bytes],
+    stored_dropbox_image: tuple[str, bytes],
+) -> None:
+    expected = dict([stored_image, stored_dropbox_image])
+    page = (await api.get("/images", params={"limit": 500})).json()
+    links = {item["id"]: item["url"] for item in page["items"] if item["id"] in expected}
+    links[stored_dropbox_image[0] + " by id"] = (
+        await api.get(f"/images/{stored_dropbox_image[0]}")
+    ).json()["url"]
+
+    assert len(links) == 3
+    async with httpx.AsyncClient() as http:
+        for image_id, url in links.items():
+            download = await http.get(url)
+            assert download.status_code == 200, download.text
+            assert download.content == expected[image_id.removesuffix(" by id")]
+
+
 @pytest.mark.parametrize("image_id", UNKNOWN_IDS)
 @pytest.mark.parametrize("suffix", ["", "/content"])
 async def test_an_unknown_image_is_404(
