@@ -8,7 +8,7 @@ from api.db import Connection
 from api.errors import InvalidInput, NotFound
 from api.images import repository
 from api.images.schemas import ImagePage, ImageView
-from api.storage import DownloadLinks
+from api.storage import DownloadLinks, LinkSigner
 
 
 async def list_images(
@@ -42,13 +42,14 @@ async def list_images(
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = (
-        encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"])) if has_more and rows else None
+        encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if has_more and rows else None
     )
-    return ImagePage(items=[to_view(row, links) for row in rows], next_cursor=next_cursor)
+    signer = links.signer()
+    return ImagePage(items=[to_view(row, signer) for row in rows], next_cursor=next_cursor)
 
 
 async def get_image(conn: Connection, links: DownloadLinks, image_id: str) -> ImageView:
-    return to_view(await _get_row(conn, image_id), links)
+    return to_view(await _get_row(conn, image_id), links.signer())
 
 
 async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> str:
@@ -73,20 +74,20 @@ def _location(row: dict[str, Any]) -> tuple[str, str]:
     return bucket, key
 
 
-def to_view(row: dict[str, Any], links: DownloadLinks) -> ImageView:
+def to_view(row: dict[str, Any], signer: LinkSigner) -> ImageView:
     bucket, key = _location(row)
     return ImageView(
-        id=str(row["id"]),
+        id=row["id"],
         source=row["source"],
         source_file_id=row["source_file_id"],
         google_drive_id=row["google_drive_id"],
-        import_id=str(row["import_id"]),
+        import_id=row["import_id"],
         name=row["name"],
         mime_type=row["mime_type"],
         size=row["size"],
         md5_checksum=row["md5_checksum"],
         storage_path=row["storage_path"],
-        url=links.url_for(bucket, key),
+        url=signer.url_for(bucket, key),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
     )
