@@ -9,6 +9,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from api.app import create_app
+from api.settings import Settings as ApiSettings
 from tests.api.factories import insert_image, insert_import
 from tests.conftest import Stack
 
@@ -126,3 +128,25 @@ async def test_an_unknown_image_is_404(
     response = await api.get(f"/images/{image_id}{suffix}", follow_redirects=False)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+async def test_reads_hand_their_connection_back_out_of_autocommit(
+    stack: Stack, stored_image: tuple[str, bytes]
+) -> None:
+    # Image routes read in autocommit; the next request on the same pooled connection may be a
+    # POST that needs its BEGIN ... COMMIT, so the one connection of this pool must come back
+    # as the pool made it, after a read that succeeded and one that failed.
+    settings = ApiSettings(
+        database_url=stack.database_url,
+        s3_endpoint_url=stack.s3.endpoint_url,
+        aws_access_key_id=stack.s3.access_key,
+        aws_secret_access_key=stack.s3.secret_key,
+        db_pool_max_size=1,
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await client.get("/images", params={"limit": 1})).status_code == 200
+        assert (await client.get("/images", params={"cursor": "garbage"})).status_code == 422
+        assert (await client.get(f"/images/{stored_image[0]}")).status_code == 200
+        pool = client.app.state.db_pool
+        async with pool.connection() as conn:
+            assert conn.autocommit is False

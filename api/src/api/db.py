@@ -1,9 +1,11 @@
-"""The connection pool, and the one transaction each request runs in."""
+"""The connection pool, and the one transaction each request runs in (a read of one statement
+runs as its own)."""
 
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 from litestar.datastructures import State
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Error
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -30,3 +32,18 @@ async def provide_connection(state: State) -> AsyncIterator[Connection]:
     pool: AsyncConnectionPool[Connection] = state.db_pool
     async with pool.connection() as conn, conn.transaction():
         yield conn
+
+
+async def provide_read_connection(state: State) -> AsyncIterator[Connection]:
+    """For routes that read with one statement: it is a transaction of its own (autocommit),
+    without the round trips of BEGIN and COMMIT around it."""
+    pool: AsyncConnectionPool[Connection] = state.db_pool
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            # As psycopg_pool's own check does: a connection cut mid-statement is discarded by
+            # the pool anyway, and its error is the one to report.
+            with suppress(Error):
+                await conn.set_autocommit(False)
