@@ -1,6 +1,7 @@
 """The connection pool, and the one transaction each request runs in (a read of one statement
 runs as its own)."""
 
+import select
 from collections.abc import AsyncIterator
 from contextlib import suppress
 
@@ -21,9 +22,23 @@ def create_pool(settings: Settings) -> AsyncConnectionPool[Connection]:
         max_size=settings.db_pool_max_size,
         kwargs={"row_factory": dict_row},
         connection_class=AsyncConnection[DictRow],
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,
         open=False,
     )
+
+
+async def check_connection(conn: Connection) -> None:
+    """The pool's check of a connection before handing it out, without a round trip while the
+    connection is plainly alive. An idle connection has nothing to read unless the server
+    closed it (a restart, a terminated backend) or sent it a notice: then psycopg_pool's own
+    check (an empty query) runs, and when it fails the pool replaces the connection."""
+    if conn.closed or _has_input(conn.pgconn.socket):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _has_input(fd: int) -> bool:
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)
 
 
 async def provide_connection(state: State) -> AsyncIterator[Connection]:
