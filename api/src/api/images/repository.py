@@ -1,6 +1,7 @@
 """SQL on the images table."""
 
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 from psycopg import sql
@@ -50,40 +51,55 @@ async def list_images(
     max_size: int | None = None,
 ) -> list[ImageRow]:
     """Newest first, keyset-paginated on (created_at, id); every filter narrows the same scan."""
-    conditions: list[sql.Composable] = [sql.SQL("true")]
+    filters: list[str] = []
     params: list[Any] = []
-    if source is not None:
-        conditions.append(sql.SQL("source = %s"))
-        params.append(source)
-    if import_id is not None:
-        conditions.append(sql.SQL("import_id = %s"))
-        params.append(import_id)
-    if mime_type is not None:
-        conditions.append(sql.SQL("mime_type = %s"))
-        params.append(mime_type)
-    if name_contains is not None:
-        conditions.append(sql.SQL("name ILIKE '%%' || %s || '%%' ESCAPE '\\'"))
-        params.append(escape_like(name_contains))
-    if min_size is not None:
-        conditions.append(sql.SQL("size >= %s"))
-        params.append(min_size)
-    if max_size is not None:
-        conditions.append(sql.SQL("size <= %s"))
-        params.append(max_size)
+    for name, value in (
+        ("source", source),
+        ("import_id", import_id),
+        ("mime_type", mime_type),
+        ("name_contains", None if name_contains is None else escape_like(name_contains)),
+        ("min_size", min_size),
+        ("max_size", max_size),
+    ):
+        if value is not None:
+            filters.append(name)
+            params.append(value)
     if after is not None:
-        conditions.append(sql.SQL("(created_at, id) < (%s, %s)"))
+        filters.append("after")
         params.extend(after)
-    query = sql.SQL("{select} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT %s").format(
-        select=_SELECT, where=sql.SQL(" AND ").join(conditions)
-    )
     cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
-    await cur.execute(query, [*params, limit])
+    await cur.execute(_list_query(tuple(filters)), [*params, limit])
     return await cur.fetchall()
+
+
+_CONDITIONS = {
+    "source": "source = %s",
+    "import_id": "import_id = %s",
+    "mime_type": "mime_type = %s",
+    "name_contains": "name ILIKE '%%' || %s || '%%' ESCAPE '\\'",
+    "min_size": "size >= %s",
+    "max_size": "size <= %s",
+    "after": "(created_at, id) < (%s, %s)",
+}
+
+
+@cache
+def _list_query(filters: tuple[str, ...]) -> sql.SQL:
+    """The query for one set of filters (at most 2^7 of them), composed once: psycopg renders a
+    composed query again on every execution, and a plain one it has seen not at all."""
+    where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(_CONDITIONS[f]) for f in filters)])
+    query = sql.SQL("{select} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT %s").format(
+        select=_SELECT, where=where
+    )
+    return sql.SQL(query.as_string())
+
+
+_GET_QUERY = sql.SQL(sql.SQL("{select} WHERE id = %s").format(select=_SELECT).as_string())
 
 
 async def get_image(conn: Connection, image_id: str) -> ImageRow | None:
     cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
-    await cur.execute(sql.SQL("{select} WHERE id = %s").format(select=_SELECT), (image_id,))
+    await cur.execute(_GET_QUERY, (image_id,))
     return await cur.fetchone()
 
 
