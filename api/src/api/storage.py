@@ -40,7 +40,8 @@ class DownloadLinks:
     endpoint rules, the event hooks, the request object and the four HMACs that derive the
     signing key, every time): 10 ms for a page of 50. So botocore resolves once per bucket what a
     bucket's links share (endpoint, addressing style, signing region), the signing key is derived
-    once per day and credentials, and each URL costs one SHA-256 and one HMAC.
+    once a day (and again when the credentials change), and each URL costs one SHA-256 and one
+    HMAC.
     """
 
     def __init__(self, settings: Settings) -> None:
