@@ -9,6 +9,8 @@ import httpx
 import pytest
 from litestar.testing import AsyncTestClient
 
+from api.app import create_app
+from api.settings import Settings as ApiSettings
 from tests.api.factories import insert_image, insert_import
 from tests.conftest import Stack
 
@@ -78,6 +80,46 @@ async def test_image_content_redirects_to_a_link_that_serves_its_bytes(
     assert download.content == content
 
 
+@pytest.fixture(scope="module")
+def stored_dropbox_image(stack: Stack) -> tuple[str, bytes]:
+    """An image whose key the worker quoted (Dropbox ids hold ':'), so its link quotes '%'."""
+    content = os.urandom(30_000)
+    file_id = "id:a4ayc_80_OEAAAAAAAAAXw"
+    key = "dropbox/id%3Aa4ayc_80_OEAAAAAAAAAXw"
+    stack.s3.client().put_object(Bucket=stack.bucket, Key=key, Body=content)
+    with stack.db() as db:
+        image_id = insert_image(
+            db,
+            insert_import(db),
+            source="dropbox",
+            source_file_id=file_id,
+            size=len(content),
+            storage_key=key,
+            storage_path=f"s3://{stack.bucket}/{key}",
+        )
+    return image_id, content
+
+
+async def test_the_links_of_a_listed_page_serve_each_images_bytes(
+    api: AsyncTestClient[Any],
+    stored_image: tuple[str, bytes],
+    stored_dropbox_image: tuple[str, bytes],
+) -> None:
+    expected = dict([stored_image, stored_dropbox_image])
+    page = (await api.get("/images", params={"limit": 500})).json()
+    links = {item["id"]: item["url"] for item in page["items"] if item["id"] in expected}
+    links[stored_dropbox_image[0] + " by id"] = (
+        await api.get(f"/images/{stored_dropbox_image[0]}")
+    ).json()["url"]
+
+    assert len(links) == 3
+    async with httpx.AsyncClient() as http:
+        for image_id, url in links.items():
+            download = await http.get(url)
+            assert download.status_code == 200, download.text
+            assert download.content == expected[image_id.removesuffix(" by id")]
+
+
 @pytest.mark.parametrize("image_id", UNKNOWN_IDS)
 @pytest.mark.parametrize("suffix", ["", "/content"])
 async def test_an_unknown_image_is_404(
@@ -86,3 +128,25 @@ async def test_an_unknown_image_is_404(
     response = await api.get(f"/images/{image_id}{suffix}", follow_redirects=False)
     assert response.status_code == 404
     assert response.json()["error"] == "not_found"
+
+
+async def test_reads_hand_their_connection_back_out_of_autocommit(
+    stack: Stack, stored_image: tuple[str, bytes]
+) -> None:
+    # Image routes read in autocommit; the next request on the same pooled connection may be a
+    # POST that needs its BEGIN ... COMMIT, so the one connection of this pool must come back
+    # as the pool made it, after a read that succeeded and one that failed.
+    settings = ApiSettings(
+        database_url=stack.database_url,
+        s3_endpoint_url=stack.s3.endpoint_url,
+        aws_access_key_id=stack.s3.access_key,
+        aws_secret_access_key=stack.s3.secret_key,
+        db_pool_max_size=1,
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        assert (await client.get("/images", params={"limit": 1})).status_code == 200
+        assert (await client.get("/images", params={"cursor": "garbage"})).status_code == 422
+        assert (await client.get(f"/images/{stored_image[0]}")).status_code == 200
+        pool = client.app.state.db_pool
+        async with pool.connection() as conn:
+            assert conn.autocommit is False

@@ -1,9 +1,12 @@
-"""The connection pool, and the one transaction each request runs in."""
+"""The connection pool, and the one transaction each request runs in (a read of one statement
+runs as its own)."""
 
+import select
 from collections.abc import AsyncIterator
+from contextlib import suppress
 
 from litestar.datastructures import State
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, Error
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
@@ -28,10 +31,24 @@ def create_pool(settings: Settings) -> AsyncConnectionPool[Connection]:
         timeout=settings.db_pool_timeout_seconds,
         kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         connection_class=AsyncConnection[DictRow],
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,
         reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         open=False,
     )
+
+
+async def check_connection(conn: Connection) -> None:
+    """The pool's check of a connection before handing it out, without a round trip while the
+    connection is plainly alive. An idle connection has nothing to read unless the server
+    closed it (a restart, a terminated backend) or sent it a notice: then psycopg_pool's own
+    check (an empty query) runs, and when it fails the pool replaces the connection."""
+    if conn.closed or _has_input(conn.pgconn.socket):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _has_input(fd: int) -> bool:
+    readable, _, _ = select.select([fd], [], [], 0)
+    return bool(readable)
 
 
 async def provide_connection(state: State) -> AsyncIterator[Connection]:
@@ -40,3 +57,18 @@ async def provide_connection(state: State) -> AsyncIterator[Connection]:
     pool: AsyncConnectionPool[Connection] = state.db_pool
     async with pool.connection() as conn, conn.transaction():
         yield conn
+
+
+async def provide_read_connection(state: State) -> AsyncIterator[Connection]:
+    """For routes that read with one statement: it is a transaction of its own (autocommit),
+    without the round trips of BEGIN and COMMIT around it."""
+    pool: AsyncConnectionPool[Connection] = state.db_pool
+    async with pool.connection() as conn:
+        await conn.set_autocommit(True)
+        try:
+            yield conn
+        finally:
+            # As psycopg_pool's own check does: a connection cut mid-statement is discarded by
+            # the pool anyway, and its error is the one to report.
+            with suppress(Error):
+                await conn.set_autocommit(False)

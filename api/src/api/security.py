@@ -5,6 +5,9 @@ security headers of every response. Applied once, to the whole app, in `app.crea
 The routes that start or change work are the ones with an unsafe method: every POST (start an
 import, retry, cancel). A route added later with POST, PUT, PATCH or DELETE is covered without
 a change here.
+
+The guard and the hooks are coroutines although they never wait: Litestar runs a plain function
+in a worker thread, and these run on every request (the headers hook on every message).
 """
 
 import hmac
@@ -49,7 +52,7 @@ def bearer_token_guard(settings: Settings, *, open_paths: Sequence[str]) -> Guar
     def is_open(path: str) -> bool:
         return any(path == p or path.startswith(f"{p.rstrip('/')}/") for p in open_paths)
 
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if starts_or_changes_work(connection):
             accepted = [write_token] if write_token else []
         elif settings.api_read_token is not None and not is_open(connection.scope["path"]):
@@ -95,7 +98,7 @@ def security_headers(*, docs_path: str) -> BeforeMessageSendHookHandler:
     load, except on the OpenAPI pages under `docs_path`."""
     docs_prefix = f"{docs_path.rstrip('/')}/"
 
-    def add_headers(message: Message, scope: Scope) -> None:
+    async def add_headers(message: Message, scope: Scope) -> None:
         if message["type"] != "http.response.start":
             return
         message.setdefault("headers", [])
@@ -109,7 +112,7 @@ def security_headers(*, docs_path: str) -> BeforeMessageSendHookHandler:
     return add_headers
 
 
-def _is_start_request(request: Request[Any, Any, Any]) -> bool:
+async def _is_start_request(request: Request[Any, Any, Any]) -> bool:
     return starts_or_changes_work(request)
 
 

@@ -5,12 +5,12 @@ from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
-from api.db import Connection
+from api.db import Connection, provide_read_connection
 from api.images import service
 from api.images.schemas import ImagePage, ImageView
 
@@ -19,6 +19,8 @@ Size = Annotated[int | None, QueryParameter(ge=0, description="Size in bytes.")]
 
 class ImageController(Controller):
     tags = ["images"]
+    # Every route here reads with one statement.
+    dependencies = {"conn": Provide(provide_read_connection)}
 
     @get("/images")
     async def list_images(

@@ -1,14 +1,14 @@
 """Browsing the image catalogue."""
 
 import uuid
-from typing import Any
 
 from api.cursor import decode_cursor, encode_cursor
 from api.db import Connection
 from api.errors import InvalidInput, NotFound
 from api.images import repository
+from api.images.repository import ImageRow
 from api.images.schemas import ImagePage, ImageView
-from api.storage import DownloadLinks
+from api.storage import DownloadLinks, LinkSigner
 
 
 async def list_images(
@@ -41,14 +41,13 @@ async def list_images(
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = (
-        encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"])) if has_more and rows else None
-    )
-    return ImagePage(items=[to_view(row, links) for row in rows], next_cursor=next_cursor)
+    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if has_more and rows else None
+    signer = links.signer()
+    return ImagePage(items=[to_view(row, signer) for row in rows], next_cursor=next_cursor)
 
 
 async def get_image(conn: Connection, links: DownloadLinks, image_id: str) -> ImageView:
-    return to_view(await _get_row(conn, image_id), links)
+    return to_view(await _get_row(conn, image_id), links.signer())
 
 
 async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> str:
@@ -57,7 +56,7 @@ async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> 
     return links.url_for(bucket, key)
 
 
-async def _get_row(conn: Connection, image_id: str) -> dict[str, Any]:
+async def _get_row(conn: Connection, image_id: str) -> ImageRow:
     try:
         parsed_id = str(uuid.UUID(image_id))
     except ValueError:
@@ -68,25 +67,25 @@ async def _get_row(conn: Connection, image_id: str) -> dict[str, Any]:
     return row
 
 
-def _location(row: dict[str, Any]) -> tuple[str, str]:
-    bucket, _, key = row["storage_path"].removeprefix("s3://").partition("/")
+def _location(row: ImageRow) -> tuple[str, str]:
+    bucket, _, key = row.storage_path.removeprefix("s3://").partition("/")
     return bucket, key
 
 
-def to_view(row: dict[str, Any], links: DownloadLinks) -> ImageView:
+def to_view(row: ImageRow, signer: LinkSigner) -> ImageView:
     bucket, key = _location(row)
     return ImageView(
-        id=str(row["id"]),
-        source=row["source"],
-        source_file_id=row["source_file_id"],
-        google_drive_id=row["google_drive_id"],
-        import_id=str(row["import_id"]),
-        name=row["name"],
-        mime_type=row["mime_type"],
-        size=row["size"],
-        md5_checksum=row["md5_checksum"],
-        storage_path=row["storage_path"],
-        url=links.url_for(bucket, key),
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
+        id=row.id,
+        source=row.source,
+        source_file_id=row.source_file_id,
+        google_drive_id=row.google_drive_id,
+        import_id=row.import_id,
+        name=row.name,
+        mime_type=row.mime_type,
+        size=row.size,
+        md5_checksum=row.md5_checksum,
+        storage_path=row.storage_path,
+        url=signer.url_for(bucket, key),
+        created_at=row.created_at,
+        updated_at=row.updated_at,
     )
