@@ -2,10 +2,21 @@
 
 from litestar import get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.response import Response
 
 
-@get("/healthz", tags=["health"])
+@get(
+    "/healthz",
+    tags=["health"],
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, str],
+            description="The database does not answer: `status` is `unavailable`.",
+            generate_examples=False,
+        )
+    },
+)
 async def healthz(state: State) -> Response[dict[str, str]]:
     """Ready when the database answers."""
     try:
