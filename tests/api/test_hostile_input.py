@@ -122,3 +122,9 @@ async def test_an_over_long_idempotency_key_is_refused(api: Client) -> None:
 async def test_a_drive_id_of_200_characters_is_still_accepted(api: Client) -> None:
     response = await api.post("/import/google-drive", json={"url": "A" * 200})
     assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize("route", ["/import/google-drive", "/import/dropbox"])
+@pytest.mark.parametrize("url", ["\x16[A\x81", "https://[drive.google.com/drive/folders/x"])
+async def test_a_link_urllib_cannot_split_is_refused(api: Client, route: str, url: str) -> None:
+    assert_refused(await api.post(route, json={"url": url}))

@@ -6,7 +6,7 @@ Parsing happens at the API's edge so that a bad link is refused before anything 
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
 from api.constraints import MAX_ID_LENGTH
 from api.errors import InvalidInput
@@ -34,8 +34,7 @@ def parse_google_drive_folder_link(url: str) -> FolderLink:
     if _BARE_ID.match(text):
         return FolderLink(folder_id=_checked_length(text, "folder id"), resource_key=None)
 
-    parts = urlsplit(text if "://" in text else f"https://{text}")
-    host = (parts.hostname or "").lower()
+    parts, host = _split(text)
     if parts.scheme not in {"http", "https"} or host not in _DRIVE_HOSTS:
         raise InvalidInput(
             f"not a Google Drive link: expected https://drive.google.com/drive/folders/<id>, "
@@ -63,6 +62,16 @@ def parse_google_drive_folder_link(url: str) -> FolderLink:
     raise InvalidInput(
         "no folder id found in the link: expected https://drive.google.com/drive/folders/<id>"
     )
+
+
+def _split(text: str) -> tuple[SplitResult, str]:
+    """The link's parts and lower-cased host; a link urllib cannot split (an unclosed `[`
+    of an IPv6 host) is invalid input, like any other link we cannot read."""
+    try:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        return parts, (parts.hostname or "").lower()
+    except ValueError as exc:
+        raise InvalidInput(f"the link cannot be read: {exc}") from None
 
 
 def _checked_length(value: str, name: str) -> str:
@@ -108,8 +117,7 @@ def parse_dropbox_folder_link(url: str) -> DropboxFolderLink:
     text = url.strip()
     if not text:
         raise InvalidInput("url is empty: paste a Dropbox shared folder link")
-    parts = urlsplit(text if "://" in text else f"https://{text}")
-    host = (parts.hostname or "").lower()
+    parts, host = _split(text)
     if parts.scheme not in {"http", "https"} or host not in _DROPBOX_HOSTS:
         raise InvalidInput(
             f"not a Dropbox link: expected {_DROPBOX_FORMS}, got host {host or '(none)'!r}"
