@@ -191,3 +191,14 @@ async def test_without_api_token_the_web_stays_open() -> None:
 def test_a_password_or_read_token_without_api_token_is_refused_at_startup(name: str) -> None:
     with pytest.raises(ValueError, match="API_TOKEN"):
         Settings(**{name: "something"})
+
+
+async def test_sign_in_attempts_are_limited_per_minute(guarded: Client) -> None:
+    for _ in range(10):
+        assert (await sign_in(guarded, "guess")).status_code == 401
+    limited = await sign_in(guarded, PASSWORD)
+    assert limited.status_code == 429
+    assert "Too many sign-in attempts" in limited.text
+    assert int(limited.headers["retry-after"]) >= 1
+    # Only sign-in attempts count.
+    assert (await guarded.get("/")).status_code == 200

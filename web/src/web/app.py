@@ -14,7 +14,11 @@ from jinja2 import Environment, FileSystemLoader
 from litestar import Litestar, Request, Response
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException, PermissionDeniedException
+from litestar.exceptions import (
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -108,6 +112,17 @@ def forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedException) -
     )
 
 
+def too_many_sign_ins(
+    request: Request[Any, Any, Any], exc: TooManyRequestsException
+) -> Response[Any]:
+    retry_after = (exc.headers or {}).get("RateLimit-Reset", "60")
+    page = error_page(
+        429, "Too many attempts", f"Too many sign-in attempts: try again in {retry_after} s."
+    )
+    page.headers["Retry-After"] = retry_after
+    return page
+
+
 def error_page(status_code: int, heading: str, detail: str) -> Template:
     return Template(
         "error.html", context={"heading": heading, "detail": detail}, status_code=status_code
@@ -155,7 +170,11 @@ def create_app(
             yield
 
     key = auth.secret_key(settings)
-    sessions = [auth.session_config(settings, key).middleware] if settings.api_token else []
+    sessions = (
+        [auth.session_config(settings, key).middleware, auth.sign_in_rate_limit().middleware]
+        if settings.api_token
+        else []
+    )
     return Litestar(
         route_handlers=[
             SignInPages,
@@ -177,6 +196,7 @@ def create_app(
             NotFoundException: not_found,
             auth.SignInRequired: sign_in_required,
             PermissionDeniedException: forbidden,
+            TooManyRequestsException: too_many_sign_ins,
             HTTP_500_INTERNAL_SERVER_ERROR: unexpected,
         },
         before_send=[security_headers],

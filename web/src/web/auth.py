@@ -19,8 +19,9 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar.config.csrf import CSRFConfig
-from litestar.connection import ASGIConnection
+from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.types import Guard
 
@@ -32,6 +33,9 @@ SESSION_COOKIE = "session"
 CSRF_COOKIE = "csrftoken"
 CSRF_HEADER = "x-csrftoken"
 SESSION_HOURS = 12
+# Sign-in attempts per client address and minute, in each web process: guessing a password
+# goes no faster than this.
+SIGN_IN_ATTEMPTS_PER_MINUTE = 10
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reachable without a session even when reading needs one.
 OPEN_PATHS = (SIGN_IN_PATH, SIGN_OUT_PATH, "/healthz", "/static")
@@ -86,6 +90,19 @@ def csrf_config(settings: Settings, key: bytes) -> CSRFConfig:
         cookie_httponly=True,
         cookie_samesite="lax",
         cookie_secure=uses_https(settings),
+    )
+
+
+def sign_in_rate_limit() -> RateLimitConfig:
+    """Litestar's rate-limit middleware, counting only the sign-in form's POSTs."""
+
+    def is_sign_in_attempt(request: Request[Any, Any, Any]) -> bool:
+        return request.method == "POST" and request.url.path == SIGN_IN_PATH
+
+    return RateLimitConfig(
+        rate_limit=("minute", SIGN_IN_ATTEMPTS_PER_MINUTE),
+        check_throttle_handler=is_sign_in_attempt,
+        store="sign_in_rate_limit",
     )
 
 
