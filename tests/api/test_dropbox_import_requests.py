@@ -8,11 +8,19 @@ from litestar.testing import AsyncTestClient
 
 from tests.api.factories import insert_import
 from tests.conftest import Stack
+from tests.job_log import install_job_log
 
 # A link the emulator does not know: the worker fails these imports, but only after the API
 # has answered, and these tests look only at what the API did.
 SCL = "https://www.dropbox.com/scl/fo/apitest0000000000000a1/AApiTestKey00000000000?rlkey=k0000000000000000000000a1"
 SH = "https://www.dropbox.com/sh/apitest00000a2/AAapiTestHash000000000000"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def log_jobs(stack: Stack) -> None:
+    """Jobs ever queued: the worker deletes the start job as soon as it succeeds."""
+    with stack.db() as db:
+        install_job_log(db)
 
 
 def recorded(stack: Stack, import_id: str) -> tuple[Any, ...]:
@@ -23,7 +31,7 @@ def recorded(stack: Stack, import_id: str) -> tuple[Any, ...]:
             (import_id,),
         ).fetchone()
         jobs = db.execute(
-            "SELECT task_name FROM procrastinate_jobs WHERE args->>'import_id' = %s", (import_id,)
+            "SELECT task_name FROM test_job_log WHERE args->>'import_id' = %s", (import_id,)
         ).fetchall()
     assert row is not None
     return (*row, [task for (task,) in jobs])
@@ -127,7 +135,7 @@ async def test_a_link_with_a_live_import_returns_it_whatever_its_parameters(
     }
     with stack.db() as db:
         jobs = db.execute(
-            "SELECT count(*) FROM procrastinate_jobs WHERE args->>'import_id' = %s", (live_id,)
+            "SELECT count(*) FROM test_job_log WHERE args->>'import_id' = %s", (live_id,)
         ).fetchone()
     assert jobs == (0,)
 

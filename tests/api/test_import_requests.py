@@ -6,8 +6,16 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import Stack
+from tests.job_log import install_job_log
 
 FOLDER = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def log_jobs(stack: Stack) -> None:
+    """Jobs ever queued: the worker deletes the start job as soon as it succeeds."""
+    with stack.db() as db:
+        install_job_log(db)
 
 
 async def test_post_answers_202_with_the_import_and_queues_one_job(
@@ -24,8 +32,7 @@ async def test_post_answers_202_with_the_import_and_queues_one_job(
     assert body["folder_id"] == FOLDER
     with stack.db() as db:
         jobs = db.execute(
-            "SELECT task_name, args->>'import_id' FROM procrastinate_jobs"
-            " WHERE args->>'import_id' = %s",
+            "SELECT task_name, args->>'import_id' FROM test_job_log WHERE args->>'import_id' = %s",
             (body["import_id"],),
         ).fetchall()
     assert jobs == [("import.start", body["import_id"])]

@@ -2,15 +2,22 @@
 gallery. Chromium drives the real web service, API, worker, S3 and the Drive emulator."""
 
 import contextlib
+import os
 import re
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from playwright.async_api import Browser, Page, expect
 
 from devstack.ports import free_port
 from emulators.google_drive import FaultRule
 from tests.conftest import Stack
+from tests.servers import start_server
 from tests.web.conftest import browser_page, screenshot, start_web
+
+API_TOKEN = "browser-test-token-3b9f1e"
+WEB_PASSWORD = "browser-test-password"
 
 
 async def start_import_from_the_page(page: Page, web: str, link: str, *, subfolders: bool) -> None:
@@ -211,3 +218,72 @@ async def test_pages_fit_a_phone_screen(browser: Browser, web: str) -> None:
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"
             await screenshot(page, name)
+
+
+@pytest.fixture(scope="module")
+def guarded_web(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API with API_TOKEN, and a web service holding it and WEB_PASSWORD."""
+    logs = tmp_path_factory.mktemp("guarded")
+    api = start_server("api.app:app", {**stack.env, "API_TOKEN": API_TOKEN}, logs / "api.log")
+    port = free_port()
+    env = {
+        **os.environ,
+        "API_URL": api.url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        "API_TOKEN": API_TOKEN,
+        "WEB_PASSWORD": WEB_PASSWORD,
+    }
+    try:
+        web = start_server("web.app:app", env, logs / "web.log", port)
+        try:
+            yield web.url
+        finally:
+            web.stop()
+    finally:
+        api.stop()
+
+
+@pytest.mark.parametrize("javascript", [True, False])
+async def test_with_a_token_set_an_import_starts_only_after_signing_in(
+    browser: Browser, guarded_web: str, stack: Stack, javascript: bool
+) -> None:
+    web = guarded_web
+    link = stack.drive.fixture.link("keyed root")
+    async with browser_page(browser, javascript=javascript) as page:
+        await page.goto(web)
+        await page.get_by_label("Folder link").fill(link)
+        await page.get_by_role("button", name="Start import").click()
+        # Refused: the browser is sent to the sign-in page, to come back to the form after.
+        await expect(page).to_have_url(f"{web}/sign-in?next=%2F")
+        await expect(page.locator("h1")).to_have_text("Sign in")
+        await screenshot(page, f"sign-in{'' if javascript else '-without-javascript'}")
+
+        await page.get_by_label("Password").fill("not the password")
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page.locator("#password-error")).to_contain_text("not right")
+
+        await page.get_by_label("Password").fill(WEB_PASSWORD)
+        await page.get_by_role("button", name="Sign in").click()
+        await expect(page).to_have_url(f"{web}/")
+        await page.get_by_label("Folder link").fill(link)
+        await page.get_by_role("button", name="Start import").click()
+        await expect(page).to_have_url(re.compile(r"/imports/[0-9a-f-]{36}(\?existing=1)?$"))
+
+        await page.get_by_role("button", name="Sign out").click()
+        await expect(page).to_have_url(f"{web}/")
+        await expect(page.get_by_role("link", name="Sign in")).to_be_visible()
+
+
+async def test_a_post_without_the_csrf_token_is_refused(page: Page, web: str) -> None:
+    await page.goto(web)
+    form = {"url": "https://drive.google.com/drive/folders/1CsrfTestFolder00000000000000"}
+    refused = await page.request.post(f"{web}/imports", form=form, max_redirects=0)
+    assert refused.status == 403
+    assert "security token" in await refused.text()
+    # The same request with the page's token goes through (to the import's page).
+    token = await page.locator("#import-form input[name=_csrf_token]").get_attribute("value")
+    assert token
+    accepted = await page.request.post(
+        f"{web}/imports", form={**form, "_csrf_token": token}, max_redirects=0
+    )
+    assert accepted.status == 303, await accepted.text()

@@ -56,7 +56,15 @@ async def client(api_answers: dict[str, Handler]) -> AsyncIterator[AsyncTestClie
 
     app = create_app(Settings(api_url="http://api.test"), api_transport=httpx.MockTransport(answer))
     async with AsyncTestClient(app=app) as client:
+        await with_csrf_token(client)
         yield client
+
+
+async def with_csrf_token(client: AsyncTestClient[Any]) -> None:
+    """Send the CSRF token on every request, as the pages' forms and htmx do: any page sets
+    the cookie, and the header echoes it."""
+    await client.get("/healthz")
+    client.headers["x-csrftoken"] = client.cookies["csrftoken"]
 
 
 def no_api(request: httpx.Request) -> httpx.Response:

@@ -3,6 +3,7 @@ holds, and no page, fragment, redirect or header it sends to a browser carries i
 carry the usual security headers, and the API limits start requests per visitor, not per web
 service. The real API and web under uvicorn, on the module's stack."""
 
+import contextlib
 import os
 import time
 from collections.abc import Iterator
@@ -57,6 +58,18 @@ def visitor(address: str) -> dict[str, str]:
     return {"X-Forwarded-For": address}
 
 
+def signed_in_browser(web: str, address: str) -> httpx.Client:
+    """A browser at `address` that signed in (with API_TOKEN, as the web allows) and sends the
+    CSRF token with every request, as the pages do."""
+    browser = httpx.Client(base_url=web, headers=visitor(address))
+    browser.get("/sign-in")
+    browser.headers["x-csrftoken"] = browser.cookies["csrftoken"]
+    signed_in = browser.post("/sign-in", data={"password": API_TOKEN, "next": "/"})
+    assert signed_in.status_code == 303, signed_in.text
+    assert_no_token(signed_in)
+    return browser
+
+
 def assert_no_token(response: httpx.Response) -> None:
     for secret in (API_TOKEN, API_READ_TOKEN):
         assert secret not in response.text, response.url
@@ -91,7 +104,7 @@ def test_the_api_refuses_callers_without_the_token(api_url: str) -> None:
 def test_every_page_works_through_the_token_and_none_shows_it(
     web: str, api_url: str, stack: Stack
 ) -> None:
-    with httpx.Client(base_url=web, headers=visitor("203.0.113.10")) as browser:
+    with contextlib.closing(signed_in_browser(web, "203.0.113.10")) as browser:
         seen = [browser.get("/")]
         started = browser.post(
             "/imports", data={"url": stack.drive.fixture.link("mixed"), "recursive": "true"}
@@ -132,8 +145,12 @@ def test_the_start_limit_counts_each_visitor_of_the_web_service_apart(
 ) -> None:
     link = "https://drive.google.com/drive/folders/1NoSuchFolderForTheLimit0000000"
 
+    browsers = {
+        address: signed_in_browser(web, address) for address in ("203.0.113.20", "203.0.113.21")
+    }
+
     def start(address: str) -> httpx.Response:
-        response = httpx.post(f"{web}/imports", data={"url": link}, headers=visitor(address))
+        response = browsers[address].post("/imports", data={"url": link})
         assert_no_token(response)
         return response
 

@@ -10,7 +10,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.db import create_pool, provide_connection
-from api.errors import EXCEPTION_HANDLERS
+from api.errors import EXCEPTION_HANDLERS, ApiRequest
 from api.health import healthz, readyz
 from api.images.endpoints import ImageController
 from api.imports.endpoints import ImportController
@@ -47,6 +47,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         route_handlers=[healthz, readyz, ImportController, ImageController],
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        request_class=ApiRequest,
         lifespan=[lifespan],
         guards=[bearer_token_guard(settings, open_paths=[*HEALTH_PATHS, OPENAPI_PATH])],
         middleware=[rate_limit.middleware] if rate_limit else [],

@@ -34,7 +34,8 @@ def decode_text_cursor(cursor: str) -> str:
         (key,) = _decode(cursor)
     except (ValueError, TypeError):
         raise _invalid() from None
-    if not isinstance(key, str):
+    # No cursor of ours holds a NUL (PostgreSQL text cannot): a forged one gets no further.
+    if not isinstance(key, str) or "\x00" in key:
         raise _invalid()
     return key
 

@@ -4,10 +4,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+import msgspec
 import psycopg
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException, SerializationException, ValidationException
 from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
 from litestar.status_codes import (
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
     HTTP_429_TOO_MANY_REQUESTS,
@@ -68,6 +70,52 @@ class Unavailable(ApiError):
 
 # What a client is told to wait when the database is unreachable: about what a restart takes.
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+
+class ErrorBody(msgspec.Struct):
+    """The body of every error answer."""
+
+    error: str
+    detail: str
+
+
+# What each refusal means, in the OpenAPI schema.
+_ERROR_DESCRIPTIONS = {
+    401: "No bearer token, or not one this route accepts (only when API_TOKEN, or for reads "
+    "API_READ_TOKEN, is set).",
+    404: "No such resource.",
+    409: "The resource's current state does not allow this request.",
+    413: "The request body is larger than MAX_REQUEST_BYTES.",
+    422: "The request is not valid: a parameter, the body or a link is wrong.",
+    429: "Too many requests that start or change work from this address: see Retry-After.",
+    503: "The database is not answering; try again after Retry-After.",
+}
+
+
+def error_responses(*status_codes: int) -> dict[int, ResponseSpec]:
+    """The refusals a route can answer with, for its `responses=`: each with the error body.
+    Every route that uses them reads the database, so each also answers 503 while the
+    database is unreachable."""
+    return {
+        code: ResponseSpec(
+            data_container=ErrorBody,
+            description=_ERROR_DESCRIPTIONS[code],
+            generate_examples=False,
+        )
+        for code in (*status_codes, 503)
+    }
+
+
+class ApiRequest(Request[Any, Any, Any]):
+    """The app's request class: a body that is not JSON, or not UTF-8 (which msgspec reports
+    as a UnicodeDecodeError that Litestar does not expect), is request validation like any
+    other bad input."""
+
+    async def json(self) -> Any:
+        try:
+            return await super().json()
+        except (SerializationException, UnicodeDecodeError) as exc:
+            raise ValidationException(f"the body is not valid UTF-8 JSON: {exc}") from None
 
 
 def _body(error: str, detail: Any) -> dict[str, Any]:

@@ -4,6 +4,7 @@ import asyncio
 
 from litestar import get
 from litestar.datastructures import State
+from litestar.openapi import ResponseSpec
 from litestar.response import Response
 from psycopg_pool import AsyncConnectionPool
 
@@ -20,7 +21,18 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@get("/readyz", tags=["health"])
+@get(
+    "/readyz",
+    tags=["health"],
+    responses={
+        503: ResponseSpec(
+            data_container=dict[str, str],
+            description="The database or the object store does not answer: `status` is "
+            "`unavailable`, and each of them says which.",
+            generate_examples=False,
+        )
+    },
+)
 async def readyz(state: State) -> Response[dict[str, str]]:
     """Ready when the database and the object store both answer; 503 naming which does not."""
     bucket_check: BucketCheck = state.bucket_check

@@ -14,17 +14,22 @@ from jinja2 import Environment, FileSystemLoader
 from litestar import Litestar, Request, Response
 from litestar.datastructures import MutableScopeHeaders, State
 from litestar.di import Provide
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import (
+    NotFoundException,
+    PermissionDeniedException,
+    TooManyRequestsException,
+)
 from litestar.plugins.htmx import HTMXPlugin, HTMXRequest
 from litestar.plugins.jinja import JinjaTemplateEngine
-from litestar.response import Template
+from litestar.response import Redirect, Template
 from litestar.static_files import create_static_files_router
-from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_ERROR
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
+from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
-from web.endpoints import ImagePages, ImportPages, healthz, wants_fragment
+from web.endpoints import ImagePages, ImportPages, SignInPages, healthz, wants_fragment
 from web.formatting import FILTERS
 from web.settings import Settings, get_settings
 
@@ -88,6 +93,36 @@ def unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
     return error_page(500, "Something went wrong", "An unexpected error happened; it is logged.")
 
 
+def sign_in_required(request: Request[Any, Any, Any], exc: auth.SignInRequired) -> Response[Any]:
+    """To the sign-in page, and back to `next_path` after it; htmx follows HX-Redirect."""
+    target = auth.sign_in_url(exc.next_path)
+    if HTMXRequest(request.scope).htmx:
+        return Response(None, status_code=401, headers={"HX-Redirect": target})
+    return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
+def forbidden(request: Request[Any, Any, Any], exc: PermissionDeniedException) -> Response[Any]:
+    # The CSRF middleware's refusal: a form from another site, or from a page so old that its
+    # token no longer matches the cookie.
+    logger.warning("web.forbidden path=%s %s", request.url.path, exc.detail)
+    return error_page(
+        403,
+        "The form could not be sent",
+        "It did not carry this site's security token: reload the page and send it again.",
+    )
+
+
+def too_many_sign_ins(
+    request: Request[Any, Any, Any], exc: TooManyRequestsException
+) -> Response[Any]:
+    retry_after = (exc.headers or {}).get("RateLimit-Reset", "60")
+    page = error_page(
+        429, "Too many attempts", f"Too many sign-in attempts: try again in {retry_after} s."
+    )
+    page.headers["Retry-After"] = retry_after
+    return page
+
+
 def error_page(status_code: int, heading: str, detail: str) -> Template:
     return Template(
         "error.html", context={"heading": heading, "detail": detail}, status_code=status_code
@@ -131,10 +166,18 @@ def create_app(
         async with httpx.AsyncClient(base_url=settings.api_url, transport=api_transport) as http:
             app.state.api = ApiClient(http, token=token)
             app.state.settings = settings
+            app.state.sign_in_enabled = auth.sign_in_enabled(settings)
             yield
 
+    key = auth.secret_key(settings)
+    sessions = (
+        [auth.session_config(settings, key).middleware, auth.sign_in_rate_limit().middleware]
+        if settings.api_token
+        else []
+    )
     return Litestar(
         route_handlers=[
+            SignInPages,
             ImportPages,
             ImagePages,
             healthz,
@@ -143,11 +186,17 @@ def create_app(
         dependencies={"api": Provide(provide_api, sync_to_thread=False)},
         plugins=[HTMXPlugin()],
         lifespan=[lifespan],
+        middleware=sessions,
+        csrf_config=auth.csrf_config(settings, key),
+        guards=[auth.sign_in_guard(settings)],
         template_config=TemplateConfig(instance=template_engine()),
         exception_handlers={
             ApiUnavailable: api_unavailable,
             ApiError: api_error,
             NotFoundException: not_found,
+            auth.SignInRequired: sign_in_required,
+            PermissionDeniedException: forbidden,
+            TooManyRequestsException: too_many_sign_ins,
             HTTP_500_INTERNAL_SERVER_ERROR: unexpected,
         },
         before_send=[security_headers],

@@ -5,8 +5,9 @@ The port is not a setting of the app: the server is started on it, with `uvicorn
 """
 
 from functools import lru_cache
+from typing import Self
 
-from pydantic import SecretStr, field_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,14 +20,30 @@ class Settings(BaseSettings):
     public_base_url: str = "http://localhost:8080"
     # The API's API_TOKEN, sent as a bearer token on every call to it. It stays on this server:
     # no page, header or script sent to a browser carries it.
+    # With it set, the pages that start, retry or cancel imports need a signed-in visitor
+    # (web/auth.py), who signs in with WEB_PASSWORD or with API_TOKEN itself.
     api_token: SecretStr | None = None
+    web_password: SecretStr | None = None
+    # The API's API_READ_TOKEN: only whether it is set matters here. Set, every page needs a
+    # signed-in visitor (the web reads with API_TOKEN, which the API accepts for reads).
+    api_read_token: SecretStr | None = None
 
-    @field_validator("api_token", mode="before")
+    @field_validator("api_token", "web_password", "api_read_token", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         return None if isinstance(value, str) and not value.strip() else value
+
+    @model_validator(mode="after")
+    def _sign_in_needs_api_token(self) -> Self:
+        for name in ("web_password", "api_read_token"):
+            if getattr(self, name) is not None and self.api_token is None:
+                raise ValueError(
+                    f"{name.upper()} is set but API_TOKEN is not: without API_TOKEN the web "
+                    "is open to everyone and signs no one in; set API_TOKEN too"
+                )
+        return self
 
 
 @lru_cache

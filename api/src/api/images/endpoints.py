@@ -10,10 +10,26 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
+from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor
 from api.db import Connection, provide_read_connection
+from api.errors import error_responses
 from api.images import service
 from api.images.schemas import ImagePage, ImageView
 
+MimeType = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=MAX_FILTER_LENGTH, pattern=NO_NUL, description="The MIME type, e.g. image/png."
+    ),
+]
+NameContains = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=MAX_FILTER_LENGTH,
+        pattern=NO_NUL,
+        description="Case-insensitive: the name contains it.",
+    ),
+]
 Size = Annotated[int | None, QueryParameter(ge=0, description="Size in bytes.")]
 
 
@@ -22,20 +38,17 @@ class ImageController(Controller):
     # Every route here reads with one statement.
     dependencies = {"conn": Provide(provide_read_connection)}
 
-    @get("/images")
+    @get("/images", responses=error_responses(401, 422))
     async def list_images(
         self,
         conn: NamedDependency[Connection],
         state: State,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
         source: FromQuery[Literal["google_drive", "dropbox"] | None] = None,
         import_id: FromQuery[uuid.UUID | None] = None,
-        mime_type: FromQuery[str | None] = None,
-        q: Annotated[
-            str | None,
-            QueryParameter(max_length=255, description="Case-insensitive: the name contains it."),
-        ] = None,
+        mime_type: MimeType = None,
+        q: NameContains = None,
         min_size: Size = None,
         max_size: Size = None,
     ) -> ImagePage:
@@ -53,14 +66,18 @@ class ImageController(Controller):
             max_size=max_size,
         )
 
-    @get("/images/{image_id:str}")
+    @get("/images/{image_id:str}", responses=error_responses(401, 404))
     async def get_image(
         self, image_id: FromPath[str], conn: NamedDependency[Connection], state: State
     ) -> ImageView:
         """One imported image, with a fresh download link."""
         return await service.get_image(conn, state.download_links, image_id)
 
-    @get("/images/{image_id:str}/content", status_code=HTTP_307_TEMPORARY_REDIRECT)
+    @get(
+        "/images/{image_id:str}/content",
+        status_code=HTTP_307_TEMPORARY_REDIRECT,
+        responses=error_responses(401, 404),
+    )
     async def get_image_content(
         self, image_id: FromPath[str], conn: NamedDependency[Connection], state: State
     ) -> Redirect:

@@ -10,7 +10,9 @@ from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
+from api.constraints import Cursor
 from api.db import Connection
+from api.errors import error_responses
 from api.imports import service
 from api.imports.schemas import (
     CancelAccepted,
@@ -33,6 +35,14 @@ IdempotencyKey = Annotated[
         schema_extra={"minLength": 1, "maxLength": 255, "pattern": service.IDEMPOTENCY_KEY_PATTERN},
     ),
 ]
+# Every POST: the token, the body cap and the start limit apply.
+_WORK = (401, 413, 429)
+_ALREADY_LIVE = {
+    HTTP_200_OK: ResponseSpec(
+        data_container=ImportAccepted,
+        description="The folder already had a queued or running import: that one.",
+    )
+}
 PageLimit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
@@ -42,12 +52,7 @@ class ImportController(Controller):
     @post(
         "/import/google-drive",
         status_code=HTTP_202_ACCEPTED,
-        responses={
-            HTTP_200_OK: ResponseSpec(
-                data_container=ImportAccepted,
-                description="The folder already had a queued or running import: that one.",
-            )
-        },
+        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
     )
     async def import_google_drive(
         self,
@@ -65,12 +70,7 @@ class ImportController(Controller):
     @post(
         "/import/dropbox",
         status_code=HTTP_202_ACCEPTED,
-        responses={
-            HTTP_200_OK: ResponseSpec(
-                data_container=ImportAccepted,
-                description="The folder already had a queued or running import: that one.",
-            )
-        },
+        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
     )
     async def import_dropbox(
         self,
@@ -85,43 +85,51 @@ class ImportController(Controller):
         status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
         return Response(start.accepted, status_code=status_code)
 
-    @get("/imports")
+    @get("/imports", responses=error_responses(401, 422))
     async def list_imports(
         self,
         conn: NamedDependency[Connection],
         limit: PageLimit = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
         status: FromQuery[ImportStatus | None] = None,
     ) -> ImportPage:
         """Imports, newest first; follow `next_cursor` for the next page."""
         return await service.list_imports(conn, limit=limit, cursor=cursor, status=status)
 
-    @get("/imports/{import_id:str}")
+    @get("/imports/{import_id:str}", responses=error_responses(401, 404))
     async def get_import(
         self, import_id: FromPath[str], conn: NamedDependency[Connection]
     ) -> ImportView:
         """An import's status, counts, timings and rate."""
         return await service.get_import(conn, import_id)
 
-    @get("/imports/{import_id:str}/failures")
+    @get("/imports/{import_id:str}/failures", responses=error_responses(401, 404, 422))
     async def list_import_failures(
         self,
         import_id: FromPath[str],
         conn: NamedDependency[Connection],
         limit: PageLimit = 50,
-        cursor: FromQuery[str | None] = None,
+        cursor: Cursor = None,
     ) -> FailedFilePage:
         """The files of an import that failed for good, with the reason; paginated."""
         return await service.list_failed_files(conn, import_id, limit=limit, cursor=cursor)
 
-    @post("/imports/{import_id:str}/retry", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/imports/{import_id:str}/retry",
+        status_code=HTTP_202_ACCEPTED,
+        responses=error_responses(*_WORK, 404, 409),
+    )
     async def retry_import_failures(
         self, import_id: FromPath[str], conn: NamedDependency[Connection]
     ) -> RetryAccepted:
         """Queue every failed file of an import for another transfer."""
         return await service.retry_failed_files(conn, import_id)
 
-    @post("/imports/{import_id:str}/cancel", status_code=HTTP_202_ACCEPTED)
+    @post(
+        "/imports/{import_id:str}/cancel",
+        status_code=HTTP_202_ACCEPTED,
+        responses=error_responses(*_WORK, 404, 409),
+    )
     async def cancel_import(
         self, import_id: FromPath[str], conn: NamedDependency[Connection]
     ) -> CancelAccepted:

@@ -6,8 +6,9 @@ Parsing happens at the API's edge so that a bad link is refused before anything 
 
 import re
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qs, urlsplit, urlunsplit
 
+from api.constraints import MAX_ID_LENGTH
 from api.errors import InvalidInput
 
 _DRIVE_HOSTS = {"drive.google.com", "docs.google.com"}
@@ -31,10 +32,9 @@ def parse_google_drive_folder_link(url: str) -> FolderLink:
     if not text:
         raise InvalidInput("url is empty: paste a Google Drive folder link")
     if _BARE_ID.match(text):
-        return FolderLink(folder_id=text, resource_key=None)
+        return FolderLink(folder_id=_checked_length(text, "folder id"), resource_key=None)
 
-    parts = urlsplit(text if "://" in text else f"https://{text}")
-    host = (parts.hostname or "").lower()
+    parts, host = _split(text)
     if parts.scheme not in {"http", "https"} or host not in _DRIVE_HOSTS:
         raise InvalidInput(
             f"not a Google Drive link: expected https://drive.google.com/drive/folders/<id>, "
@@ -42,13 +42,17 @@ def parse_google_drive_folder_link(url: str) -> FolderLink:
         )
     query = parse_qs(parts.query)
     resource_key = _single(query, "resourcekey")
+    if resource_key is not None:
+        _checked_length(resource_key, "resourcekey")
     path = parts.path.rstrip("/")
 
     if match := _FOLDER_IN_PATH.search(path + "/"):
-        return FolderLink(folder_id=match.group(1), resource_key=resource_key)
+        folder_id = _checked_length(match.group(1), "folder id")
+        return FolderLink(folder_id=folder_id, resource_key=resource_key)
     if _strip_account_prefix(path) in _ID_QUERY_PATHS:
-        folder_id = _single(query, "id")
-        if folder_id and _BARE_ID.match(folder_id):
+        query_id = _single(query, "id")
+        if query_id and _BARE_ID.match(query_id):
+            folder_id = _checked_length(query_id, "folder id")
             return FolderLink(folder_id=folder_id, resource_key=resource_key)
         raise InvalidInput("the link has no valid folder id in its ?id= parameter")
     if _FILE_PATH.search(path):
@@ -58,6 +62,26 @@ def parse_google_drive_folder_link(url: str) -> FolderLink:
     raise InvalidInput(
         "no folder id found in the link: expected https://drive.google.com/drive/folders/<id>"
     )
+
+
+def _split(text: str) -> tuple[SplitResult, str]:
+    """The link's parts and lower-cased host; a link urllib cannot split (an unclosed `[`
+    of an IPv6 host) is invalid input, like any other link we cannot read."""
+    try:
+        parts = urlsplit(text if "://" in text else f"https://{text}")
+        return parts, (parts.hostname or "").lower()
+    except ValueError as exc:
+        raise InvalidInput(f"the link cannot be read: {exc}") from None
+
+
+def _checked_length(value: str, name: str) -> str:
+    """Ids and keys are a few dozen characters; one of hundreds is no link a source gave."""
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidInput(
+            f"the link's {name} is {len(value)} characters long: a source's are at most "
+            f"{MAX_ID_LENGTH}; paste the folder's link as the source gave it"
+        )
+    return value
 
 
 def _single(query: dict[str, list[str]], name: str) -> str | None:
@@ -93,8 +117,7 @@ def parse_dropbox_folder_link(url: str) -> DropboxFolderLink:
     text = url.strip()
     if not text:
         raise InvalidInput("url is empty: paste a Dropbox shared folder link")
-    parts = urlsplit(text if "://" in text else f"https://{text}")
-    host = (parts.hostname or "").lower()
+    parts, host = _split(text)
     if parts.scheme not in {"http", "https"} or host not in _DROPBOX_HOSTS:
         raise InvalidInput(
             f"not a Dropbox link: expected {_DROPBOX_FORMS}, got host {host or '(none)'!r}"
@@ -116,6 +139,8 @@ def parse_dropbox_folder_link(url: str) -> DropboxFolderLink:
             f"malformed Dropbox folder link: expected {_DROPBOX_FORMS}, with nothing after "
             "the folder's key (paste the link of the shared folder itself)"
         )
+    for part in ids:
+        _checked_length(part, "folder id")
     if form == "scl/fo":
         rlkey = _single(parse_qs(parts.query), "rlkey")
         if rlkey is None:
@@ -125,6 +150,7 @@ def parse_dropbox_folder_link(url: str) -> DropboxFolderLink:
             )
         if not _DROPBOX_SEGMENT.match(rlkey):
             raise InvalidInput("malformed Dropbox folder link: its rlkey is not a valid key")
+        _checked_length(rlkey, "rlkey")
     path = "/" + "/".join(segments)
     return DropboxFolderLink(
         folder_id=f"{form}/{ids[0]}/{ids[1]}",

@@ -5,6 +5,8 @@ from typing import Literal
 
 import msgspec
 
+from api.constraints import Link, Password
+
 ImportStatus = Literal[
     "queued", "running", "completed", "completed_with_errors", "failed", "cancelled"
 ]
@@ -12,16 +14,16 @@ Source = Literal["google_drive", "dropbox"]
 
 
 class ImportRequest(msgspec.Struct, forbid_unknown_fields=True):
-    url: str
+    url: Link
     recursive: bool = True
 
 
 class DropboxImportRequest(msgspec.Struct, forbid_unknown_fields=True):
-    url: str
+    url: Link
     recursive: bool = True
     # For a link the owner protected with a password. Kept with the import (the worker needs
     # it for every call), never shown in its views.
-    password: str | None = None
+    password: Password | None = None
 
 
 class ImportAccepted(msgspec.Struct):

@@ -1,0 +1,46 @@
+"""What text the API takes in, declared once and used by the request schemas and parameters,
+so that a value PostgreSQL cannot store (a NUL byte) or no source would give (an id of
+thousands of characters) is refused as request validation (422), before any handler runs."""
+
+from typing import Annotated
+
+import msgspec
+from litestar.params import QueryParameter
+
+# PostgreSQL text cannot hold U+0000; every other character is the source's business.
+NO_NUL = r"^[^\u0000]*$"
+
+# A pasted folder link: real ones are well under 500 characters.
+MAX_LINK_LENGTH = 2048
+# A source's folder id or key: Drive ids are 33 to 44 characters, Dropbox's a few dozen.
+MAX_ID_LENGTH = 200
+MAX_PASSWORD_LENGTH = 1024
+# Filters and cursors of the lists: a MIME type, a name fragment, an opaque cursor.
+MAX_FILTER_LENGTH = 255
+MAX_CURSOR_LENGTH = 512
+
+Link = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_LINK_LENGTH,
+        pattern=NO_NUL,
+        description="The folder's shared link, as copied from the source.",
+    ),
+]
+Password = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_PASSWORD_LENGTH,
+        pattern=NO_NUL,
+        description="The link's password, when its owner set one.",
+    ),
+]
+
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=MAX_CURSOR_LENGTH,
+        pattern=NO_NUL,
+        description="`next_cursor` of the previous page, passed back unchanged.",
+    ),
+]
