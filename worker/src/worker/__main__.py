@@ -6,7 +6,7 @@ import signal
 
 from procrastinate.worker import Worker
 
-from worker import tasks  # noqa: F401 - registers the tasks on the app
+from worker import metrics, tasks  # noqa: F401 - tasks registers the tasks on the app
 from worker.db import create_pool, database_answers
 from worker.http_client import create_source_client
 from worker.in_flight import InFlightLimit
@@ -150,6 +150,7 @@ def main() -> None:
     quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
     for noisy in ("httpx", "procrastinate.worker", "procrastinate.jobs"):
         logging.getLogger(noisy).setLevel(quiet)
+    metrics.start_server(settings.metrics_port)
     asyncio.run(run())
 
 
