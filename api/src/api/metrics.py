@@ -19,7 +19,7 @@ METRICS_PATH = "/metrics"
 # are left out of that scrape.
 QUEUE_QUERY_TIMEOUT_SECONDS = 2.0
 
-# Route templates (`/imports/{import_id:str}`), not raw paths: one series per route.
+# Route templates (`/imports/{import_id}`), not raw paths: one series per route.
 PROMETHEUS = PrometheusConfig(
     app_name="image-import-api",
     prefix="image_import_api",
@@ -47,7 +47,7 @@ FROM ready r JOIN procrastinate_jobs j ON j.id = r.first_id
 """
 
 
-@get(METRICS_PATH, include_in_schema=False, sync_to_thread=False)
+@get(METRICS_PATH, include_in_schema=False)
 async def metrics(state: State) -> Response[bytes]:
     """The metrics in Prometheus' text format."""
     body = generate_latest(REGISTRY) + generate_latest(await _queue_registry(state.db_pool))
