@@ -146,9 +146,10 @@ def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
     # Two lines per job from Procrastinate and one per request from httpx drown the import's
-    # own events at 10,000 files; LOG_LEVEL=DEBUG brings them back.
+    # own events at 10,000 files, and the periodic recovery job's deferral is a line every 10
+    # seconds of an idle worker; LOG_LEVEL=DEBUG brings them back.
     quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
-    for noisy in ("httpx", "procrastinate.worker", "procrastinate.jobs"):
+    for noisy in ("httpx", "procrastinate.worker", "procrastinate.jobs", "procrastinate.periodic"):
         logging.getLogger(noisy).setLevel(quiet)
     metrics.start_server(settings.metrics_port)
     asyncio.run(run())
