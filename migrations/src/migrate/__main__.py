@@ -55,6 +55,8 @@ def apply_migrations(database_url: str, versions_dir: Path = VERSIONS_DIR) -> li
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+    # yoyo logs each step of each version; the one line below names the versions applied.
+    logging.getLogger("yoyo").setLevel(logging.WARNING)
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         sys.exit("migrate: DATABASE_URL is not set")
