@@ -229,6 +229,8 @@ class Stack:
             # The 100,000-file scenario is exactly at the default cap; lift it, nothing else.
             "MAX_FILES_PER_IMPORT": "0",
             "START_RATE_LIMIT_PER_MINUTE": "0",
+            # Several worker processes: none serves metrics (they would share one port).
+            "METRICS_PORT": "0",
         }
 
     def spawn(self, *argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:

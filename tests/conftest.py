@@ -202,6 +202,8 @@ def stack(
         # A killed worker's jobs come back within seconds, not the production half minute.
         "HEARTBEAT_SECONDS": "1",
         "STALLED_WORKER_SECONDS": "4",
+        # Test workers serve no metrics unless a module asks (a fixed port would clash).
+        "METRICS_PORT": "0",
         **getattr(request.module, "WORKER_ENV", {}),
     }
     worker_log = tmp_path_factory.mktemp("worker") / "worker.log"

@@ -151,6 +151,23 @@ def test_each_service_runs_non_root_with_probes_and_bounded_resources(
     assert f"--uid {APP_USER_ID}" in text and f"USER {APP_USER_ID}" in text
 
 
+@pytest.mark.parametrize(("component", "port"), [("api", 8000), ("worker", 9000)])
+def test_prometheus_scrapes_the_api_and_worker_pods_on_a_port_they_serve(
+    resources: dict[tuple[str, str], dict[str, Any]], component: str, port: int
+) -> None:
+    template = resources[("Deployment", f"image-import-{component}")]["spec"]["template"]
+    assert template["metadata"]["annotations"] == {
+        "prometheus.io/scrape": "true",
+        "prometheus.io/port": str(port),
+        "prometheus.io/path": "/metrics",
+    }
+    (container,) = template["spec"]["containers"]
+    assert port in {p["containerPort"] for p in container["ports"]}
+    if component == "worker":
+        (config,) = load("configmap.yaml")
+        assert config["data"]["METRICS_PORT"] == str(port)
+
+
 def test_the_migrate_job_runs_migrate_from_the_api_image(
     resources: dict[tuple[str, str], dict[str, Any]],
 ) -> None:

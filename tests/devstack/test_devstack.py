@@ -154,3 +154,31 @@ def test_console_prefixes_each_line_with_the_padded_service_name() -> None:
     console.sink("postgres")("ready")
 
     assert out.getvalue() == "api      | listening\npostgres | ready\n"
+
+
+def test_migrating_a_new_and_a_migrated_database_logs_no_server_errors(tmp_path: Path) -> None:
+    from migrate.__main__ import apply_migrations
+
+    postgres = start_postgres_for_tests(tmp_path)
+    try:
+        url = postgres.create_database("image_import")
+        assert apply_migrations(url)
+        assert apply_migrations(url) == []
+    finally:
+        postgres.stop()
+    log = postgres.log_path.read_text()
+    assert "ERROR" not in log, log
+
+
+def test_embedded_s3_prints_warnings_only_and_keeps_its_info_lines_in_files(
+    tmp_path: Path,
+) -> None:
+    s3 = start_s3_for_tests(tmp_path, "images")
+    try:
+        s3.client().put_object(Bucket="images", Key="k", Body=b"x")
+    finally:
+        s3.stop()
+    printed = s3.log_path.read_text().splitlines()
+    # glog's lines start with their severity: I(nfo), W(arning), E(rror), F(atal).
+    assert not [line for line in printed if line[:1] == "I" and line[1:5].isdigit()]
+    assert any(path.name.startswith("weed.") for path in (s3.data_dir / "logs").iterdir())

@@ -15,6 +15,7 @@ from api.health import healthz, readyz
 from api.images.endpoints import ImageController
 from api.imports.endpoints import ImportController
 from api.jobs import create_job_app
+from api.metrics import METRICS_PATH, PROMETHEUS, metrics
 from api.security import bearer_token_guard, security_headers, start_rate_limit
 from api.settings import Settings, get_settings
 from api.storage import BucketCheck, DownloadLinks
@@ -44,13 +45,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     rate_limit = start_rate_limit(settings)
     return Litestar(
-        route_handlers=[healthz, readyz, ImportController, ImageController],
+        route_handlers=[healthz, readyz, metrics, ImportController, ImageController],
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=ApiRequest,
         lifespan=[lifespan],
-        guards=[bearer_token_guard(settings, open_paths=[*HEALTH_PATHS, OPENAPI_PATH])],
-        middleware=[rate_limit.middleware] if rate_limit else [],
+        guards=[
+            bearer_token_guard(settings, open_paths=[*HEALTH_PATHS, METRICS_PATH, OPENAPI_PATH])
+        ],
+        middleware=[PROMETHEUS.middleware, *([rate_limit.middleware] if rate_limit else [])],
         before_send=[security_headers(docs_path=OPENAPI_PATH)],
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(

@@ -123,6 +123,8 @@ class EmbeddedPostgres:
             "-h", self.host,
             "-k", self._socket_dir(),
         ]  # fmt: skip
+        # Warnings and errors only (the default logs every checkpoint too).
+        argv += ["-c", "log_min_messages=warning", "-c", "log_checkpoints=off"]
         if not self.fsync:
             argv += ["-c", "fsync=off", "-c", "synchronous_commit=off"]
             argv += ["-c", "full_page_writes=off"]

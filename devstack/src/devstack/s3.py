@@ -153,7 +153,7 @@ class EmbeddedS3:
         """Start SeaweedFS and return once the S3 endpoint answers and the bucket exists."""
         if self._process is not None:
             raise RuntimeError("already started")
-        for sub in ("volumes", "master", "config"):
+        for sub in ("volumes", "master", "config", "logs"):
             (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
         self.stop_leftover()
         if log_line is None:
@@ -178,8 +178,12 @@ class EmbeddedS3:
         config.chmod(0o600)
         return [
             weed_binary(),
-            # glog otherwise writes log files into /tmp.
-            "-logtostderr",
+            # Warnings and errors on stderr (the console); glog's info lines, about a hundred a
+            # minute, only into files under the data dir (glog's default is /tmp).
+            "-logtostderr=false",
+            "-alsologtostderr=false",
+            "-stderrthreshold=WARNING",
+            f"-logdir={self.data_dir / 'logs'}",
             # An empty config dir, so no master.toml/security.toml from ~ or /etc leaks in.
             f"-config_dir={self.data_dir / 'config'}",
             "server",
@@ -257,6 +261,7 @@ class EmbeddedS3:
                 self.stop()
                 raise S3StartError(
                     f"weed exited with code {code} during start; last output:\n{tail}"
+                    f"\n(all of it in {self.data_dir / 'logs'})"
                 )
             try:
                 if _has_volume_server(master_port):

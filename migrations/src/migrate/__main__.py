@@ -9,7 +9,11 @@ import os
 import sys
 from pathlib import Path
 
-from yoyo import get_backend, read_migrations
+from yoyo import read_migrations
+from yoyo.backends.base import DatabaseBackend
+from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
+from yoyo.connections import parse_uri
+from yoyo.migrations import default_migration_table
 
 VERSIONS_DIR = Path(__file__).resolve().parents[2] / "versions"
 
@@ -24,9 +28,24 @@ def yoyo_url(database_url: str) -> str:
     return f"postgresql+psycopg://{rest}"
 
 
+class QuietPostgresBackend(PostgresqlPsycopgBackend):  # type: ignore[misc]
+    """yoyo's psycopg backend without the statements it runs expecting them to fail, each an
+    ERROR in the server's log: a probe of whether DDL is transactional (it drops a table its
+    rolled-back transaction created; in PostgreSQL it always is), and creating its lock table
+    when it exists already."""
+
+    create_lock_table_sql = DatabaseBackend.create_lock_table_sql.replace(
+        "CREATE TABLE", "CREATE TABLE IF NOT EXISTS", 1
+    )
+
+    def _check_transactional_ddl(self) -> bool:
+        return True
+
+
 def apply_migrations(database_url: str, versions_dir: Path = VERSIONS_DIR) -> list[str]:
     """Apply every pending version; return the ids applied (empty when already up to date)."""
-    backend = get_backend(yoyo_url(database_url))
+    backend = QuietPostgresBackend(parse_uri(yoyo_url(database_url)), default_migration_table)
+    backend.init_database()
     migrations = read_migrations(str(versions_dir))
     with backend.lock():
         pending = backend.to_apply(migrations)
@@ -36,6 +55,8 @@ def apply_migrations(database_url: str, versions_dir: Path = VERSIONS_DIR) -> li
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(name)s %(levelname)s %(message)s")
+    # yoyo logs each step of each version; the one line below names the versions applied.
+    logging.getLogger("yoyo").setLevel(logging.WARNING)
     database_url = os.environ.get("DATABASE_URL")
     if not database_url:
         sys.exit("migrate: DATABASE_URL is not set")

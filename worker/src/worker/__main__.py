@@ -6,7 +6,7 @@ import signal
 
 from procrastinate.worker import Worker
 
-from worker import tasks  # noqa: F401 - registers the tasks on the app
+from worker import metrics, tasks  # noqa: F401 - tasks registers the tasks on the app
 from worker.db import create_pool, database_answers
 from worker.http_client import create_source_client
 from worker.in_flight import InFlightLimit
@@ -146,10 +146,12 @@ def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
     # Two lines per job from Procrastinate and one per request from httpx drown the import's
-    # own events at 10,000 files; LOG_LEVEL=DEBUG brings them back.
+    # own events at 10,000 files, and the periodic recovery job's deferral is a line every 10
+    # seconds of an idle worker; LOG_LEVEL=DEBUG brings them back.
     quiet = logging.DEBUG if settings.log_level == "DEBUG" else logging.WARNING
-    for noisy in ("httpx", "procrastinate.worker", "procrastinate.jobs"):
+    for noisy in ("httpx", "procrastinate.worker", "procrastinate.jobs", "procrastinate.periodic"):
         logging.getLogger(noisy).setLevel(quiet)
+    metrics.start_server(settings.metrics_port)
     asyncio.run(run())
 
 

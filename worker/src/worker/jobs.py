@@ -38,7 +38,7 @@ async def recover_stalled_jobs(seconds_since_heartbeat: float) -> int:
             if not isinstance(exc.__cause__, psycopg.errors.RaiseException):
                 raise
             # No longer `doing`: another worker's recovery got to it first.
-            log.info("jobs.recovery_skipped job_id=%s reason=%s", job.id, exc)
+            log.debug("jobs.recovery_skipped job_id=%s reason=%s", job.id, exc)
             continue
         recovered += 1
         log.warning("jobs.recovered_stalled job_id=%s task=%s", job.id, job.task_name)

@@ -14,6 +14,7 @@ import hashlib
 import time
 from collections import deque
 
+from worker import metrics
 from worker.db import Pool
 
 # How far ahead one lease reaches: short enough that a pause reaches every worker quickly,
@@ -53,6 +54,7 @@ class PostgresPacer:
     def __init__(self, pool: Pool, bucket: str, *, requests_per_second: float, burst: int) -> None:
         self._pool = pool
         self._bucket = bucket
+        self._source = metrics.source_of_bucket(bucket)
         self._step = 1.0 / requests_per_second
         self._window = burst * self._step
         self._lease_size = max(1, min(burst, round(requests_per_second * LEASE_SECONDS)))
@@ -72,10 +74,12 @@ class PostgresPacer:
             slot = self._slots.popleft()
         wait = max(slot, self._paused_until) - time.monotonic()
         if wait > 0:
+            metrics.PACE_WAIT.labels(self._source).inc(wait)
             await asyncio.sleep(wait)
 
     async def hold_off(self, seconds: float) -> None:
         """Nobody calls this source for `seconds` from now (a Retry-After, a rate limit)."""
+        metrics.HOLD_OFFS.labels(self._source).inc()
         self._slots.clear()
         self._paused_until = max(self._paused_until, time.monotonic() + seconds)
         async with self._pool.connection() as conn:

@@ -11,7 +11,7 @@ import time
 
 import psycopg
 
-from worker import jobs, repository, transfers
+from worker import jobs, metrics, repository, transfers
 from worker.services import Services
 from worker.settings import Settings
 from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
@@ -119,6 +119,7 @@ async def list_next_page(
         else:
             await repository.finish_folder(conn, import_id)
             await repository.complete_if_settled(conn, import_id)
+    count_listed(checkpoint["source"], added)
     log.info(
         "import.page_listed import_id=%s folder_id=%s page=%d files=%d new_images=%d more=%s",
         import_id,
@@ -135,6 +136,14 @@ async def fail_import(services: Services, import_id: str, error: str) -> None:
     async with services.pool.connection() as conn, conn.transaction():
         await repository.fail_import(conn, import_id, error)
     log.warning("import.failed import_id=%s error=%s", import_id, error)
+
+
+def count_listed(source: str, added: repository.AddedFiles) -> None:
+    """Count the files a committed page settled at once: unchanged, and skipped by class."""
+    if added.unchanged:
+        metrics.FILES.labels(source, "unchanged", "").inc(added.unchanged)
+    for reason in added.skip_reasons:
+        metrics.FILES.labels(source, "skipped", metrics.skip_class(reason)).inc()
 
 
 def skip_reason(file: SourceFile, max_file_bytes: int = 0) -> str | None:

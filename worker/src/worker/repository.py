@@ -123,6 +123,9 @@ class AddedFiles:
     to_transfer: list[tuple[str, int | None]]
     discovered: int
     bytes_discovered: int
+    # The page's new files settled at once: how many were unchanged, and why each skipped one was.
+    unchanged: int = 0
+    skip_reasons: tuple[str, ...] = ()
 
 
 async def add_files(
@@ -160,7 +163,7 @@ async def add_files(
               AND stored.size = t.size
               AND (stored.md5_checksum = t.md5 OR stored.content_hash = t.content_hash)
         ON CONFLICT (import_id, source_file_id) DO NOTHING
-        RETURNING f.source_file_id, f.state, f.size
+        RETURNING f.source_file_id, f.state, f.size, f.reason
         """,
         {
             "import_id": import_id,
@@ -209,7 +212,13 @@ async def add_files(
             """,
             (import_id, source, by_state["unchanged"]),
         )
-    return AddedFiles(to_transfer, totals["discovered"], totals["bytes_discovered"])
+    return AddedFiles(
+        to_transfer,
+        totals["discovered"],
+        totals["bytes_discovered"],
+        unchanged=len(by_state["unchanged"]),
+        skip_reasons=tuple(row["reason"] or "" for row in new if row["state"] == "skipped"),
+    )
 
 
 async def add_folders(conn: Connection, import_id: str, folders: list[FolderRef]) -> list[str]:
@@ -281,6 +290,9 @@ class FileOutcome:
     attempts: int
     stored: StoredObject | None = None
     failure: str | None = None
+    # Why it failed, as a class for metrics: permanent (the source refused it), exhausted (its
+    # last attempt failed transiently), batch_exhausted (its batch job ran out of attempts).
+    failure_class: str = "permanent"
 
 
 # One statement settles a group of files: their rows, their images, the import's counters and,

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     source_burst: int = Field(default=100, ge=1)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    # Prometheus metrics are served on this port at /metrics (0 serves none). Each worker
+    # process needs a port of its own: it is a scrape target of its own.
+    metrics_port: int = Field(default=9000, ge=0, le=65535)
     # Jobs one worker process runs at once (listing pages and transfer batches).
     worker_concurrency: int = Field(default=16, ge=1)
     # A listing page queues its new images as transfer batches of at most this many files and

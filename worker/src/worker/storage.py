@@ -7,6 +7,7 @@ import base64
 import hashlib
 import io
 import logging
+import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.handlers import add_expect_header
 
+from worker import metrics
 from worker.http_client import create_store_client
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
@@ -160,14 +162,19 @@ class ObjectStore:
             "Content-MD5": base64.b64encode(tally.md5.digest()).decode(),
         }
         url = self._object_url(key)
+        started = time.perf_counter()
         try:
             response = await self._http.put(
                 url, content=body, headers=self._signed("PUT", url, headers)
             )
         except httpx.TransportError as exc:
+            metrics.UPLOAD_ERRORS.labels("put", "unavailable").inc()
             raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
         if response.status_code != 200:
+            kind = "unavailable" if response.status_code >= 500 else "refused"
+            metrics.UPLOAD_ERRORS.labels("put", kind).inc()
             raise self._refusal(response)
+        metrics.UPLOAD_DURATION.labels("put").observe(time.perf_counter() - started)
 
     def _object_url(self, key: str) -> str:
         # The key as S3 names it, percent-encoded once on the wire (keys hold `%` themselves).
@@ -229,6 +236,7 @@ class ObjectStore:
         from the event loop's stream as it goes."""
         loop = asyncio.get_running_loop()
         reader = _BlockingReader(chunks, loop, tally)
+        started = time.perf_counter()
         try:
             await loop.run_in_executor(
                 self._threads,
@@ -246,10 +254,13 @@ class ObjectStore:
             if reader.failure is not None:
                 raise reader.failure from None
             if isinstance(exc, ClientError) and _status(exc) < 500:
+                metrics.UPLOAD_ERRORS.labels("multipart", "refused").inc()
                 raise TransientSourceError(f"S3 refused the multipart upload: {exc}") from exc
             if isinstance(exc, BotoCoreError | ClientError):
+                metrics.UPLOAD_ERRORS.labels("multipart", "unavailable").inc()
                 raise self._unavailable(f"S3 multipart upload failed: {exc}") from exc
             raise
+        metrics.UPLOAD_DURATION.labels("multipart").observe(time.perf_counter() - started)
 
     async def aclose(self) -> None:
         if self._probe is not None:

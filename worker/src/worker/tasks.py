@@ -5,7 +5,7 @@ import logging
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import jobs, pipeline, transfers
+from worker import jobs, metrics, pipeline, transfers
 from worker.retry import TransientFailureRetry, is_last_attempt
 from worker.services import services_of
 from worker.sources.base import PermanentSourceError
@@ -17,27 +17,31 @@ retry = TransientFailureRetry()
 @jobs.app.task(name=jobs.START_IMPORT, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
 async def start_import(context: JobContext, import_id: str) -> None:
     services = services_of(context)
-    try:
-        await pipeline.start_import(services, import_id)
-    except Exception as exc:
-        if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
-            await pipeline.fail_import(services, import_id, f"could not start: {exc}")
-            return
-        raise
+    with metrics.job_run(jobs.START_IMPORT, context.job) as run:
+        try:
+            await pipeline.start_import(services, import_id)
+        except Exception as exc:
+            if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
+                await pipeline.fail_import(services, import_id, f"could not start: {exc}")
+                run.failed()
+                return
+            raise
 
 
 @jobs.app.task(name=jobs.LIST_FOLDER_PAGE, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
 async def list_folder_page(context: JobContext, import_id: str, folder_id: str) -> None:
     services = services_of(context)
-    try:
-        await pipeline.list_folder_pages(services, import_id, folder_id)
-    except Exception as exc:
-        if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
-            await pipeline.fail_import(
-                services, import_id, f"listing folder {folder_id} failed: {exc}"
-            )
-            return
-        raise
+    with metrics.job_run(jobs.LIST_FOLDER_PAGE, context.job) as run:
+        try:
+            await pipeline.list_folder_pages(services, import_id, folder_id)
+        except Exception as exc:
+            if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
+                await pipeline.fail_import(
+                    services, import_id, f"listing folder {folder_id} failed: {exc}"
+                )
+                run.failed()
+                return
+            raise
 
 
 @jobs.app.task(name=jobs.TRANSFER_BATCH, queue=jobs.TRANSFER_QUEUE, pass_context=True, retry=retry)
@@ -45,14 +49,18 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
     # Each file's failures are handled inside the batch; what reaches here is a failure of the
     # batch as a whole (the database), retried as a job: the re-run moves what is still pending.
     services = services_of(context)
-    try:
-        await transfers.transfer_batch(services, import_id, file_ids)
-    except Exception as exc:
-        if is_last_attempt(context.job):
-            await transfers.fail_pending_files(services, import_id, file_ids, str(exc))
-            return
-        log.info("import.batch_retry import_id=%s files=%d error=%s", import_id, len(file_ids), exc)
-        raise
+    with metrics.job_run(jobs.TRANSFER_BATCH, context.job) as run:
+        try:
+            await transfers.transfer_batch(services, import_id, file_ids)
+        except Exception as exc:
+            if is_last_attempt(context.job):
+                await transfers.fail_pending_files(services, import_id, file_ids, str(exc))
+                run.failed()
+                return
+            log.info(
+                "import.batch_retry import_id=%s files=%d error=%s", import_id, len(file_ids), exc
+            )
+            raise
 
 
 # croniter puts seconds in the sixth field: every 10 seconds. Recovery goes ahead of every
@@ -73,7 +81,8 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
 )
 async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs of a worker that died (no heartbeat) go back to the queue."""
-    await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
+    with metrics.job_run(jobs.RECOVER_STALLED_JOBS, context.job, retried=False):
+        await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
 
 
 __all__ = ["builtin_tasks", "list_folder_page", "start_import", "transfer_batch"]

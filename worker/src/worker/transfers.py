@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from worker import jobs, repository
+from worker import jobs, metrics, repository
 from worker.db import Connection
 from worker.repository import FileOutcome
 from worker.retry import backoff_seconds
@@ -98,10 +98,16 @@ async def fail_pending_files(
         if batch.source is None or not batch.files:
             return
         outcomes = [
-            FileOutcome(row["source_file_id"], row["attempts"] + 1, failure=reason)
+            FileOutcome(
+                row["source_file_id"],
+                row["attempts"] + 1,
+                failure=reason,
+                failure_class="batch_exhausted",
+            )
             for row in batch.files
         ]
         await repository.settle_files(conn, import_id, batch.source, outcomes)
+    count_settled(batch.source, outcomes)
     log.warning(
         "import.files_failed import_id=%s files=%d reason=%s", import_id, len(outcomes), reason
     )
@@ -198,9 +204,10 @@ class _BatchRun:
         file_id = row["source_file_id"]
         reason = str(exc) or repr(exc)
         if attempts >= self._services.settings.max_attempts:
-            return FileOutcome(file_id, attempts, failure=reason)
+            return FileOutcome(file_id, attempts, failure=reason, failure_class="exhausted")
         retry_after = exc.retry_after if isinstance(exc, TransientSourceError) else None
         self._retries.append((file_id, attempts, reason, retry_after))
+        metrics.FILE_RETRIES.labels(self._source).inc()
         log.info(
             "import.transfer_retry import_id=%s file_id=%s attempt=%d error=%s",
             self._import_id,
@@ -225,6 +232,7 @@ class _BatchRun:
                     status = await repository.settle_files(
                         conn, self._import_id, self._source, outcomes
                     )
+                count_settled(self._source, outcomes)
             except psycopg.errors.ObjectNotInPrerequisiteState:
                 status = "cancelled"  # the import's triggers refused the record: nothing kept
             if status != "running":
@@ -254,6 +262,20 @@ class _BatchRun:
             await jobs.defer_transfer_batches(
                 conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait
             )
+
+
+def count_settled(source: str, outcomes: list[FileOutcome]) -> None:
+    """Count settled files and the bytes imported (a batch only settles files still pending,
+    so a re-run does not count a file again)."""
+    imported_bytes = 0
+    for outcome in outcomes:
+        if outcome.stored is not None:
+            imported_bytes += outcome.stored.size
+            metrics.FILES.labels(source, "imported", "").inc()
+        else:
+            metrics.FILES.labels(source, "failed", outcome.failure_class).inc()
+    if imported_bytes:
+        metrics.BYTES.labels(source).inc(imported_bytes)
 
 
 async def within_file_cap(
