@@ -40,6 +40,7 @@ ROUTES = [
     ("GET", "/images/{image_id}"),
     ("GET", "/images/{image_id}/content"),
     ("GET", "/healthz"),
+    ("GET", "/readyz"),
 ]
 
 
