@@ -10,10 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from procrastinate.jobs import Job
 from prometheus_client import Counter, Histogram, start_http_server
-
-from worker.retry import is_last_attempt
 
 # Jobs run from milliseconds (a small batch of unchanged files) to minutes (a batch of large
 # files); uploads from milliseconds to a large file's multipart minutes.
@@ -105,15 +102,15 @@ class JobRun:
 
 
 @contextmanager
-def job_run(task: str, job: Job, *, retried: bool = True) -> Iterator[JobRun]:
-    """Count and time one job of `task`; an exception is `retried` when the job has attempts
-    left (and its task retries at all), else `failed`."""
+def job_run(task: str, *, retried: bool) -> Iterator[JobRun]:
+    """Count and time one job of `task`; an exception is `retried` when the job is to run
+    again (its task retries, and it has attempts left), else `failed`."""
     run = JobRun()
     started = time.perf_counter()
     try:
         yield run
     except Exception:
-        run.outcome = "retried" if retried and not is_last_attempt(job) else "failed"
+        run.outcome = "retried" if retried else "failed"
         raise
     finally:
         JOBS.labels(task, run.outcome).inc()

@@ -17,7 +17,7 @@ retry = TransientFailureRetry()
 @jobs.app.task(name=jobs.START_IMPORT, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
 async def start_import(context: JobContext, import_id: str) -> None:
     services = services_of(context)
-    with metrics.job_run(jobs.START_IMPORT, context.job) as run:
+    with metrics.job_run(jobs.START_IMPORT, retried=not is_last_attempt(context.job)) as run:
         try:
             await pipeline.start_import(services, import_id)
         except Exception as exc:
@@ -31,7 +31,7 @@ async def start_import(context: JobContext, import_id: str) -> None:
 @jobs.app.task(name=jobs.LIST_FOLDER_PAGE, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
 async def list_folder_page(context: JobContext, import_id: str, folder_id: str) -> None:
     services = services_of(context)
-    with metrics.job_run(jobs.LIST_FOLDER_PAGE, context.job) as run:
+    with metrics.job_run(jobs.LIST_FOLDER_PAGE, retried=not is_last_attempt(context.job)) as run:
         try:
             await pipeline.list_folder_pages(services, import_id, folder_id)
         except Exception as exc:
@@ -49,7 +49,7 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
     # Each file's failures are handled inside the batch; what reaches here is a failure of the
     # batch as a whole (the database), retried as a job: the re-run moves what is still pending.
     services = services_of(context)
-    with metrics.job_run(jobs.TRANSFER_BATCH, context.job) as run:
+    with metrics.job_run(jobs.TRANSFER_BATCH, retried=not is_last_attempt(context.job)) as run:
         try:
             await transfers.transfer_batch(services, import_id, file_ids)
         except Exception as exc:
@@ -81,7 +81,7 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
 )
 async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs of a worker that died (no heartbeat) go back to the queue."""
-    with metrics.job_run(jobs.RECOVER_STALLED_JOBS, context.job, retried=False):
+    with metrics.job_run(jobs.RECOVER_STALLED_JOBS, retried=False):
         await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
 
 
