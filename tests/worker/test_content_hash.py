@@ -1,13 +1,10 @@
 """Dropbox's content_hash, computed as bytes stream into the object store and checked there."""
 
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
-from devstack.s3 import ensure_bucket
 from tests.conftest import S3Server
-from worker.settings import Settings
 from worker.sources.base import TransientSourceError
 from worker.storage import ContentHasher, ObjectStore
 
@@ -44,24 +41,6 @@ def test_content_hash_matches_dropbox_whatever_the_chunking(
         hasher.update(data[start : start + chunk_size])
     assert hasher.hexdigest() == expected
     assert hasher.hexdigest() == expected  # reading it does not change it
-
-
-@pytest.fixture(scope="module")
-async def store(s3_server: S3Server) -> AsyncIterator[ObjectStore]:
-    bucket = f"test-{uuid.uuid4().hex[:12]}"
-    ensure_bucket(s3_server.client(), bucket, s3_server.region)
-    settings = Settings(
-        s3_endpoint_url=s3_server.endpoint_url,
-        s3_bucket=bucket,
-        aws_access_key_id=s3_server.access_key,
-        aws_secret_access_key=s3_server.secret_key,
-        aws_region=s3_server.region,
-        s3_multipart_threshold_bytes=5 * 1024 * 1024,
-        s3_part_size_bytes=5 * 1024 * 1024,
-    )
-    object_store = ObjectStore(settings)
-    yield object_store
-    await object_store.aclose()
 
 
 async def chunks_of(data: bytes, size: int = 1 << 20) -> AsyncIterator[bytes]:

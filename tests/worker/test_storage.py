@@ -3,37 +3,16 @@
 import asyncio
 import base64
 import hashlib
-import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 
 from devstack.ports import free_port
-from devstack.s3 import ensure_bucket
 from tests.conftest import S3Server
+from tests.worker.conftest import MULTIPART_THRESHOLD
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
 from worker.storage import ObjectStore, StoreUnavailable
-
-THRESHOLD = 5 * 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-async def store(s3_server: S3Server) -> AsyncIterator[ObjectStore]:
-    bucket = f"test-{uuid.uuid4().hex[:12]}"
-    ensure_bucket(s3_server.client(), bucket, s3_server.region)
-    settings = Settings(
-        s3_endpoint_url=s3_server.endpoint_url,
-        s3_bucket=bucket,
-        aws_access_key_id=s3_server.access_key,
-        aws_secret_access_key=s3_server.secret_key,
-        aws_region=s3_server.region,
-        s3_multipart_threshold_bytes=THRESHOLD,
-        s3_part_size_bytes=THRESHOLD,
-    )
-    object_store = ObjectStore(settings)
-    yield object_store
-    await object_store.aclose()
 
 
 async def chunks_of(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:
@@ -52,7 +31,7 @@ def payload(size: int) -> bytes:
 
 @pytest.mark.parametrize(
     ("size", "chunk"),
-    [(0, 1), (150_000, 150_000), (150_000, 16 * 1024), (THRESHOLD + 123, 1 << 20)],
+    [(0, 1), (150_000, 150_000), (150_000, 16 * 1024), (MULTIPART_THRESHOLD + 123, 1 << 20)],
 )
 async def test_the_stored_bytes_are_the_source_bytes(
     store: ObjectStore, s3_server: S3Server, size: int, chunk: int
@@ -71,7 +50,7 @@ async def test_the_stored_bytes_are_the_source_bytes(
     assert body == data
 
 
-@pytest.mark.parametrize("size", [150_000, THRESHOLD + 123])  # one PUT, and multipart
+@pytest.mark.parametrize("size", [150_000, MULTIPART_THRESHOLD + 123])  # one PUT, and multipart
 async def test_a_body_shorter_than_announced_leaves_no_object(
     store: ObjectStore, s3_server: S3Server, size: int
 ) -> None:
@@ -88,7 +67,7 @@ async def test_a_body_shorter_than_announced_leaves_no_object(
     assert key not in keys(store, s3_server)
 
 
-@pytest.mark.parametrize("size", [150_000, THRESHOLD + 123])
+@pytest.mark.parametrize("size", [150_000, MULTIPART_THRESHOLD + 123])
 async def test_bytes_that_differ_from_the_announced_md5_leave_no_object(
     store: ObjectStore, s3_server: S3Server, size: int
 ) -> None:
