@@ -19,6 +19,8 @@ import sys
 import time
 from typing import Any
 
+import uvloop
+
 from worker.http_client import create_source_client
 from worker.pacing import NoPacing
 from worker.pipeline import skip_reason
@@ -93,7 +95,8 @@ async def run(folder_id: str) -> dict[str, Any]:
 
 
 def main() -> None:
-    print(json.dumps(asyncio.run(run(sys.argv[1]))), flush=True)
+    # The worker's own event loop (worker/__main__.py).
+    print(json.dumps(uvloop.run(run(sys.argv[1]))), flush=True)
 
 
 if __name__ == "__main__":
