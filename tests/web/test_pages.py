@@ -266,6 +266,21 @@ async def test_healthz_answers_without_the_api(client: AsyncTestClient[Any]) -> 
     assert response.json() == {"status": "ok"}
 
 
+async def test_readyz_follows_the_api(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    api_answers["GET /readyz"] = lambda request: httpx.Response(200, json={"status": "ok"})
+    ready = await client.get("/readyz")
+    assert (ready.status_code, ready.json()) == (200, {"status": "ok", "api": "ok"})
+
+    api_answers["GET /readyz"] = lambda request: httpx.Response(503, json={"status": "x"})
+    not_ready = await client.get("/readyz")
+    assert (not_ready.status_code, not_ready.json()["api"]) == (503, "unavailable")
+
+    api_answers["GET /readyz"] = no_api
+    assert (await client.get("/readyz")).status_code == 503
+
+
 async def test_failed_files_page_on_past_the_first_fifty(
     client: AsyncTestClient[Any], api_answers: dict[str, Handler]
 ) -> None:

@@ -104,6 +104,14 @@ class ApiClient:
             raise ApiUnavailable(f"expected a redirect, got HTTP {response.status_code}")
         return str(location)
 
+    async def is_ready(self) -> bool:
+        """Whether the API answers that it is ready (its database and store answer)."""
+        try:
+            await self._send("GET", "/readyz")
+        except (ApiUnavailable, ApiError):
+            return False
+        return True
+
     async def _call(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
         return _decode(await self._send(method, path, **kwargs), shape)
 

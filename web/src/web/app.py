@@ -29,7 +29,7 @@ from litestar.types import Message, Scope
 
 from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
-from web.endpoints import ImagePages, ImportPages, SignInPages, healthz, wants_fragment
+from web.endpoints import ImagePages, ImportPages, SignInPages, healthz, readyz, wants_fragment
 from web.formatting import FILTERS
 from web.settings import Settings, get_settings
 
@@ -181,6 +181,7 @@ def create_app(
             ImportPages,
             ImagePages,
             healthz,
+            readyz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
         dependencies={"api": Provide(provide_api, sync_to_thread=False)},

@@ -38,7 +38,7 @@ SESSION_HOURS = 12
 SIGN_IN_ATTEMPTS_PER_MINUTE = 10
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reachable without a session even when reading needs one.
-OPEN_PATHS = (SIGN_IN_PATH, SIGN_OUT_PATH, "/healthz", "/static")
+OPEN_PATHS = (SIGN_IN_PATH, SIGN_OUT_PATH, "/healthz", "/readyz", "/static")
 
 
 class SignInRequired(Exception):

@@ -59,6 +59,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
+@get("/readyz")
+async def readyz(api: NamedDependency[ApiClient]) -> Response[dict[str, str]]:
+    """Ready when the API is: the web reaches the database and the store only through it."""
+    ready = await api.is_ready()
+    status = "ok" if ready else "unavailable"
+    return Response({"status": status, "api": status}, status_code=200 if ready else 503)
+
+
 class SignInPages(Controller):
     @get(auth.SIGN_IN_PATH)
     async def sign_in_form(
