@@ -16,9 +16,9 @@ from email.utils import formatdate
 
 from emulators.common.asgi import Request, Send, send_bytes
 from emulators.common.control import PREFIX
-from emulators.common.downloads import parse_range, send_file_bytes
 from emulators.google_drive import errors
 from emulators.google_drive.fixture import DriveItem
+from emulators.google_drive.routes import send_content
 from emulators.google_drive.state import EmulatorState
 
 INDEX_PREFIX = PREFIX + "/index/"
@@ -139,16 +139,5 @@ async def _send_file(request: Request, send: Send, state: EmulatorState, item: D
         await send({"type": "http.response.body", "body": b""})
         return
     state.stats.requests["index_media"] += 1
-    await send_file_bytes(
-        send,
-        file_id=item.id,
-        total=total,
-        byte_range=parse_range(request.headers.get("range"), total, errors.range_not_satisfiable),
-        read=lambda start, stop: state.fixture.content.chunks(
-            item, start, stop, state.settings.chunk_size
-        ),
-        content_type=item.mime_type.encode("latin-1"),
-        extra_headers=extra,
-        stats=state.stats,
-        cut=None,
-    )
+    # The same bytes, ranges and stats as Drive's alt=media route.
+    await send_content(request, send, state, item, extra, cut=None)
