@@ -5,6 +5,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from litestar import Litestar
+from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
@@ -18,7 +19,9 @@ from api.jobs import create_job_app
 from api.metrics import METRICS_PATH, PROMETHEUS, metrics
 from api.security import bearer_token_guard, security_headers, start_rate_limit
 from api.settings import Settings, get_settings
+from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, DownloadLinks
+from worker.sources.registry import load_registry
 
 OPENAPI_PATH = "/schema"
 HEALTH_PATHS = ["/healthz", "/readyz"]
@@ -45,7 +48,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     rate_limit = start_rate_limit(settings)
     return Litestar(
-        route_handlers=[healthz, readyz, metrics, ImportController, ImageController],
+        route_handlers=[
+            healthz,
+            readyz,
+            metrics,
+            ImportController,
+            ImageController,
+            SourceController,
+        ],
+        state=State({"sources": load_registry(settings.source_plugins)}),
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=ApiRequest,

@@ -12,8 +12,6 @@ NO_NUL = r"^[^\u0000]*$"
 
 # A pasted folder link: real ones are well under 500 characters.
 MAX_LINK_LENGTH = 2048
-# A source's folder id or key: Drive ids are 33 to 44 characters, Dropbox's a few dozen.
-MAX_ID_LENGTH = 200
 MAX_PASSWORD_LENGTH = 1024
 # Filters and cursors of the lists: a MIME type, a name fragment, an opaque cursor.
 MAX_FILTER_LENGTH = 255

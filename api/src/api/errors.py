@@ -17,6 +17,8 @@ from litestar.status_codes import (
 )
 from procrastinate.exceptions import ConnectorException
 
+from worker.sources.registry import InvalidLink
+
 log = logging.getLogger("api.errors")
 
 
@@ -209,8 +211,16 @@ def handle_database_error(
     )
 
 
+def handle_invalid_link(
+    request: Request[Any, Any, Any], exc: InvalidLink
+) -> Response[dict[str, Any]]:
+    # The registry's words for a link (or a source name) no source takes.
+    return handle_api_error(request, InvalidInput(str(exc)))
+
+
 EXCEPTION_HANDLERS = {
     ApiError: handle_api_error,
+    InvalidLink: handle_invalid_link,
     # Lost connections and pool timeouts; Procrastinate wraps them when a job is deferred.
     psycopg.OperationalError: handle_database_error,
     ConnectorException: handle_database_error,

@@ -1,10 +1,10 @@
 """The API's settings, read once from the environment (and a `.env` file when present)."""
 
 from functools import lru_cache
-from typing import Self
+from typing import Annotated, Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -36,6 +36,17 @@ class Settings(BaseSettings):
     start_rate_limit_per_minute: int = Field(default=30, ge=0)
     # Request bodies above this are refused with 413; a start request is well under 1 KiB.
     max_request_bytes: int = Field(default=16 * 1024, ge=1)
+
+    # Sources beyond the built-in ones, each `module:attribute` naming a SourceSpec
+    # (comma-separated); the worker must name the same ones.
+    source_plugins: Annotated[list[str], NoDecode] = []
+
+    @field_validator("source_plugins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("api_token", "api_read_token", mode="before")
     @classmethod

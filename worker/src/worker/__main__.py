@@ -14,7 +14,8 @@ from worker.in_flight import InFlightLimit
 from worker.jobs import app, recover_stalled_jobs
 from worker.services import Services
 from worker.settings import Settings, get_settings
-from worker.sources import build_connectors
+from worker.sources.connectors import build_connectors
+from worker.sources.registry import load_registry
 from worker.storage import ObjectStore
 
 log = logging.getLogger("worker")
@@ -38,11 +39,13 @@ async def run() -> None:
             create_source_client(settings) as http,
             app.open_async(pool),
         ):
+            sources = load_registry(settings.source_plugins)
             services = Services(
                 settings=settings,
                 pool=pool,
                 store=store,
-                connectors=build_connectors(settings, http, pool),
+                sources=sources,
+                connectors=build_connectors(sources, settings, http, pool),
                 in_flight=InFlightLimit(
                     files=settings.transfer_concurrency,
                     buffer_bytes=settings.transfer_buffer_bytes,

@@ -31,8 +31,9 @@ async def start_import(services: Services, import_id: str) -> None:
         row = await repository.get_import(conn, import_id)
     if row is None or row["status"] != "queued":
         return
-    root = FolderRef(row["folder_id"], row["resource_key"])
-    connector = services.connectors[row["source"]]
+    link = services.link_of(row)
+    root = link.locator.root()
+    connector = services.connectors[row["source"]].for_link(link)
     try:
         await connector.check_folder(root)
     except FolderUnavailable as exc:
@@ -80,9 +81,8 @@ async def list_next_page(
         checkpoint = await repository.get_folder_checkpoint(conn, import_id, folder_id)
     if checkpoint is None or checkpoint["done"] or checkpoint["import_status"] != "running":
         return False
-    connector = services.connectors[checkpoint["source"]]
     folder = FolderRef(folder_id, checkpoint["resource_key"])
-    page = await connector.list_page(folder, checkpoint["next_page_token"])
+    page = await services.connector_for(checkpoint).list_page(folder, checkpoint["next_page_token"])
 
     async with services.pool.connection() as conn, conn.transaction():
         if not await repository.advance_folder_checkpoint(

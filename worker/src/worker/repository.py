@@ -17,7 +17,10 @@ _START_LOCK = 7_316_283_541
 
 async def get_import(conn: Connection, import_id: str) -> dict[str, Any] | None:
     cur = await conn.execute(
-        "SELECT id, source, folder_id, resource_key, recursive, status FROM imports WHERE id = %s",
+        """
+        SELECT id, source, folder_id, locator, link_password, recursive, status
+        FROM imports WHERE id = %s
+        """,
         (import_id,),
     )
     return await cur.fetchone()
@@ -85,7 +88,7 @@ async def get_folder_checkpoint(
     cur = await conn.execute(
         """
         SELECT f.folder_id, f.resource_key, f.next_page_token, f.pages_listed, f.done,
-               i.status AS import_status, i.source, i.recursive
+               i.status AS import_status, i.source, i.recursive, i.locator, i.link_password
         FROM import_folders f JOIN imports i ON i.id = f.import_id
         WHERE f.import_id = %s AND f.folder_id = %s
         """,
@@ -256,6 +259,8 @@ class BatchToTransfer:
 
     import_status: str | None
     source: str | None
+    # The import's `source`, `locator` and `link_password` (see Services.connector_for).
+    link_row: dict[str, Any] | None
     files: list[dict[str, Any]]
 
 
@@ -265,8 +270,9 @@ async def get_pending_files(
     """The batch's files that are still pending (a re-run skips what an earlier run settled)."""
     cur = await conn.execute(
         """
-        SELECT i.status, i.source, f.source_file_id, f.name, f.mime_type, f.size,
-               f.md5_checksum, f.content_hash, f.resource_key, f.attempts
+        SELECT i.status, i.source, i.locator, i.link_password,
+               f.source_file_id, f.name, f.mime_type, f.size, f.md5_checksum, f.content_hash,
+               f.resource_key, f.attempts
         FROM imports i
         LEFT JOIN import_files f
                ON f.import_id = i.id AND f.source_file_id = ANY(%s) AND f.state = 'pending'
@@ -277,9 +283,9 @@ async def get_pending_files(
     )
     rows = await cur.fetchall()
     if not rows:
-        return BatchToTransfer(None, None, [])
+        return BatchToTransfer(None, None, None, [])
     files = [row for row in rows if row["source_file_id"] is not None]
-    return BatchToTransfer(rows[0]["status"], rows[0]["source"], files)
+    return BatchToTransfer(rows[0]["status"], rows[0]["source"], rows[0], files)
 
 
 @dataclass(frozen=True)

@@ -3,13 +3,15 @@ Procrastinate's context (never module-level state)."""
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from procrastinate import JobContext
 
 from worker.db import Pool
 from worker.in_flight import InFlightLimit
 from worker.settings import Settings
-from worker.sources.base import SourceConnector
+from worker.sources.base import ImportLink, SourceConnector
+from worker.sources.registry import Registry
 from worker.storage import ObjectStore
 
 
@@ -18,8 +20,19 @@ class Services:
     settings: Settings
     pool: Pool
     store: ObjectStore
+    sources: Registry
     connectors: Mapping[str, SourceConnector]
     in_flight: InFlightLimit
+
+    def link_of(self, row: Mapping[str, Any]) -> ImportLink:
+        """The import's link as its source's typed locator, from a row with the import's
+        `source`, `locator` and `link_password`."""
+        spec = self.sources.get(row["source"])
+        return ImportLink(spec.locator_from_json(row["locator"]), row["link_password"])
+
+    def connector_for(self, row: Mapping[str, Any]) -> SourceConnector:
+        """The connector of the import's source, reading the import's link."""
+        return self.connectors[row["source"]].for_link(self.link_of(row))
 
 
 def services_of(context: JobContext) -> Services:

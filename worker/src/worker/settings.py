@@ -1,10 +1,10 @@
 """The worker's settings, read once from the environment (and a `.env` file when present)."""
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -22,23 +22,10 @@ class Settings(BaseSettings):
     s3_multipart_threshold_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
     s3_part_size_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
 
-    google_api_key: str | None = None
-    google_drive_api_url: str = "https://www.googleapis.com"
-    # Used when no API key is set: Drive's public folder page and download host.
-    google_drive_web_url: str = "https://drive.google.com"
-    google_drive_download_url: str = "https://drive.usercontent.google.com"
-    # Dropbox: with a user's access token (sent as Bearer) or an app's key and secret (sent as
-    # HTTP Basic, which the shared-link routes accept), folders are read through the API; with
-    # neither, as the zip Dropbox's web link downloads (dl=1).
-    dropbox_access_token: str | None = None
-    dropbox_app_key: str | None = None
-    dropbox_app_secret: str | None = None
-    dropbox_api_url: str = "https://api.dropboxapi.com"
-    dropbox_content_url: str = "https://content.dropboxapi.com"
-    dropbox_web_url: str = "https://www.dropbox.com"
-    # Where the zips of the key-less path are spooled (a folder's zip can be large); the system's
-    # temporary directory when unset.
-    dropbox_zip_dir: str | None = None
+    # Each source's own settings (GOOGLE_*, DROPBOX_*) are read by its registry entry, under
+    # its own prefix (worker/sources/specs/). Sources beyond the built-in ones, each
+    # `module:attribute` naming a SourceSpec (comma-separated); the API must name the same.
+    source_plugins: Annotated[list[str], NoDecode] = []
     source_timeout_seconds: float = Field(default=60.0, gt=0)
     # The pace of calls to one source per credential, shared by every worker through Postgres.
     # Drive allows 12,000 queries per minute per user (200/s); this stays at half of that.
@@ -81,6 +68,13 @@ class Settings(BaseSettings):
     max_file_bytes: int = Field(default=5_000_000_000, ge=0)
     max_import_bytes: int = Field(default=500_000_000_000, ge=0)
     max_active_imports: int = Field(default=20, ge=0)
+
+    @field_validator("source_plugins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator(
         "max_files_per_import",

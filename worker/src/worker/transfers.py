@@ -80,9 +80,9 @@ async def transfer_batch(services: Services, import_id: str, file_ids: list[str]
     database propagate, and the job's own retry re-runs what is still pending."""
     async with services.pool.connection() as conn:
         batch = await repository.get_pending_files(conn, import_id, file_ids)
-    if batch.import_status != "running" or batch.source is None or not batch.files:
+    if batch.import_status != "running" or batch.link_row is None or not batch.files:
         return
-    run = _BatchRun(services, import_id, batch.source)
+    run = _BatchRun(services, import_id, batch.link_row)
     async with asyncio.TaskGroup() as group:
         for row in batch.files:
             group.create_task(run.transfer(row))
@@ -116,10 +116,11 @@ async def fail_pending_files(
 class _BatchRun:
     """One run of a batch job: its files' outcomes waiting to be settled, and its retries."""
 
-    def __init__(self, services: Services, import_id: str, source: str) -> None:
+    def __init__(self, services: Services, import_id: str, link_row: dict[str, Any]) -> None:
         self._services = services
         self._import_id = import_id
-        self._source = source
+        self._source: str = link_row["source"]
+        self._connector = services.connector_for(link_row)
         self._unsettled: list[FileOutcome] = []
         self._retries: list[tuple[str, int, str, float | None]] = []
         self._settling = asyncio.Lock()
@@ -177,7 +178,7 @@ class _BatchRun:
             content_hash=row["content_hash"],
         )
         key = ObjectStore.key_for(self._source, file.file_id)
-        async with services.connectors[self._source].open_file(file) as chunks:
+        async with self._connector.open_file(file) as chunks:
             return await services.store.upload(
                 key,
                 within_file_cap(chunks, services.settings.max_file_bytes),

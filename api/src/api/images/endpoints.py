@@ -1,7 +1,7 @@
 """HTTP routes for the image catalogue."""
 
 import uuid
-from typing import Annotated, Literal
+from typing import Annotated
 
 from litestar import Controller, get
 from litestar.datastructures import State
@@ -31,6 +31,14 @@ NameContains = Annotated[
     ),
 ]
 Size = Annotated[int | None, QueryParameter(ge=0, description="Size in bytes.")]
+SourceName = Annotated[
+    str | None,
+    QueryParameter(
+        max_length=MAX_FILTER_LENGTH,
+        pattern=NO_NUL,
+        description="A source's name, as `GET /sources` lists them (e.g. google_drive).",
+    ),
+]
 
 
 class ImageController(Controller):
@@ -45,7 +53,7 @@ class ImageController(Controller):
         state: State,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: Cursor = None,
-        source: FromQuery[Literal["google_drive", "dropbox"] | None] = None,
+        source: SourceName = None,
         import_id: FromQuery[uuid.UUID | None] = None,
         mime_type: MimeType = None,
         q: NameContains = None,
@@ -58,7 +66,7 @@ class ImageController(Controller):
             state.download_links,
             limit=limit,
             cursor=cursor,
-            source=source,
+            source=state.sources.get(source).name if source else None,
             import_id=import_id,
             mime_type=mime_type,
             q=q,

@@ -2,7 +2,6 @@
 
 from typing import Annotated
 
-import procrastinate
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -16,7 +15,6 @@ from api.errors import error_responses
 from api.imports import service
 from api.imports.schemas import (
     CancelAccepted,
-    DropboxImportRequest,
     FailedFilePage,
     ImportAccepted,
     ImportPage,
@@ -50,6 +48,21 @@ class ImportController(Controller):
     tags = ["imports"]
 
     @post(
+        "/imports",
+        status_code=HTTP_202_ACCEPTED,
+        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
+    )
+    async def start_import(
+        self,
+        data: JSONBody[ImportRequest],
+        conn: NamedDependency[Connection],
+        state: State,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ImportAccepted]:
+        """Start importing every image in a shared folder; its link says which source."""
+        return await _start(conn, state, data, idempotency_key)
+
+    @post(
         "/import/google-drive",
         status_code=HTTP_202_ACCEPTED,
         responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
@@ -61,11 +74,9 @@ class ImportController(Controller):
         state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImportAccepted]:
-        """Start importing every image in a public Google Drive folder."""
-        job_app: procrastinate.App = state.job_app
-        start = await service.start_google_drive_import(conn, job_app, data, idempotency_key)
-        status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
-        return Response(start.accepted, status_code=status_code)
+        """Start importing every image in a public Google Drive folder (`POST /imports`,
+        refusing links of other sources)."""
+        return await _start(conn, state, data, idempotency_key, source="google_drive")
 
     @post(
         "/import/dropbox",
@@ -74,16 +85,14 @@ class ImportController(Controller):
     )
     async def import_dropbox(
         self,
-        data: JSONBody[DropboxImportRequest],
+        data: JSONBody[ImportRequest],
         conn: NamedDependency[Connection],
         state: State,
         idempotency_key: IdempotencyKey = None,
     ) -> Response[ImportAccepted]:
-        """Start importing every image in a Dropbox shared folder."""
-        job_app: procrastinate.App = state.job_app
-        start = await service.start_dropbox_import(conn, job_app, data, idempotency_key)
-        status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
-        return Response(start.accepted, status_code=status_code)
+        """Start importing every image in a Dropbox shared folder (`POST /imports`, refusing
+        links of other sources)."""
+        return await _start(conn, state, data, idempotency_key, source="dropbox")
 
     @get("/imports", responses=error_responses(401, 422))
     async def list_imports(
@@ -135,3 +144,17 @@ class ImportController(Controller):
     ) -> CancelAccepted:
         """Stop an import: queued work is cancelled, running work ends at its next step."""
         return await service.cancel_import(conn, import_id)
+
+
+async def _start(
+    conn: Connection,
+    state: State,
+    data: ImportRequest,
+    idempotency_key: str | None,
+    source: str | None = None,
+) -> Response[ImportAccepted]:
+    start = await service.start_import(
+        conn, state.job_app, state.sources, data, idempotency_key, source=source
+    )
+    status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
+    return Response(start.accepted, status_code=status_code)

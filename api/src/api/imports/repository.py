@@ -4,6 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from api.db import Connection
 
@@ -26,7 +27,8 @@ async def insert_import(
     source: str,
     source_url: str,
     folder_id: str,
-    resource_key: str | None,
+    locator: dict[str, Any],
+    link_password: str | None,
     recursive: bool,
     idempotency_key: str | None = None,
     request_fingerprint: str | None = None,
@@ -35,9 +37,9 @@ async def insert_import(
     one. A taken idempotency key raises UniqueViolation on IDEMPOTENCY_KEY_INDEX."""
     cur = await conn.execute(
         f"""
-        INSERT INTO imports (source, source_url, folder_id, resource_key, recursive,
+        INSERT INTO imports (source, source_url, folder_id, locator, link_password, recursive,
                              idempotency_key, request_fingerprint)
-        VALUES (%s, %s, %s, %s, %s, %s, %s)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (source, folder_id) WHERE status IN ('queued', 'running') DO NOTHING
         RETURNING {_ACCEPTED_COLUMNS}
         """,  # noqa: S608 - a fixed column list
@@ -45,13 +47,26 @@ async def insert_import(
             source,
             source_url,
             folder_id,
-            resource_key,
+            Jsonb(locator),
+            link_password,
             recursive,
             idempotency_key,
             request_fingerprint,
         ),
     )
     return await cur.fetchone()
+
+
+async def register_source(conn: Connection, name: str, display_name: str) -> None:
+    """Make the source known to the database (imports and images refer to it), once."""
+    await conn.execute(
+        """
+        INSERT INTO sources (name, display_name) VALUES (%s, %s)
+        ON CONFLICT (name) DO UPDATE SET display_name = EXCLUDED.display_name
+        WHERE sources.display_name IS DISTINCT FROM EXCLUDED.display_name
+        """,
+        (name, display_name),
+    )
 
 
 async def get_live_import(conn: Connection, source: str, folder_id: str) -> dict[str, Any] | None:

@@ -10,19 +10,15 @@ from api.constraints import Link, Password
 ImportStatus = Literal[
     "queued", "running", "completed", "completed_with_errors", "failed", "cancelled"
 ]
-Source = Literal["google_drive", "dropbox"]
+# A source's name as `GET /sources` lists it, e.g. `google_drive` or `dropbox`.
+Source = str
 
 
 class ImportRequest(msgspec.Struct, forbid_unknown_fields=True):
     url: Link
     recursive: bool = True
-
-
-class DropboxImportRequest(msgspec.Struct, forbid_unknown_fields=True):
-    url: Link
-    recursive: bool = True
-    # For a link the owner protected with a password. Kept with the import (the worker needs
-    # it for every call), never shown in its views.
+    # For a link the owner protected with a password (sources that have them: see
+    # `GET /sources`). Kept once, on the import; never logged, never shown in its views.
     password: Password | None = None
 
 

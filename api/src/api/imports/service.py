@@ -15,10 +15,8 @@ from api.cursor import decode_cursor, decode_text_cursor, encode_cursor, encode_
 from api.db import Connection
 from api.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from api.imports import repository
-from api.imports.links import parse_dropbox_folder_link, parse_google_drive_folder_link
 from api.imports.schemas import (
     CancelAccepted,
-    DropboxImportRequest,
     FailedFile,
     FailedFilePage,
     ImportAccepted,
@@ -30,9 +28,8 @@ from api.imports.schemas import (
     RetryAccepted,
 )
 from api.jobs import defer_start_import
+from worker.sources.registry import Registry, SourceSpec, locator_to_json
 
-GOOGLE_DRIVE = "google_drive"
-DROPBOX = "dropbox"
 # Each round either inserts, or finds the live import or the keyed one; another round is needed
 # only when that row changed between two statements (the live import just finished).
 _START_ROUNDS = 3
@@ -49,71 +46,33 @@ class ImportStart:
     already_live: bool
 
 
-async def start_google_drive_import(
+async def start_import(
     conn: Connection,
     job_app: procrastinate.App,
+    sources: Registry,
     request: ImportRequest,
     idempotency_key: str | None = None,
-) -> ImportStart:
-    """Record a Drive import and queue its first job; no call to Google happens here."""
-    link = parse_google_drive_folder_link(request.url)
-    return await _start_import(
-        conn,
-        job_app,
-        source=GOOGLE_DRIVE,
-        request=request,
-        folder_id=link.folder_id,
-        resource_key=link.resource_key,
-        idempotency_key=idempotency_key,
-    )
-
-
-async def start_dropbox_import(
-    conn: Connection,
-    job_app: procrastinate.App,
-    request: DropboxImportRequest,
-    idempotency_key: str | None = None,
-) -> ImportStart:
-    """Record a Dropbox import and queue its first job; no call to Dropbox happens here.
-
-    The worker's Dropbox connectors read the import's resource key as JSON: the link to call
-    Dropbox with, and its password when it has one."""
-    link = parse_dropbox_folder_link(request.url)
-    if request.password is not None and not request.password:
-        raise InvalidInput("password is empty: leave it out for a link without a password")
-    resource_key = {"url": link.url}
-    if request.password is not None:
-        resource_key["password"] = request.password
-    return await _start_import(
-        conn,
-        job_app,
-        source=DROPBOX,
-        request=request,
-        folder_id=link.folder_id,
-        resource_key=json.dumps(resource_key, ensure_ascii=False, separators=(",", ":")),
-        idempotency_key=idempotency_key,
-    )
-
-
-async def _start_import(
-    conn: Connection,
-    job_app: procrastinate.App,
     *,
-    source: str,
-    request: ImportRequest | DropboxImportRequest,
-    folder_id: str,
-    resource_key: str | None,
-    idempotency_key: str | None,
+    source: str | None = None,
 ) -> ImportStart:
-    """Record the import and queue its first job, in the request's transaction.
+    """Record an import of the folder the link names and queue its first job; no call to the
+    source happens here. The link decides the source, unless `source` names the only one the
+    caller accepts.
 
     A folder with a live import gets that import back instead of a second one. A request with
     an idempotency key seen before gets the import that key created, provided it carries the
     same body. Both hold under concurrent requests: unique indexes decide, not a prior read.
     """
+    if source is None:
+        spec, locator = sources.detect(request.url)
+    else:
+        spec = sources.get(source)
+        locator = spec.parse_link(request.url)
+    _check_password(spec, request.password)
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
-    fingerprint = request_fingerprint(source, request) if idempotency_key else None
+    fingerprint = request_fingerprint(spec.name, request) if idempotency_key else None
+    await repository.register_source(conn, spec.name, spec.display_name)
     for _ in range(_START_ROUNDS):
         if replay := await _replay(conn, idempotency_key, fingerprint):
             return ImportStart(replay, already_live=False)
@@ -122,10 +81,11 @@ async def _start_import(
             async with conn.transaction():
                 row = await repository.insert_import(
                     conn,
-                    source=source,
+                    source=spec.name,
                     source_url=request.url.strip(),
-                    folder_id=folder_id,
-                    resource_key=resource_key,
+                    folder_id=locator.folder_id,
+                    locator=locator_to_json(locator),
+                    link_password=request.password,
                     recursive=request.recursive,
                     idempotency_key=idempotency_key,
                     request_fingerprint=fingerprint,
@@ -141,12 +101,22 @@ async def _start_import(
         # answer as its replay, not as a different request that found the folder busy.
         if replay := await _replay(conn, idempotency_key, fingerprint):
             return ImportStart(replay, already_live=False)
-        live = await repository.get_live_import(conn, source, folder_id)
+        live = await repository.get_live_import(conn, spec.name, locator.folder_id)
         if live is not None:
             return ImportStart(_accepted(live), already_live=True)
     raise Conflict(
-        f"the import of folder {folder_id} kept changing state during this request; retry it"
+        f"the import of folder {locator.folder_id} kept changing state during this request; "
+        "retry it"
     )
+
+
+def _check_password(spec: SourceSpec, password: str | None) -> None:
+    if password is None:
+        return
+    if not spec.accepts_password:
+        raise InvalidInput(f"{spec.display_name} links have no password: leave password out")
+    if not password:
+        raise InvalidInput("password is empty: leave it out for a link without a password")
 
 
 def check_idempotency_key(key: str) -> None:
@@ -156,11 +126,15 @@ def check_idempotency_key(key: str) -> None:
         raise InvalidInput("Idempotency-Key must be printable ASCII characters only")
 
 
-def request_fingerprint(source: str, request: ImportRequest | DropboxImportRequest) -> str:
+def request_fingerprint(source: str, request: ImportRequest) -> str:
     """sha256 of the canonical JSON of what was asked: the same body always gives the same
-    fingerprint, whatever its key order or spacing on the wire."""
+    fingerprint, whatever its key order or spacing on the wire (a field left out and a null
+    are the same request)."""
+    asked = {
+        name: value for name, value in msgspec.structs.asdict(request).items() if value is not None
+    }
     canonical = json.dumps(
-        {"source": source, **msgspec.structs.asdict(request)},
+        {"source": source, **asked},
         sort_keys=True,
         separators=(",", ":"),
     )

@@ -8,13 +8,26 @@ handled by raising one of the errors below. The pipeline only ever talks to this
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
 class FolderRef:
+    """A folder as the connector reaches it: its id, and the connector's own note of how (a
+    Drive resource key, a path below a Dropbox link's root); never the import's link."""
+
     folder_id: str
     resource_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportLink:
+    """The folder an import reads, as the API recorded it once, on the import: the source's
+    typed locator (see the registry) and the link's password, if it has one."""
+
+    locator: Any
+    # Never in a log line, never in the API's answers.
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -76,6 +89,10 @@ class Pacer(Protocol):
 class SourceConnector(Protocol):
     # Known limits of this way of reading the source, shown on every import that uses it.
     notes: str | None
+
+    def for_link(self, link: ImportLink) -> "SourceConnector":
+        """This connector, reading the folder of one import's link (a connector that reaches
+        every folder and file by its ids alone may return itself)."""
 
     async def check_folder(self, folder: FolderRef) -> None:
         """Raise FolderUnavailable unless the folder exists and can be listed."""

@@ -12,18 +12,21 @@ share, see `LinkRef`):
 - `FolderRef.folder_id` is the import's folder id (the link's stable part, e.g.
   `scl/fo/<id>/<key>`) for the link's root, and the path below the root for a subfolder: a
   folder id that starts with `/` is such a path (`/2024/summer`).
-- `FolderRef.resource_key` and `SourceFile.resource_key` are a `LinkRef` as JSON: the link URL
-  (and its password, when it has one) and, for a file, the file's path below the root.
+- `FolderRef.resource_key` and `SourceFile.resource_key` are a `LinkRef`'s own part as JSON:
+  for a file, its path below the root (and, for the key-less connector, the zip snapshot it was
+  listed from). The link and its password are the import's (`ImportLink`), never copied into
+  a folder's or file's row: the connector is bound to them (`for_link`).
 - `SourceFile.file_id` is Dropbox's file id (`id:…`); `content_hash` is Dropbox's, which every
   transfer is checked against and which a re-import compares to find unchanged files.
 """
 
+import copy
 import json
 import mimetypes
 from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -32,6 +35,7 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    ImportLink,
     Pacer,
     PermanentSourceError,
     SourceError,
@@ -46,6 +50,7 @@ from worker.sources.http import (
     send_paced,
 )
 from worker.sources.media_types import image_type_by_extension
+from worker.sources.specs.dropbox import DropboxFolder
 
 # When Dropbox rate-limits without saying for how long: its SDKs wait 5 s (reference B6).
 RATE_LIMIT_PAUSE_SECONDS = 5.0
@@ -82,39 +87,39 @@ _TAG_MESSAGES = {
 
 @dataclass(frozen=True)
 class LinkRef:
-    """A shared link, its password if any, and a path below its root: what a Dropbox
-    connector keeps in `resource_key`. Stored as JSON; a bare URL reads as a link alone."""
+    """A shared link, its password if any, and a path below its root: how a Dropbox connector
+    reaches a folder or a file. Only `path` and `snapshot` are stored with the folder or file
+    (`encode`); the link and password come from the import."""
 
     url: str
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     path: str | None = None
     # The key-less connector's name for the copy of the folder's zip a listing came from.
     snapshot: str | None = None
 
-    def encode(self) -> str:
-        return json.dumps(
-            {name: value for name, value in asdict(self).items() if value is not None},
-            ensure_ascii=False,
-            separators=(",", ":"),
-        )
+    def encode(self) -> str | None:
+        own = {"path": self.path, "snapshot": self.snapshot}
+        present = {name: value for name, value in own.items() if value is not None}
+        return json.dumps(present, ensure_ascii=False, separators=(",", ":")) if present else None
 
     @classmethod
-    def decode(cls, resource_key: str | None) -> "LinkRef":
-        text = (resource_key or "").strip()
+    def decode(cls, link: ImportLink | None, note: str | None) -> "LinkRef":
+        """The import's link with a folder's or file's own note (`encode`'s JSON)."""
+        if link is None or not isinstance(link.locator, DropboxFolder):
+            raise PermanentSourceError("no Dropbox shared link was recorded with this import")
+        data: dict[str, Any] = {}
+        text = (note or "").strip()
         if text.startswith("{"):
             try:
-                data = json.loads(text)
-                return cls(
-                    url=str(data["url"]),
-                    password=data.get("password"),
-                    path=data.get("path"),
-                    snapshot=data.get("snapshot"),
-                )
-            except (ValueError, KeyError, TypeError):
-                pass
-        elif text.startswith("https://"):
-            return cls(url=text)
-        raise PermanentSourceError("no Dropbox shared link was recorded with this folder or file")
+                data = dict(json.loads(text))
+            except (ValueError, TypeError):
+                raise PermanentSourceError(f"unreadable Dropbox file record: {text!r}") from None
+        return cls(
+            url=link.locator.url,
+            password=link.password,
+            path=data.get("path"),
+            snapshot=data.get("snapshot"),
+        )
 
     def child(self, path: str) -> "LinkRef":
         return LinkRef(self.url, self.password, path, self.snapshot)
@@ -183,9 +188,15 @@ class DropboxConnector:
         self._authorization = authorization
         self._page_size = min(page_size, 2000)
         self._pacer = pacer
+        self._link: ImportLink | None = None
+
+    def for_link(self, link: ImportLink) -> "DropboxConnector":
+        bound = copy.copy(self)
+        bound._link = link
+        return bound
 
     async def check_folder(self, folder: FolderRef) -> None:
-        link = LinkRef.decode(folder.resource_key)
+        link = LinkRef.decode(self._link, folder.resource_key)
         arg: dict[str, Any] = {"url": link.url}
         if link.password:
             arg["link_password"] = link.password
@@ -203,7 +214,7 @@ class DropboxConnector:
             raise FolderUnavailable("the owner of this Dropbox link has turned off downloads")
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
-        link = LinkRef.decode(folder.resource_key)
+        link = LinkRef.decode(self._link, folder.resource_key)
         path = folder_path(folder)
         if page_token:
             try:
@@ -250,7 +261,7 @@ class DropboxConnector:
 
     @asynccontextmanager
     async def open_file(self, file: SourceFile) -> AsyncIterator[AsyncIterator[bytes]]:
-        link = LinkRef.decode(file.resource_key)
+        link = LinkRef.decode(self._link, file.resource_key)
         if not link.path:
             raise PermanentSourceError("no path below the shared link was recorded for this file")
         arg: dict[str, Any] = {"url": link.url, "path": link.path}

@@ -35,6 +35,7 @@ import zipfile
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from copy import copy as shallow_copy
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
@@ -47,6 +48,7 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    ImportLink,
     Pacer,
     PermanentSourceError,
     SourceFile,
@@ -242,9 +244,16 @@ class DropboxZipConnector:
         self._page_size = page_size
         self._pacer = pacer
         self.zips = ZipCache(self._download, zip_dir, keep_seconds)
+        self._link: ImportLink | None = None
+
+    def for_link(self, link: ImportLink) -> "DropboxZipConnector":
+        # The copy shares the process's zip cache.
+        bound = shallow_copy(self)
+        bound._link = link
+        return bound
 
     async def check_folder(self, folder: FolderRef) -> None:
-        link = LinkRef.decode(folder.resource_key)
+        link = LinkRef.decode(self._link, folder.resource_key)
         if link.password:
             raise FolderUnavailable(
                 "this Dropbox link has a password, and Dropbox's zip download cannot take one: "
@@ -256,7 +265,7 @@ class DropboxZipConnector:
                 raise FolderUnavailable(_NOT_A_ZIP.format(title="not a zip"))
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
-        link = LinkRef.decode(folder.resource_key)
+        link = LinkRef.decode(self._link, folder.resource_key)
         path = folder_path(folder)
         after: str | None = None
         if page_token:
@@ -298,7 +307,7 @@ class DropboxZipConnector:
 
     @asynccontextmanager
     async def open_file(self, file: SourceFile) -> AsyncIterator[AsyncIterator[bytes]]:
-        link = LinkRef.decode(file.resource_key)
+        link = LinkRef.decode(self._link, file.resource_key)
         if not link.path or not link.snapshot:
             raise PermanentSourceError("no path in the folder's zip was recorded for this file")
         async with self.zips.open(link.url, link.snapshot) as copy:

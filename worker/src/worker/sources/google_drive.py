@@ -16,6 +16,7 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    ImportLink,
     Pacer,
     PermanentSourceError,
     SourceError,
@@ -46,6 +47,10 @@ _ALL_DRIVES = {"supportsAllDrives": "true"}
 
 class GoogleDriveConnector:
     notes: str | None = None
+
+    def for_link(self, link: ImportLink) -> "GoogleDriveConnector":
+        # Every folder and file is reached by its id and resource key alone.
+        return self
 
     def __init__(
         self,

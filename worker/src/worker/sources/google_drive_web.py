@@ -25,6 +25,7 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    ImportLink,
     Pacer,
     PermanentSourceError,
     SourceFile,
@@ -82,6 +83,10 @@ class GoogleDriveWebConnector:
         self._web_url = web_url.rstrip("/")
         self._download_url = download_url.rstrip("/")
         self._own_origins = {_origin(self._web_url), _origin(self._download_url)}
+
+    def for_link(self, link: ImportLink) -> "GoogleDriveWebConnector":
+        # Every folder and file is reached by its id and resource key alone.
+        return self
 
     async def check_folder(self, folder: FolderRef) -> None:
         await self._read_folder(folder)

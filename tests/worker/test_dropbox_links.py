@@ -1,7 +1,7 @@
 import pytest
 
-from api.errors import InvalidInput
-from api.imports.links import DropboxFolderLink, parse_dropbox_folder_link
+from worker.sources.registry import InvalidLink
+from worker.sources.specs.dropbox import DropboxFolder, parse_link
 
 SCL_ID, SCL_KEY, RLKEY = (
     "4y8m1ykw2ebc8hz7mnhc6",
@@ -25,14 +25,14 @@ SH = f"https://www.dropbox.com/sh/{SH_ID}/{SH_HASH}"
     ],
 )
 def test_the_current_folder_link_form_gives_its_id_and_keeps_its_parameters(query: str) -> None:
-    assert parse_dropbox_folder_link(SCL + query) == DropboxFolderLink(
+    assert parse_link(SCL + query) == DropboxFolder(
         f"scl/fo/{SCL_ID}/{SCL_KEY}", SCL + query
     )
 
 
 @pytest.mark.parametrize("query", ["?dl=0", "", "?dl=1", "?st=8kqzv1ab&dl=0", "?e=1"])
 def test_the_legacy_folder_link_form_gives_its_id_and_keeps_its_parameters(query: str) -> None:
-    assert parse_dropbox_folder_link(SH + query) == DropboxFolderLink(
+    assert parse_link(SH + query) == DropboxFolder(
         f"sh/{SH_ID}/{SH_HASH}", SH + query
     )
 
@@ -49,7 +49,7 @@ def test_the_legacy_folder_link_form_gives_its_id_and_keeps_its_parameters(query
     ],
 )
 def test_links_are_called_on_www_dropbox_com_over_https(pasted: str) -> None:
-    assert parse_dropbox_folder_link(pasted) == DropboxFolderLink(
+    assert parse_link(pasted) == DropboxFolder(
         f"sh/{SH_ID}/{SH_HASH}", f"{SH}?dl=0"
     )
 
@@ -90,5 +90,5 @@ def test_links_are_called_on_www_dropbox_com_over_https(pasted: str) -> None:
 def test_a_link_that_is_not_a_dropbox_folder_is_refused_with_a_reason(
     url: str, message: str
 ) -> None:
-    with pytest.raises(InvalidInput, match=message):
-        parse_dropbox_folder_link(url)
+    with pytest.raises(InvalidLink, match=message):
+        parse_link(url)

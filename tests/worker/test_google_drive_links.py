@@ -1,7 +1,7 @@
 import pytest
 
-from api.errors import InvalidInput
-from api.imports.links import FolderLink, parse_google_drive_folder_link
+from worker.sources.registry import InvalidLink
+from worker.sources.specs.google_drive import GoogleDriveFolder, parse_link
 
 FOLDER_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 
@@ -27,14 +27,14 @@ FOLDER_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
     ],
 )
 def test_every_common_folder_link_form_gives_the_folder_id(url: str) -> None:
-    assert parse_google_drive_folder_link(url) == FolderLink(FOLDER_ID, None)
+    assert parse_link(url) == GoogleDriveFolder(FOLDER_ID, None)
 
 
 def test_resource_key_is_read_from_the_link() -> None:
-    link = parse_google_drive_folder_link(
+    link = parse_link(
         f"https://drive.google.com/drive/folders/{FOLDER_ID}?usp=sharing&resourcekey=0-WWs_XOSctfaY_0-sJBKRSQ"
     )
-    assert link == FolderLink(FOLDER_ID, "0-WWs_XOSctfaY_0-sJBKRSQ")
+    assert link == GoogleDriveFolder(FOLDER_ID, "0-WWs_XOSctfaY_0-sJBKRSQ")
 
 
 @pytest.mark.parametrize(
@@ -52,5 +52,5 @@ def test_resource_key_is_read_from_the_link() -> None:
     ],
 )
 def test_a_link_that_is_not_a_drive_folder_is_refused_with_a_reason(url: str, message: str) -> None:
-    with pytest.raises(InvalidInput, match=message):
-        parse_google_drive_folder_link(url)
+    with pytest.raises(InvalidLink, match=message):
+        parse_link(url)

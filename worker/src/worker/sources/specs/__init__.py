@@ -1,0 +1,1 @@
+"""One module per source: its declaration for the registry (see `worker.sources.registry`)."""
