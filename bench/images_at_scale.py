@@ -37,8 +37,9 @@ WARMUP_SECONDS = 2.0
 
 _FILL = """
 WITH batch AS (
-    INSERT INTO imports (source, source_url, folder_id, status)
-    VALUES ('google_drive', 'https://drive.google.com/drive/folders/bench', 'bench', 'completed')
+    INSERT INTO imports (source, source_url, folder_id, locator, status)
+    VALUES ('google_drive', 'https://drive.google.com/drive/folders/bench', 'bench',
+            '{"folder_id": "bench"}', 'completed')
     RETURNING id
 )
 INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, md5_checksum,

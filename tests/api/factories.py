@@ -10,6 +10,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 Db = psycopg.Connection[tuple[Any, ...]]
 
@@ -40,6 +41,7 @@ def insert_import(db: Db, **overrides: Any) -> str:
         "source": "google_drive",
         "source_url": f"https://drive.google.com/drive/folders/{folder_id}",
         "folder_id": folder_id,
+        "locator": Jsonb({"folder_id": folder_id, "resource_key": None}),
         "status": "completed",
         **overrides,
     }

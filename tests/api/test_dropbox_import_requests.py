@@ -1,6 +1,5 @@
 """What the API answers to Dropbox import requests, good and bad, and how it records them."""
 
-import json
 from typing import Any
 
 import pytest
@@ -26,7 +25,7 @@ def log_jobs(stack: Stack) -> None:
 def recorded(stack: Stack, import_id: str) -> tuple[Any, ...]:
     with stack.db() as db:
         row = db.execute(
-            "SELECT source, folder_id, source_url, resource_key, recursive FROM imports"
+            "SELECT source, folder_id, source_url, locator, link_password, recursive FROM imports"
             " WHERE id = %s",
             (import_id,),
         ).fetchone()
@@ -48,17 +47,18 @@ async def test_post_answers_202_with_the_import_and_queues_its_start(
     assert body["status"] == "queued"
     assert body["source"] == "dropbox"
     assert body["folder_id"] == "scl/fo/apitest0000000000000a1/AApiTestKey00000000000"
-    source, folder_id, source_url, resource_key, recursive, jobs = recorded(
+    source, folder_id, source_url, locator, password, recursive, jobs = recorded(
         stack, body["import_id"]
     )
     assert (source, folder_id, source_url, recursive) == ("dropbox", body["folder_id"], url, True)
-    assert json.loads(resource_key) == {"url": url}
+    assert locator == {"folder_id": folder_id, "url": url}
+    assert password is None
     assert jobs == ["import.start"]
     view = (await api.get(f"/imports/{body['import_id']}")).json()
     assert (view["source"], view["source_url"]) == ("dropbox", url)
 
 
-async def test_a_password_is_kept_for_the_worker_and_never_shown(
+async def test_a_password_is_kept_once_on_the_import_and_never_shown(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     response = await api.post(
@@ -66,9 +66,10 @@ async def test_a_password_is_kept_for_the_worker_and_never_shown(
     )
     assert response.status_code == 202
     import_id = response.json()["import_id"]
-    _, folder_id, _, resource_key, recursive, _ = recorded(stack, import_id)
+    _, folder_id, _, locator, password, recursive, _ = recorded(stack, import_id)
     assert folder_id == "sh/apitest00000a2/AAapiTestHash000000000000"
-    assert json.loads(resource_key) == {"url": SH + "?dl=0", "password": "hunter2"}
+    assert locator == {"folder_id": folder_id, "url": SH + "?dl=0"}
+    assert password == "hunter2"
     assert recursive is False
     view = await api.get(f"/imports/{import_id}")
     listing = await api.get("/imports", params={"limit": 500})

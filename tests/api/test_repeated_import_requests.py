@@ -18,6 +18,7 @@ from tests.api.races import Pool, race
 from tests.conftest import Stack
 from tests.helpers import wait_for_import
 from tests.job_log import install_job_log
+from worker.sources.registry import load_registry
 
 
 def folder_url(folder_id: str) -> str:
@@ -199,7 +200,7 @@ def start(job_app: procrastinate.App, folder_id: str, key: str | None = None, **
     request = ImportRequest(url=folder_url(folder_id), **body)
 
     async def call(conn: Connection) -> service.ImportStart:
-        return await service.start_google_drive_import(conn, job_app, request, key)
+        return await service.start_import(conn, job_app, load_registry(), request, key)
 
     return call
 

@@ -29,6 +29,7 @@ EXAMPLES_PER_ROUTE = 40
 # `schemathesis.pytest.from_fixture`, fails on pytest 9.2 with "'Function' object has no
 # attribute '_nodeid'".)
 ROUTES = [
+    ("POST", "/imports"),
     ("POST", "/import/google-drive"),
     ("POST", "/import/dropbox"),
     ("GET", "/imports"),
@@ -39,6 +40,8 @@ ROUTES = [
     ("GET", "/images"),
     ("GET", "/images/{image_id}"),
     ("GET", "/images/{image_id}/content"),
+    ("GET", "/sources"),
+    ("GET", "/sources/detect"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 ]

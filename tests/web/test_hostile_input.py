@@ -18,6 +18,9 @@ def strict_api(request: httpx.Request) -> httpx.Response:
     """Refuses a NUL anywhere, as the API's validation does; otherwise has nothing."""
     if b"%00" in request.url.raw_path or b"\\u0000" in request.content:
         return httpx.Response(422, json={"error": "invalid_input", "detail": "no NUL, please"})
+    if request.method == "POST" and request.url.path == "/imports":
+        # None of these forms carries a link of a source the API knows.
+        return httpx.Response(422, json={"error": "invalid_input", "detail": "not a folder link"})
     if request.url.path in {"/imports", "/images"}:
         return httpx.Response(200, json={"items": [], "next_cursor": None})
     return httpx.Response(404, json={"error": "not_found", "detail": "nothing here"})

@@ -25,16 +25,12 @@ SH = f"https://www.dropbox.com/sh/{SH_ID}/{SH_HASH}"
     ],
 )
 def test_the_current_folder_link_form_gives_its_id_and_keeps_its_parameters(query: str) -> None:
-    assert parse_link(SCL + query) == DropboxFolder(
-        f"scl/fo/{SCL_ID}/{SCL_KEY}", SCL + query
-    )
+    assert parse_link(SCL + query) == DropboxFolder(f"scl/fo/{SCL_ID}/{SCL_KEY}", SCL + query)
 
 
 @pytest.mark.parametrize("query", ["?dl=0", "", "?dl=1", "?st=8kqzv1ab&dl=0", "?e=1"])
 def test_the_legacy_folder_link_form_gives_its_id_and_keeps_its_parameters(query: str) -> None:
-    assert parse_link(SH + query) == DropboxFolder(
-        f"sh/{SH_ID}/{SH_HASH}", SH + query
-    )
+    assert parse_link(SH + query) == DropboxFolder(f"sh/{SH_ID}/{SH_HASH}", SH + query)
 
 
 @pytest.mark.parametrize(
@@ -49,9 +45,7 @@ def test_the_legacy_folder_link_form_gives_its_id_and_keeps_its_parameters(query
     ],
 )
 def test_links_are_called_on_www_dropbox_com_over_https(pasted: str) -> None:
-    assert parse_link(pasted) == DropboxFolder(
-        f"sh/{SH_ID}/{SH_HASH}", f"{SH}?dl=0"
-    )
+    assert parse_link(pasted) == DropboxFolder(f"sh/{SH_ID}/{SH_HASH}", f"{SH}?dl=0")
 
 
 @pytest.mark.parametrize(

@@ -8,6 +8,7 @@ import msgspec
 
 from web.schemas import (
     CancelStarted,
+    DetectedLink,
     FailedFilePage,
     Image,
     ImagePage,
@@ -15,16 +16,12 @@ from web.schemas import (
     ImportPage,
     ImportStarted,
     RetryStarted,
-    Source,
+    SourceList,
 )
 
 T = TypeVar("T")
 
 TIMEOUT_SECONDS = 10.0
-START_ROUTES: dict[Source, str] = {
-    "google_drive": "/import/google-drive",
-    "dropbox": "/import/dropbox",
-}
 
 
 class ApiUnavailable(Exception):
@@ -61,12 +58,23 @@ class ApiClient:
     def for_visitor(self, address: str | None) -> "ApiClient":
         return ApiClient(self._http, token=self._token, visitor=address)
 
-    async def start_import(self, source: Source, url: str, recursive: bool) -> ImportStarted:
-        body = {"url": url, "recursive": recursive}
-        response = await self._send("POST", START_ROUTES[source], json=body)
+    async def start_import(
+        self, url: str, recursive: bool, password: str | None = None
+    ) -> ImportStarted:
+        """The API decides the source from the link, and says what is wrong with it."""
+        body: dict[str, Any] = {"url": url, "recursive": recursive}
+        if password:
+            body["password"] = password
+        response = await self._send("POST", "/imports", json=body)
         started = _decode(response, ImportStarted)
         started.already_live = response.status_code == 200
         return started
+
+    async def list_sources(self) -> SourceList:
+        return await self._call("GET", "/sources", SourceList)
+
+    async def detect_source(self, url: str) -> DetectedLink:
+        return await self._call("GET", "/sources/detect", DetectedLink, params={"url": url})
 
     async def list_imports(self, *, limit: int, cursor: str | None = None) -> ImportPage:
         params = _params(limit, cursor)

@@ -30,8 +30,9 @@ from litestar.types import Message, Scope
 from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
 from web.endpoints import ImagePages, ImportPages, SignInPages, healthz, readyz, wants_fragment
-from web.formatting import FILTERS
+from web.formatting import FILTERS, GLOBALS
 from web.settings import Settings, get_settings
+from web.sources import SourceCatalogue
 
 logger = logging.getLogger(__name__)
 
@@ -57,11 +58,14 @@ def template_engine() -> JinjaTemplateEngine:
         lstrip_blocks=True,
     )
     environment.filters.update(FILTERS)
+    environment.globals.update(GLOBALS)
     return JinjaTemplateEngine.from_environment(environment)
 
 
-def provide_api(state: State, request: Request[Any, Any, Any]) -> ApiClient:
+async def provide_api(state: State, request: Request[Any, Any, Any]) -> ApiClient:
     client: ApiClient = state.api
+    sources: SourceCatalogue = state.sources
+    await sources.refresh(client)
     return client.for_visitor(request.client.host if request.client else None)
 
 
@@ -166,6 +170,7 @@ def create_app(
         async with httpx.AsyncClient(base_url=settings.api_url, transport=api_transport) as http:
             app.state.api = ApiClient(http, token=token)
             app.state.settings = settings
+            app.state.sources = SourceCatalogue()
             app.state.sign_in_enabled = auth.sign_in_enabled(settings)
             yield
 
@@ -184,7 +189,7 @@ def create_app(
             readyz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
         ],
-        dependencies={"api": Provide(provide_api, sync_to_thread=False)},
+        dependencies={"api": Provide(provide_api)},
         plugins=[HTMXPlugin()],
         lifespan=[lifespan],
         middleware=sessions,

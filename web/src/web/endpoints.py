@@ -20,10 +20,10 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
-from web.formatting import IMAGE_TYPES, source_name
-from web.links import SOURCE_NAMES, UnrecognisedLink, recognise_source
-from web.schemas import FailedFilePage, Import, Source
+from web.formatting import IMAGE_TYPES
+from web.schemas import FailedFilePage, Import
 from web.settings import Settings
+from web.sources import SourceCatalogue
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +45,8 @@ class ImportForm:
     url: str = ""
     # A checkbox is sent only when ticked, so a plain form post without it means False.
     recursive: bool = False
+    # Only for a link its owner protected; never put back into the form.
+    password: str = ""
 
 
 @dataclass
@@ -118,12 +120,17 @@ class ImportPages(Controller):
         )
 
     @get("/imports/source")
-    async def source_hint(self, url: FromQuery[str] = "") -> Template:
-        """Which source the link typed so far belongs to (a hint under the field)."""
-        try:
-            source: Source | None = recognise_source(url)
-        except UnrecognisedLink:
-            source = None
+    async def source_hint(
+        self, api: NamedDependency[ApiClient], url: FromQuery[str] = ""
+    ) -> Template:
+        """Which source the link typed so far belongs to (a hint under the field), as the API
+        reads the link."""
+        source: str | None = None
+        if url.strip():
+            try:
+                source = (await api.detect_source(url)).source
+            except ApiError:
+                source = None
         return Template("_source_hint.html", context={"hint_source": source})
 
     @post("/imports")
@@ -134,17 +141,15 @@ class ImportPages(Controller):
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
         """Start an import of the pasted folder link; show what is wrong with it otherwise."""
+        if not data.url.strip():
+            sources: SourceCatalogue = request.app.state.sources
+            error = f"Paste the link of a {sources.described()} folder."
+            return await _import_form_error(request, api, data, error)
         try:
-            source = recognise_source(data.url)
-        except UnrecognisedLink as exc:
-            return await _import_form_error(request, api, data, str(exc))
-        try:
-            started = await api.start_import(source, data.url.strip(), data.recursive)
+            started = await api.start_import(
+                data.url.strip(), data.recursive, data.password or None
+            )
         except ApiError as exc:
-            if source == "dropbox" and exc.status_code in {404, 405}:
-                return await _import_form_error(
-                    request, api, data, "Dropbox import is not available on this server."
-                )
             return await _import_form_error(request, api, data, exc.detail)
         except ApiUnavailable as exc:
             logger.warning("web.api_unavailable %s", exc)
@@ -268,9 +273,9 @@ class ImagePages(Controller):
             return Template("_results.html", context=context, status_code=status_code)
         imports = await api.list_imports(limit=IMPORT_CHOICES)
         context |= {
-            "sources": SOURCE_NAMES,
+            "sources": request.app.state.sources.names,
             "image_types": IMAGE_TYPES,
-            "import_options": _import_options(imports.items, import_id),
+            "import_options": _import_options(imports.items, import_id, request.app.state.sources),
         }
         return Template("images.html", context=context, status_code=status_code)
 
@@ -355,11 +360,13 @@ class ImportOption:
     label: str
 
 
-def _import_options(imports: list[Import], selected: str | None) -> list[ImportOption]:
+def _import_options(
+    imports: list[Import], selected: str | None, sources: SourceCatalogue
+) -> list[ImportOption]:
     options = [
         ImportOption(
             imp.import_id,
-            f"{imp.created_at:%d %b %H:%M} · {source_name(imp.source)} · {imp.folder_id}",
+            f"{imp.created_at:%d %b %H:%M} · {sources.name_of(imp.source)} · {imp.folder_id}",
         )
         for imp in imports
     ]

@@ -4,7 +4,10 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from web.links import SOURCE_NAMES
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from web.sources import SourceCatalogue
 
 NONE = "\u2013"  # an en dash stands for "no value yet"
 
@@ -60,8 +63,17 @@ def timestamp(value: datetime | None) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S %Z").strip() if value else NONE
 
 
-def source_name(source: str) -> str:
-    return SOURCE_NAMES.get(source, source)
+@pass_context
+def source_name(context: Context, source: str) -> str:
+    # The API's names for its sources (web.sources), kept in the app's state.
+    catalogue: SourceCatalogue = context["request"].app.state.sources
+    return catalogue.name_of(source)
+
+
+@pass_context
+def sources_described(context: Context) -> str:
+    catalogue: SourceCatalogue = context["request"].app.state.sources
+    return catalogue.described()
 
 
 def status_name(status: str) -> str:
@@ -85,3 +97,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "type_name": type_name,
     "number": number,
 }
+
+GLOBALS: dict[str, Callable[..., Any]] = {"sources_described": sources_described}

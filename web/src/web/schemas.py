@@ -4,11 +4,9 @@ Unknown fields are ignored, so the API can grow without breaking the pages.
 """
 
 from datetime import datetime
-from typing import Literal
 
 import msgspec
 
-Source = Literal["google_drive", "dropbox"]
 LIVE_STATUSES = frozenset({"queued", "running"})
 
 
@@ -129,3 +127,19 @@ class Image(msgspec.Struct):
 class ImagePage(msgspec.Struct):
     items: list[Image]
     next_cursor: str | None
+
+
+class SourceInfo(msgspec.Struct):
+    name: str
+    display_name: str
+    accepts_password: bool
+
+
+class SourceList(msgspec.Struct):
+    items: list[SourceInfo]
+
+
+class DetectedLink(msgspec.Struct):
+    source: str
+    display_name: str
+    folder_id: str
