@@ -14,8 +14,9 @@ share, see `LinkRef`):
   folder id that starts with `/` is such a path (`/2024/summer`).
 - `FolderRef.resource_key` and `SourceFile.resource_key` are a `LinkRef` as JSON: the link URL
   (and its password, when it has one) and, for a file, the file's path below the root.
-- `SourceFile.file_id` is Dropbox's file id (`id:…`); `content_hash` is Dropbox's, which every
-  transfer is checked against and which a re-import compares to find unchanged files.
+- `SourceFile.file_id` is Dropbox's file id (`id:…`); its checksum is Dropbox's `content_hash`
+  (`dropbox_content_hash`, see `dropbox_hash`), which every transfer is checked against and
+  which a re-import compares to find unchanged files.
 """
 
 import json
@@ -38,6 +39,8 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
+from worker.sources.checksums import normalized
+from worker.sources.dropbox_hash import DROPBOX_CONTENT_HASH
 from worker.sources.http import (
     hold_off_if_rate_limited,
     json_body,
@@ -370,7 +373,9 @@ def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:
         name=name,
         mime_type=guess_mime_type(name),
         size=int(size) if isinstance(size, int) else None,
-        content_hash=entry.get("content_hash") if downloadable else None,
+        checksums=normalized({DROPBOX_CONTENT_HASH: entry.get("content_hash")})
+        if downloadable
+        else {},
         resource_key=link.encode(),
         not_downloadable=None
         if downloadable

@@ -20,6 +20,7 @@ from worker.sources.base import (
     PermanentSourceError,
     SourceFile,
 )
+from worker.sources.checksums import MD5
 from worker.sources.dropbox import LinkRef, folder_path, guess_mime_type
 from worker.sources.dropbox_zip.download import CHUNK, NOT_A_ZIP, ZIP_MAGIC, ZipDownloads
 from worker.sources.dropbox_zip.snapshots import KEEP_SECONDS, ZipCache, ZipCopy, ZipEntry
@@ -105,7 +106,7 @@ class DropboxZipConnector:
                     name=entry.name,
                     mime_type=guess_mime_type(entry.name),
                     size=entry.info.file_size,
-                    md5_checksum=checksums.get(entry.path),
+                    checksums={MD5: checksums[entry.path]},
                     resource_key=in_snapshot.child(entry.path).encode(),
                 )
             )
