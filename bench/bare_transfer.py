@@ -62,7 +62,7 @@ async def run(folder_id: str) -> dict[str, Any]:
                                 chunks,
                                 content_type=file.mime_type,
                                 expected_size=file.size,
-                                expected_md5=file.md5_checksum,
+                                expected_checksums=file.checksums,
                             )
                     except Exception as exc:  # recorded and reported, as the worker records it
                         result["failures"].append(f"{file.file_id}: {exc!r}")

@@ -42,13 +42,14 @@ WITH batch AS (
             '{"folder_id": "bench"}', 'completed')
     RETURNING id
 )
-INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, md5_checksum,
+INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, checksums,
                     storage_key, storage_path, created_at)
 SELECT CASE WHEN n %% 4 = 0 THEN 'dropbox' ELSE 'google_drive' END,
        'f' || n, batch.id,
        'IMG_' || lpad(n::text, 7, '0') || CASE WHEN n %% 10 = 0 THEN '_beach' ELSE '' END || '.jpg',
        (ARRAY['image/jpeg', 'image/png', 'image/gif', 'image/webp'])[1 + n %% 4],
-       1000 + (n::bigint * 7919) %% 5000000, md5(n::text), 'k/' || n, 's3://images/k/' || n,
+       1000 + (n::bigint * 7919) %% 5000000, jsonb_build_object('md5', md5(n::text)),
+       'k/' || n, 's3://images/k/' || n,
        now() - make_interval(secs => n)
 FROM batch, generate_series(1, %s) AS n
 """

@@ -267,7 +267,7 @@ async def transfer(connector: GoogleDriveConnector, store: ObjectStore, file: So
             chunks,
             content_type=file.mime_type,
             expected_size=file.size,
-            expected_md5=file.md5_checksum,
+            expected_checksums=file.checksums,
         )
 
 
@@ -288,7 +288,7 @@ def verify(settings: Settings, files: list[SourceFile]) -> None:
     wrong = [
         file
         for file in files
-        if etags.get(ObjectStore.key_for("google_drive", file.file_id)) != file.md5_checksum
+        if etags.get(ObjectStore.key_for("google_drive", file.file_id)) != file.checksums.get("md5")
     ]
     assert not wrong, f"{len(wrong)} of {len(files)} objects missing or differing from the source"
 

@@ -15,6 +15,13 @@ from psycopg.types.json import Jsonb
 Db = psycopg.Connection[tuple[Any, ...]]
 
 
+def _checksums(overrides: dict[str, Any], file_id: str) -> Jsonb:
+    """The row's checksums as the worker writes them; an `md5_checksum` override sets the MD5
+    (images.md5_checksum is derived from it)."""
+    md5 = overrides.pop("md5_checksum", None) or hashlib.md5(file_id.encode()).hexdigest()
+    return Jsonb({"md5": md5})
+
+
 def _insert(db: Db, table: str, values: dict[str, Any], returning: str) -> Any:
     columns = list(values)
     query = sql.SQL(
@@ -57,7 +64,7 @@ def insert_import_file(db: Db, import_id: str, **overrides: Any) -> str:
         "name": f"{file_id}.jpg",
         "mime_type": "image/jpeg",
         "size": 1000,
-        "md5_checksum": hashlib.md5(file_id.encode()).hexdigest(),
+        "checksums": _checksums(overrides, file_id),
         **overrides,
     }
     return str(_insert(db, "import_files", values, "source_file_id"))
@@ -73,7 +80,7 @@ def insert_image(db: Db, import_id: str, **overrides: Any) -> str:
         "name": f"{file_id}.jpg",
         "mime_type": "image/jpeg",
         "size": 1000,
-        "md5_checksum": hashlib.md5(file_id.encode()).hexdigest(),
+        "checksums": _checksums(overrides, file_id),
         "storage_key": f"google_drive/{file_id}",
         "storage_path": f"s3://images/google_drive/{file_id}",
         **overrides,

@@ -76,7 +76,8 @@ async def test_a_nested_folder_of_a_thousand_images_imports_byte_exact(
         )
         hashes = dict(
             db.execute(
-                "SELECT source_file_id, content_hash FROM images WHERE import_id = %s",
+                "SELECT source_file_id, checksums ->> 'dropbox_content_hash' FROM images"
+                " WHERE import_id = %s",
                 (import_id,),
             ).fetchall()
         )

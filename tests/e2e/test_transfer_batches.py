@@ -95,7 +95,11 @@ async def test_a_file_that_keeps_failing_fails_alone_with_its_reason(
     # Should the folder have been imported before, the doomed file is made to look changed,
     # so that this import transfers it again.
     with stack.db() as db:
-        db.execute("UPDATE images SET md5_checksum = 'stale' WHERE source_file_id = %s", (doomed,))
+        db.execute(
+            """UPDATE images SET checksums = checksums || '{"md5": "stale"}'
+               WHERE source_file_id = %s""",
+            (doomed,),
+        )
     try:
         import_id = await start_import(api, fixture.link("batched"))
         result = await wait_for_import(api, import_id, timeout=180)

@@ -26,9 +26,7 @@ Client = AsyncTestClient[Any]
 def stand_in_api(request: httpx.Request) -> httpx.Response:
     accepted = {"import_id": IMPORT_ID, "status": "queued", "source": "google_drive"}
     answers: dict[str, Callable[[], httpx.Response]] = {
-        "POST /imports": lambda: httpx.Response(
-            202, json=accepted | {"folder_id": "1AbCdEfGhIjK"}
-        ),
+        "POST /imports": lambda: httpx.Response(202, json=accepted | {"folder_id": "1AbCdEfGhIjK"}),
         "GET /imports": lambda: httpx.Response(200, json={"items": [], "next_cursor": None}),
         f"GET /imports/{IMPORT_ID}": lambda: httpx.Response(200, json=import_view()),
         f"POST /imports/{IMPORT_ID}/cancel": lambda: httpx.Response(

@@ -6,7 +6,8 @@ import pytest
 
 from tests.conftest import S3Server
 from worker.sources.base import TransientSourceError
-from worker.storage import ContentHasher, ObjectStore
+from worker.sources.dropbox_hash import DROPBOX_CONTENT_HASH, DropboxContentHasher
+from worker.storage import ObjectStore
 
 # N bytes of "A" and their content_hash: rclone's dbhash test vectors, as the reference notes
 # (B7) give them.
@@ -36,7 +37,7 @@ def test_content_hash_matches_dropbox_whatever_the_chunking(
     size: int, expected: str, chunk_size: int
 ) -> None:
     data = b"A" * size
-    hasher = ContentHasher()
+    hasher = DropboxContentHasher()
     for start in range(0, size, chunk_size):
         hasher.update(data[start : start + chunk_size])
     assert hasher.hexdigest() == expected
@@ -63,10 +64,9 @@ async def test_an_upload_checked_against_a_content_hash_records_it(
         chunks_of(b"A" * size),
         content_type="image/png",
         expected_size=size,
-        expected_md5=None,
-        expected_content_hash=VECTORS[size].upper(),
+        expected_checksums={DROPBOX_CONTENT_HASH: VECTORS[size].upper()},
     )
-    assert stored.content_hash == VECTORS[size]
+    assert stored.checksums[DROPBOX_CONTENT_HASH] == VECTORS[size]
     assert key in keys(store, s3_server)
 
 
@@ -75,14 +75,13 @@ async def test_bytes_that_do_not_match_the_content_hash_never_appear(
     store: ObjectStore, s3_server: S3Server, size: int
 ) -> None:
     key = f"dropbox/bad-{size}"
-    with pytest.raises(TransientSourceError, match="content hash"):
+    with pytest.raises(TransientSourceError, match="dropbox_content_hash of the received bytes"):
         await store.upload(
             key,
             chunks_of(b"B" * size),
             content_type="image/png",
             expected_size=size,
-            expected_md5=None,
-            expected_content_hash=VECTORS[size],
+            expected_checksums={DROPBOX_CONTENT_HASH: VECTORS[size]},
         )
     assert key not in keys(store, s3_server)
 
@@ -93,6 +92,5 @@ async def test_without_a_content_hash_to_check_none_is_computed(store: ObjectSto
         chunks_of(b"A" * 10),
         content_type="image/png",
         expected_size=10,
-        expected_md5=None,
     )
-    assert stored.content_hash is None
+    assert DROPBOX_CONTENT_HASH not in stored.checksums

@@ -164,18 +164,17 @@ async def test_a_folder_lists_its_files_and_subfolders_with_what_dropbox_says_of
     for name in ["IMG_03.jpg", UNICODE, "big.png"]:
         item = fixture.find("photos", f"/{name}")
         file = by_name[name]
-        assert (file.file_id, file.size, file.content_hash) == (
+        assert (file.file_id, file.size, file.checksums) == (
             item.id,
             item.size,
-            fixture.content_hash(item.id),
+            {"dropbox_content_hash": fixture.content_hash(item.id)},
         )
-        assert file.md5_checksum is None  # Dropbox has none; the content hash is checked
         assert LinkRef.decode(file.resource_key) == LinkRef(fixture.link("photos"), path=f"/{name}")
     assert by_name["IMG_01.jpg"].mime_type == "image/jpeg"
     assert by_name["big.png"].mime_type == "image/png"
     assert by_name["notes.txt"].mime_type == "text/plain"
     assert by_name["Doc.paper"].not_downloadable is not None
-    assert by_name["Doc.paper"].content_hash is None
+    assert by_name["Doc.paper"].checksums == {}
 
 
 async def test_a_folder_is_read_over_many_cursors_including_short_and_empty_pages(

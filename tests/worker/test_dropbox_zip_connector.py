@@ -154,7 +154,7 @@ async def test_a_folder_lists_from_one_download_with_sizes_and_md5s_of_its_files
     for name, file in by_name.items():
         item = fixture.find("photos", f"/{name}")
         assert file.file_id == zip_file_id(link, f"/{name}")
-        assert (file.size, file.md5_checksum) == (item.size, fixture.md5(item.id))
+        assert (file.size, file.checksums) == (item.size, {"md5": fixture.md5(item.id)})
         assert LinkRef.decode(file.resource_key) == LinkRef(link, None, f"/{name}", snapshot)
     assert by_name["notes.txt"].mime_type == "text/plain"
 
@@ -350,5 +350,5 @@ async def test_memory_stays_bounded_reading_a_large_entry(
         async for chunk in chunks:
             largest = max(largest, len(chunk))
             digest.update(chunk)
-    assert digest.hexdigest() == big.md5_checksum
+    assert digest.hexdigest() == big.checksums["md5"]
     assert largest <= 1024 * 1024

@@ -163,7 +163,7 @@ async def test_lists_images_subfolders_and_natives_with_their_mime_types(
         file = by_id[child.id]
         assert file.name == child.name
         assert file.size is None
-        assert file.md5_checksum is None
+        assert file.checksums == {}
         if child.is_shortcut:
             assert file.mime_type == SHORTCUT
             assert file.not_downloadable == "shortcut: following shortcuts is not supported yet"

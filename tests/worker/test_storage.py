@@ -43,7 +43,7 @@ async def test_the_stored_bytes_are_the_source_bytes(
         chunks_of(data, chunk),
         content_type="image/jpeg",
         expected_size=size,
-        expected_md5=hashlib.md5(data).hexdigest(),
+        expected_checksums={"md5": hashlib.md5(data).hexdigest()},
     )
     assert (stored.size, stored.md5_checksum) == (size, hashlib.md5(data).hexdigest())
     body = s3_server.client().get_object(Bucket=store.bucket, Key=key)["Body"].read()
@@ -62,7 +62,7 @@ async def test_a_body_shorter_than_announced_leaves_no_object(
             chunks_of(data[:-1000]),
             content_type="image/jpeg",
             expected_size=size,
-            expected_md5=hashlib.md5(data).hexdigest(),
+            expected_checksums={"md5": hashlib.md5(data).hexdigest()},
         )
     assert key not in keys(store, s3_server)
 
@@ -73,13 +73,13 @@ async def test_bytes_that_differ_from_the_announced_md5_leave_no_object(
 ) -> None:
     data = payload(size)
     key = f"google_drive/bad-md5-{size}"
-    with pytest.raises(TransientSourceError, match="MD5"):
+    with pytest.raises(TransientSourceError, match="md5 of the received bytes"):
         await store.upload(
             key,
             chunks_of(data),
             content_type="image/jpeg",
             expected_size=size,
-            expected_md5=hashlib.md5(data + b"!").hexdigest(),
+            expected_checksums={"md5": hashlib.md5(data + b"!").hexdigest()},
         )
     assert key not in keys(store, s3_server)
 
@@ -115,7 +115,7 @@ async def test_a_refusal_of_a_working_store_fails_the_transfer_with_its_reason(
                 chunks_of(data),
                 content_type="image/jpeg",
                 expected_size=len(data),
-                expected_md5=hashlib.md5(data).hexdigest(),
+                expected_checksums={"md5": hashlib.md5(data).hexdigest()},
             )
         # A refusal is not an outage: transfers go on.
         await asyncio.wait_for(store.wait_until_available(), 1)
@@ -138,7 +138,7 @@ async def test_an_unreachable_store_is_an_outage_that_holds_transfers_back() -> 
                 chunks_of(data),
                 content_type="image/jpeg",
                 expected_size=len(data),
-                expected_md5=hashlib.md5(data).hexdigest(),
+                expected_checksums={"md5": hashlib.md5(data).hexdigest()},
             )
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(store.wait_until_available(), 1)

@@ -3,11 +3,13 @@
 Functions run inside the caller's transaction and never commit: the job that calls them owns it.
 """
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from worker.db import Connection
 from worker.sources.base import FolderRef, SourceFile
+from worker.sources.checksums import normalized
 from worker.storage import StoredObject
 
 # The transaction-level advisory lock every import start takes before it counts the running
@@ -148,23 +150,24 @@ async def add_files(
     cur = await conn.execute(
         """
         INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
-                                       md5_checksum, content_hash, resource_key, state, reason)
-        SELECT %(import_id)s, t.id, t.name, t.mime_type, t.size, t.md5, t.content_hash,
+                                       checksums, resource_key, state, reason)
+        SELECT %(import_id)s, t.id, t.name, t.mime_type, t.size, t.checksums::jsonb,
                t.resource_key,
                CASE WHEN t.reason IS NOT NULL THEN 'skipped'
                     WHEN stored.id IS NOT NULL THEN 'unchanged'
                     ELSE 'pending' END,
                t.reason
         FROM unnest(%(ids)s::text[], %(names)s::text[], %(mime_types)s::text[],
-                    %(sizes)s::bigint[], %(md5s)s::text[], %(content_hashes)s::text[],
-                    %(resource_keys)s::text[], %(reasons)s::text[])
-             AS t(id, name, mime_type, size, md5, content_hash, resource_key, reason)
-        -- Unchanged: the same size and a checksum the source vouches for (Drive's MD5, or
-        -- Dropbox's content_hash), equal to the stored image's.
+                    %(sizes)s::bigint[], %(checksums)s::text[], %(resource_keys)s::text[],
+                    %(reasons)s::text[])
+             AS t(id, name, mime_type, size, checksums, resource_key, reason)
+        -- Unchanged: the same size and a checksum the source vouches for, under any algorithm
+        -- the stored image has too, equal to the stored image's.
         LEFT JOIN images stored
                ON stored.source = %(source)s AND stored.source_file_id = t.id
               AND stored.size = t.size
-              AND (stored.md5_checksum = t.md5 OR stored.content_hash = t.content_hash)
+              AND EXISTS (SELECT FROM jsonb_each_text(t.checksums::jsonb) AS listed(algorithm, hex)
+                          WHERE stored.checksums ->> listed.algorithm = listed.hex)
         ON CONFLICT (import_id, source_file_id) DO NOTHING
         RETURNING f.source_file_id, f.state, f.size, f.reason
         """,
@@ -175,8 +178,7 @@ async def add_files(
             "names": [f.name for f in files],
             "mime_types": [f.mime_type for f in files],
             "sizes": [f.size for f in files],
-            "md5s": [f.md5_checksum for f in files],
-            "content_hashes": [f.content_hash for f in files],
+            "checksums": [json.dumps(normalized(f.checksums)) for f in files],
             "resource_keys": [f.resource_key for f in files],
             "reasons": skip_reasons,
         },
@@ -271,8 +273,8 @@ async def get_pending_files(
     cur = await conn.execute(
         """
         SELECT i.status, i.source, i.locator, i.link_password,
-               f.source_file_id, f.name, f.mime_type, f.size, f.md5_checksum, f.content_hash,
-               f.resource_key, f.attempts
+               f.source_file_id, f.name, f.mime_type, f.size, f.checksums, f.resource_key,
+               f.attempts
         FROM imports i
         LEFT JOIN import_files f
                ON f.import_id = i.id AND f.source_file_id = ANY(%s) AND f.state = 'pending'
@@ -308,9 +310,9 @@ _SETTLE_FILES = """
 WITH outcome AS (
     SELECT *
     FROM unnest(%(ids)s::text[], %(states)s::text[], %(reasons)s::text[], %(attempts)s::int[],
-                %(mime_types)s::text[], %(sizes)s::bigint[], %(md5s)s::text[],
-                %(content_hashes)s::text[], %(keys)s::text[], %(paths)s::text[])
-         AS o(id, state, reason, attempts, mime_type, size, md5, content_hash, storage_key,
+                %(mime_types)s::text[], %(sizes)s::bigint[], %(checksums)s::text[],
+                %(keys)s::text[], %(paths)s::text[])
+         AS o(id, state, reason, attempts, mime_type, size, checksums, storage_key,
               storage_path)
 ),
 settled AS (
@@ -321,9 +323,9 @@ settled AS (
     RETURNING o.*, f.name
 ),
 stored AS (
-    INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, md5_checksum,
-                        content_hash, storage_key, storage_path)
-    SELECT %(source)s, id, %(import_id)s, name, mime_type, size, md5, content_hash,
+    INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, checksums,
+                        storage_key, storage_path)
+    SELECT %(source)s, id, %(import_id)s, name, mime_type, size, checksums::jsonb,
            storage_key, storage_path
     FROM settled WHERE state = 'imported'
     ORDER BY id
@@ -331,7 +333,7 @@ stored AS (
     ON CONFLICT (source, source_file_id) DO UPDATE SET
         import_id = EXCLUDED.import_id, name = EXCLUDED.name,
         mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
-        md5_checksum = EXCLUDED.md5_checksum, content_hash = EXCLUDED.content_hash,
+        checksums = EXCLUDED.checksums,
         storage_key = EXCLUDED.storage_key, storage_path = EXCLUDED.storage_path,
         updated_at = now()
 ),
@@ -380,8 +382,7 @@ async def settle_files(
             "attempts": [o.attempts for o in outcomes],
             "mime_types": [s.content_type if s else None for s in stored],
             "sizes": [s.size if s else None for s in stored],
-            "md5s": [s.md5_checksum if s else None for s in stored],
-            "content_hashes": [s.content_hash if s else None for s in stored],
+            "checksums": [json.dumps(s.checksums) if s else None for s in stored],
             "keys": [s.key if s else None for s in stored],
             "paths": [s.storage_path if s else None for s in stored],
         },

@@ -8,7 +8,7 @@ import hashlib
 import io
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +28,7 @@ from worker import metrics
 from worker.http_client import create_store_client
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
+from worker.sources.checksums import MD5, new_hasher, normalized
 
 log = logging.getLogger("worker.storage")
 # What a multipart upload holds in memory at most, in parts: those s3transfer reads ahead and
@@ -47,10 +48,14 @@ class StoredObject:
     key: str
     storage_path: str
     size: int
-    md5_checksum: str
     content_type: str
-    # Dropbox's content_hash of the bytes, when the source announced one (and so it was checked).
-    content_hash: str | None = None
+    # The bytes' checksums by algorithm: always MD5, and every one the source declared (and so
+    # that was checked).
+    checksums: dict[str, str]
+
+    @property
+    def md5_checksum(self) -> str:
+        return self.checksums[MD5]
 
 
 class ObjectStore:
@@ -120,14 +125,13 @@ class ObjectStore:
         *,
         content_type: str,
         expected_size: int | None,
-        expected_md5: str | None,
-        expected_content_hash: str | None = None,
+        expected_checksums: Mapping[str, str] | None = None,
     ) -> StoredObject:
-        """Stream `chunks` to `key`. If the bytes do not match the expected size, MD5 or
-        Dropbox content_hash, the upload is abandoned before it completes, so nothing appears
+        """Stream `chunks` to `key`. If the bytes do not match the expected size or any of the
+        expected checksums, the upload is abandoned before it completes, so nothing appears
         under `key`. The stored content type is the one the first bytes show, when they show
         one."""
-        tally = _Tally(expected_size, expected_md5, expected_content_hash)
+        tally = _Tally(expected_size, expected_checksums or {})
         first = await anext(chunks, b"")
         content_type = sniff_image_type(first) or content_type
         chunks = _prepend(first, chunks)
@@ -139,9 +143,8 @@ class ObjectStore:
             key=key,
             storage_path=f"s3://{self.bucket}/{key}",
             size=tally.size,
-            md5_checksum=tally.md5.hexdigest(),
             content_type=content_type,
-            content_hash=tally.content_hash.hexdigest() if tally.content_hash else None,
+            checksums=tally.checksums(),
         )
 
     async def _put_small(
@@ -316,56 +319,20 @@ async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[by
         yield chunk
 
 
-class ContentHasher:
-    """Dropbox's `content_hash`: the SHA-256 of the concatenated SHA-256 digests of the
-    content's 4 MiB blocks, as lowercase hex (an empty content has no blocks). Fed in chunks of
-    any size, so a stream is hashed as it passes without holding a block in memory."""
-
-    BLOCK_SIZE = 4 * 1024 * 1024
-
-    def __init__(self) -> None:
-        self._overall = hashlib.sha256()
-        self._block = hashlib.sha256()
-        self._filled = 0
-
-    def update(self, chunk: bytes) -> None:
-        view = memoryview(chunk)
-        while view:
-            take = min(len(view), self.BLOCK_SIZE - self._filled)
-            self._block.update(view[:take])
-            self._filled += take
-            view = view[take:]
-            if self._filled == self.BLOCK_SIZE:
-                self._overall.update(self._block.digest())
-                self._block = hashlib.sha256()
-                self._filled = 0
-
-    def hexdigest(self) -> str:
-        overall = self._overall.copy()
-        if self._filled:
-            overall.update(self._block.digest())
-        return overall.hexdigest()
-
-
 class _Tally:
-    """Counts and hashes bytes as they pass, and checks them against what the source announced.
-    Dropbox's content_hash costs a second pass of SHA-256, so it is computed only when the
-    source announced one to check against."""
+    """Counts and hashes bytes as they pass, and checks them against what the source announced:
+    its size and every checksum it declared. MD5 is always computed (S3 checks the upload
+    against it); another algorithm costs a pass of its own, so it is computed only when the
+    source declared it."""
 
-    def __init__(
-        self,
-        expected_size: int | None,
-        expected_md5: str | None,
-        expected_content_hash: str | None = None,
-    ) -> None:
+    def __init__(self, expected_size: int | None, expected_checksums: Mapping[str, str]) -> None:
         self._expected_size = expected_size
-        self._expected_md5 = expected_md5.lower() if expected_md5 else None
-        self._expected_content_hash = (
-            expected_content_hash.lower() if expected_content_hash else None
-        )
+        self._expected = normalized(expected_checksums)
         self.size = 0
         self.md5 = hashlib.md5(usedforsecurity=False)
-        self.content_hash = ContentHasher() if self._expected_content_hash else None
+        self._others = {
+            algorithm: new_hasher(algorithm) for algorithm in self._expected if algorithm != MD5
+        }
 
     def add(self, chunk: bytes) -> None:
         self.size += len(chunk)
@@ -374,25 +341,26 @@ class _Tally:
                 f"received more than the {self._expected_size} bytes the source announced"
             )
         self.md5.update(chunk)
-        if self.content_hash is not None:
-            self.content_hash.update(chunk)
+        for hasher in self._others.values():
+            hasher.update(chunk)
+
+    def checksums(self) -> dict[str, str]:
+        """What was received, by algorithm: MD5, and each algorithm the source declared."""
+        found = {MD5: self.md5.hexdigest()}
+        found.update((algorithm, h.hexdigest()) for algorithm, h in self._others.items())
+        return found
 
     def verify(self) -> None:
         if self._expected_size is not None and self.size != self._expected_size:
             raise TransientSourceError(
                 f"received {self.size} bytes but the source announced {self._expected_size}"
             )
-        digest = self.md5.hexdigest()
-        if self._expected_md5 and digest != self._expected_md5:
-            raise TransientSourceError(
-                f"MD5 of the received bytes {digest} differs from the source's {self._expected_md5}"
-            )
-        if self.content_hash is not None:
-            content_hash = self.content_hash.hexdigest()
-            if content_hash != self._expected_content_hash:
+        received = self.checksums()
+        for algorithm, expected in self._expected.items():
+            if received[algorithm] != expected:
                 raise TransientSourceError(
-                    f"content hash of the received bytes {content_hash} differs from the "
-                    f"source's {self._expected_content_hash}"
+                    f"{algorithm} of the received bytes {received[algorithm]} differs from the "
+                    f"source's {expected}"
                 )
 
 

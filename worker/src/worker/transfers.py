@@ -173,9 +173,8 @@ class _BatchRun:
             name=row["name"],
             mime_type=row["mime_type"],
             size=row["size"],
-            md5_checksum=row["md5_checksum"],
+            checksums=row["checksums"],
             resource_key=row["resource_key"],
-            content_hash=row["content_hash"],
         )
         key = ObjectStore.key_for(self._source, file.file_id)
         async with self._connector.open_file(file) as chunks:
@@ -184,8 +183,7 @@ class _BatchRun:
                 within_file_cap(chunks, services.settings.max_file_bytes),
                 content_type=file.mime_type,
                 expected_size=file.size,
-                expected_md5=file.md5_checksum,
-                expected_content_hash=file.content_hash,
+                expected_checksums=file.checksums,
             )
 
     def _memory_held(self, size: int | None) -> int:

@@ -5,7 +5,7 @@ stream. It never touches the database or the object store, and it says how a fai
 handled by raising one of the errors below. The pipeline only ever talks to this interface.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -32,18 +32,18 @@ class ImportLink:
 
 @dataclass(frozen=True)
 class SourceFile:
-    """A file as the source describes it. `size`, `md5_checksum` and `content_hash` are what the
-    bytes must match when the source knows them. `resource_key` is the connector's own note of
-    how to reach the file, kept with it between listing and transfer."""
+    """A file as the source describes it. `size` and `checksums` are what the bytes must match
+    when the source knows them: `{algorithm: hex}`, each algorithm one with a hasher registered
+    in `worker.sources.checksums` (`{"md5": ...}` for Drive, `{"dropbox_content_hash": ...}`
+    for Dropbox). `resource_key` is the connector's own note of how to reach the file, kept
+    with it between listing and transfer."""
 
     file_id: str
     name: str
     mime_type: str
     size: int | None = None
-    md5_checksum: str | None = None
+    checksums: Mapping[str, str] = field(default_factory=dict)
     resource_key: str | None = None
-    # Dropbox's content_hash (SHA-256 over 4 MiB blocks, see storage.ContentHasher).
-    content_hash: str | None = None
     # Set by the connector when the source cannot give this file's bytes (e.g. a Google Doc).
     not_downloadable: str | None = None
 

@@ -16,8 +16,9 @@ share, see `LinkRef`):
   for a file, its path below the root (and, for the key-less connector, the zip snapshot it was
   listed from). The link and its password are the import's (`ImportLink`), never copied into
   a folder's or file's row: the connector is bound to them (`for_link`).
-- `SourceFile.file_id` is Dropbox's file id (`id:…`); `content_hash` is Dropbox's, which every
-  transfer is checked against and which a re-import compares to find unchanged files.
+- `SourceFile.file_id` is Dropbox's file id (`id:…`); its checksum is Dropbox's `content_hash`
+  (`dropbox_content_hash`, see `dropbox_hash`), which every transfer is checked against and
+  which a re-import compares to find unchanged files.
 """
 
 import copy
@@ -42,6 +43,8 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
+from worker.sources.checksums import normalized
+from worker.sources.dropbox_hash import DROPBOX_CONTENT_HASH
 from worker.sources.http import (
     hold_off_if_rate_limited,
     json_body,
@@ -381,7 +384,9 @@ def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:
         name=name,
         mime_type=guess_mime_type(name),
         size=int(size) if isinstance(size, int) else None,
-        content_hash=entry.get("content_hash") if downloadable else None,
+        checksums=normalized({DROPBOX_CONTENT_HASH: entry.get("content_hash")})
+        if downloadable
+        else {},
         resource_key=link.encode(),
         not_downloadable=None
         if downloadable

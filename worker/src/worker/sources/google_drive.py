@@ -23,6 +23,7 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
+from worker.sources.checksums import MD5, normalized
 from worker.sources.http import (
     hold_off_if_rate_limited,
     json_body,
@@ -219,7 +220,7 @@ def _to_source_file(item: dict[str, Any]) -> SourceFile:
         name=item.get("name", ""),
         mime_type=mime_type,
         size=int(size) if size is not None else None,
-        md5_checksum=item.get("md5Checksum"),
+        checksums=normalized({MD5: item.get("md5Checksum")}),
         resource_key=item.get("resourceKey"),
         not_downloadable=_why_not_downloadable(mime_type),
     )
