@@ -211,7 +211,7 @@ def test_an_api_error_exits_3_with_the_api_s_detail(stack: Stack, api_url: str) 
         "single file, not a folder: share the folder and paste its link\n"
     )
     assert "HTTP 422: invalid_input: " in bad_dropbox_link.stderr
-    assert "HTTP 422: invalid_input: source: " in bad_source.stderr
+    assert "HTTP 422: invalid_input: unknown source 'flickr'" in bad_source.stderr
 
 
 @pytest.mark.parametrize("script", ["watch-import.sh", "failures.sh", "retry.sh"])

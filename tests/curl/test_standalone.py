@@ -26,6 +26,7 @@ CALLS = {
     "failures.sh": [IMPORT_ID],
     "import-dropbox.sh": ["https://www.dropbox.com/scl/fo/abc123/def456?rlkey=xyz"],
     "import-google-drive.sh": [DRIVE_LINK],
+    "import.sh": [DRIVE_LINK],
     "list-images.sh": [],
     "retry.sh": [IMPORT_ID],
     "watch-import.sh": [IMPORT_ID],
@@ -202,13 +203,19 @@ def test_an_import_posts_json_with_the_link_and_recursive(recording_api: Recordi
         "https://www.dropbox.com/scl/fo/a/b?rlkey=c",
         env=env_for(recording_api.url, DROPBOX_LINK_PASSWORD="open sesame"),
     )
+    any_source = run(
+        "import.sh",
+        "https://www.dropbox.com/sh/a/b",
+        env=env_for(recording_api.url, LINK_PASSWORD="hunter2"),
+    )
 
-    assert deep.stdout == flat.stdout == dropbox.stdout == f"{IMPORT_ID}\n"
+    assert deep.stdout == flat.stdout == dropbox.stdout == any_source.stdout == f"{IMPORT_ID}\n"
     sent = [(r.method, r.path, r.headers["content-type"]) for r in recording_api.requests]
     assert sent == [
         ("POST", "/import/google-drive", "application/json"),
         ("POST", "/import/google-drive", "application/json"),
         ("POST", "/import/dropbox", "application/json"),
+        ("POST", "/imports", "application/json"),
     ]
     bodies = [json.loads(r.body) for r in recording_api.requests]
     assert bodies == [
@@ -219,6 +226,7 @@ def test_an_import_posts_json_with_the_link_and_recursive(recording_api: Recordi
             "recursive": True,
             "password": "open sesame",
         },
+        {"url": "https://www.dropbox.com/sh/a/b", "recursive": True, "password": "hunter2"},
     ]
 
 

@@ -18,6 +18,7 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    ImportLink,
     PermanentSourceError,
     SourceConnector,
     SourceFile,
@@ -26,11 +27,11 @@ from worker.sources.base import (
 from worker.sources.dropbox import (
     DropboxConnector,
     DropboxRouteError,
-    LinkRef,
     authorization_header,
     classify_error,
     header_safe_json,
 )
+from worker.sources.specs.dropbox import DropboxFolder
 
 TOKEN = "connector-test-token"
 APP_KEY, APP_SECRET = "app-key", "app-secret"
@@ -116,10 +117,18 @@ def connector(
     )
 
 
-def root(dropbox: DropboxEmulatorServer, name: str, **params: str) -> FolderRef:
-    """The root folder as the API records it: folder id from the link, the link as JSON."""
-    url = dropbox.fixture.link(name, **params)
-    return FolderRef("scl/fo/x/y", json.dumps({"url": url}))
+# The root folder as the pipeline hands it over: the folder id the API parsed from the link.
+ROOT = FolderRef("scl/fo/x/y")
+
+
+def on(source: DropboxConnector, url: str, password: str | None = None) -> DropboxConnector:
+    """The connector reading one import's link, as the pipeline binds it."""
+    return source.for_link(ImportLink(DropboxFolder("scl/fo/x/y", url), password))
+
+
+def note(path: str) -> str:
+    """A file's own record, as the connector keeps it: its path below the link's root."""
+    return json.dumps({"path": path}, ensure_ascii=False, separators=(",", ":"))
 
 
 async def list_all(source: SourceConnector, folder: FolderRef) -> list[FolderPage]:
@@ -144,8 +153,8 @@ def test_the_connector_fulfils_the_source_contract(
 async def test_a_folder_lists_its_files_and_subfolders_with_what_dropbox_says_of_them(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox)
-    folder = root(dropbox, "photos")
+    source = on(connector(http, dropbox), dropbox.fixture.link("photos"))
+    folder = ROOT
     await source.check_folder(folder)
     page = await source.list_page(folder, None)
 
@@ -153,7 +162,7 @@ async def test_a_folder_lists_its_files_and_subfolders_with_what_dropbox_says_of
     assert page.next_page_token is None
     [sub] = page.folders
     assert sub.folder_id == "/sub"
-    assert LinkRef.decode(sub.resource_key) == LinkRef(fixture.link("photos"))
+    assert sub.resource_key is None  # the link is the import's, never copied to its folders
     by_name = {file.name: file for file in page.files}
     assert set(by_name) == {f"IMG_{i:02d}.jpg" for i in range(1, 8)} | {
         UNICODE,
@@ -169,7 +178,7 @@ async def test_a_folder_lists_its_files_and_subfolders_with_what_dropbox_says_of
             item.size,
             {"dropbox_content_hash": fixture.content_hash(item.id)},
         )
-        assert LinkRef.decode(file.resource_key) == LinkRef(fixture.link("photos"), path=f"/{name}")
+        assert file.resource_key == note(f"/{name}")
     assert by_name["IMG_01.jpg"].mime_type == "image/jpeg"
     assert by_name["big.png"].mime_type == "image/png"
     assert by_name["notes.txt"].mime_type == "text/plain"
@@ -180,9 +189,8 @@ async def test_a_folder_lists_its_files_and_subfolders_with_what_dropbox_says_of
 async def test_a_folder_is_read_over_many_cursors_including_short_and_empty_pages(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox, page_size=3)
-    link = json.dumps({"url": dropbox.fixture.link("photos")})
-    pages = await list_all(source, FolderRef("/sub", link))
+    source = on(connector(http, dropbox, page_size=3), dropbox.fixture.link("photos"))
+    pages = await list_all(source, FolderRef("/sub"))
 
     assert len(pages) > 4
     assert any(not page.files and not page.folders for page in pages)  # an empty page
@@ -190,17 +198,17 @@ async def test_a_folder_is_read_over_many_cursors_including_short_and_empty_page
     assert sorted(names) == [f"s_{i:02d}.gif" for i in range(1, 10)]
     [deeper_ref] = [folder for page in pages for folder in page.folders]
     assert deeper_ref.folder_id == "/sub/deeper"
-    assert LinkRef.decode(deeper_ref.resource_key) == LinkRef(dropbox.fixture.link("photos"))
-    deeper = await source.list_page(FolderRef("/sub/deeper", link), None)
+    assert deeper_ref.resource_key is None
+    deeper = await source.list_page(FolderRef("/sub/deeper"), None)
     assert [file.name for file in deeper.files] == ["d.webp"]
-    assert LinkRef.decode(deeper.files[0].resource_key).path == "/sub/deeper/d.webp"
+    assert deeper.files[0].resource_key == note("/sub/deeper/d.webp")
 
 
 async def test_a_stale_cursor_lists_the_folder_again_from_its_start(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox, page_size=4)
-    folder = root(dropbox, "photos")
+    source = on(connector(http, dropbox, page_size=4), dropbox.fixture.link("photos"))
+    folder = ROOT
     first = await source.list_page(folder, None)
     assert first.next_page_token
     dropbox.settings.update({"cursor_generation": 1})  # Dropbox answers `reset` from now on
@@ -214,8 +222,8 @@ async def test_a_stale_cursor_lists_the_folder_again_from_its_start(
 async def test_files_stream_byte_exact_whatever_their_names(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox)
-    page = await source.list_page(root(dropbox, "photos"), None)
+    source = on(connector(http, dropbox), dropbox.fixture.link("photos"))
+    page = await source.list_page(ROOT, None)
     for file in page.files:
         if file.not_downloadable is None:
             assert await read(source, file) == dropbox.fixture.read_bytes(file.file_id)
@@ -224,9 +232,9 @@ async def test_files_stream_byte_exact_whatever_their_names(
 async def test_the_legacy_link_form_and_its_parameters_work_alike(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox)
     for params in [{}, {"st": "abc", "e": "1"}, {"dl": "1"}]:
-        folder = root(dropbox, "legacy", **params)
+        source = on(connector(http, dropbox), dropbox.fixture.link("legacy", **params))
+        folder = ROOT
         await source.check_folder(folder)
         [file] = (await source.list_page(folder, None)).files
         assert await read(source, file) == dropbox.fixture.read_bytes(file.file_id)
@@ -238,13 +246,16 @@ async def test_an_apps_key_and_secret_are_sent_as_basic_auth(
     dropbox.settings.update({"accepted_apps": {APP_KEY: APP_SECRET}, "accepted_tokens": []})
     authorization = authorization_header(None, APP_KEY, APP_SECRET)
     assert authorization == "Basic " + base64.b64encode(b"app-key:app-secret").decode()
-    source = connector(http, dropbox, authorization=authorization)
-    folder = root(dropbox, "legacy")
+    legacy = dropbox.fixture.link("legacy")
+    source = on(connector(http, dropbox, authorization=authorization), legacy)
+    folder = ROOT
     await source.check_folder(folder)
     [file] = (await source.list_page(folder, None)).files
     assert await read(source, file) == dropbox.fixture.read_bytes(file.file_id)
 
-    wrong = connector(http, dropbox, authorization=authorization_header(None, APP_KEY, "nope"))
+    wrong = on(
+        connector(http, dropbox, authorization=authorization_header(None, APP_KEY, "nope")), legacy
+    )
     with pytest.raises(FolderUnavailable, match="invalid_access_token"):
         await wrong.check_folder(folder)
 
@@ -259,8 +270,8 @@ async def test_a_refused_token_is_a_permanent_error_a_person_understands(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
     dropbox.settings.update({"accepted_tokens": ["another"]})
-    source = connector(http, dropbox)
-    folder = root(dropbox, "photos")
+    source = on(connector(http, dropbox), dropbox.fixture.link("photos"))
+    folder = ROOT
     with pytest.raises(FolderUnavailable, match=r"refused the credentials.*DROPBOX_ACCESS_TOKEN"):
         await source.check_folder(folder)
     with pytest.raises(PermanentSourceError, match="invalid_access_token"):
@@ -269,7 +280,7 @@ async def test_a_refused_token_is_a_permanent_error_a_person_understands(
         "id:x",
         "a.jpg",
         "image/jpeg",
-        resource_key=LinkRef(dropbox.fixture.link("photos"), path="/IMG_01.jpg").encode(),
+        resource_key=note("/IMG_01.jpg"),
     )
     with pytest.raises(PermanentSourceError, match="invalid_access_token"):
         await read(source, file)
@@ -279,40 +290,39 @@ async def test_a_dead_link_and_a_missing_password_fail_the_folder_with_reasons(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
     source = connector(http, dropbox)
-    dead = FolderRef("x", json.dumps({"url": "https://www.dropbox.com/sh/nope000/AAnope?dl=0"}))
+    dead = on(source, "https://www.dropbox.com/sh/nope000/AAnope?dl=0")
     with pytest.raises(FolderUnavailable, match="does not know this shared link"):
-        await source.check_folder(dead)
+        await dead.check_folder(ROOT)
     locked = dropbox.fixture.link("locked")
     with pytest.raises(FolderUnavailable, match=r"denies access.*password"):
-        await source.check_folder(FolderRef("x", json.dumps({"url": locked})))
+        await on(source, locked).check_folder(ROOT)
     with pytest.raises(FolderUnavailable, match="denies access"):
-        await source.check_folder(FolderRef("x", json.dumps({"url": locked, "password": "no"})))
+        await on(source, locked, password="no").check_folder(ROOT)
 
 
 async def test_a_password_goes_with_every_call_of_a_protected_link(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox)
-    folder = FolderRef("x", json.dumps({"url": dropbox.fixture.link("locked"), "password": "pw"}))
+    source = on(connector(http, dropbox), dropbox.fixture.link("locked"), password="pw")
+    folder = ROOT
     await source.check_folder(folder)
     [file] = (await source.list_page(folder, None)).files
-    assert LinkRef.decode(file.resource_key).password == "pw"
+    assert "pw" not in (file.resource_key or "")  # the password stays on the import
     assert await read(source, file) == dropbox.fixture.read_bytes(file.file_id)
 
 
 async def test_a_subfolder_gone_since_it_was_listed_is_a_permanent_error(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox)
-    link = json.dumps({"url": dropbox.fixture.link("photos")})
+    source = on(connector(http, dropbox), dropbox.fixture.link("photos"))
     with pytest.raises(DropboxRouteError, match="no longer in the shared folder") as caught:
-        await source.list_page(FolderRef("/gone", link), None)
+        await source.list_page(FolderRef("/gone"), None)
     assert caught.value.tag == "not_found"
     gone = SourceFile(
         "id:x",
         "g.jpg",
         "image/jpeg",
-        resource_key=LinkRef(dropbox.fixture.link("photos"), path="/g.jpg").encode(),
+        resource_key=note("/g.jpg"),
     )
     with pytest.raises(PermanentSourceError, match="does not know this shared link"):
         await read(source, gone)
@@ -336,8 +346,8 @@ async def test_a_rate_limit_holds_everyone_off_for_retry_after_and_is_retried(
     retry_after: float,
 ) -> None:
     pacer = RecordingPacer()
-    source = connector(http, dropbox, pacer=pacer)
-    folder = root(dropbox, "legacy")
+    source = on(connector(http, dropbox, pacer=pacer), dropbox.fixture.link("legacy"))
+    folder = ROOT
     [file] = (await source.list_page(folder, None)).files
     dropbox.set_faults(FaultRule(fault, routes={route}, every=1, limit=1, retry_after=3))
 
@@ -360,10 +370,10 @@ async def test_server_errors_are_transient_without_holding_everyone_off(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, fault: str
 ) -> None:
     pacer = RecordingPacer()
-    source = connector(http, dropbox, pacer=pacer)
+    source = on(connector(http, dropbox, pacer=pacer), dropbox.fixture.link("legacy"))
     dropbox.set_faults(FaultRule(fault, routes={"list"}, every=1, limit=1))
     with pytest.raises(TransientSourceError, match="HTTP 5") as caught:
-        await source.list_page(root(dropbox, "legacy"), None)
+        await source.list_page(ROOT, None)
     assert not caught.value.rate_limited
     assert pacer.hold_offs == []
 
@@ -371,8 +381,8 @@ async def test_server_errors_are_transient_without_holding_everyone_off(
 async def test_a_download_cut_off_midway_is_transient(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
-    source = connector(http, dropbox)
-    page = await source.list_page(root(dropbox, "photos"), None)
+    source = on(connector(http, dropbox), dropbox.fixture.link("photos"))
+    page = await source.list_page(ROOT, None)
     big = next(file for file in page.files if file.name == "big.png")
     dropbox.set_faults(FaultRule("cut_body", routes={"file"}, every=1, limit=1))
     with pytest.raises(TransientSourceError, match="cut off"):

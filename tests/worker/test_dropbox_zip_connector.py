@@ -22,13 +22,14 @@ from worker.sources.base import (
     FolderPage,
     FolderRef,
     FolderUnavailable,
+    ImportLink,
     PermanentSourceError,
     SourceConnector,
     SourceFile,
     TransientSourceError,
 )
-from worker.sources.dropbox import LinkRef
 from worker.sources.dropbox_zip import DropboxZipConnector, zip_file_id
+from worker.sources.specs.dropbox import DropboxFolder
 
 UNICODE = "Fête à Noël 🎄.jpg"
 SPEC: dict[str, Any] = {
@@ -83,10 +84,12 @@ def connector(
     dropbox: DropboxEmulatorServer,
     directory: Path,
     *,
+    link: str = "photos",
     page_size: int = 1000,
     keep_seconds: float = 600,
 ) -> DropboxZipConnector:
-    return DropboxZipConnector(
+    """The connector reading the fixture's folder `link`, as the pipeline binds it."""
+    source = DropboxZipConnector(
         http,
         web_url=dropbox.base_url,
         zip_dir=str(directory),
@@ -94,10 +97,19 @@ def connector(
         pacer=NoPacing(),
         keep_seconds=keep_seconds,
     )
+    return on(source, dropbox.fixture.link(link))
 
 
-def root(dropbox: DropboxEmulatorServer, name: str, **params: str) -> FolderRef:
-    return FolderRef("sh/x/y", json.dumps({"url": dropbox.fixture.link(name, **params)}))
+def on(source: DropboxZipConnector, url: str, password: str | None = None) -> DropboxZipConnector:
+    return source.for_link(ImportLink(DropboxFolder("sh/x/y", url), password))
+
+
+# The root folder as the pipeline hands it over: the folder id the API parsed from the link.
+ROOT = FolderRef("sh/x/y")
+
+
+def note(path: str | None = None, snapshot: str | None = None) -> dict[str, str]:
+    return {name: value for name, value in {"path": path, "snapshot": snapshot}.items() if value}
 
 
 async def list_all(source: SourceConnector, folder: FolderRef) -> list[FolderPage]:
@@ -134,7 +146,7 @@ async def test_a_folder_lists_from_one_download_with_sizes_and_md5s_of_its_files
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     source = connector(http, dropbox, tmp_path)
-    folder = root(dropbox, "photos")
+    folder = ROOT
     await source.check_folder(folder)
     page = await source.list_page(folder, None)
 
@@ -142,7 +154,7 @@ async def test_a_folder_lists_from_one_download_with_sizes_and_md5s_of_its_files
     link = fixture.link("photos")
     assert page.next_page_token is None
     assert [ref.folder_id for ref in page.folders] == ["/empty", "/sub"]
-    snapshot = LinkRef.decode(page.folders[0].resource_key).snapshot
+    snapshot = json.loads(page.folders[0].resource_key or "{}").get("snapshot")
     assert snapshot is not None
     by_name = {file.name: file for file in page.files}
     # The cloud document is not in the zip.
@@ -155,7 +167,8 @@ async def test_a_folder_lists_from_one_download_with_sizes_and_md5s_of_its_files
         item = fixture.find("photos", f"/{name}")
         assert file.file_id == zip_file_id(link, f"/{name}")
         assert (file.size, file.checksums) == (item.size, {"md5": fixture.md5(item.id)})
-        assert LinkRef.decode(file.resource_key) == LinkRef(link, None, f"/{name}", snapshot)
+        # The link is the import's: a file keeps its own path and the copy it was listed from.
+        assert json.loads(file.resource_key or "") == note(f"/{name}", snapshot)
     assert by_name["notes.txt"].mime_type == "text/plain"
 
     sub = next(ref for ref in page.folders if ref.folder_id == "/sub")
@@ -176,7 +189,7 @@ async def test_pages_follow_names_and_stay_on_one_copy(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     source = connector(http, dropbox, tmp_path, page_size=4)
-    pages = await list_all(source, root(dropbox, "photos"))
+    pages = await list_all(source, ROOT)
     names = [file.name for page in pages for file in page.files]
     names += [ref.folder_id for page in pages for ref in page.folders]
     assert len(pages) == 3
@@ -190,7 +203,7 @@ async def test_files_stream_byte_exact_from_the_copy_without_another_download(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     source = connector(http, dropbox, tmp_path)
-    page = await source.list_page(root(dropbox, "photos"), None)
+    page = await source.list_page(ROOT, None)
     fixture = dropbox.fixture
     for file in page.files:
         item = fixture.find("photos", f"/{file.name}")
@@ -202,7 +215,7 @@ async def test_another_worker_downloads_its_own_copy_once_and_serves_every_file(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     lister = connector(http, dropbox, tmp_path / "one")
-    page = await lister.list_page(root(dropbox, "photos"), None)
+    page = await lister.list_page(ROOT, None)
     elsewhere = connector(http, dropbox, tmp_path / "two")  # no copy of that snapshot
 
     for file in page.files[:3]:
@@ -214,9 +227,9 @@ async def test_another_worker_downloads_its_own_copy_once_and_serves_every_file(
 async def test_a_reimport_lists_a_fresh_copy(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
-    source = connector(http, dropbox, tmp_path)
-    first = await source.list_page(root(dropbox, "legacy"), None)
-    again = await source.list_page(root(dropbox, "legacy"), None)
+    source = connector(http, dropbox, tmp_path, link="legacy")
+    first = await source.list_page(ROOT, None)
+    again = await source.list_page(ROOT, None)
     assert dropbox.stats.zip_downloads == 2
     assert [file.file_id for file in first.files] == [file.file_id for file in again.files]
     assert first.files[0].resource_key != again.files[0].resource_key  # another snapshot
@@ -226,7 +239,7 @@ async def test_a_damaged_copy_is_thrown_away_and_downloaded_again(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     source = connector(http, dropbox, tmp_path)
-    page = await source.list_page(root(dropbox, "photos"), None)
+    page = await source.list_page(ROOT, None)
     big = next(file for file in page.files if file.name == "big.png")
     [copy] = list(source.zips.directory.glob("*.zip"))
     with copy.open("r+b") as handle:  # scribble over the middle of the big entry
@@ -246,10 +259,10 @@ async def test_a_cut_download_leaves_nothing_behind_and_the_next_try_works(
     source = connector(http, dropbox, tmp_path)
     dropbox.set_faults(FaultRule("cut_body", routes={"zip"}, every=1, limit=1, cut_at=0.5))
     with pytest.raises(TransientSourceError, match="cut off"):
-        await source.list_page(root(dropbox, "photos"), None)
+        await source.list_page(ROOT, None)
     assert list(source.zips.directory.iterdir()) == []
 
-    page = await source.list_page(root(dropbox, "photos"), None)
+    page = await source.list_page(ROOT, None)
     assert len(page.files) == 10
 
 
@@ -264,45 +277,46 @@ async def test_rate_limits_and_5xx_on_the_link_are_transient(
     fault: str,
     rate_limited: bool,
 ) -> None:
-    source = connector(http, dropbox, tmp_path)
+    source = connector(http, dropbox, tmp_path, link="legacy")
     dropbox.set_faults(FaultRule(fault, routes={"web"}, every=1, limit=1, retry_after=2))
     with pytest.raises(TransientSourceError) as caught:
-        await source.check_folder(root(dropbox, "legacy"))
+        await source.check_folder(ROOT)
     assert caught.value.retry_after == 2
     assert caught.value.rate_limited is rate_limited
-    await source.check_folder(root(dropbox, "legacy"))
+    await source.check_folder(ROOT)
 
 
 async def test_links_that_cannot_be_zipped_fail_the_folder_saying_why(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     source = connector(http, dropbox, tmp_path)
-    dead = FolderRef("x", json.dumps({"url": "https://www.dropbox.com/sh/nope000/AAnope?dl=0"}))
+    dead = on(source, "https://www.dropbox.com/sh/nope000/AAnope?dl=0")
     with pytest.raises(FolderUnavailable, match="does not know this shared link"):
-        await source.check_folder(dead)
-    no_rlkey = FolderRef("x", json.dumps({"url": dropbox.fixture.link("photos").split("?")[0]}))
+        await dead.check_folder(ROOT)
+    no_rlkey = on(source, dropbox.fixture.link("photos").split("?")[0])
     with pytest.raises(FolderUnavailable, match="needs its rlkey"):
-        await source.check_folder(no_rlkey)
+        await no_rlkey.check_folder(ROOT)
     locked = dropbox.fixture.link("locked")
     with pytest.raises(FolderUnavailable, match="has a password"):
-        await source.check_folder(FolderRef("x", json.dumps({"url": locked, "password": "pw"})))
+        await on(source, locked, password="pw").check_folder(ROOT)
     with pytest.raises(FolderUnavailable, match="Password required"):
-        await source.check_folder(FolderRef("x", json.dumps({"url": locked})))
+        await on(source, locked).check_folder(ROOT)
     dropbox.settings.update({"zip_max_files": 5})
     with pytest.raises(FolderUnavailable, match="Too large"):
-        await source.list_page(root(dropbox, "photos"), None)
+        await source.list_page(ROOT, None)
 
 
 async def test_a_file_or_folder_gone_from_the_zip_is_a_permanent_error(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
-    source = connector(http, dropbox, tmp_path)
-    page = await source.list_page(root(dropbox, "legacy"), None)
-    snapshot = LinkRef.decode(page.files[0].resource_key).snapshot
-    link = LinkRef(dropbox.fixture.link("legacy"), snapshot=snapshot)
+    source = connector(http, dropbox, tmp_path, link="legacy")
+    page = await source.list_page(ROOT, None)
+    snapshot = json.loads(page.files[0].resource_key or "{}")["snapshot"]
+    in_snapshot = json.dumps(note(snapshot=snapshot))
     with pytest.raises(PermanentSourceError, match="no longer in the shared folder"):
-        await source.list_page(FolderRef("/gone", link.encode()), None)
-    gone = SourceFile("zip:x", "g.jpg", "image/jpeg", resource_key=link.child("/g.jpg").encode())
+        await source.list_page(FolderRef("/gone", in_snapshot), None)
+    gone_note = json.dumps(note("/g.jpg", snapshot))
+    gone = SourceFile("zip:x", "g.jpg", "image/jpeg", resource_key=gone_note)
     with pytest.raises(PermanentSourceError, match="no longer in the shared folder"):
         await read(source, gone)
 
@@ -311,9 +325,9 @@ async def test_idle_copies_are_deleted(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     source = connector(http, dropbox, tmp_path, keep_seconds=0)
-    await source.list_page(root(dropbox, "legacy"), None)
+    await on(source, dropbox.fixture.link("legacy")).list_page(ROOT, None)
     assert len(list(source.zips.directory.glob("*.zip"))) == 1
-    await source.list_page(root(dropbox, "photos"), None)  # the legacy copy is idle: gone
+    await source.list_page(ROOT, None)  # the legacy copy is idle: gone
     assert len(list(source.zips.directory.glob("*.zip"))) == 1
     source.zips.close()
     assert not source.zips.directory.exists()
@@ -342,7 +356,7 @@ async def test_memory_stays_bounded_reading_a_large_entry(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer, tmp_path: Path
 ) -> None:
     source = connector(http, dropbox, tmp_path)
-    page = await source.list_page(root(dropbox, "photos"), None)
+    page = await source.list_page(ROOT, None)
     big = next(file for file in page.files if file.name == "big.png")
     digest = hashlib.md5()
     largest = 0
