@@ -1,0 +1,92 @@
+"""A source added by the CONTRIBUTING.md checklist alone (a connector module and a registry
+entry, named in SOURCE_PLUGINS; an emulator of its own) imports through the real stack: the API
+routes, the pipeline, the worker and the schema take it without a change of their own."""
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from litestar.testing import AsyncTestClient
+
+from api.app import create_app
+from api.settings import Settings as ApiSettings
+from tests.conftest import Stack
+from tests.helpers import all_images, wait_for_import
+from tests.plugins.album_emulator import AlbumFile, Albums, serve
+
+PLUGIN = "tests.plugins.album_source:SPEC"
+WORKER_ENV = {"SOURCE_PLUGINS": PLUGIN}
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
+
+
+@pytest.fixture(scope="module")
+def albums() -> Iterator[tuple[Albums, str]]:
+    albums = Albums(
+        {
+            "summer": [
+                AlbumFile("a1", "beach.jpg", "image/jpeg", JPEG),
+                AlbumFile("a2", "notes.txt", "text/plain", b"not an image"),
+                AlbumFile("a3", " Fête « été ».png", "image/png", PNG),
+                AlbumFile("a4", "sunset.jpg", "image/jpeg", JPEG[::-1] + JPEG[:4]),
+            ]
+        }
+    )
+    with serve(albums) as base_url:
+        yield albums, base_url
+
+
+@pytest.fixture(scope="module")
+async def api(stack: Stack) -> AsyncIterator[AsyncTestClient[Any]]:
+    settings = ApiSettings(
+        database_url=stack.database_url,
+        s3_endpoint_url=stack.s3.endpoint_url,
+        s3_bucket=stack.bucket,
+        aws_access_key_id=stack.s3.access_key,
+        aws_secret_access_key=stack.s3.secret_key,
+        aws_region=stack.s3.region,
+        source_plugins=[PLUGIN],
+    )
+    async with AsyncTestClient(app=create_app(settings)) as client:
+        yield client
+
+
+async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(
+    api: AsyncTestClient[Any], stack: Stack, albums: tuple[Albums, str]
+) -> None:
+    fixture, base_url = albums
+    link = f"{base_url}/albums/summer"
+
+    listed = (await api.get("/sources")).json()["items"]
+    assert [source["name"] for source in listed] == ["google_drive", "dropbox", "albums"]
+    detected = (await api.get("/sources/detect", params={"url": link})).json()
+    assert (detected["source"], detected["display_name"]) == ("albums", "Albums")
+
+    response = await api.post("/imports", json={"url": link})
+    assert response.status_code == 202, response.text
+    assert response.json()["source"] == "albums"
+    result = await wait_for_import(api, response.json()["import_id"])
+
+    assert result["status"] == "completed", result
+    assert result["counts"] == {
+        "discovered": 4,
+        "imported": 3,
+        "unchanged": 0,
+        "skipped": 1,
+        "failed": 0,
+    }
+    images = await all_images(api, source="albums")
+    assert sorted(image["name"] for image in images) == sorted(
+        f.name for f in fixture.albums["summer"] if f.mime_type.startswith("image/")
+    )
+    for image in images:
+        source_file = fixture.file(image["source_file_id"])
+        assert source_file is not None
+        key = image["storage_path"].removeprefix(f"s3://{stack.bucket}/")
+        assert stack.read_object(key) == source_file.content
+
+    # The alias routes keep their own source: an album link is not a Drive link.
+    refused = await api.post("/import/google-drive", json={"url": link})
+    assert refused.status_code == 422
+    assert "not a Google Drive link" in refused.json()["detail"]
