@@ -30,7 +30,9 @@ def albums() -> Iterator[tuple[Albums, str]]:
                 AlbumFile("a2", "notes.txt", "text/plain", b"not an image"),
                 AlbumFile("a3", " Fête « été ».png", "image/png", PNG),
                 AlbumFile("a4", "sunset.jpg", "image/jpeg", JPEG[::-1] + JPEG[:4]),
-            ]
+            ],
+            # A connector declaring a checksum no hasher is registered for: a bug of ours.
+            "buggy": [AlbumFile("b1", "odd.jpg", "image/jpeg", JPEG, checksum="crc64nvme")],
         }
     )
     with serve(albums) as base_url:
@@ -90,3 +92,28 @@ async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(
     refused = await api.post("/import/google-drive", json={"url": link})
     assert refused.status_code == 422
     assert "not a Google Drive link" in refused.json()["detail"]
+
+
+async def test_a_bug_fails_its_job_at_once_with_a_traceback_and_ends_the_import(
+    api: AsyncTestClient[Any], stack: Stack, albums: tuple[Albums, str]
+) -> None:
+    _, base_url = albums
+    response = await api.post("/imports", json={"url": f"{base_url}/albums/buggy"})
+    assert response.status_code == 202, response.text
+    import_id = response.json()["import_id"]
+    result = await wait_for_import(api, import_id)
+
+    assert result["status"] == "completed_with_errors", result
+    [failure] = (await api.get(f"/imports/{import_id}/failures")).json()["items"]
+    assert failure["reason"].startswith("internal error (a bug; see the worker's log)")
+    assert "crc64nvme" in failure["reason"]
+    assert failure["attempts"] == 1  # never retried as if the source had failed
+    with stack.db() as db:
+        [(status, attempts)] = db.execute(
+            "SELECT status, attempts FROM procrastinate_jobs"
+            " WHERE task_name = 'import.transfer_batch' AND args->>'import_id' = %s",
+            (import_id,),
+        ).fetchall()
+    assert (status, attempts) == ("failed", 1)
+    log = stack.worker_log.read_text()
+    assert "import.batch_bug" in log and "Traceback" in log and "LookupError" in log

@@ -16,6 +16,8 @@ class AlbumFile:
     name: str
     mime_type: str
     content: bytes
+    # The kind of checksum the service lists for it.
+    checksum: str = "md5"
 
     def listed(self) -> dict[str, object]:
         return {
@@ -23,7 +25,7 @@ class AlbumFile:
             "name": self.name,
             "type": self.mime_type,
             "size": len(self.content),
-            "md5": hashlib.md5(self.content).hexdigest(),
+            "checksums": {self.checksum: hashlib.md5(self.content).hexdigest()},
         }
 
 

@@ -1,7 +1,7 @@
 """ "Albums": a tiny photo service whose folder links look like `http://<host>/albums/<id>`.
 
 Its API lists an album as JSON pages (`GET /albums/<id>?page_token=...` answers
-`{"files": [{"id", "name", "type", "size", "md5"}], "next_page_token"}`) and serves a file's
+`{"files": [{"id", "name", "type", "size", "checksums"}], "next_page_token"}`) and serves a file's
 bytes at `GET /files/<id>`.
 """
 
@@ -111,7 +111,7 @@ class AlbumConnector:
                 name=item["name"],
                 mime_type=item["type"],
                 size=item["size"],
-                checksums={"md5": item["md5"]},
+                checksums=item["checksums"],
             )
             for item in body["files"]
         ]

@@ -6,7 +6,7 @@ import logging
 from procrastinate import JobContext, builtin_tasks
 
 from worker import jobs, metrics, pipeline, transfers
-from worker.retry import TransientFailureRetry, is_last_attempt
+from worker.retry import TransientFailureRetry, is_bug, is_last_attempt
 from worker.services import services_of
 from worker.sources.base import PermanentSourceError
 
@@ -53,6 +53,15 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
         try:
             await transfers.transfer_batch(services, import_id, file_ids)
         except Exception as exc:
+            if is_bug(exc):
+                # Not retried, nor hidden as a source's failure: the traceback goes to the log,
+                # the job fails (it stays in the queue's table), and its files fail saying
+                # so, so the import ends and can be retried once the bug is fixed.
+                log.exception("import.batch_bug import_id=%s files=%d", import_id, len(file_ids))
+                reason = f"internal error (a bug; see the worker's log): {exc!r}"
+                await transfers.fail_pending_files(services, import_id, file_ids, reason)
+                run.failed()
+                raise
             if is_last_attempt(context.job):
                 await transfers.fail_pending_files(services, import_id, file_ids, str(exc))
                 run.failed()

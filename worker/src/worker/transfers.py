@@ -18,7 +18,7 @@ import psycopg
 from worker import jobs, metrics, repository
 from worker.db import Connection
 from worker.repository import FileOutcome
-from worker.retry import backoff_seconds
+from worker.retry import OUTSIDE_FAILURES, backoff_seconds
 from worker.services import Services
 from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
 from worker.storage import PARTS_IN_MEMORY, ObjectStore, StoredObject, StoreUnavailable
@@ -156,8 +156,9 @@ class _BatchRun:
                     # Our own database (the shared pace) failed, not the source: no attempt
                     # of the file's is spent; the batch fails whole and its job retries it.
                     raise
-                except Exception as exc:
+                except OUTSIDE_FAILURES as exc:
                     return self._retry_later(row, attempts, exc)
+                # Any other exception is a bug: it fails the batch's job (see tasks.py).
         return FileOutcome(file_id, attempts, stored=stored)
 
     async def finish(self) -> None:
