@@ -21,7 +21,7 @@ def test_existing_checksums_move_into_checksums_and_md5_checksum_still_reads(
     before = tmp_path / "versions"
     before.mkdir()
     for version in VERSIONS_DIR.iterdir():
-        if version.name < "0015":
+        if version.name < "0013":  # the schema before the source registry and checksums
             shutil.copy(version, before / version.name)
     apply_migrations(url, before)
     with psycopg.connect(url, autocommit=True) as db:
