@@ -89,6 +89,9 @@ class Harness(Protocol):
     name: str
     # Lists a folder in pages of `page_size` that a token resumes (else: all at once).
     paged: bool
+    # The source itself pages, and may answer short and empty pages (the emulator's
+    # `short_pages`); a connector paging a copy of its own (the zip) never sees one.
+    source_pages: bool
     names: list[str]
     # The native document's reason to be skipped; None when the source leaves it out.
     native: tuple[str, str] | None
@@ -122,6 +125,10 @@ class DriveHarness:
 
     @property
     def paged(self) -> bool:
+        return self.with_key
+
+    @property
+    def source_pages(self) -> bool:
         return self.with_key
 
     def connector(self, page_size: int = 10) -> SourceConnector:
@@ -183,6 +190,10 @@ class DropboxHarness:
     @property
     def paged(self) -> bool:
         return True
+
+    @property
+    def source_pages(self) -> bool:
+        return self.with_credentials
 
     @property
     def native(self) -> tuple[str, str] | None:

@@ -53,6 +53,8 @@ async def test_a_folder_lists_every_file_once_over_short_and_empty_pages(
         assert len(pages) >= 3 and all(len(page.files) <= 10 for page in pages)
     else:
         assert len(pages) == 1
+    if source.source_pages:
+        assert any(not page.files for page in pages[:-1])  # an empty page that is not the last
 
 
 async def test_another_worker_resumes_listing_from_a_page_token(source: Harness) -> None:
