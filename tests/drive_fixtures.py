@@ -113,6 +113,14 @@ TEST_DRIVE_SPEC: dict[str, Any] = {
         },
         *(mixed_folder(name) for name in ("mixed", "mixed_flat", "downloads", "reruns", "keyless")),
         {"name": "empty"},
+        {
+            # Named and typed as images; one of them is a PDF by its bytes.
+            "name": "disguised",
+            "files": [
+                {"name_pattern": "real_{i}.jpg", "count": 2, "size": 1500},
+                {"name": "scan.jpg", "size": 2000, "content_magic": "application/pdf"},
+            ],
+        },
         TRICKY_TREE,
         OUTSIDE,
         {

@@ -95,6 +95,37 @@ async def test_non_images_are_skipped_and_subfolders_are_imported(
     ]
 
 
+async def test_a_file_whose_bytes_are_no_image_is_skipped_whatever_its_name_says(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    fixture = stack.drive.fixture
+    import_id = await start_import(api, fixture.link("disguised"))
+    result = await wait_for_import(api, import_id)
+
+    assert result["status"] == "completed"
+    assert result["counts"] == {
+        "discovered": 3,
+        "imported": 2,
+        "unchanged": 0,
+        "skipped": 1,
+        "failed": 0,
+    }
+    images = await all_images(api, import_id=import_id)
+    assert sorted(image["name"] for image in images) == ["real_1.jpg", "real_2.jpg"]
+    with stack.db() as db:
+        skipped = db.execute(
+            "SELECT name, reason FROM import_files WHERE import_id = %s AND state = 'skipped'",
+            (import_id,),
+        ).fetchall()
+    assert skipped == [
+        (
+            "scan.jpg",
+            "not an image: its bytes are application/pdf, though the source lists it as image/jpeg",
+        )
+    ]
+    assert not any(key.endswith(fixture.id_of("disguised/scan.jpg")) for key in stack.objects())
+
+
 async def test_subfolders_are_left_out_when_not_recursive(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:

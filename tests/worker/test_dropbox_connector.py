@@ -219,16 +219,6 @@ async def test_a_stale_cursor_lists_the_folder_again_from_its_start(
     assert again.next_page_token and again.next_page_token != first.next_page_token
 
 
-async def test_files_stream_byte_exact_whatever_their_names(
-    http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
-) -> None:
-    source = on(connector(http, dropbox), dropbox.fixture.link("photos"))
-    page = await source.list_page(ROOT, None)
-    for file in page.files:
-        if file.not_downloadable is None:
-            assert await read(source, file) == dropbox.fixture.read_bytes(file.file_id)
-
-
 async def test_the_legacy_link_form_and_its_parameters_work_alike(
     http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
 ) -> None:
@@ -376,18 +366,6 @@ async def test_server_errors_are_transient_without_holding_everyone_off(
         await source.list_page(ROOT, None)
     assert not caught.value.rate_limited
     assert pacer.hold_offs == []
-
-
-async def test_a_download_cut_off_midway_is_transient(
-    http: httpx.AsyncClient, dropbox: DropboxEmulatorServer
-) -> None:
-    source = on(connector(http, dropbox), dropbox.fixture.link("photos"))
-    page = await source.list_page(ROOT, None)
-    big = next(file for file in page.files if file.name == "big.png")
-    dropbox.set_faults(FaultRule("cut_body", routes={"file"}, every=1, limit=1))
-    with pytest.raises(TransientSourceError, match="cut off"):
-        await read(source, big)
-    assert await read(source, big) == dropbox.fixture.read_bytes(big.file_id)
 
 
 def test_dropbox_api_arg_json_is_header_safe() -> None:

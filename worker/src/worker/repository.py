@@ -292,12 +292,14 @@ async def get_pending_files(
 
 @dataclass(frozen=True)
 class FileOutcome:
-    """What became of one file of a batch: imported (with what was stored) or failed for good."""
+    """What became of one file of a batch: imported (with what was stored), skipped (its bytes
+    are no image), or failed for good."""
 
     file_id: str
     attempts: int
     stored: StoredObject | None = None
     failure: str | None = None
+    skipped: str | None = None
     # Why it failed, as a class for metrics: permanent (the source refused it), exhausted (its
     # last attempt failed transiently), batch_exhausted (its batch job ran out of attempts).
     failure_class: str = "permanent"
@@ -339,6 +341,7 @@ stored AS (
 ),
 tally AS (
     SELECT count(*) FILTER (WHERE state = 'imported') AS imported,
+           count(*) FILTER (WHERE state = 'skipped') AS skipped,
            count(*) FILTER (WHERE state = 'failed') AS failed,
            coalesce(sum(size) FILTER (WHERE state = 'imported'), 0) AS bytes
     FROM settled
@@ -347,17 +350,18 @@ tally AS (
 -- another group have settled meanwhile), never as it stood when the statement began.
 UPDATE imports i
 SET imported = i.imported + t.imported,
+    skipped = i.skipped + t.skipped,
     failed = i.failed + t.failed,
     bytes_imported = i.bytes_imported + t.bytes,
     status = CASE WHEN i.status = 'running' AND i.folders_pending = 0
                        AND i.discovered = i.imported + t.imported + i.unchanged + i.skipped
-                                          + i.failed + t.failed
+                                          + t.skipped + i.failed + t.failed
                   THEN CASE WHEN i.failed + t.failed > 0 THEN 'completed_with_errors'
                             ELSE 'completed' END
                   ELSE i.status END,
     finished_at = CASE WHEN i.status = 'running' AND i.folders_pending = 0
                             AND i.discovered = i.imported + t.imported + i.unchanged + i.skipped
-                                               + i.failed + t.failed
+                                               + t.skipped + i.failed + t.failed
                        THEN now() ELSE i.finished_at END
 FROM tally t
 WHERE i.id = %(import_id)s
@@ -368,8 +372,8 @@ RETURNING i.status
 async def settle_files(
     conn: Connection, import_id: str, source: str, outcomes: list[FileOutcome]
 ) -> str | None:
-    """pending → imported | failed for each outcome's file, each counted once (a file settled
-    already is left as it is); returns the import's status afterwards."""
+    """pending → imported | skipped | failed for each outcome's file, each counted once (a file
+    settled already is left as it is); returns the import's status afterwards."""
     stored = [o.stored for o in outcomes]
     cur = await conn.execute(
         _SETTLE_FILES,
@@ -377,8 +381,10 @@ async def settle_files(
             "import_id": import_id,
             "source": source,
             "ids": [o.file_id for o in outcomes],
-            "states": ["imported" if o.stored else "failed" for o in outcomes],
-            "reasons": [o.failure for o in outcomes],
+            "states": [
+                "imported" if o.stored else "skipped" if o.skipped else "failed" for o in outcomes
+            ],
+            "reasons": [o.skipped or o.failure for o in outcomes],
             "attempts": [o.attempts for o in outcomes],
             "mime_types": [s.content_type if s else None for s in stored],
             "sizes": [s.size if s else None for s in stored],

@@ -129,12 +129,8 @@ class ObjectStore:
     ) -> StoredObject:
         """Stream `chunks` to `key`. If the bytes do not match the expected size or any of the
         expected checksums, the upload is abandoned before it completes, so nothing appears
-        under `key`. The stored content type is the one the first bytes show, when they show
-        one."""
+        under `key`."""
         tally = _Tally(expected_size, expected_checksums or {})
-        first = await anext(chunks, b"")
-        content_type = sniff_image_type(first) or content_type
-        chunks = _prepend(first, chunks)
         if expected_size is not None and expected_size < self._single_request_limit:
             await self._put_small(key, chunks, tally, content_type)
         else:
@@ -283,40 +279,6 @@ def _error_code(body: str) -> str | None:
         return ElementTree.fromstring(body).findtext("Code")  # noqa: S314 - our own store's answer
     except ElementTree.ParseError:
         return None
-
-
-_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
-    (0, b"\xff\xd8\xff", "image/jpeg"),
-    (0, b"\x89PNG\r\n\x1a\n", "image/png"),
-    (0, b"GIF87a", "image/gif"),
-    (0, b"GIF89a", "image/gif"),
-    (0, b"BM", "image/bmp"),
-    (0, b"II*\x00", "image/tiff"),
-    (0, b"MM\x00*", "image/tiff"),
-    (8, b"WEBP", "image/webp"),
-    (8, b"avif", "image/avif"),
-    (8, b"heic", "image/heic"),
-    (8, b"heix", "image/heic"),
-    (8, b"mif1", "image/heif"),
-)
-
-
-def sniff_image_type(head: bytes) -> str | None:
-    """The image type the leading bytes announce, if any. Sources without metadata (the
-    key-less Drive path) only know a type from the bytes themselves."""
-    for offset, signature, mime_type in _SIGNATURES:
-        if head[offset : offset + len(signature)] == signature:
-            if signature == b"WEBP" and not head.startswith(b"RIFF"):
-                continue
-            return mime_type
-    return None
-
-
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    if first:
-        yield first
-    async for chunk in rest:
-        yield chunk
 
 
 class _Tally:

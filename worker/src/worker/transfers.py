@@ -21,6 +21,7 @@ from worker.repository import FileOutcome
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds
 from worker.services import Services
 from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
+from worker.sources.media_types import NotAnImage, typed_by_bytes
 from worker.storage import PARTS_IN_MEMORY, ObjectStore, StoredObject, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
@@ -150,6 +151,8 @@ class _BatchRun:
                     break
                 except StoreUnavailable:
                     continue
+                except NotAnImage as exc:
+                    return FileOutcome(file_id, attempts, skipped=str(exc))
                 except PermanentSourceError as exc:
                     return FileOutcome(file_id, attempts, failure=str(exc))
                 except psycopg.Error:
@@ -179,10 +182,12 @@ class _BatchRun:
         )
         key = ObjectStore.key_for(self._source, file.file_id)
         async with self._connector.open_file(file) as chunks:
+            # The bytes, not the name or the listed type, decide what is an image (and which).
+            content_type, chunks = await typed_by_bytes(chunks, file.mime_type)
             return await services.store.upload(
                 key,
                 within_file_cap(chunks, services.settings.max_file_bytes),
-                content_type=file.mime_type,
+                content_type=content_type,
                 expected_size=file.size,
                 expected_checksums=file.checksums,
             )
@@ -272,6 +277,8 @@ def count_settled(source: str, outcomes: list[FileOutcome]) -> None:
         if outcome.stored is not None:
             imported_bytes += outcome.stored.size
             metrics.FILES.labels(source, "imported", "").inc()
+        elif outcome.skipped is not None:
+            metrics.FILES.labels(source, "skipped", metrics.skip_class(outcome.skipped)).inc()
         else:
             metrics.FILES.labels(source, "failed", outcome.failure_class).inc()
     if imported_bytes:

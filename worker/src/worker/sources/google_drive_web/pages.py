@@ -23,6 +23,7 @@ from worker.sources.base import FolderRef, SourceFile
 from worker.sources.google_drive import FOLDER_MIME_TYPE, GOOGLE_NATIVE_PREFIX, SHORTCUT_MIME_TYPE
 from worker.sources.media_types import image_type_by_extension
 
+_MARKUP_INDENT = re.compile(r"^\s*\n\s*|\s*\n\s*$")
 _ID = re.compile(r"^[A-Za-z0-9_-]+$")
 _MIME = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 # The docs.google.com path names of the Docs-editor types (the mime type when no icon says it).
@@ -107,7 +108,7 @@ def to_record(entry: FolderEntry) -> SourceFile | FolderRef | None:
     item_id = entry.entry_id or link.target_id
     if not item_id or not _ID.match(item_id):
         return None
-    name = entry.title.strip() or item_id
+    name = _name(entry.title) or item_id
     if link.target_id is not None and link.target_id != item_id:
         # Listed under its own id but opening another item: a shortcut, as the API would say.
         return SourceFile(
@@ -186,6 +187,13 @@ def _guess_mime_type(name: str) -> str | None:
     if "." not in name:
         return None
     return image_type_by_extension(name) or mimetypes.guess_type(name)[0]
+
+
+def _name(title: str) -> str:
+    """The entry's name as Drive gives it: Google writes it inline in its title element, so
+    spaces at its ends are the name's own; whitespace that runs over a line break is the
+    indentation of reformatted markup, and is dropped."""
+    return _MARKUP_INDENT.sub("", title)
 
 
 def _attribute(node: LexborNode | None, name: str) -> str:

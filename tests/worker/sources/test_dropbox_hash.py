@@ -1,4 +1,5 @@
-"""Dropbox's content_hash, computed as bytes stream into the object store and checked there."""
+"""Dropbox's content_hash (the `dropbox_content_hash` checksum): its hasher against the
+reference vectors, and an upload checked against it as the bytes stream into the object store."""
 
 from collections.abc import AsyncIterator
 

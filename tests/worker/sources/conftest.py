@@ -1,0 +1,316 @@
+"""One harness per connector, over its emulator, so the conformance suite runs the same cases
+against every way a source is read. A harness knows only what differs between them: how to
+build the connector, how a folder is named, which emulator routes a listing or a download goes
+through, and what the source can express (paging, slashes in names, native documents)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+import pytest
+
+from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
+from emulators.dropbox import FaultRule as DropboxFault
+from emulators.google_drive import DriveFixture, EmulatorServer
+from emulators.google_drive import FaultRule as DriveFault
+from worker.http_client import create_source_client
+from worker.pacing import NoPacing
+from worker.settings import Settings
+from worker.sources.base import FolderRef, ImportLink, SourceConnector
+from worker.sources.dropbox import DropboxConnector
+from worker.sources.dropbox_zip import DropboxZipConnector
+from worker.sources.google_drive import GoogleDriveConnector
+from worker.sources.google_drive_web import GoogleDriveWebConnector
+from worker.sources.specs.dropbox import DropboxFolder
+
+PAGED_FILES = 23
+PAGED_NAMES = [f"p_{i:02d}.jpg" for i in range(1, PAGED_FILES + 1)]
+NAMES = [
+    "Fête à Noël 🎄.jpg",
+    "\"quotes\" & 'apostrophes'.jpg",
+    " leading space.jpg",
+    "trailing space.jpg ",
+    "<img src=x onerror=alert(1)> &amp;.png",
+    "many   inner   spaces.gif",
+]
+SLASHED = "2024/summer.jpg"  # Drive allows a slash in a name; Dropbox does not
+BIG_SIZE = 24 * 1024 * 1024
+DRIVE_DOC = "application/vnd.google-apps.document"
+
+
+def spec(*, drive: bool) -> dict[str, Any]:
+    """The same folders for both emulators, in what each source can express."""
+    native = (
+        {"name": "Plan", "mime_type": DRIVE_DOC}
+        if drive
+        else {"name": "Plan.paper", "is_downloadable": False, "size": 0}
+    )
+    return {
+        "seed": 77,
+        "folders": [
+            {
+                "name": "paged",
+                "short_pages": [1, 0, 0.5],
+                "files": [
+                    {"name_pattern": "p_{i:02d}.jpg", "count": PAGED_FILES, "size": [400, 900]}
+                ],
+            },
+            {
+                "name": "names",
+                "files": [
+                    {"name": name, "size": 500} for name in [*NAMES, *([SLASHED] if drive else [])]
+                ],
+            },
+            {
+                "name": "mixed",
+                "files": [
+                    {"name": "photo.jpg", "size": 800},
+                    {"name": "notes.txt", "size": 300},
+                    {"name": "clip.mp4", "size": 700},
+                    # Named and typed as an image, but its bytes are a PDF.
+                    {"name": "fake.jpg", "size": 900, "content_magic": "application/pdf"},
+                    native,
+                ],
+            },
+            {"name": "big", "files": [{"name": "big.png", "size": BIG_SIZE}]},
+            {
+                "name": "private",
+                **({"resource_key": True} if drive else {"password": "pw"}),
+                "files": [{"name": "secret.jpg", "size": 500}],
+            },
+        ],
+    }
+
+
+class Harness(Protocol):
+    name: str
+    # Lists a folder in pages of `page_size` that a token resumes (else: all at once).
+    paged: bool
+    # The source itself pages, and may answer short and empty pages (the emulator's
+    # `short_pages`); a connector paging a copy of its own (the zip) never sees one.
+    source_pages: bool
+    names: list[str]
+    # The native document's reason to be skipped; None when the source leaves it out.
+    native: tuple[str, str] | None
+
+    def connector(self, page_size: int = 10) -> SourceConnector: ...
+
+    def folder(self, name: str) -> FolderRef: ...
+
+    def missing_folder(self) -> FolderRef: ...
+
+    def private_folder(self) -> FolderRef:
+        """The private folder, without the key or password it needs."""
+
+    def expected_md5(self, folder: str, name: str) -> str: ...
+
+    def fail(self, fault: str, *, on: str, retry_after: int = 1) -> None:
+        """Every request of kind `on` ("listing" or "download") answers with `fault`, one of
+        "rate_limited", "server_error", "cut_body"."""
+
+    def heal(self) -> None: ...
+
+
+@dataclass
+class DriveHarness:
+    name: str
+    server: EmulatorServer
+    http: httpx.AsyncClient
+    with_key: bool
+    names: list[str]
+    native: tuple[str, str] | None = ("Plan", "Google-native file")
+
+    @property
+    def paged(self) -> bool:
+        return self.with_key
+
+    @property
+    def source_pages(self) -> bool:
+        return self.with_key
+
+    def connector(self, page_size: int = 10) -> SourceConnector:
+        if self.with_key:
+            return GoogleDriveConnector(
+                self.http,
+                api_url=self.server.base_url,
+                api_key="conformance-key",
+                page_size=page_size,
+                pacer=NoPacing(),
+            )
+        return GoogleDriveWebConnector(
+            self.http,
+            web_url=self.server.base_url,
+            download_url=self.server.base_url,
+            pacer=NoPacing(),
+        )
+
+    def folder(self, name: str) -> FolderRef:
+        item = self.server.fixture.find(name)
+        return FolderRef(item.id, item.resource_key)
+
+    def missing_folder(self) -> FolderRef:
+        return FolderRef("1MissingMissingMissingMissingMiss")
+
+    def private_folder(self) -> FolderRef:
+        return FolderRef(self.server.fixture.find("private").id)
+
+    def expected_md5(self, folder: str, name: str) -> str:
+        fixture = self.server.fixture
+        return str(fixture.checksums(fixture.find([folder, name]).id).md5)
+
+    def fail(self, fault: str, *, on: str, retry_after: int = 1) -> None:
+        name = {
+            "rate_limited": "too_many_requests",
+            "server_error": "backend_error",
+            "cut_body": "cut_body",
+        }[fault]
+        if on == "listing":
+            routes = {"list", "get"} if self.with_key else {"web_list"}
+        else:
+            routes = {"media"} if self.with_key else {"web_media"}
+        self.server.set_faults(
+            DriveFault(name, routes=frozenset(routes), every=1, retry_after=retry_after)
+        )
+
+    def heal(self) -> None:
+        self.server.set_faults()
+
+
+@dataclass
+class DropboxHarness:
+    name: str
+    server: DropboxEmulatorServer
+    http: httpx.AsyncClient
+    with_credentials: bool
+    names: list[str]
+    # The link of the folder the test asked for last: the import's, which the connector reads.
+    link: str | None = None
+
+    @property
+    def paged(self) -> bool:
+        return True
+
+    @property
+    def source_pages(self) -> bool:
+        return self.with_credentials
+
+    @property
+    def native(self) -> tuple[str, str] | None:
+        # The zip leaves cloud documents out: there is nothing to skip.
+        return ("Plan.paper", "cloud document") if self.with_credentials else None
+
+    def connector(self, page_size: int = 10) -> SourceConnector:
+        """A connector bound, as the pipeline binds it, to the link of the folder the test
+        last asked for (`folder`)."""
+        connector: DropboxConnector | DropboxZipConnector
+        if self.with_credentials:
+            connector = DropboxConnector(
+                self.http,
+                api_url=self.server.base_url,
+                content_url=self.server.base_url,
+                authorization="Bearer conformance-token",
+                page_size=page_size,
+                pacer=NoPacing(),
+            )
+        else:
+            connector = DropboxZipConnector(
+                self.http,
+                web_url=self.server.base_url,
+                zip_dir=None,
+                page_size=page_size,
+                pacer=NoPacing(),
+            )
+        if self.link is None:
+            return connector
+        return connector.for_link(ImportLink(DropboxFolder(DROPBOX_ROOT.folder_id, self.link)))
+
+    def folder(self, name: str) -> FolderRef:
+        self.link = self.server.fixture.link(name)
+        return DROPBOX_ROOT
+
+    def missing_folder(self) -> FolderRef:
+        self.link = "https://www.dropbox.com/scl/fo/nothing0here/gone?rlkey=none&dl=0"
+        return DROPBOX_ROOT
+
+    def private_folder(self) -> FolderRef:
+        return self.folder("private")
+
+    def expected_md5(self, folder: str, name: str) -> str:
+        fixture = self.server.fixture
+        return str(fixture.md5(fixture.find(folder, f"/{name}").id))
+
+    def fail(self, fault: str, *, on: str, retry_after: int = 1) -> None:
+        name = {
+            "rate_limited": "too_many_requests",
+            "server_error": "internal_error",
+            "cut_body": "cut_body",
+        }[fault]
+        if not self.with_credentials:
+            # Listing and downloads both read the folder's zip.
+            routes = {"zip"}
+        elif on == "listing":
+            routes = {"list", "list_continue", "metadata"}
+        else:
+            routes = {"file"}
+        self.server.set_faults(
+            DropboxFault(name, routes=frozenset(routes), every=1, retry_after=retry_after)
+        )
+
+    def heal(self) -> None:
+        self.server.set_faults()
+
+
+# A Dropbox import's root folder as the pipeline hands it over: the folder id the API parsed
+# from the link (the link itself is the import's, bound to the connector).
+DROPBOX_ROOT = FolderRef("scl/fo/x/y")
+
+
+@pytest.fixture(scope="session")
+def drive_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(DriveFixture(spec(drive=True))) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def dropbox_server() -> Iterator[DropboxEmulatorServer]:
+    with DropboxEmulatorServer(DropboxFixture(spec(drive=False))) as server:
+        yield server
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    # As the worker builds it (it follows redirects; the key-less Drive path must not rely on it).
+    async with create_source_client(Settings(source_timeout_seconds=10)) as client:
+        yield client
+
+
+@pytest.fixture(params=["drive_api", "drive_web", "dropbox_api", "dropbox_zip"])
+def source(
+    request: pytest.FixtureRequest,
+    http: httpx.AsyncClient,
+    drive_server: EmulatorServer,
+    dropbox_server: DropboxEmulatorServer,
+) -> Iterator[Harness]:
+    harness: Harness
+    match request.param:
+        case "drive_api" | "drive_web":
+            harness = DriveHarness(
+                request.param,
+                drive_server,
+                http,
+                with_key=request.param == "drive_api",
+                names=[*NAMES, SLASHED],
+            )
+        case _:
+            harness = DropboxHarness(
+                request.param,
+                dropbox_server,
+                http,
+                with_credentials=request.param == "dropbox_api",
+                names=list(NAMES),
+            )
+    yield harness
+    harness.heal()

@@ -1,0 +1,95 @@
+"""The import ledger's SQL on a real PostgreSQL: what a listed file's checksums decide."""
+
+from collections.abc import AsyncIterator
+
+import psycopg
+import pytest
+from psycopg.rows import DictRow, dict_row
+from psycopg.types.json import Jsonb
+
+from migrate.__main__ import apply_migrations
+from tests.conftest import as_url, create_database
+from worker import repository
+from worker.sources.base import SourceFile
+
+MD5 = "5d41402abc4b2a76b9719d911017c592"
+BLOCKS = "8620913d33852befe09f16fff8fd75f77a83160d29f76f07e0276e9690903035"
+
+
+@pytest.fixture(scope="module")
+def database_url(postgres_server_url: str) -> str:
+    url = as_url(create_database(postgres_server_url))
+    apply_migrations(url)
+    return url
+
+
+@pytest.fixture
+async def conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictRow]]:
+    async with await psycopg.AsyncConnection.connect(
+        database_url, row_factory=dict_row, autocommit=True
+    ) as connection:
+        yield connection
+
+
+async def new_import(conn: psycopg.AsyncConnection[DictRow], status: str = "running") -> str:
+    cur = await conn.execute(
+        """INSERT INTO imports (source, source_url, folder_id, locator, status)
+           VALUES ('dropbox', 'https://www.dropbox.com/scl/fo/a/b', 'a',
+                   '{"folder_id": "a", "url": "https://www.dropbox.com/scl/fo/a/b"}', %s)
+           RETURNING id::text""",
+        (status,),
+    )
+    row = await cur.fetchone()
+    assert row is not None
+    return str(row["id"])
+
+
+async def test_a_file_is_unchanged_when_its_size_and_a_checksum_both_sides_have_match(
+    conn: psycopg.AsyncConnection[DictRow],
+) -> None:
+    earlier = await new_import(conn, status="completed")
+    # What the catalogue holds of each file: MD5 always, and Dropbox's hash it was checked by.
+    for file_id in ["by-block-hash", "by-md5", "other-hash", "unknown-kind", "none", "resized"]:
+        await conn.execute(
+            """INSERT INTO images (source, source_file_id, import_id, name, mime_type, size,
+                                   checksums, storage_key, storage_path)
+               VALUES ('dropbox', %s, %s, 'a.jpg', 'image/jpeg', 10, %s, %s, %s)""",
+            (
+                file_id,
+                earlier,
+                Jsonb({"md5": MD5, "dropbox_content_hash": BLOCKS}),
+                file_id,
+                f"s3://images/{file_id}",
+            ),
+        )
+    listed = {
+        "by-block-hash": {"dropbox_content_hash": BLOCKS.upper()},
+        "by-md5": {"md5": MD5},
+        "other-hash": {"dropbox_content_hash": "0" * 64, "md5": "1" * 32},
+        "unknown-kind": {"sha1": "2" * 40},
+        "none": {},
+        "resized": {"dropbox_content_hash": BLOCKS},
+    }
+    files = [
+        SourceFile(
+            file_id, "a.jpg", "image/jpeg", size=11 if file_id == "resized" else 10, checksums=sums
+        )
+        for file_id, sums in listed.items()
+    ]
+    later = await new_import(conn)
+
+    added = await repository.add_files(conn, later, "dropbox", files, [None] * len(files))
+
+    assert added.unchanged == 2
+    assert sorted(file_id for file_id, _ in added.to_transfer) == [
+        "none",
+        "other-hash",
+        "resized",
+        "unknown-kind",
+    ]
+    cur = await conn.execute(
+        "SELECT source_file_id, checksums FROM import_files WHERE import_id = %s", (later,)
+    )
+    recorded = {row["source_file_id"]: row["checksums"] for row in await cur.fetchall()}
+    assert recorded["by-block-hash"] == {"dropbox_content_hash": BLOCKS}  # stored lowercase
+    assert recorded["unknown-kind"] == {"sha1": "2" * 40}
