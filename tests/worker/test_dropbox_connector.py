@@ -24,13 +24,8 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
-from worker.sources.dropbox import (
-    DropboxConnector,
-    DropboxRouteError,
-    authorization_header,
-    classify_error,
-    header_safe_json,
-)
+from worker.sources.dropbox import DropboxConnector, authorization_header, header_safe_json
+from worker.sources.dropbox_shared import DropboxRouteError, classify_error
 from worker.sources.specs.dropbox import DropboxFolder
 
 TOKEN = "connector-test-token"

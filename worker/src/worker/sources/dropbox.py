@@ -7,27 +7,16 @@ shared link cannot be listed recursively), and
 user's token (Bearer) or an app's key and secret (HTTP Basic): the shared-link routes accept
 either.
 
-How the pipeline's records carry a Dropbox folder or file (the encoding both Dropbox connectors
-share, see `LinkRef`):
-- `FolderRef.folder_id` is the import's folder id (the link's stable part, e.g.
-  `scl/fo/<id>/<key>`) for the link's root, and the path below the root for a subfolder: a
-  folder id that starts with `/` is such a path (`/2024/summer`).
-- `FolderRef.resource_key` and `SourceFile.resource_key` are a `LinkRef`'s own part as JSON:
-  for a file, its path below the root (and, for the key-less connector, the zip snapshot it was
-  listed from). The link and its password are the import's (`ImportLink`), never copied into
-  a folder's or file's row: the connector is bound to them (`for_link`).
-- `SourceFile.file_id` is Dropbox's file id (`id:…`); its checksum is Dropbox's `content_hash`
-  (`dropbox_content_hash`, see `dropbox_hash`), which every transfer is checked against and
-  which a re-import compares to find unchanged files.
+A folder or file is carried as `dropbox_shared` describes; `SourceFile.file_id` is Dropbox's
+file id (`id:…`) and its checksum Dropbox's `content_hash` (`dropbox_content_hash`, see
+`dropbox_hash`), which every transfer is checked against and a re-import compares.
 """
 
 import copy
 import json
-import mimetypes
 from base64 import b64encode
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -45,95 +34,20 @@ from worker.sources.base import (
 )
 from worker.sources.checksums import normalized
 from worker.sources.dropbox_hash import DROPBOX_CONTENT_HASH
+from worker.sources.dropbox_shared import (
+    RATE_LIMIT_PAUSE_SECONDS,
+    DropboxRouteError,
+    LinkRef,
+    classify_error,
+    folder_path,
+    guess_mime_type,
+)
 from worker.sources.http import (
     hold_off_if_rate_limited,
     json_body,
     open_download,
-    retry_after_seconds,
     send_paced,
 )
-from worker.sources.media_types import image_type_by_extension
-from worker.sources.specs.dropbox import DropboxFolder
-
-# When Dropbox rate-limits without saying for how long: its SDKs wait 5 s (reference B6).
-RATE_LIMIT_PAUSE_SECONDS = 5.0
-# What a person should read for Dropbox's error tags (reference B3 to B6).
-_TAG_MESSAGES = {
-    "shared_link_not_found": (
-        "Dropbox does not know this shared link: it may have been deleted, expired or mistyped"
-    ),
-    "shared_link_access_denied": (
-        "Dropbox denies access to this shared link: it may need a password (send it as "
-        '"password"), be limited to members of a team, or have had its access changed'
-    ),
-    "unsupported_link_type": "Dropbox cannot serve this kind of link here",
-    "shared_link_is_directory": "the path names a folder, not a file",
-    "invalid_access_token": (
-        "Dropbox refused the credentials (invalid_access_token): check DROPBOX_ACCESS_TOKEN, or "
-        "DROPBOX_APP_KEY and DROPBOX_APP_SECRET"
-    ),
-    "expired_access_token": (
-        "the Dropbox access token has expired (expired_access_token): set a new "
-        "DROPBOX_ACCESS_TOKEN"
-    ),
-    "missing_scope": (
-        "the Dropbox app lacks a permission it needs (missing_scope): give it "
-        "files.metadata.read and sharing.read"
-    ),
-    "user_suspended": "the Dropbox account of the access token is suspended",
-    "route_access_denied": "the Dropbox app may not call this route (route_access_denied)",
-    "not_found": "it is no longer in the shared folder (path/not_found)",
-    "not_folder": "it is not a folder (path/not_folder)",
-    "restricted_content": "Dropbox restricts access to it (path/restricted_content)",
-}
-
-
-@dataclass(frozen=True)
-class LinkRef:
-    """A shared link, its password if any, and a path below its root: how a Dropbox connector
-    reaches a folder or a file. Only `path` and `snapshot` are stored with the folder or file
-    (`encode`); the link and password come from the import."""
-
-    url: str
-    password: str | None = field(default=None, repr=False)
-    path: str | None = None
-    # The key-less connector's name for the copy of the folder's zip a listing came from.
-    snapshot: str | None = None
-
-    def encode(self) -> str | None:
-        own = {"path": self.path, "snapshot": self.snapshot}
-        present = {name: value for name, value in own.items() if value is not None}
-        return json.dumps(present, ensure_ascii=False, separators=(",", ":")) if present else None
-
-    @classmethod
-    def decode(cls, link: ImportLink | None, note: str | None) -> "LinkRef":
-        """The import's link with a folder's or file's own note (`encode`'s JSON)."""
-        if link is None or not isinstance(link.locator, DropboxFolder):
-            raise PermanentSourceError("no Dropbox shared link was recorded with this import")
-        data: dict[str, Any] = {}
-        text = (note or "").strip()
-        if text.startswith("{"):
-            try:
-                data = dict(json.loads(text))
-            except (ValueError, TypeError):
-                raise PermanentSourceError(f"unreadable Dropbox file record: {text!r}") from None
-        return cls(
-            url=link.locator.url,
-            password=link.password,
-            path=data.get("path"),
-            snapshot=data.get("snapshot"),
-        )
-
-    def child(self, path: str) -> "LinkRef":
-        return LinkRef(self.url, self.password, path, self.snapshot)
-
-    def folder(self) -> "LinkRef":
-        return LinkRef(self.url, self.password, None, self.snapshot)
-
-
-def folder_path(folder: FolderRef) -> str:
-    """The folder's path below the link's root: `""` for the root itself."""
-    return folder.folder_id if folder.folder_id.startswith("/") else ""
 
 
 def authorization_header(
@@ -152,22 +66,6 @@ def header_safe_json(value: Any) -> str:
     """JSON for the `Dropbox-API-Arg` header: every non-ASCII character and DEL escaped as
     \\uXXXX, as Dropbox requires of header values (reference B2)."""
     return json.dumps(value, ensure_ascii=True).replace("\x7f", "\\u007f")
-
-
-def guess_mime_type(name: str) -> str:
-    """Dropbox gives no media types: the name's extension decides (the stored type is checked
-    against the first bytes on upload)."""
-    return (
-        image_type_by_extension(name) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    )
-
-
-class DropboxRouteError(PermanentSourceError):
-    """A 409 from Dropbox, with its (innermost) tag; `reset` means a cursor went stale."""
-
-    def __init__(self, message: str, tag: str | None) -> None:
-        super().__init__(message)
-        self.tag = tag
 
 
 class DropboxConnector:
@@ -309,70 +207,6 @@ class DropboxConnector:
         # Dropbox limits per token (or app): everyone using it waits, not just this job.
         await hold_off_if_rate_limited(self._pacer, error, RATE_LIMIT_PAUSE_SECONDS)
         return error
-
-
-def classify_error(response: httpx.Response) -> TransientSourceError | PermanentSourceError:
-    """Map a Dropbox error response to retry-later or give-up (reference B6): 429 and 5xx are
-    retried (429 honouring Retry-After); 400, 401, 403 and 409 are final."""
-    status = response.status_code
-    body = _json_body(response)
-    error = body.get("error") if isinstance(body, dict) else None
-    if status == 429:
-        reason = "too_many_requests"  # a plain-text 429 means this too
-        retry_after = retry_after_seconds(response)
-        if isinstance(error, dict):
-            reason = _tag(error.get("reason")) or reason
-            if retry_after is None and isinstance(error.get("retry_after"), int | float):
-                retry_after = float(error["retry_after"])
-        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return TransientSourceError(
-            f"Dropbox is rate limiting ({reason}){wait}", retry_after=retry_after, rate_limited=True
-        )
-    if status >= 500:
-        return TransientSourceError(
-            f"Dropbox answered HTTP {status} {response.reason_phrase}".rstrip(),
-            retry_after=retry_after_seconds(response),
-        )
-    if status in (401, 409) and isinstance(error, dict):
-        tags = _tags(error)
-        tag = tags[-1] if tags else None
-        message = next(
-            (_TAG_MESSAGES[t] for t in reversed(tags) if t in _TAG_MESSAGES),
-            f"Dropbox answered HTTP {status}: {'/'.join(tags) or response.text[:200]}",
-        )
-        if status == 401:
-            return PermanentSourceError(message)
-        return DropboxRouteError(message, tag)
-    text = response.text[:300].strip() or response.reason_phrase
-    if status == 401:
-        return PermanentSourceError(f"{_TAG_MESSAGES['invalid_access_token']}: {text}")
-    return PermanentSourceError(f"Dropbox refused the request (HTTP {status}): {text}")
-
-
-def _json_body(response: httpx.Response) -> Any:
-    if "json" not in response.headers.get("content-type", ""):
-        return None
-    try:
-        return response.json()
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return None
-
-
-def _tag(value: Any) -> str | None:
-    if isinstance(value, dict) and isinstance(value.get(".tag"), str):
-        return str(value[".tag"])
-    return None
-
-
-def _tags(error: dict[str, Any]) -> list[str]:
-    """The chain of tags of a (nested) Dropbox union, outermost first: path/not_found."""
-    tags: list[str] = []
-    current: Any = error
-    while isinstance(current, dict) and isinstance(current.get(".tag"), str):
-        tag = str(current[".tag"])
-        tags.append(tag)
-        current = current.get(tag)
-    return tags
 
 
 def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:

@@ -23,7 +23,7 @@ from worker.sources.base import (
     SourceFile,
 )
 from worker.sources.checksums import MD5
-from worker.sources.dropbox import LinkRef, folder_path, guess_mime_type
+from worker.sources.dropbox_shared import LinkRef, folder_path, guess_mime_type
 from worker.sources.dropbox_zip.download import CHUNK, NOT_A_ZIP, ZIP_MAGIC, ZipDownloads
 from worker.sources.dropbox_zip.snapshots import KEEP_SECONDS, ZipCache, ZipCopy, ZipEntry
 

@@ -11,7 +11,7 @@ import httpx
 from selectolax.lexbor import LexborHTMLParser
 
 from worker.sources.base import FolderUnavailable, Pacer, TransientSourceError
-from worker.sources.dropbox import RATE_LIMIT_PAUSE_SECONDS, classify_error
+from worker.sources.dropbox_shared import RATE_LIMIT_PAUSE_SECONDS, classify_error
 from worker.sources.http import hold_off_if_rate_limited, media_type, send_paced
 
 CHUNK = 1024 * 1024
