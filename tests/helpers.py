@@ -55,3 +55,13 @@ def jobs_succeeded(db: Any, job_ids: list[int]) -> bool:
     ended_badly = [(job_id, status) for job_id, status in left if status not in {"todo", "doing"}]
     assert not ended_badly, f"jobs did not succeed: {ended_badly}"
     return not left
+
+
+def eventually(check: Any, timeout: float = 30) -> None:
+    """Wait until `check()` is true (the worker does some things a moment later, e.g. queueing
+    the transfers of files a retry put back); its docstring says what was awaited."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout}s: {check.__doc__}")
+        time.sleep(0.1)

@@ -1,8 +1,10 @@
--- Cancel an import: its status becomes `cancelled`, its queued jobs are cancelled, and jobs
--- already running record nothing more. What it imported stays. Prints how many queued jobs were
--- cancelled; an import that already finished (or was cancelled) is left alone and prints 0.
+-- Cancel an import: its status becomes `cancelled`; its queued jobs end without doing anything
+-- when a worker takes them (POST /imports/<uuid>/cancel also cancels them in Procrastinate),
+-- and jobs already running record nothing more. What it imported stays. Prints how many of its
+-- jobs were queued; an import that already finished (or was cancelled) is left alone and
+-- prints 0.
 --   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/cancel_import.sql
--- Calls cancel_import(uuid) (migrations/versions/0010_operator_views.sql).
+-- Calls cancel_import(uuid) (migrations/versions/0016_import_states.sql).
 \set ON_ERROR_STOP on
 \if :{?import_id}
 \else

@@ -153,9 +153,10 @@ async def test_cancelling_a_running_import_stops_it_and_freezes_what_it_imported
     assert frozen["finished_at"] is not None
     assert 20 <= frozen["imported"] < 600
     assert frozen["files"].get("pending", 0) > 0
-    # Every queued job is cancelled; their count is the answer.
+    # SQL leaves Procrastinate's jobs to Procrastinate: the answer counts the import's queued
+    # jobs, which end without doing anything (below) instead of being cancelled.
     assert cancelled_jobs > 0
-    assert jobs["cancelled"] == cancelled_jobs
+    assert jobs.get("todo", 0) + jobs.get("doing", 0) >= 1
 
     def nothing_left(db: Db) -> bool:
         """the import's running jobs (and their retries) have finished"""
@@ -192,7 +193,9 @@ async def test_cancelling_a_running_import_stops_it_and_freezes_what_it_imported
         assert import_state(db, second)["status"] == "cancelled"
 
 
-def test_cancelling_a_queued_import_cancels_its_start_job(stack: Stack) -> None:
+async def test_a_cancelled_import_s_queued_start_job_ends_without_starting_it(
+    stack: Stack,
+) -> None:
     with stack.db() as db:
         import_id = insert_import(db, status="queued")
         # Scheduled for later, so the worker leaves it queued until the cancellation.
@@ -209,14 +212,20 @@ def test_cancelling_a_queued_import_cancels_its_start_job(stack: Stack) -> None:
         assert db.execute(
             "SELECT status, finished_at IS NOT NULL FROM imports WHERE id = %s", (import_id,)
         ).fetchone() == ("cancelled", True)
+        db.execute("UPDATE procrastinate_jobs SET scheduled_at = now() WHERE id = %s", (job_id,))
+
+    def start_job_done(db: Db) -> bool:
+        """the start job has run (and, succeeding, been deleted)"""
+        return (
+            db.execute("SELECT 1 FROM procrastinate_jobs WHERE id = %s", (job_id,)).fetchone()
+            is None
+        )
+
+    await wait_until(stack, start_job_done)
+    with stack.db() as db:
         assert db.execute(
-            "SELECT status::text FROM procrastinate_jobs WHERE id = %s", (job_id,)
-        ).fetchone() == ("cancelled",)
-        # Procrastinate's own record of the cancellation, as for a job it cancels itself.
-        events = db.execute(
-            "SELECT type::text FROM procrastinate_events WHERE job_id = %s", (job_id,)
-        ).fetchall()
-        assert sorted(type_ for (type_,) in events) == ["cancelled", "deferred", "scheduled"]
+            "SELECT status, started_at FROM imports WHERE id = %s", (import_id,)
+        ).fetchone() == ("cancelled", None)
 
 
 def test_a_finished_import_is_left_alone(stack: Stack) -> None:

@@ -13,7 +13,7 @@ from psycopg.types.json import Jsonb
 from emulators.google_drive.faults import FaultRule
 from tests.api.factories import insert_import, insert_import_file
 from tests.conftest import Stack
-from tests.helpers import start_import, wait_for_import
+from tests.helpers import eventually, start_import, wait_for_import
 from tests.job_log import install_job_log, transfer_batches, transfer_jobs
 from tests.ops.psql import ops, run_ops_file, seconds
 
@@ -198,15 +198,20 @@ async def test_requeue_failed_files_completes_the_import_again_with_exact_counts
     (row,) = ops(stack.database_url, "requeue_failed_files.sql", import_id=import_id)
 
     assert int(row["requeued"]) == 5
-    with stack.db() as db:
-        jobs_after = transfer_jobs(db, import_id)
     failed_ids = {fixture.id_of(f"operated/{name}") for name in QUOTA_FILES} | {
         fixture.id_of(f"operated/flagged_{i}.jpg") for i in (1, 2)
     }
-    assert jobs_after == {
-        file_id: count + (1 if file_id in failed_ids else 0)
-        for file_id, count in jobs_before.items()
-    }
+
+    def queued_once_more() -> bool:
+        """the worker queued one transfer more for each requeued file, and no other"""
+        with stack.db() as db:
+            return transfer_jobs(db, import_id) == {
+                file_id: count + (1 if file_id in failed_ids else 0)
+                for file_id, count in jobs_before.items()
+            }
+
+    # SQL cannot queue a job through Procrastinate: the worker does, within seconds.
+    eventually(queued_once_more)
 
     result = await wait_for_import(api, import_id)
     assert result["status"] == "completed_with_errors"
@@ -279,7 +284,9 @@ def test_requeue_of_an_import_without_failures_changes_nothing(stack: Stack) -> 
 
 @pytest.mark.parametrize(
     ("files", "size", "batch_sizes"),
-    [(250, 1000, [100, 100, 50]), (5, 30_000_000, [3, 2])],
+    # As a listing page queues them: 100 files at most, and a file at the multipart threshold
+    # (16 MiB) alone.
+    [(250, 1000, [100, 100, 50]), (3, 30_000_000, [1, 1, 1])],
 )
 def test_requeue_queues_the_failed_files_in_batches_bounded_by_count_and_bytes(
     stack: Stack, files: int, size: int, batch_sizes: list[int]
@@ -290,11 +297,16 @@ def test_requeue_queues_the_failed_files_in_batches_bounded_by_count_and_bytes(
             insert_import_file(db, import_id, state="failed", reason="gone", size=size)
             for _ in range(files)
         )
-        (requeued,) = db.execute(
-            "SELECT requeue_failed_files(%s, 100, 64000000)", (import_id,)
-        ).fetchone()
-        batches = [args["file_ids"] for args in transfer_batches(db, import_id)]
+        (requeued,) = db.execute("SELECT requeue_failed_files(%s)", (import_id,)).fetchone()
 
+    def all_queued() -> bool:
+        """the worker queued a transfer batch for every requeued file"""
+        with stack.db() as db:
+            return sum(len(a["file_ids"]) for a in transfer_batches(db, import_id)) >= files
+
+    eventually(all_queued)
+    with stack.db() as db:
+        batches = [args["file_ids"] for args in transfer_batches(db, import_id)]
     assert requeued == files
     assert [len(batch) for batch in batches] == batch_sizes
     assert [file_id for batch in batches for file_id in batch] == failed

@@ -59,9 +59,10 @@ async def provide_connection(state: State) -> AsyncIterator[Connection]:
         yield conn
 
 
-async def provide_read_connection(state: State) -> AsyncIterator[Connection]:
-    """For routes that read with one statement: it is a transaction of its own (autocommit),
-    without the round trips of BEGIN and COMMIT around it."""
+async def provide_autocommit_connection(state: State) -> AsyncIterator[Connection]:
+    """Each statement a transaction of its own (autocommit): for routes that read with one
+    statement (no BEGIN and COMMIT round trips), and for a state change that must be committed
+    before what follows it (cancelling an import, then its queued jobs)."""
     pool: AsyncConnectionPool[Connection] = state.db_pool
     async with pool.connection() as conn:
         await conn.set_autocommit(True)

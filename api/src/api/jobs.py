@@ -1,5 +1,5 @@
-"""Deferring worker jobs. The API knows the worker's tasks only by name: it shares Postgres
-with the worker, never code."""
+"""Deferring worker jobs. The API knows the worker's tasks only by name (worker.task_names):
+it shares Postgres with the worker, and their names, never the tasks' code."""
 
 from typing import Any
 
@@ -7,9 +7,7 @@ import procrastinate
 from procrastinate import PsycopgConnector
 
 from api.db import Connection
-
-START_IMPORT_TASK = "import.start"
-LISTING_QUEUE = "listing"
+from worker.task_names import LISTING_QUEUE, QUEUE_REQUEUED_FILES, START_IMPORT
 
 
 def create_job_app() -> procrastinate.App:
@@ -20,6 +18,33 @@ def create_job_app() -> procrastinate.App:
 async def defer_start_import(job_app: procrastinate.App, conn: Connection, import_id: str) -> int:
     """Queue the job that starts an import, inside the caller's transaction: the import row
     and its job commit or roll back together."""
-    deferrer: Any = job_app.configure_task(START_IMPORT_TASK, queue=LISTING_QUEUE, connection=conn)
+    deferrer: Any = job_app.configure_task(START_IMPORT, queue=LISTING_QUEUE, connection=conn)
     job_id: int = await deferrer.defer_async(import_id=import_id)
     return job_id
+
+
+async def defer_queue_requeued_files(job_app: procrastinate.App, conn: Connection) -> None:
+    """Ask the worker now, inside the caller's transaction, to queue the transfers of files put
+    back to pending (it also looks every few seconds). One such job waiting is enough."""
+    deferrer: Any = job_app.configure_task(
+        QUEUE_REQUEUED_FILES,
+        queue=LISTING_QUEUE,
+        queueing_lock=QUEUE_REQUEUED_FILES,
+        connection=conn,
+    )
+    try:
+        # A savepoint: finding one waiting already must not abort the caller's transaction.
+        async with conn.transaction():
+            await deferrer.defer_async(timestamp=0)
+    except procrastinate.exceptions.AlreadyEnqueued:
+        pass  # the one waiting takes these files too
+
+
+async def cancel_jobs(job_app: procrastinate.App, job_ids: list[int]) -> int:
+    """Cancel queued jobs through Procrastinate's job manager; returns how many it cancelled
+    (a job a worker took meanwhile is not: it ends by itself, finding its import cancelled)."""
+    cancelled = 0
+    for job_id in job_ids:
+        if await job_app.job_manager.cancel_job_by_id_async(job_id):
+            cancelled += 1
+    return cancelled

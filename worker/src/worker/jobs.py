@@ -8,14 +8,13 @@ import procrastinate
 import psycopg
 
 from worker.db import Connection
+from worker.task_names import (
+    LIST_FOLDER_PAGE,
+    LISTING_QUEUE,
+    TRANSFER_BATCH,
+    TRANSFER_QUEUE,
+)
 
-START_IMPORT = "import.start"
-LIST_FOLDER_PAGE = "import.list_folder_page"
-TRANSFER_BATCH = "import.transfer_batch"
-RECOVER_STALLED_JOBS = "import.recover_stalled_jobs"
-
-LISTING_QUEUE = "listing"
-TRANSFER_QUEUE = "transfers"
 # Listing fans work out, so it goes first: a page listed early feeds many transfers.
 LISTING_PRIORITY = 10
 # Putting a dead worker's jobs back goes before everything.

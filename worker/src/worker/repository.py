@@ -34,20 +34,11 @@ async def start_import(
     """queued → running, with the root folder as the one pending listing. False if another
     run of the start job got there first."""
     cur = await conn.execute(
-        """
-        UPDATE imports SET status = 'running', started_at = now(), folders_pending = 1,
-                           notes = %s
-        WHERE id = %s AND status = 'queued'
-        """,
-        (notes, import_id),
+        "SELECT import_start(%s, %s, %s, %s) AS started",
+        (import_id, notes, root.folder_id, root.resource_key),
     )
-    if cur.rowcount == 0:
-        return False
-    await conn.execute(
-        "INSERT INTO import_folders (import_id, folder_id, resource_key) VALUES (%s, %s, %s)",
-        (import_id, root.folder_id, root.resource_key),
-    )
-    return True
+    row = await cur.fetchone()
+    return bool(row and row["started"])
 
 
 async def count_running_imports(conn: Connection) -> int:
@@ -64,24 +55,14 @@ async def count_running_imports(conn: Connection) -> int:
 async def refuse_import(conn: Connection, import_id: str, error: str) -> bool:
     """queued → failed, for an import that is not to start; False if it was not queued (a
     repeated run of its start job found it started already)."""
-    cur = await conn.execute(
-        """
-        UPDATE imports SET status = 'failed', error = %s, finished_at = now()
-        WHERE id = %s AND status = 'queued'
-        """,
-        (error, import_id),
-    )
-    return cur.rowcount == 1
+    cur = await conn.execute("SELECT import_refuse(%s, %s) AS refused", (import_id, error))
+    row = await cur.fetchone()
+    return bool(row and row["refused"])
 
 
 async def fail_import(conn: Connection, import_id: str, error: str) -> None:
-    await conn.execute(
-        """
-        UPDATE imports SET status = 'failed', error = %s, finished_at = now()
-        WHERE id = %s AND status IN ('queued', 'running')
-        """,
-        (error, import_id),
-    )
+    """queued | running → failed, as a whole."""
+    await conn.execute("SELECT import_fail(%s, %s)", (import_id, error))
 
 
 async def get_folder_checkpoint(
@@ -305,78 +286,21 @@ class FileOutcome:
     failure_class: str = "permanent"
 
 
-# One statement settles a group of files: their rows, their images, the import's counters and,
-# when they were the last, the import's completion. The import row is written once per group,
-# not once per file, and the status guard makes the completion happen exactly once.
-_SETTLE_FILES = """
-WITH outcome AS (
-    SELECT *
-    FROM unnest(%(ids)s::text[], %(states)s::text[], %(reasons)s::text[], %(attempts)s::int[],
-                %(mime_types)s::text[], %(sizes)s::bigint[], %(checksums)s::text[],
-                %(keys)s::text[], %(paths)s::text[])
-         AS o(id, state, reason, attempts, mime_type, size, checksums, storage_key,
-              storage_path)
-),
-settled AS (
-    UPDATE import_files f
-    SET state = o.state, reason = o.reason, attempts = o.attempts, updated_at = now()
-    FROM outcome o
-    WHERE f.import_id = %(import_id)s AND f.source_file_id = o.id AND f.state = 'pending'
-    RETURNING o.*, f.name
-),
-stored AS (
-    INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, checksums,
-                        storage_key, storage_path)
-    SELECT %(source)s, id, %(import_id)s, name, mime_type, size, checksums::jsonb,
-           storage_key, storage_path
-    FROM settled WHERE state = 'imported'
-    ORDER BY id
-    -- One row per source file: a repeated transfer updates it instead of adding another.
-    ON CONFLICT (source, source_file_id) DO UPDATE SET
-        import_id = EXCLUDED.import_id, name = EXCLUDED.name,
-        mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
-        checksums = EXCLUDED.checksums,
-        storage_key = EXCLUDED.storage_key, storage_path = EXCLUDED.storage_path,
-        updated_at = now()
-),
-tally AS (
-    SELECT count(*) FILTER (WHERE state = 'imported') AS imported,
-           count(*) FILTER (WHERE state = 'skipped') AS skipped,
-           count(*) FILTER (WHERE state = 'failed') AS failed,
-           coalesce(sum(size) FILTER (WHERE state = 'imported'), 0) AS bytes
-    FROM settled
-)
--- The completion test reads the import row as this UPDATE finds it (the latest version, should
--- another group have settled meanwhile), never as it stood when the statement began.
-UPDATE imports i
-SET imported = i.imported + t.imported,
-    skipped = i.skipped + t.skipped,
-    failed = i.failed + t.failed,
-    bytes_imported = i.bytes_imported + t.bytes,
-    status = CASE WHEN i.status = 'running' AND i.folders_pending = 0
-                       AND i.discovered = i.imported + t.imported + i.unchanged + i.skipped
-                                          + t.skipped + i.failed + t.failed
-                  THEN CASE WHEN i.failed + t.failed > 0 THEN 'completed_with_errors'
-                            ELSE 'completed' END
-                  ELSE i.status END,
-    finished_at = CASE WHEN i.status = 'running' AND i.folders_pending = 0
-                            AND i.discovered = i.imported + t.imported + i.unchanged + i.skipped
-                                               + t.skipped + i.failed + t.failed
-                       THEN now() ELSE i.finished_at END
-FROM tally t
-WHERE i.id = %(import_id)s
-RETURNING i.status
-"""
-
-
 async def settle_files(
     conn: Connection, import_id: str, source: str, outcomes: list[FileOutcome]
 ) -> str | None:
     """pending → imported | skipped | failed for each outcome's file, each counted once (a file
     settled already is left as it is); returns the import's status afterwards."""
     stored = [o.stored for o in outcomes]
+    # One statement for the group: rows, images, counters and completion (see the function).
     cur = await conn.execute(
-        _SETTLE_FILES,
+        """
+        SELECT import_settle_files(
+            %(import_id)s, %(source)s, %(ids)s::text[], %(states)s::text[], %(reasons)s::text[],
+            %(attempts)s::int[], %(mime_types)s::text[], %(sizes)s::bigint[],
+            %(checksums)s::jsonb[], %(keys)s::text[], %(paths)s::text[]
+        ) AS status
+        """,
         {
             "import_id": import_id,
             "source": source,
@@ -417,16 +341,39 @@ async def postpone_files(
 async def complete_if_settled(conn: Connection, import_id: str) -> str | None:
     """running → completed | completed_with_errors once every folder is listed and every file
     settled. The status guard makes this happen exactly once; returns the new status then."""
-    cur = await conn.execute(
-        """
-        UPDATE imports
-        SET status = CASE WHEN failed > 0 THEN 'completed_with_errors' ELSE 'completed' END,
-            finished_at = now()
-        WHERE id = %s AND status = 'running' AND folders_pending = 0
-          AND discovered = imported + unchanged + skipped + failed
-        RETURNING status
-        """,
-        (import_id,),
-    )
+    cur = await conn.execute("SELECT import_complete_if_settled(%s) AS status", (import_id,))
     row = await cur.fetchone()
     return row["status"] if row else None
+
+
+async def take_requeued_files(
+    conn: Connection, limit: int
+) -> dict[str, list[tuple[str, int | None]]]:
+    """Files put back to pending (requeue_failed_files) that still need a transfer job, by
+    import, with their sizes; taken off the list in the caller's transaction, so they are
+    queued once, by whichever worker commits. Those of an import that is no longer running
+    are dropped: nothing is to move for it."""
+    cur = await conn.execute(
+        """
+        WITH taken AS (
+            DELETE FROM import_requeues r
+            WHERE (r.import_id, r.source_file_id) IN (
+                SELECT import_id, source_file_id FROM import_requeues
+                ORDER BY requested_at, import_id, source_file_id
+                LIMIT %s FOR UPDATE SKIP LOCKED
+            )
+            RETURNING r.import_id, r.source_file_id
+        )
+        SELECT t.import_id::text AS import_id, t.source_file_id, f.size
+        FROM taken t
+        JOIN imports i ON i.id = t.import_id AND i.status = 'running'
+        JOIN import_files f ON f.import_id = t.import_id AND f.source_file_id = t.source_file_id
+                           AND f.state = 'pending'
+        ORDER BY t.import_id, t.source_file_id
+        """,
+        (limit,),
+    )
+    by_import: dict[str, list[tuple[str, int | None]]] = {}
+    for row in await cur.fetchall():
+        by_import.setdefault(row["import_id"], []).append((row["source_file_id"], row["size"]))
+    return by_import

@@ -6,21 +6,37 @@ import logging
 from procrastinate import JobContext, builtin_tasks
 
 from worker import jobs, metrics, pipeline, transfers
+from worker import task_names as names
 from worker.retry import TransientFailureRetry, is_bug, is_last_attempt
-from worker.services import services_of
+from worker.services import Services, services_of
 from worker.sources.base import PermanentSourceError
 
 log = logging.getLogger("worker.tasks")
 retry = TransientFailureRetry()
 
 
-@jobs.app.task(name=jobs.START_IMPORT, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
+# A bug is not retried, nor passed off as a source's failure: its traceback goes to the log, its
+# job fails (and stays in the queue's table for operators), and the import says what happened.
+def bug_report(exc: BaseException) -> str:
+    return f"internal error (a bug; see the worker's log): {exc!r}"
+
+
+async def fail_for_a_bug(services: Services, import_id: str, step: str, exc: Exception) -> None:
+    log.exception("import.bug import_id=%s step=%s", import_id, step)
+    await pipeline.fail_import(services, import_id, f"{step}: {bug_report(exc)}")
+
+
+@jobs.app.task(name=names.START_IMPORT, queue=names.LISTING_QUEUE, pass_context=True, retry=retry)
 async def start_import(context: JobContext, import_id: str) -> None:
     services = services_of(context)
-    with metrics.job_run(jobs.START_IMPORT, retried=not is_last_attempt(context.job)) as run:
+    with metrics.job_run(names.START_IMPORT, retried=not is_last_attempt(context.job)) as run:
         try:
             await pipeline.start_import(services, import_id)
         except Exception as exc:
+            if is_bug(exc):
+                await fail_for_a_bug(services, import_id, f"import.start {import_id}", exc)
+                run.failed()
+                raise
             if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
                 await pipeline.fail_import(services, import_id, f"could not start: {exc}")
                 run.failed()
@@ -28,13 +44,19 @@ async def start_import(context: JobContext, import_id: str) -> None:
             raise
 
 
-@jobs.app.task(name=jobs.LIST_FOLDER_PAGE, queue=jobs.LISTING_QUEUE, pass_context=True, retry=retry)
+@jobs.app.task(
+    name=names.LIST_FOLDER_PAGE, queue=names.LISTING_QUEUE, pass_context=True, retry=retry
+)
 async def list_folder_page(context: JobContext, import_id: str, folder_id: str) -> None:
     services = services_of(context)
-    with metrics.job_run(jobs.LIST_FOLDER_PAGE, retried=not is_last_attempt(context.job)) as run:
+    with metrics.job_run(names.LIST_FOLDER_PAGE, retried=not is_last_attempt(context.job)) as run:
         try:
             await pipeline.list_folder_pages(services, import_id, folder_id)
         except Exception as exc:
+            if is_bug(exc):
+                await fail_for_a_bug(services, import_id, f"listing folder {folder_id}", exc)
+                run.failed()
+                raise
             if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
                 await pipeline.fail_import(
                     services, import_id, f"listing folder {folder_id} failed: {exc}"
@@ -44,12 +66,14 @@ async def list_folder_page(context: JobContext, import_id: str, folder_id: str) 
             raise
 
 
-@jobs.app.task(name=jobs.TRANSFER_BATCH, queue=jobs.TRANSFER_QUEUE, pass_context=True, retry=retry)
+@jobs.app.task(
+    name=names.TRANSFER_BATCH, queue=names.TRANSFER_QUEUE, pass_context=True, retry=retry
+)
 async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str]) -> None:
     # Each file's failures are handled inside the batch; what reaches here is a failure of the
     # batch as a whole (the database), retried as a job: the re-run moves what is still pending.
     services = services_of(context)
-    with metrics.job_run(jobs.TRANSFER_BATCH, retried=not is_last_attempt(context.job)) as run:
+    with metrics.job_run(names.TRANSFER_BATCH, retried=not is_last_attempt(context.job)) as run:
         try:
             await transfers.transfer_batch(services, import_id, file_ids)
         except Exception as exc:
@@ -72,6 +96,26 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
             raise
 
 
+# Files a retry put back to pending get their transfer jobs here: at once when the API asks
+# (it defers this job), within 10 s when an operator's SQL did it.
+@jobs.app.periodic(
+    cron="* * * * * */10",
+    periodic_id="queue-requeued-files",
+    queueing_lock=names.QUEUE_REQUEUED_FILES,
+)
+@jobs.app.task(
+    name=names.QUEUE_REQUEUED_FILES,
+    queue=names.LISTING_QUEUE,
+    priority=jobs.LISTING_PRIORITY,
+    queueing_lock=names.QUEUE_REQUEUED_FILES,
+    pass_context=True,
+    retry=retry,
+)
+async def queue_requeued_files(context: JobContext, timestamp: int) -> None:
+    with metrics.job_run(names.QUEUE_REQUEUED_FILES, retried=False):
+        await transfers.queue_requeued_files(services_of(context))
+
+
 # croniter puts seconds in the sixth field: every 10 seconds. Recovery goes ahead of every
 # listing page and transfer batch, whatever the backlog, and its queueing lock keeps at most one
 # of it waiting: a busy spell never piles the periodic jobs up.
@@ -79,19 +123,25 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
     cron="* * * * * */10",
     periodic_id="recover-stalled-jobs",
     priority=jobs.RECOVERY_PRIORITY,
-    queueing_lock=jobs.RECOVER_STALLED_JOBS,
+    queueing_lock=names.RECOVER_STALLED_JOBS,
 )
 @jobs.app.task(
-    name=jobs.RECOVER_STALLED_JOBS,
-    queue=jobs.LISTING_QUEUE,
+    name=names.RECOVER_STALLED_JOBS,
+    queue=names.LISTING_QUEUE,
     priority=jobs.RECOVERY_PRIORITY,
-    queueing_lock=jobs.RECOVER_STALLED_JOBS,
+    queueing_lock=names.RECOVER_STALLED_JOBS,
     pass_context=True,
 )
 async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs of a worker that died (no heartbeat) go back to the queue."""
-    with metrics.job_run(jobs.RECOVER_STALLED_JOBS, retried=False):
+    with metrics.job_run(names.RECOVER_STALLED_JOBS, retried=False):
         await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
 
 
-__all__ = ["builtin_tasks", "list_folder_page", "start_import", "transfer_batch"]
+__all__ = [
+    "builtin_tasks",
+    "list_folder_page",
+    "queue_requeued_files",
+    "start_import",
+    "transfer_batch",
+]

@@ -75,6 +75,23 @@ async def defer_transfers(
     await jobs.defer_transfer_batches(conn, import_id, batches)
 
 
+# Requeued files one job queues at most; more wait for the next run (seconds later).
+REQUEUES_PER_RUN = 20_000
+
+
+async def queue_requeued_files(services: Services) -> int:
+    """Queue transfer batches for the files a retry put back to pending (by the API or an
+    operator's SQL), in one transaction that also takes them off the list; returns how many."""
+    async with services.pool.connection() as conn, conn.transaction():
+        by_import = await repository.take_requeued_files(conn, REQUEUES_PER_RUN)
+        for import_id, files in by_import.items():
+            await defer_transfers(services, conn, import_id, files)
+    queued = sum(len(files) for files in by_import.values())
+    for import_id, files in by_import.items():
+        log.info("import.requeued_files_queued import_id=%s files=%d", import_id, len(files))
+    return queued
+
+
 async def transfer_batch(services: Services, import_id: str, file_ids: list[str]) -> None:
     """Move the batch's files still pending. Each file ends imported, failed for good (a
     permanent error, or its last attempt), or pending in a retry batch; errors of the

@@ -11,7 +11,7 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor
-from api.db import Connection, provide_read_connection
+from api.db import Connection, provide_autocommit_connection
 from api.errors import error_responses
 from api.images import service
 from api.images.schemas import ImagePage, ImageView
@@ -44,7 +44,7 @@ SourceName = Annotated[
 class ImageController(Controller):
     tags = ["images"]
     # Every route here reads with one statement.
-    dependencies = {"conn": Provide(provide_read_connection)}
+    dependencies = {"conn": Provide(provide_autocommit_connection)}
 
     @get("/images", responses=error_responses(401, 422))
     async def list_images(

@@ -4,13 +4,13 @@ from typing import Annotated
 
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from api.constraints import Cursor
-from api.db import Connection
+from api.db import Connection, provide_autocommit_connection
 from api.errors import error_responses
 from api.imports import service
 from api.imports.schemas import (
@@ -129,21 +129,22 @@ class ImportController(Controller):
         responses=error_responses(*_WORK, 404, 409),
     )
     async def retry_import_failures(
-        self, import_id: FromPath[str], conn: NamedDependency[Connection]
+        self, import_id: FromPath[str], conn: NamedDependency[Connection], state: State
     ) -> RetryAccepted:
         """Queue every failed file of an import for another transfer."""
-        return await service.retry_failed_files(conn, import_id)
+        return await service.retry_failed_files(conn, state.job_app, import_id)
 
     @post(
         "/imports/{import_id:str}/cancel",
         status_code=HTTP_202_ACCEPTED,
         responses=error_responses(*_WORK, 404, 409),
+        dependencies={"conn": Provide(provide_autocommit_connection)},
     )
     async def cancel_import(
-        self, import_id: FromPath[str], conn: NamedDependency[Connection]
+        self, import_id: FromPath[str], conn: NamedDependency[Connection], state: State
     ) -> CancelAccepted:
         """Stop an import: queued work is cancelled, running work ends at its next step."""
-        return await service.cancel_import(conn, import_id)
+        return await service.cancel_import(conn, state.job_app, import_id)
 
 
 async def _start(

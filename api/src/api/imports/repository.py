@@ -142,9 +142,10 @@ async def list_failed_files(
 
 
 async def requeue_failed_files(conn: Connection, import_id: str) -> int:
-    """The SQL function operators call too (migrations/ops/requeue_failed_files.sql): failed
-    files back to pending, the import reopened, one transfer job each. Raises NoDataFound,
-    ObjectNotInPrerequisiteState or UniqueViolation with a message a person understands."""
+    """The state machine's retry (migrations/versions/0016_import_states.sql), which operators
+    call too: failed files back to pending, noted for the worker to queue, the import reopened.
+    Raises NoDataFound, ObjectNotInPrerequisiteState or UniqueViolation with a message a person
+    understands."""
     cur = await conn.execute("SELECT requeue_failed_files(%s) AS requeued", (import_id,))
     row = await cur.fetchone()
     assert row is not None
@@ -153,11 +154,21 @@ async def requeue_failed_files(conn: Connection, import_id: str) -> int:
 
 
 async def cancel_import(conn: Connection, import_id: str) -> int:
-    """The SQL function operators call too (migrations/ops/cancel_import.sql): status
-    cancelled, queued jobs cancelled through Procrastinate; returns how many. Raises NoDataFound
-    for an unknown import."""
+    """The state machine's cancel (0016_import_states.sql), which operators call too: status
+    cancelled; returns how many of its jobs were still queued (they end without doing
+    anything). Raises NoDataFound for an unknown import."""
     cur = await conn.execute("SELECT cancel_import(%s) AS cancelled", (import_id,))
     row = await cur.fetchone()
     assert row is not None
     cancelled: int = row["cancelled"]
     return cancelled
+
+
+async def queued_job_ids(conn: Connection, import_id: str) -> list[int]:
+    """The import's jobs still waiting in Procrastinate's queue."""
+    cur = await conn.execute(
+        "SELECT id FROM procrastinate_jobs WHERE status = 'todo' AND args ->> 'import_id' = %s"
+        " ORDER BY id",
+        (import_id,),
+    )
+    return [row["id"] for row in await cur.fetchall()]

@@ -27,7 +27,7 @@ from api.imports.schemas import (
     ImportView,
     RetryAccepted,
 )
-from api.jobs import defer_start_import
+from api.jobs import cancel_jobs, defer_queue_requeued_files, defer_start_import
 from worker.sources.registry import Registry, SourceSpec, locator_to_json
 
 # Each round either inserts, or finds the live import or the keyed one; another round is needed
@@ -215,9 +215,11 @@ async def list_failed_files(
     return FailedFilePage(items=items, next_cursor=next_cursor)
 
 
-async def retry_failed_files(conn: Connection, import_id: str) -> RetryAccepted:
-    """Put every failed file of the import back to pending and queue a transfer for each, in
-    the request's transaction; a finished import runs again until they settle."""
+async def retry_failed_files(
+    conn: Connection, job_app: procrastinate.App, import_id: str
+) -> RetryAccepted:
+    """Put every failed file of the import back to pending and have the worker queue their
+    transfers, in the request's transaction; a finished import runs again until they settle."""
     parsed_id = _parse_id(import_id)
     try:
         requeued = await repository.requeue_failed_files(conn, parsed_id)
@@ -225,22 +227,30 @@ async def retry_failed_files(conn: Connection, import_id: str) -> RetryAccepted:
         raise NotFound(f"no import with id {import_id}") from None
     except (errors.ObjectNotInPrerequisiteState, errors.UniqueViolation) as exc:
         raise Conflict(exc.diag.message_primary or str(exc)) from None
+    if requeued:
+        await defer_queue_requeued_files(job_app, conn)
     row = await repository.get_import(conn, parsed_id)
     assert row is not None
     return RetryAccepted(import_id=parsed_id, status=row["status"], requeued=requeued)
 
 
-async def cancel_import(conn: Connection, import_id: str) -> CancelAccepted:
-    """Stop an import: no further listing or transfers; what it imported stays."""
+async def cancel_import(
+    conn: Connection, job_app: procrastinate.App, import_id: str
+) -> CancelAccepted:
+    """Stop an import: no further listing or transfers; what it imported stays. `conn` is in
+    autocommit: the cancellation commits first, then its queued jobs are cancelled."""
     parsed_id = _parse_id(import_id)
-    try:
-        cancelled_jobs = await repository.cancel_import(conn, parsed_id)
-    except errors.NoDataFound:
-        raise NotFound(f"no import with id {import_id}") from None
+    before = await repository.get_import(conn, parsed_id)
+    if before is None:
+        raise NotFound(f"no import with id {import_id}")
+    if before["status"] == "cancelled":
+        return CancelAccepted(import_id=parsed_id, status="cancelled", cancelled_jobs=0)
+    await repository.cancel_import(conn, parsed_id)
     row = await repository.get_import(conn, parsed_id)
     assert row is not None
     if row["status"] != "cancelled":
         raise Conflict(f"import {import_id} already ended ({row['status']}): nothing to cancel")
+    cancelled_jobs = await cancel_jobs(job_app, await repository.queued_job_ids(conn, parsed_id))
     return CancelAccepted(import_id=parsed_id, status="cancelled", cancelled_jobs=cancelled_jobs)
 
 

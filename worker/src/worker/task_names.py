@@ -1,0 +1,11 @@
+"""The worker's job names and queues, defined once: the worker registers its tasks under them
+and the API defers jobs by them (it imports this module, never the tasks)."""
+
+START_IMPORT = "import.start"
+LIST_FOLDER_PAGE = "import.list_folder_page"
+TRANSFER_BATCH = "import.transfer_batch"
+QUEUE_REQUEUED_FILES = "import.queue_requeued_files"
+RECOVER_STALLED_JOBS = "import.recover_stalled_jobs"
+
+LISTING_QUEUE = "listing"
+TRANSFER_QUEUE = "transfers"
