@@ -13,9 +13,15 @@ START_IMPORT = "import.start"
 LIST_FOLDER_PAGE = "import.list_folder_page"
 TRANSFER_BATCH = "import.transfer_batch"
 RECOVER_STALLED_JOBS = "import.recover_stalled_jobs"
+MAKE_DERIVATIVES = "image.make_derivatives"
 
 LISTING_QUEUE = "listing"
 TRANSFER_QUEUE = "transfers"
+# Thumbnails and facts of stored images: a queue of its own, run by a Procrastinate worker of
+# its own in each process, so that they never take a listing's or a transfer's job slot.
+DERIVATIVES_QUEUE = "derivatives"
+# Below the transfers' default 0 (the backfill's SQL function uses the same).
+DERIVATIVES_PRIORITY = -10
 # Listing fans work out, so it goes first: a page listed early feeds many transfers.
 LISTING_PRIORITY = 10
 # Putting a dead worker's jobs back goes before everything.
@@ -73,4 +79,25 @@ async def defer_transfer_batches(
     )
     await deferrer.batch_defer_async(
         *({"import_id": import_id, "file_ids": file_ids} for file_ids in batches)
+    )
+
+
+async def defer_derivatives(
+    conn: Connection, import_id: str | None, image_ids: list[str], *, batch_images: int
+) -> None:
+    """Jobs making the derivatives of `image_ids`, `batch_images` images each, in one
+    statement. The import's id lets its cancellation cancel them too."""
+    if not image_ids:
+        return
+    deferrer: Any = app.configure_task(
+        MAKE_DERIVATIVES,
+        queue=DERIVATIVES_QUEUE,
+        priority=DERIVATIVES_PRIORITY,
+        connection=conn,
+    )
+    await deferrer.batch_defer_async(
+        *(
+            {"import_id": import_id, "image_ids": image_ids[start : start + batch_images]}
+            for start in range(0, len(image_ids), batch_images)
+        )
     )

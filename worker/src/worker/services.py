@@ -2,6 +2,7 @@
 Procrastinate's context (never module-level state)."""
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from procrastinate import JobContext
@@ -20,6 +21,8 @@ class Services:
     store: ObjectStore
     connectors: Mapping[str, SourceConnector]
     in_flight: InFlightLimit
+    # Where images are decoded for their derivatives, at a lower CPU priority.
+    derivative_threads: ThreadPoolExecutor
 
 
 def services_of(context: JobContext) -> Services:

@@ -5,7 +5,7 @@ import logging
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import jobs, metrics, pipeline, transfers
+from worker import derivatives, jobs, metrics, pipeline, transfers
 from worker.retry import TransientFailureRetry, is_last_attempt
 from worker.services import services_of
 from worker.sources.base import PermanentSourceError
@@ -63,6 +63,36 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
             raise
 
 
+@jobs.app.task(
+    name=jobs.MAKE_DERIVATIVES,
+    queue=jobs.DERIVATIVES_QUEUE,
+    priority=jobs.DERIVATIVES_PRIORITY,
+    pass_context=True,
+    retry=retry,
+)
+async def make_derivatives(
+    context: JobContext, import_id: str | None, image_ids: list[str]
+) -> None:
+    # A file that does not decode is an outcome recorded inside; what reaches here is a
+    # failure of the job as a whole (the database, a store that refuses), retried as a job.
+    services = services_of(context)
+    with metrics.job_run(jobs.MAKE_DERIVATIVES, retried=not is_last_attempt(context.job)) as run:
+        try:
+            await derivatives.make_derivatives(services, import_id, image_ids)
+        except Exception as exc:
+            if is_last_attempt(context.job):
+                await derivatives.release(services, image_ids)
+                run.failed()
+                log.warning(
+                    "derivatives.gave_up import_id=%s images=%d error=%s",
+                    import_id,
+                    len(image_ids),
+                    exc,
+                )
+                return
+            raise
+
+
 # croniter puts seconds in the sixth field: every 10 seconds. Recovery goes ahead of every
 # listing page and transfer batch, whatever the backlog, and its queueing lock keeps at most one
 # of it waiting: a busy spell never piles the periodic jobs up.
@@ -85,4 +115,10 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
         await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
 
 
-__all__ = ["builtin_tasks", "list_folder_page", "start_import", "transfer_batch"]
+__all__ = [
+    "builtin_tasks",
+    "list_folder_page",
+    "make_derivatives",
+    "start_import",
+    "transfer_batch",
+]
