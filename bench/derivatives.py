@@ -216,7 +216,7 @@ def beside_transfers(bench: Bench, mix: dict[str, tuple[str, bytes]]) -> None:
             f"  - name: {root}\n    files:\n"
             f'      - {{name_pattern: "IMG_{{i:05d}}.jpg", count: {FILES},'
             " size: [100000, 200000]}\n"
-            for root in ("off", "on")
+            for root in ("without", "with")
         )
     )
     drive_port, api_port = free_port(), free_port()
@@ -233,7 +233,7 @@ def beside_transfers(bench: Bench, mix: dict[str, tuple[str, bytes]]) -> None:
     print("|---|---:|---:|---:|---:|")
     try:
         time.sleep(3)
-        for root, enabled in (("off", "false"), ("on", "true")):
+        for root, enabled in (("without", "false"), ("with", "true")):
             worker = start_worker(bench, {**env, "DERIVATIVES_ENABLED": enabled})
             try:
                 if enabled == "true":
