@@ -40,10 +40,13 @@ def _glibc() -> Any:
 
 _LIBC = _glibc()
 
+# How long this process's transfers must have been idle before the next image is made.
+YIELD_QUIET_SECONDS = 0.5
 # Outcomes recorded per statement; the import's cancellation is looked at as often.
 RECORD_EVERY = 8
-# An original is read into memory up to this size, into a temporary file beyond it.
-SPOOL_IN_MEMORY_BYTES = 8 * 1024 * 1024
+# An original is read into memory up to this size, into a temporary file beyond it (a decoder
+# reads a file as fast as memory, and the worker's memory is for decoding).
+SPOOL_IN_MEMORY_BYTES = 2 * 1024 * 1024
 # The derivative threads' nice value, above the event loop's: decoding yields the CPU to
 # listing and transfers whenever they want it.
 THREAD_NICENESS = 10
@@ -91,6 +94,8 @@ async def make_derivatives(services: Services, import_id: str | None, image_ids:
         images = await repository.get_images_to_derive(conn, image_ids)
     outcomes: list[DerivativeOutcome] = []
     for image in images:
+        # Derivatives yield to this process's transfers: an import does not wait for them.
+        await services.in_flight.wait_until_idle(YIELD_QUIET_SECONDS)
         outcomes.append(await derive(services, image))
         if len(outcomes) >= RECORD_EVERY:
             if not await _record(services, import_id, outcomes):
