@@ -12,6 +12,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 from PIL import Image
 
+from api.images.repository import _list_query
 from api.settings import Settings
 from api.storage import DownloadLinks, content_disposition
 from tests.conftest import Stack
@@ -178,3 +179,13 @@ async def test_an_imports_thumbnail_progress_counts_each_state(
     unknown = await api.get("/imports/00000000-0000-0000-0000-000000000000/thumbnails")
     assert unknown.status_code == 404
     assert (await api.get("/imports/not-an-id/thumbnails")).status_code == 404
+
+
+def test_the_capture_time_order_is_served_by_its_index(stack: Stack) -> None:
+    query = _list_query(("after_taken_at",), "taken_at").as_string()
+    with stack.db() as db:
+        db.execute("SET enable_seqscan = off")
+        plan = db.execute(
+            f"EXPLAIN {query}", (datetime(2023, 7, 15), "00000000-0000-0000-0000-000000000000", 50)
+        ).fetchall()
+    assert "images_taken_newest_idx" in "\n".join(line for (line,) in plan)
