@@ -167,6 +167,9 @@ async def run_together(workers: list[Worker], stopping: asyncio.Event) -> None:
     """Run the workers until one of them stops (they share the database, whose loss stops
     them) or the process is asked to stop; then stop them all, gracefully."""
     runs = [asyncio.create_task(worker.run()) for worker in workers]  # type: ignore[no-untyped-call]
+    # Each run clears its worker's stop request as it starts: let them start before a stop
+    # can be asked of them.
+    await asyncio.sleep(0)
     stop_asked = asyncio.create_task(stopping.wait())
     try:
         await asyncio.wait([*runs, stop_asked], return_when=asyncio.FIRST_COMPLETED)
