@@ -39,6 +39,7 @@ ROUTES = [
     ("GET", "/images"),
     ("GET", "/images/{image_id}"),
     ("GET", "/images/{image_id}/content"),
+    ("GET", "/imports/{import_id}/thumbnails"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 ]
