@@ -82,9 +82,9 @@ def make_derivative(source: IO[bytes], *, longest_side: int, max_pixels: int) ->
         declared_width, declared_height = image.size
         animated = bool(getattr(image, "is_animated", False))
         exif = _exif(image)
-        # JPEG decodes at the smallest DCT scale at least this big; HEIF picks the smallest
-        # embedded thumbnail at least this big, when it has one (phones write one).
-        image.draft("RGB", (longest_side, longest_side))
+        # JPEG decodes at the smallest DCT scale at least the thumbnail's size; HEIF picks the
+        # smallest embedded thumbnail at least that big, when it has one (phones write one).
+        image.draft("RGB", _fitted(image.size, longest_side))
         decoded = image.size[0] * image.size[1]
         if decoded > max_pixels:
             raise NotPossible(
@@ -140,6 +140,13 @@ def _reduced_heif(source: IO[bytes], longest_side: int) -> Image.Image:
         band = Image.frombuffer(mode, (width, rows), rows_data, "raw", mode, stride, 1)  # type: ignore[arg-type]
         reduced.paste(band.reduce(factor), (0, top // factor))
     return _displayable(reduced)
+
+
+def _fitted(size: tuple[int, int], longest_side: int) -> tuple[int, int]:
+    """`size` scaled to `longest_side` on its longest side (never up)."""
+    width, height = size
+    scale = min(1.0, longest_side / max(width, height, 1))
+    return max(1, round(width * scale)), max(1, round(height * scale))
 
 
 def _exif(image: Image.Image) -> Image.Exif:
