@@ -3,6 +3,7 @@ format, the refusals, the backfill, and derivatives off the import's path (queue
 transfers, not waited for, not remade for an unchanged file, cancelled with their import)."""
 
 import io
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +16,7 @@ from tests.image_files import (
     CAMERA,
     FORMATS,
     TAKEN_AT,
+    ImageFile,
     animated_file,
     image_file,
     png_bomb,
@@ -188,3 +190,51 @@ async def test_an_import_queues_derivatives_in_batches_without_waiting_for_them(
     assert result["counts"]["unchanged"] == 8
     assert derivative_jobs(stack, import_id=again) == []
     assert image_rows(stack, image_ids) == rows
+
+
+def test_a_running_derivative_job_stops_once_its_import_is_cancelled(stack: Stack) -> None:
+    slow = image_file("png", 2400, 1800)  # decoded whole: some tens of ms each
+    files = [ImageFile(f"slow{i}.png", slow.mime_type, slow.data) for i in range(24)]
+    import_id, ids = seed_images(stack, files, import_status="running")
+    image_ids = sorted(ids.values())
+    with stack.db() as db:
+        db.execute(
+            "UPDATE images SET derivative_state = 'pending' WHERE import_id = %s", (import_id,)
+        )
+        db.execute(
+            """
+            SELECT procrastinate_defer_jobs_v1(ARRAY[
+                ROW('derivatives', 'image.make_derivatives', -10, NULL, NULL,
+                    jsonb_build_object('import_id', %s::text, 'image_ids', to_jsonb(%s::text[])),
+                    NULL)::procrastinate_job_to_defer_v1])
+            """,
+            (import_id, image_ids),
+        )
+        # Outcomes are recorded 8 at a time: cancel as soon as the first group is.
+        deadline = time.monotonic() + 60
+        while not _done(db, import_id):
+            assert time.monotonic() < deadline, "no derivative was recorded"
+            time.sleep(0.02)
+        db.execute("SELECT cancel_import(%s)", (import_id,))
+        # The job ends at its next group: it neither goes on nor fails.
+        deadline = time.monotonic() + 60
+        while db.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE task_name = 'image.make_derivatives'"
+            " AND args->>'import_id' = %s",
+            (import_id,),
+        ).fetchone()[0]:  # type: ignore[index]
+            assert time.monotonic() < deadline, "the job did not end"
+            time.sleep(0.1)
+        done = _done(db, import_id)
+
+    assert 8 <= done <= 16 < len(files)
+    states = {row["derivative_state"] for row in image_rows(stack, image_ids).values()}
+    assert states == {"done", "pending"}  # the rest is left for the backfill
+
+
+def _done(db: Any, import_id: str) -> int:
+    row = db.execute(
+        "SELECT count(*) FROM images WHERE import_id = %s AND derivative_state = 'done'",
+        (import_id,),
+    ).fetchone()
+    return int(row[0])
