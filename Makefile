@@ -10,7 +10,7 @@ HTMX := web/src/web/static/vendor/htmx.min.js
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 CHROMIUM := $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: help install assets chromium up test lint fmt typecheck migrate demo bench clean
+.PHONY: help install assets chromium up test lint fmt typecheck migrate backfill-derivatives demo bench bench-derivatives clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -66,6 +66,9 @@ typecheck: install ## Type-check the services
 migrate: install ## Apply the schema to DATABASE_URL
 	$(UV) run --frozen migrate
 
+backfill-derivatives: install ## Queue thumbnails for images stored without them (MAX_IMAGES=N, default 100000; resumable)
+	$(UV) run --frozen python -m worker.backfill --max-images $${MAX_IMAGES:-100000}
+
 demo: install ## Run the Google Drive emulator with a sample folder, for trying it all offline
 	$(UV) run --frozen python -m emulators.google_drive --port $${DRIVE_EMULATOR_PORT:-9100} --fixture sample
 
@@ -75,6 +78,9 @@ demo: install ## Run the Google Drive emulator with a sample folder, for trying 
 
 bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer floor (BENCH_SCENARIOS=flat,nested,100k,2gib,workers2)
 	$(UV) run --frozen python bench/transfer_vs_rclone.py
+
+bench-derivatives: install ## Derivatives per second and peak RSS on a mix of large photos; an import with them off and on
+	$(UV) run --frozen python bench/derivatives.py
 
 clean: ## Remove local data, caches and the virtualenv
 	rm -rf .data .venv .tools .pytest_cache .mypy_cache .ruff_cache artifacts

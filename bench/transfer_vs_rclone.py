@@ -37,7 +37,10 @@ Scenarios (BENCH_SCENARIOS=comma,separated picks; default all, in this order):
     BENCH_WORKERS=2 SOURCE_REQUESTS_PER_SECOND=100 BENCH_SCENARIOS=nested make bench
 
 BENCH_WORKERS overrides the worker count of every scenario but workers2; BENCH_KEEP=1 keeps the
-work directory (logs of every service) and prints its path.
+work directory (logs of every service) and prints its path. BENCH_DERIVATIVES=false runs the
+workers without making thumbnails (default true; the emulator's bytes do not decode, so with
+them on each image costs a read back from S3 and a refusal: bench/derivatives.py measures real
+decoding beside an import).
 """
 
 from __future__ import annotations
@@ -231,6 +234,8 @@ class Stack:
             "START_RATE_LIMIT_PER_MINUTE": "0",
             # Several worker processes: none serves metrics (they would share one port).
             "METRICS_PORT": "0",
+            # BENCH_DERIVATIVES=false: the workers make no thumbnails (they are still queued).
+            "DERIVATIVES_ENABLED": os.environ.get("BENCH_DERIVATIVES", "true"),
         }
 
     def spawn(self, *argv: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
@@ -546,7 +551,8 @@ def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Res
     total = sum(image.size for image in expected.values())
     print(
         f"\n== {scenario.name}: {scenario.about}: {len(expected):,} images, {total / 1e6:,.0f} MB;"
-        f" ours with {workers} worker(s) ==",
+        f" ours with {workers} worker(s),"
+        f" derivatives {os.environ.get('BENCH_DERIVATIVES', 'true')} ==",
         flush=True,
     )
     for image in expected.values():

@@ -16,7 +16,7 @@
 -- internal SQL functions. A state change that needs jobs leaves a note for the worker
 -- (import_requeues), which queues them; a cancelled import's queued jobs end without doing
 -- anything (every job reads its import's status first).
--- depends: 0013_source_registry 0015_checksums
+-- depends: 0013_source_registry 0014_image_derivatives 0015_checksums
 
 CREATE FUNCTION import_start(
     import_id uuid, notes text, root_folder_id text, root_resource_key text
@@ -79,12 +79,13 @@ $$;
 -- pending → imported | skipped | failed for a group of files, in one statement: their rows,
 -- their images, the import's counters and, when they were the last, its completion. The import
 -- row is written once per group, not once per file; a file settled already is left as it is.
--- Returns the import's status afterwards.
+-- Returns the import's status afterwards, and the images stored that wait for derivatives (new
+-- bytes; the same bytes keep the derivatives made of them).
 CREATE FUNCTION import_settle_files(
     import_id uuid, source text, ids text[], states text[], reasons text[], attempts int[],
     mime_types text[], sizes bigint[], checksums jsonb[], storage_keys text[],
     storage_paths text[]
-) RETURNS text
+) RETURNS TABLE (status text, to_derive text[])
     LANGUAGE sql
 AS $$
 WITH outcome AS (
@@ -115,7 +116,13 @@ stored AS (
         mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
         checksums = EXCLUDED.checksums,
         storage_key = EXCLUDED.storage_key, storage_path = EXCLUDED.storage_path,
+        derivative_state = CASE WHEN images.checksums ->> 'md5'
+                                         IS NOT DISTINCT FROM EXCLUDED.checksums ->> 'md5'
+                                     AND images.size = EXCLUDED.size
+                                     AND images.derivative_state IN ('done', 'not_possible')
+                                THEN images.derivative_state ELSE 'pending' END,
         updated_at = now()
+    RETURNING id, derivative_state
 ),
 tally AS (
     SELECT count(*) FILTER (WHERE state = 'imported') AS imported,
@@ -143,7 +150,8 @@ SET imported = i.imported + t.imported,
                        THEN now() ELSE i.finished_at END
 FROM tally t
 WHERE i.id = import_settle_files.import_id
-RETURNING i.status;
+RETURNING i.status,
+          (SELECT array_agg(id::text ORDER BY id) FROM stored WHERE derivative_state = 'pending');
 $$;
 
 -- Files put back to pending that still need a transfer job: the worker's
@@ -253,4 +261,56 @@ BEGIN
     RETURN (SELECT count(*) FROM procrastinate_jobs
             WHERE status = 'todo' AND args ->> 'import_id' = cancel_import.import_id::text);
 END;
+$$;
+
+-- Derivatives (thumbnails and facts) of stored images follow the same rule: this function only
+-- marks images `requested`; the worker's `image.queue_requested_derivatives` job moves them to
+-- `pending` and queues their jobs through Procrastinate, within seconds. Up to `max_images`
+-- images that need derivatives and have no job doing them (stored before derivatives existed,
+-- whose job gave up, or whose job belongs to a cancelled import, and so will do nothing), in id
+-- order: run it again to go on where it stopped. Returns how many; 0 when none is left. What
+-- `python -m worker.backfill` (make backfill-derivatives) runs.
+ALTER TABLE images DROP CONSTRAINT images_derivative_state_check;
+ALTER TABLE images ADD CONSTRAINT images_derivative_state_check
+    CHECK (derivative_state IN ('missing', 'requested', 'pending', 'done', 'not_possible'));
+CREATE INDEX images_derivatives_requested_idx ON images (id) WHERE derivative_state = 'requested';
+
+CREATE OR REPLACE VIEW image_derivative_progress AS
+SELECT i.id AS import_id,
+       i.status AS import_status,
+       count(im.id) FILTER (WHERE im.derivative_state = 'done') AS done,
+       count(im.id) FILTER (WHERE im.derivative_state IN ('requested', 'pending')) AS pending,
+       count(im.id) FILTER (WHERE im.derivative_state = 'not_possible') AS not_possible,
+       count(im.id) FILTER (WHERE im.derivative_state = 'missing') AS missing
+FROM imports i
+LEFT JOIN images im ON im.import_id = i.id
+GROUP BY i.id, i.status;
+
+DROP FUNCTION queue_image_derivatives(integer, integer);
+CREATE FUNCTION queue_image_derivatives(max_images integer DEFAULT 10000) RETURNS integer
+    LANGUAGE sql
+AS $$
+    WITH live AS (
+        SELECT DISTINCT image_id
+        FROM procrastinate_jobs j, jsonb_array_elements_text(j.args -> 'image_ids') AS image_id
+        -- Derivative jobs are the ones that carry image ids.
+        WHERE j.args ? 'image_ids' AND j.status IN ('todo', 'doing')
+          AND NOT EXISTS (SELECT 1 FROM imports i
+                          WHERE i.id::text = j.args ->> 'import_id' AND i.status = 'cancelled')
+    ),
+    picked AS (
+        SELECT im.id
+        FROM images im
+        WHERE im.derivative_state IN ('missing', 'pending')
+          AND NOT EXISTS (SELECT 1 FROM live WHERE live.image_id = im.id::text)
+        ORDER BY im.id
+        LIMIT greatest(max_images, 0)
+        FOR UPDATE SKIP LOCKED
+    ),
+    requested AS (
+        UPDATE images im SET derivative_state = 'requested', derivative_reason = NULL
+        FROM picked WHERE im.id = picked.id
+        RETURNING 1
+    )
+    SELECT count(*)::integer FROM requested;
 $$;

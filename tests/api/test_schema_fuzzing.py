@@ -42,6 +42,7 @@ ROUTES = [
     ("GET", "/images/{image_id}/content"),
     ("GET", "/sources"),
     ("GET", "/sources/detect"),
+    ("GET", "/imports/{import_id}/thumbnails"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 ]

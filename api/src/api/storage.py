@@ -63,8 +63,8 @@ class DownloadLinks:
         self._buckets: dict[str, _BucketLinks] = {}
         self._signing_key: tuple[tuple[str, str, str, str], bytes] | None = None
 
-    def url_for(self, bucket: str, key: str) -> str:
-        return self.signer().url_for(bucket, key)
+    def url_for(self, bucket: str, key: str, *, download_name: str | None = None) -> str:
+        return self.signer().url_for(bucket, key, download_name=download_name)
 
     def signer(self, now: datetime | None = None) -> "LinkSigner":
         """Signs a batch of links (a page of images) at one time `now` with one set of
@@ -126,11 +126,20 @@ class LinkSigner:
         # Per bucket: (bucket's links, URL query, canonical query, credential scope, signing key).
         self._buckets: dict[str, tuple[_BucketLinks, str, str, str, bytes]] = {}
 
-    def url_for(self, bucket: str, key: str) -> str:
+    def url_for(self, bucket: str, key: str, *, download_name: str | None = None) -> str:
+        """A GET link to `key`; with `download_name`, S3 answers it with a Content-Disposition
+        that saves the bytes under that name (response-content-disposition)."""
         signing = self._buckets.get(bucket)
         if signing is None:
             signing = self._buckets[bucket] = self._for_bucket(bucket)
         links, query, canonical_query, scope, signing_key = signing
+        if download_name is not None:
+            # botocore writes it first in the URL; sorted, it signs after the X-Amz-* ones.
+            disposition = "response-content-disposition=" + quote(
+                content_disposition(download_name), safe="-_.~"
+            )
+            query = f"{disposition}&{query}"
+            canonical_query = f"{canonical_query}&{disposition}"
         # S3 signs the path as sent, not normalised; botocore quotes keys keeping '/' and '~'.
         path = links.path_prefix + (key if _NEEDS_NO_QUOTING(key) else quote(key, safe="/~"))
         canonical_request = (
@@ -164,6 +173,16 @@ class LinkSigner:
             self._credentials.secret_key, date, links.region, links.service
         )
         return links, query, canonical_query, scope, signing_key
+
+
+def content_disposition(name: str) -> str:
+    """`attachment` under the file's own name: RFC 6266's `filename*` carries it whole (UTF-8),
+    `filename` a plain ASCII stand-in for old clients. Only the last path segment is kept, and
+    nothing that could end the header or the quoted string."""
+    name = "".join(c for c in name if c.isprintable())
+    name = name.replace("\\", "/").rsplit("/", 1)[-1].strip() or "image"
+    fallback = "".join(c if c.isascii() and c not in {'"', ";"} else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
 
 
 class BucketCheck:

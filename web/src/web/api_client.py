@@ -17,6 +17,7 @@ from web.schemas import (
     ImportStarted,
     RetryStarted,
     SourceList,
+    ThumbnailProgress,
 )
 
 T = TypeVar("T")
@@ -103,6 +104,17 @@ class ApiClient:
 
     async def get_image(self, image_id: str) -> Image:
         return await self._call("GET", f"/images/{_segment(image_id)}", Image)
+
+    async def thumbnail_progress(self, import_id: str) -> ThumbnailProgress | None:
+        """How far the thumbnails of an import's images are; None from an API without them."""
+        try:
+            return await self._call(
+                "GET", f"/imports/{_segment(import_id)}/thumbnails", ThumbnailProgress
+            )
+        except ApiError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
 
     async def image_content_url(self, image_id: str) -> str:
         """A fresh presigned link to the image's bytes (the API answers with a redirect to it)."""

@@ -30,7 +30,7 @@ logger = logging.getLogger(__name__)
 IMPORTS_PER_PAGE = 25
 RECENT_IMPORTS = 5
 FAILURES_PER_PAGE = 50
-# The tiles are the images themselves (the API has no thumbnails): a screenful at a time.
+# The tiles are the images' thumbnails (a few KB each): a screenful at a time.
 IMAGES_PER_PAGE = 24
 IMPORT_CHOICES = 50
 
@@ -192,7 +192,8 @@ class ImportPages(Controller):
         """An import's live progress, its failed files and a retry button."""
         imp = await api.get_import(import_id)
         failures = await _failures(api, imp, failures_cursor)
-        context = {"imp": imp, "failures": failures, "existing": existing}
+        context: dict[str, Any] = {"imp": imp, "failures": failures, "existing": existing}
+        context["thumbnails"] = await api.thumbnail_progress(import_id)
         return Template("import.html", context=context)
 
     @get("/imports/{import_id:str}/progress")
@@ -201,7 +202,12 @@ class ImportPages(Controller):
     ) -> Template:
         """The progress section alone, polled by htmx until the import ends."""
         imp = await api.get_import(import_id)
-        context = {"imp": imp, "failures": await _failures(api, imp), "fragment": True}
+        context: dict[str, Any] = {
+            "imp": imp,
+            "failures": await _failures(api, imp),
+            "fragment": True,
+        }
+        context["thumbnails"] = await api.thumbnail_progress(import_id)
         return Template("_progress.html", context=context)
 
     @get("/imports/{import_id:str}/failures")
@@ -245,7 +251,12 @@ async def _act_on_import(
     if action_error is None and not wants_fragment(request):
         return Redirect(f"/imports/{import_id}", status_code=HTTP_303_SEE_OTHER)
     imp = await api.get_import(import_id)
-    context = {"imp": imp, "failures": await _failures(api, imp), "action_error": action_error}
+    context: dict[str, Any] = {
+        "imp": imp,
+        "failures": await _failures(api, imp),
+        "action_error": action_error,
+    }
+    context["thumbnails"] = await api.thumbnail_progress(import_id)
     status_code = 409 if action_error else 200
     if wants_fragment(request):
         return Template(

@@ -88,7 +88,37 @@ def number(value: int | None) -> str:
     return NONE if value is None else f"{value:,}"
 
 
+# The thumbnails' longest side (the worker's THUMBNAIL_LONGEST_SIDE default).
+THUMBNAIL_SIDE = 320
+
+
+def thumbnail_box(width: int | None, height: int | None) -> tuple[int, int]:
+    """The thumbnail's width and height, for its img's attributes: the browser reserves its
+    aspect ratio before a byte arrives. Square while the dimensions are unknown."""
+    if not width or not height:
+        return THUMBNAIL_SIDE, THUMBNAIL_SIDE
+    scale = THUMBNAIL_SIDE / max(width, height)
+    return max(1, round(width * scale)), max(1, round(height * scale))
+
+
+def dimensions(width: int | None, height: int | None) -> str:
+    return f"{width:,} \u00d7 {height:,}" if width and height else NONE
+
+
+def capture_time(value: datetime | None) -> str:
+    """The camera's clock, which has no time zone."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else NONE
+
+
+def capture_date(value: datetime | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "thumbnail_box": thumbnail_box,
+    "dimensions": dimensions,
+    "capture_time": capture_time,
+    "capture_date": capture_date,
     "file_size": file_size,
     "duration": duration,
     "timestamp": timestamp,

@@ -122,6 +122,27 @@ class Image(msgspec.Struct):
     url: str
     created_at: datetime
     updated_at: datetime
+    # Facts and thumbnail from the image's derivatives; null until made (an API without
+    # thumbnails sends none of these).
+    width: int | None = None
+    height: int | None = None
+    taken_at: datetime | None = None
+    camera: str | None = None
+    animated: bool | None = None
+    thumbnail_url: str | None = None
+    thumbnail_status: str = "missing"
+    thumbnail_reason: str | None = None
+
+
+class ThumbnailProgress(msgspec.Struct):
+    done: int
+    pending: int
+    not_possible: int
+    missing: int
+
+    @property
+    def total(self) -> int:
+        return self.done + self.pending + self.not_possible + self.missing
 
 
 class ImagePage(msgspec.Struct):

@@ -9,6 +9,7 @@ from procrastinate.worker import Worker
 
 from worker import metrics, tasks  # noqa: F401 - tasks registers the tasks on the app
 from worker.db import create_pool, database_answers
+from worker.derivatives import create_derivative_threads
 from worker.http_client import create_source_client
 from worker.in_flight import InFlightLimit
 from worker.jobs import app, recover_stalled_jobs
@@ -17,6 +18,7 @@ from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
 from worker.sources.registry import load_registry
 from worker.storage import ObjectStore
+from worker.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE
 
 log = logging.getLogger("worker")
 
@@ -34,6 +36,7 @@ async def run() -> None:
     pool = create_pool(settings)
     await pool.open(wait=True)
     store = ObjectStore(settings)
+    derivative_threads = create_derivative_threads(settings)
     try:
         async with (
             create_source_client(settings) as http,
@@ -50,18 +53,50 @@ async def run() -> None:
                     files=settings.transfer_concurrency,
                     buffer_bytes=settings.transfer_buffer_bytes,
                 ),
+                derivative_threads=derivative_threads,
             )
             log.info("worker.starting concurrency=%d", settings.worker_concurrency)
             await run_until_stopped(settings, services)
     finally:
+        derivative_threads.shutdown(wait=False, cancel_futures=True)
         await store.aclose()
         await pool.close()
 
 
-def procrastinate_worker(settings: Settings, services: Services) -> Worker:
+def procrastinate_workers(settings: Settings, services: Services) -> list[Worker]:
+    """The import's jobs (listing, transfers) and, unless turned off, the derivatives, each on
+    Procrastinate workers of their own: derivatives never take an import's job slot, and at
+    most DERIVATIVE_CONCURRENCY images are decoded at once."""
+    workers = [
+        procrastinate_worker(
+            settings,
+            services,
+            queues=[LISTING_QUEUE, TRANSFER_QUEUE],
+            concurrency=settings.worker_concurrency,
+            name="imports",
+        )
+    ]
+    if settings.derivatives_enabled:
+        workers.append(
+            procrastinate_worker(
+                settings,
+                services,
+                queues=[DERIVATIVES_QUEUE],
+                concurrency=settings.derivative_concurrency,
+                name="derivatives",
+            )
+        )
+    return workers
+
+
+def procrastinate_worker(
+    settings: Settings, services: Services, *, queues: list[str], concurrency: int, name: str
+) -> Worker:
     return Worker(
         app,
-        concurrency=settings.worker_concurrency,
+        queues=queues,
+        name=name,
+        concurrency=concurrency,
         additional_context={"services": services},
         shutdown_graceful_timeout=settings.shutdown_grace_seconds,
         update_heartbeat_interval=settings.heartbeat_seconds,
@@ -86,22 +121,22 @@ async def run_until_stopped(settings: Settings, services: Services) -> None:
     worker: a PostgreSQL restart costs a pause, not the process."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
-    current: Worker | None = None
+    current: list[Worker] = []
 
     def stop() -> None:
         stopping.set()
-        if current is not None:
-            current.stop()  # type: ignore[no-untyped-call]
+        for worker in current:
+            worker.stop()  # type: ignore[no-untyped-call]
 
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop)
     restarts = 0
     try:
         while not stopping.is_set():
-            current = procrastinate_worker(settings, services)
+            current = procrastinate_workers(settings, services)
             started = loop.time()
             try:
-                await current.run()  # type: ignore[no-untyped-call]
+                await run_together(current, stopping)
                 reason = "it stopped after a failure of its own (see above)"
             except Exception as exc:
                 reason = str(exc) or repr(exc)
@@ -119,8 +154,9 @@ async def run_until_stopped(settings: Settings, services: Services) -> None:
             try:
                 # Unregistered, its jobs still `doing` have no worker: recovered at once, not
                 # after STALLED_WORKER_SECONDS.
-                if current.worker_id is not None:
-                    await app.job_manager.unregister_worker(current.worker_id)
+                for worker in current:
+                    if worker.worker_id is not None:
+                        await app.job_manager.unregister_worker(worker.worker_id)
                 recovered = await recover_stalled_jobs(settings.stalled_worker_seconds)
             except Exception as exc:
                 log.warning("worker.recovery_failed error=%s", exc)
@@ -129,6 +165,26 @@ async def run_until_stopped(settings: Settings, services: Services) -> None:
     finally:
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(signum)
+
+
+async def run_together(workers: list[Worker], stopping: asyncio.Event) -> None:
+    """Run the workers until one of them stops (they share the database, whose loss stops
+    them) or the process is asked to stop; then stop them all, gracefully."""
+    runs = [asyncio.create_task(worker.run()) for worker in workers]  # type: ignore[no-untyped-call]
+    # Each run clears its worker's stop request as it starts: let them start before a stop
+    # can be asked of them.
+    await asyncio.sleep(0)
+    stop_asked = asyncio.create_task(stopping.wait())
+    try:
+        await asyncio.wait([*runs, stop_asked], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop_asked.cancel()
+        for worker in workers:
+            worker.stop()  # type: ignore[no-untyped-call]
+        results = await asyncio.gather(*runs, return_exceptions=True)
+    for result in results:
+        if isinstance(result, Exception):
+            raise result
 
 
 async def wait_for_database(settings: Settings, stopping: asyncio.Event, delay: float) -> bool:

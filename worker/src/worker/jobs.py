@@ -9,12 +9,16 @@ import psycopg
 
 from worker.db import Connection
 from worker.task_names import (
+    DERIVATIVES_QUEUE,
     LIST_FOLDER_PAGE,
     LISTING_QUEUE,
+    MAKE_DERIVATIVES,
     TRANSFER_BATCH,
     TRANSFER_QUEUE,
 )
 
+# Below the transfers' default 0.
+DERIVATIVES_PRIORITY = -10
 # Listing fans work out, so it goes first: a page listed early feeds many transfers.
 LISTING_PRIORITY = 10
 # Putting a dead worker's jobs back goes before everything.
@@ -72,4 +76,25 @@ async def defer_transfer_batches(
     )
     await deferrer.batch_defer_async(
         *({"import_id": import_id, "file_ids": file_ids} for file_ids in batches)
+    )
+
+
+async def defer_derivatives(
+    conn: Connection, import_id: str | None, image_ids: list[str], *, batch_images: int
+) -> None:
+    """Jobs making the derivatives of `image_ids`, `batch_images` images each, in one
+    statement. The import's id lets its cancellation cancel them too."""
+    if not image_ids:
+        return
+    deferrer: Any = app.configure_task(
+        MAKE_DERIVATIVES,
+        queue=DERIVATIVES_QUEUE,
+        priority=DERIVATIVES_PRIORITY,
+        connection=conn,
+    )
+    await deferrer.batch_defer_async(
+        *(
+            {"import_id": import_id, "image_ids": image_ids[start : start + batch_images]}
+            for start in range(0, len(image_ids), batch_images)
+        )
     )

@@ -2,6 +2,7 @@
 Procrastinate's context (never module-level state)."""
 
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,6 +24,8 @@ class Services:
     sources: Registry
     connectors: Mapping[str, SourceConnector]
     in_flight: InFlightLimit
+    # Where images are decoded for their derivatives, at a lower CPU priority.
+    derivative_threads: ThreadPoolExecutor
 
     def link_of(self, row: Mapping[str, Any]) -> ImportLink:
         """The import's link as its source's typed locator, from a row with the import's

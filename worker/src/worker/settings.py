@@ -59,6 +59,21 @@ class Settings(BaseSettings):
     heartbeat_seconds: float = Field(default=10.0, gt=0)
     stalled_worker_seconds: float = Field(default=30.0, gt=0)
 
+    # Derivatives (a thumbnail and the facts of each stored image) are made by a Procrastinate
+    # worker of their own in each worker process, on the `derivatives` queue, this many images
+    # at once (each on a thread at a lower CPU priority than the transfers). Off: no derivative
+    # is made by this process (they wait in the queue for one that makes them).
+    derivatives_enabled: bool = True
+    derivative_concurrency: int = Field(default=1, ge=1, le=8)
+    # Images per derivative job, for those the backfill and the transfers queue.
+    derivative_batch_images: int = Field(default=32, ge=1, le=1000)
+    thumbnail_longest_side: int = Field(default=320, ge=16, le=2048)
+    # The pixels one image may decode to (JPEGs decode scaled down, so they may declare up to
+    # 64 times more): what bounds the memory of a derivative, and refuses decompression bombs.
+    derivative_max_pixels: int = Field(default=50_000_000, ge=1)
+    # Originals larger than this get no thumbnail (they are read whole to a temporary file).
+    derivative_max_file_bytes: int = Field(default=512 * 1024 * 1024, ge=1)
+
     # Caps that keep one import, or many, from taking over a deployment open to the public;
     # 0 (or an empty value) turns a cap off. Over MAX_FILES_PER_IMPORT files or
     # MAX_IMPORT_BYTES known bytes, an import stops listing and fails; an image over

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import IO, Any
 from urllib.parse import quote
 from xml.etree import ElementTree
 
@@ -36,6 +36,10 @@ log = logging.getLogger("worker.storage")
 PARTS_IN_MEMORY = 3
 # While the store is down, how long between two checks that it is back.
 PROBE_SECONDS = (0.5, 10.0)
+
+
+class NotStored(Exception):
+    """The store has no object to read under a key (or refuses to give it)."""
 
 
 class StoreUnavailable(Exception):
@@ -142,6 +146,39 @@ class ObjectStore:
             content_type=content_type,
             checksums=tally.checksums(),
         )
+
+    async def put_bytes(self, key: str, body: bytes, *, content_type: str) -> None:
+        """Store `body` under `key` in one PUT (a thumbnail: small, made here)."""
+        tally = _Tally(len(body), {})
+        await self._put_small(key, _prepend(body, _no_more()), tally, content_type)
+
+    async def read_into(self, key: str, sink: IO[bytes], *, max_bytes: int) -> int:
+        """Copy the object under `key` into `sink` as it arrives; its size. NotStored when
+        there is no such object, or it is larger than `max_bytes`."""
+        url = self._object_url(key)
+        try:
+            async with self._http.stream(
+                "GET", url, headers=self._signed("GET", url, {})
+            ) as response:
+                if response.status_code == 404:
+                    raise NotStored(f"no object under {key} in the store")
+                if response.status_code != 200:
+                    await response.aread()
+                    if response.status_code >= 500:
+                        raise self._unavailable(f"S3 answered {response.status_code} to a download")
+                    raise NotStored(
+                        f"S3 answered {response.status_code} "
+                        f"{_error_code(response.text) or ''} to a download of {key}".strip()
+                    )
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise NotStored(f"larger than {max_bytes:,} bytes")
+                    sink.write(chunk)
+                return size
+        except httpx.TransportError as exc:
+            raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
 
     async def _put_small(
         self, key: str, chunks: AsyncIterator[bytes], tally: _Tally, content_type: str
@@ -279,6 +316,18 @@ def _error_code(body: str) -> str | None:
         return ElementTree.fromstring(body).findtext("Code")  # noqa: S314 - our own store's answer
     except ElementTree.ParseError:
         return None
+
+
+async def _no_more() -> AsyncIterator[bytes]:
+    return
+    yield
+
+
+async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    if first:
+        yield first
+    async for chunk in rest:
+        yield chunk
 
 
 class _Tally:

@@ -6,6 +6,11 @@ LIST_FOLDER_PAGE = "import.list_folder_page"
 TRANSFER_BATCH = "import.transfer_batch"
 QUEUE_REQUEUED_FILES = "import.queue_requeued_files"
 RECOVER_STALLED_JOBS = "import.recover_stalled_jobs"
+MAKE_DERIVATIVES = "image.make_derivatives"
+QUEUE_REQUESTED_DERIVATIVES = "image.queue_requested_derivatives"
 
 LISTING_QUEUE = "listing"
 TRANSFER_QUEUE = "transfers"
+# Thumbnails and facts of stored images: a queue of its own, run by a Procrastinate worker of
+# its own in each process, so that they never take a listing's or a transfer's job slot.
+DERIVATIVES_QUEUE = "derivatives"

@@ -5,7 +5,7 @@ import logging
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import jobs, metrics, pipeline, transfers
+from worker import derivatives, jobs, metrics, pipeline, transfers
 from worker import task_names as names
 from worker.retry import TransientFailureRetry, is_bug, is_last_attempt
 from worker.services import Services, services_of
@@ -116,6 +116,59 @@ async def queue_requeued_files(context: JobContext, timestamp: int) -> None:
         await transfers.queue_requeued_files(services_of(context))
 
 
+@jobs.app.task(
+    name=names.MAKE_DERIVATIVES,
+    queue=names.DERIVATIVES_QUEUE,
+    priority=jobs.DERIVATIVES_PRIORITY,
+    pass_context=True,
+    retry=retry,
+)
+async def make_derivatives(
+    context: JobContext, import_id: str | None, image_ids: list[str]
+) -> None:
+    # A file that does not decode is an outcome recorded inside; what reaches here is a
+    # failure of the job as a whole (the database, a store that refuses), retried as a job.
+    services = services_of(context)
+    with metrics.job_run(names.MAKE_DERIVATIVES, retried=not is_last_attempt(context.job)) as run:
+        try:
+            await derivatives.make_derivatives(services, import_id, image_ids)
+        except Exception as exc:
+            if is_bug(exc):
+                log.exception("derivatives.bug import_id=%s images=%d", import_id, len(image_ids))
+                await derivatives.release(services, image_ids)
+                run.failed()
+                raise
+            if is_last_attempt(context.job):
+                await derivatives.release(services, image_ids)
+                run.failed()
+                log.warning(
+                    "derivatives.gave_up import_id=%s images=%d error=%s",
+                    import_id,
+                    len(image_ids),
+                    exc,
+                )
+                return
+            raise
+
+
+# Images a backfill requested get their derivative jobs here, within 10 s.
+@jobs.app.periodic(
+    cron="* * * * * */10",
+    periodic_id="queue-requested-derivatives",
+    queueing_lock=names.QUEUE_REQUESTED_DERIVATIVES,
+)
+@jobs.app.task(
+    name=names.QUEUE_REQUESTED_DERIVATIVES,
+    queue=names.LISTING_QUEUE,
+    queueing_lock=names.QUEUE_REQUESTED_DERIVATIVES,
+    pass_context=True,
+    retry=retry,
+)
+async def queue_requested_derivatives(context: JobContext, timestamp: int) -> None:
+    with metrics.job_run(names.QUEUE_REQUESTED_DERIVATIVES, retried=False):
+        await derivatives.queue_requested(services_of(context))
+
+
 # croniter puts seconds in the sixth field: every 10 seconds. Recovery goes ahead of every
 # listing page and transfer batch, whatever the backlog, and its queueing lock keeps at most one
 # of it waiting: a busy spell never piles the periodic jobs up.
@@ -141,6 +194,8 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
 __all__ = [
     "builtin_tasks",
     "list_folder_page",
+    "make_derivatives",
+    "queue_requested_derivatives",
     "queue_requeued_files",
     "start_import",
     "transfer_batch",

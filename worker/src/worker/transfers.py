@@ -250,10 +250,19 @@ class _BatchRun:
             if not outcomes or self._stopped:
                 return
             try:
-                async with self._services.pool.connection() as conn:
-                    status = await repository.settle_files(
+                async with self._services.pool.connection() as conn, conn.transaction():
+                    settled = await repository.settle_files(
                         conn, self._import_id, self._source, outcomes
                     )
+                    # Derivatives of the stored images, committed with them: off the import's
+                    # path (their own queue, at a lower priority), never lost on a crash.
+                    await jobs.defer_derivatives(
+                        conn,
+                        self._import_id,
+                        settled.images_to_derive,
+                        batch_images=self._services.settings.derivative_batch_images,
+                    )
+                status = settled.import_status
                 count_settled(self._source, outcomes)
             except psycopg.errors.ObjectNotInPrerequisiteState:
                 status = "cancelled"  # the import's triggers refused the record: nothing kept

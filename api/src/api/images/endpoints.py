@@ -1,6 +1,7 @@
 """HTTP routes for the image catalogue."""
 
 import uuid
+from datetime import datetime
 from typing import Annotated
 
 from litestar import Controller, get
@@ -14,7 +15,8 @@ from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor
 from api.db import Connection, provide_autocommit_connection
 from api.errors import error_responses
 from api.images import service
-from api.images.schemas import ImagePage, ImageView
+from api.images.repository import Sort
+from api.images.schemas import ImagePage, ImageView, ThumbnailProgress
 
 MimeType = Annotated[
     str | None,
@@ -39,6 +41,16 @@ SourceName = Annotated[
         description="A source's name, as `GET /sources` lists them (e.g. google_drive).",
     ),
 ]
+Pixels = Annotated[
+    int | None, QueryParameter(ge=0, description="Pixels, as displayed (EXIF orientation applied).")
+]
+TakenAt = Annotated[
+    datetime | None,
+    QueryParameter(
+        description="A capture time (EXIF DateTimeOriginal, the camera's clock), e.g. "
+        "2023-07-14T00:00:00; images without one never match."
+    ),
+]
 
 
 class ImageController(Controller):
@@ -59,6 +71,17 @@ class ImageController(Controller):
         q: NameContains = None,
         min_size: Size = None,
         max_size: Size = None,
+        min_width: Pixels = None,
+        min_height: Pixels = None,
+        taken_after: TakenAt = None,
+        taken_before: TakenAt = None,
+        sort: Annotated[
+            Sort,
+            QueryParameter(
+                description="created_at: newest stored first; taken_at: newest taken first, "
+                "images without a capture time last."
+            ),
+        ] = "created_at",
     ) -> ImagePage:
         """Imported images, newest first, filtered; follow `next_cursor` for the next page."""
         return await service.list_images(
@@ -72,6 +95,11 @@ class ImageController(Controller):
             q=q,
             min_size=min_size,
             max_size=max_size,
+            min_width=min_width,
+            min_height=min_height,
+            taken_after=taken_after,
+            taken_before=taken_before,
+            sort=sort,
         )
 
     @get("/images/{image_id:str}", responses=error_responses(401, 404))
@@ -92,3 +120,10 @@ class ImageController(Controller):
         """Redirect to a short-lived download link for the image's bytes."""
         url = await service.content_url(conn, state.download_links, image_id)
         return Redirect(url, status_code=HTTP_307_TEMPORARY_REDIRECT)
+
+    @get("/imports/{import_id:str}/thumbnails", responses=error_responses(401, 404))
+    async def get_thumbnail_progress(
+        self, import_id: FromPath[str], conn: NamedDependency[Connection]
+    ) -> ThumbnailProgress:
+        """How far the thumbnails of an import's images are: done, pending, not possible."""
+        return await service.thumbnail_progress(conn, import_id)

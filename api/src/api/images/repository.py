@@ -2,7 +2,7 @@
 
 from datetime import datetime
 from functools import cache
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from psycopg import sql
 from psycopg.rows import args_row
@@ -26,14 +26,31 @@ class ImageRow(NamedTuple):
     storage_path: str
     created_at: datetime
     updated_at: datetime
+    width: int | None
+    height: int | None
+    taken_at: datetime | None
+    camera_make: str | None
+    camera_model: str | None
+    animated: bool | None
+    thumbnail_key: str | None
+    derivative_state: str
+    derivative_reason: str | None
 
+
+Sort = Literal["created_at", "taken_at"]
+# The sort key of an image without a capture time, in images_taken_newest_idx: the earliest
+# timestamp both PostgreSQL and Python hold, so such images come last.
+NOT_TAKEN = datetime(1, 1, 1)
+_TAKEN_KEY = "coalesce(taken_at, '0001-01-01 00:00:00'::timestamp)"
 
 _AS_IMAGE_ROW = args_row(ImageRow)
 # ImageRow's columns, in its order, ids as text: PostgreSQL writes them faster than Python makes
 # uuid objects and turns them back into text.
 _SELECT = sql.SQL(
     """SELECT id::text AS id, source, source_file_id, google_drive_id, import_id::text AS import_id,
-              name, mime_type, size, md5_checksum, storage_path, created_at, updated_at
+              name, mime_type, size, md5_checksum, storage_path, created_at, updated_at,
+              width, height, taken_at, camera_make, camera_model, animated, thumbnail_key,
+              derivative_state, derivative_reason
        FROM images"""
 )
 
@@ -49,8 +66,14 @@ async def list_images(
     name_contains: str | None = None,
     min_size: int | None = None,
     max_size: int | None = None,
+    min_width: int | None = None,
+    min_height: int | None = None,
+    taken_after: datetime | None = None,
+    taken_before: datetime | None = None,
+    sort: Sort = "created_at",
 ) -> list[ImageRow]:
-    """Newest first, keyset-paginated on (created_at, id); every filter narrows the same scan."""
+    """Newest first (by when stored, or by when taken), keyset-paginated on (sort key, id);
+    every filter narrows the same scan."""
     filters: list[str] = []
     params: list[Any] = []
     for name, value in (
@@ -60,16 +83,27 @@ async def list_images(
         ("name_contains", None if name_contains is None else escape_like(name_contains)),
         ("min_size", min_size),
         ("max_size", max_size),
+        ("min_width", min_width),
+        ("min_height", min_height),
+        ("taken_after", taken_after),
+        ("taken_before", taken_before),
     ):
         if value is not None:
             filters.append(name)
             params.append(value)
     if after is not None:
-        filters.append("after")
+        filters.append(f"after_{sort}")
         params.extend(after)
     cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
-    await cur.execute(_list_query(tuple(filters)), [*params, limit])
+    await cur.execute(_list_query(tuple(filters), sort), [*params, limit])
     return await cur.fetchall()
+
+
+def sort_key(row: ImageRow, sort: Sort) -> datetime:
+    """The value a page's last row passes on in its cursor."""
+    if sort == "taken_at":
+        return row.taken_at or NOT_TAKEN
+    return row.created_at
 
 
 _CONDITIONS = {
@@ -79,17 +113,27 @@ _CONDITIONS = {
     "name_contains": "name ILIKE '%%' || %s || '%%' ESCAPE '\\'",
     "min_size": "size >= %s",
     "max_size": "size <= %s",
-    "after": "(created_at, id) < (%s, %s)",
+    "min_width": "width >= %s",
+    "min_height": "height >= %s",
+    "taken_after": "taken_at >= %s",
+    "taken_before": "taken_at < %s",
+    "after_created_at": "(created_at, id) < (%s, %s)",
+    "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
+}
+_ORDER = {
+    "created_at": "created_at DESC, id DESC",
+    # images_taken_newest_idx: images without a capture time come last.
+    "taken_at": f"{_TAKEN_KEY} DESC, id DESC",
 }
 
 
 @cache
-def _list_query(filters: tuple[str, ...]) -> sql.SQL:
-    """The query for one set of filters (at most 2^7 of them), composed once: psycopg renders a
-    composed query again on every execution, and a plain one it has seen not at all."""
+def _list_query(filters: tuple[str, ...], sort: Sort) -> sql.SQL:
+    """The query for one set of filters and order, composed once: psycopg renders a composed
+    query again on every execution, and a plain one it has seen not at all."""
     where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(_CONDITIONS[f]) for f in filters)])
-    query = sql.SQL("{select} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT %s").format(
-        select=_SELECT, where=where
+    query = sql.SQL("{select} WHERE {where} ORDER BY {order} LIMIT %s").format(
+        select=_SELECT, where=where, order=sql.SQL(_ORDER[sort])
     )
     return sql.SQL(query.as_string())
 
@@ -106,3 +150,22 @@ async def get_image(conn: Connection, image_id: str) -> ImageRow | None:
 def escape_like(text: str) -> str:
     """`text` as a LIKE pattern that matches only itself: its wildcards become literals."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+class DerivativeProgress(NamedTuple):
+    done: int
+    pending: int
+    not_possible: int
+    missing: int
+
+
+async def derivative_progress(conn: Connection, import_id: str) -> DerivativeProgress | None:
+    """How far the derivatives of an import's images are (None for an unknown import): the
+    image_derivative_progress view, a GROUP BY over an index."""
+    cur = conn.cursor(row_factory=args_row(DerivativeProgress))
+    await cur.execute(
+        """SELECT done, pending, not_possible, missing FROM image_derivative_progress
+           WHERE import_id = %s""",
+        (import_id,),
+    )
+    return await cur.fetchone()

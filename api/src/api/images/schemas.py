@@ -1,8 +1,11 @@
 """Response shapes of the image routes."""
 
 from datetime import datetime
+from typing import Literal
 
 import msgspec
+
+ThumbnailStatus = Literal["done", "pending", "not_possible", "missing"]
 
 
 class ImageView(msgspec.Struct):
@@ -19,8 +22,31 @@ class ImageView(msgspec.Struct):
     url: str
     created_at: datetime
     updated_at: datetime
+    # As displayed (EXIF orientation applied); null until the derivatives are made.
+    width: int | None
+    height: int | None
+    # EXIF DateTimeOriginal: the camera's clock, without a time zone.
+    taken_at: datetime | None
+    camera: str | None
+    animated: bool | None
+    thumbnail_url: str | None
+    thumbnail_status: ThumbnailStatus
+    # Why there is no thumbnail_url (pending, not possible, missing); null when there is one.
+    thumbnail_reason: str | None
 
 
 class ImagePage(msgspec.Struct):
     items: list[ImageView]
     next_cursor: str | None
+
+
+class ThumbnailProgress(msgspec.Struct):
+    """The derivatives of an import's images: made, waiting for a job, not possible (see each
+    image's thumbnail_reason), and missing (stored before derivatives; the backfill queues
+    them)."""
+
+    import_id: str
+    done: int
+    pending: int
+    not_possible: int
+    missing: int

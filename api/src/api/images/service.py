@@ -1,13 +1,14 @@
 """Browsing the image catalogue."""
 
 import uuid
+from datetime import UTC, datetime
 
 from api.cursor import decode_cursor, encode_cursor
 from api.db import Connection
 from api.errors import InvalidInput, NotFound
 from api.images import repository
-from api.images.repository import ImageRow
-from api.images.schemas import ImagePage, ImageView
+from api.images.repository import ImageRow, Sort
+from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
 from api.storage import DownloadLinks, LinkSigner
 
 
@@ -23,9 +24,19 @@ async def list_images(
     q: str | None = None,
     min_size: int | None = None,
     max_size: int | None = None,
+    min_width: int | None = None,
+    min_height: int | None = None,
+    taken_after: datetime | None = None,
+    taken_before: datetime | None = None,
+    sort: Sort = "created_at",
 ) -> ImagePage:
     if min_size is not None and max_size is not None and min_size > max_size:
         raise InvalidInput(f"min_size ({min_size}) is greater than max_size ({max_size})")
+    if taken_after is not None and taken_before is not None and taken_after >= taken_before:
+        raise InvalidInput(
+            f"taken_after ({taken_after.isoformat()}) is not before taken_before "
+            f"({taken_before.isoformat()})"
+        )
     after = decode_cursor(cursor) if cursor else None
     # One extra row tells whether another page exists without a COUNT.
     rows = await repository.list_images(
@@ -38,10 +49,17 @@ async def list_images(
         name_contains=q,
         min_size=min_size,
         max_size=max_size,
+        min_width=min_width,
+        min_height=min_height,
+        taken_after=_as_camera_clock(taken_after),
+        taken_before=_as_camera_clock(taken_before),
+        sort=sort,
     )
     has_more = len(rows) > limit
     rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].created_at, rows[-1].id) if has_more and rows else None
+    next_cursor = None
+    if has_more and rows:
+        next_cursor = encode_cursor(repository.sort_key(rows[-1], sort), rows[-1].id)
     signer = links.signer()
     return ImagePage(items=[to_view(row, signer) for row in rows], next_cursor=next_cursor)
 
@@ -51,9 +69,22 @@ async def get_image(conn: Connection, links: DownloadLinks, image_id: str) -> Im
 
 
 async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> str:
-    """A presigned link to the image's bytes: clients download from S3, not through the API."""
-    bucket, key = _location(await _get_row(conn, image_id))
-    return links.url_for(bucket, key)
+    """A presigned link to the image's bytes: clients download from S3, not through the API,
+    and save them under the image's own name."""
+    row = await _get_row(conn, image_id)
+    bucket, key = _location(row)
+    return links.url_for(bucket, key, download_name=row.name)
+
+
+async def thumbnail_progress(conn: Connection, import_id: str) -> ThumbnailProgress:
+    try:
+        parsed_id = str(uuid.UUID(import_id))
+    except ValueError:
+        raise NotFound(f"no import with id {import_id}") from None
+    progress = await repository.derivative_progress(conn, parsed_id)
+    if progress is None:
+        raise NotFound(f"no import with id {import_id}")
+    return ThumbnailProgress(import_id=parsed_id, **progress._asdict())
 
 
 async def _get_row(conn: Connection, image_id: str) -> ImageRow:
@@ -72,8 +103,35 @@ def _location(row: ImageRow) -> tuple[str, str]:
     return bucket, key
 
 
+# Why an image has no thumbnail yet, by its derivative state (not_possible has its own).
+_WAITING = {
+    "pending": "being made: thumbnails are made after the import, on a queue of their own",
+    "missing": (
+        "not made: the image was stored before thumbnails existed, or its job was cancelled; "
+        "the backfill (make backfill-derivatives) queues it"
+    ),
+}
+
+
+def thumbnail_status(derivative_state: str) -> ThumbnailStatus:
+    # A backfill's request waits for its job like any pending image.
+    if derivative_state in {"requested", "pending"}:
+        return "pending"
+    if derivative_state in {"done", "not_possible", "missing"}:
+        return derivative_state  # type: ignore[return-value]
+    raise ValueError(f"unknown derivative state {derivative_state!r}")
+
+
 def to_view(row: ImageRow, signer: LinkSigner) -> ImageView:
     bucket, key = _location(row)
+    thumbnail_url = None
+    reason = None
+    if row.derivative_state == "done" and row.thumbnail_key:
+        thumbnail_url = signer.url_for(bucket, row.thumbnail_key)
+    elif row.derivative_state == "not_possible":
+        reason = row.derivative_reason or "no thumbnail can be made of this file"
+    else:
+        reason = _WAITING.get(row.derivative_state, _WAITING["pending"])
     return ImageView(
         id=row.id,
         source=row.source,
@@ -85,7 +143,30 @@ def to_view(row: ImageRow, signer: LinkSigner) -> ImageView:
         size=row.size,
         md5_checksum=row.md5_checksum,
         storage_path=row.storage_path,
-        url=signer.url_for(bucket, key),
+        url=signer.url_for(bucket, key, download_name=row.name),
         created_at=row.created_at,
         updated_at=row.updated_at,
+        width=row.width,
+        height=row.height,
+        taken_at=row.taken_at,
+        camera=camera_name(row.camera_make, row.camera_model),
+        animated=row.animated,
+        thumbnail_url=thumbnail_url,
+        thumbnail_status=thumbnail_status(row.derivative_state),
+        thumbnail_reason=reason,
     )
+
+
+def camera_name(make: str | None, model: str | None) -> str | None:
+    """ "Apple iPhone 13"; a model that names its maker already ("Canon EOS R5") as it is."""
+    if make and model and model.lower().startswith(make.split()[0].lower()):
+        return model
+    return " ".join(part for part in (make, model) if part) or None
+
+
+def _as_camera_clock(moment: datetime | None) -> datetime | None:
+    """Capture times are the camera's wall clock: a bound given with a time zone is compared
+    as the UTC wall clock it names."""
+    if moment is None or moment.tzinfo is None:
+        return moment
+    return moment.astimezone(UTC).replace(tzinfo=None)
