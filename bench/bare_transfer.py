@@ -27,6 +27,7 @@ from worker.pipeline import skip_reason
 from worker.settings import Settings
 from worker.sources.base import FolderRef, SourceFile
 from worker.sources.google_drive import GoogleDriveConnector
+from worker.sources.specs.google_drive import GoogleDriveSettings
 from worker.storage import ObjectStore
 
 TRANSFERS = 16
@@ -41,10 +42,12 @@ async def run(folder_id: str) -> dict[str, Any]:
     try:
         # The same client the worker builds.
         async with create_source_client(settings) as http:
+            # The connector's own settings (GOOGLE_*), as the worker reads them.
+            drive_settings = GoogleDriveSettings()
             drive = GoogleDriveConnector(
                 http,
-                api_url=settings.google_drive_api_url,
-                api_key=settings.google_api_key,
+                api_url=drive_settings.drive_api_url,
+                api_key=drive_settings.api_key,
                 page_size=settings.listing_page_size,
                 pacer=NoPacing(),
             )

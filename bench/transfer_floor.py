@@ -51,6 +51,7 @@ from worker.pacing import NoPacing
 from worker.settings import Settings
 from worker.sources.base import FolderRef, SourceFile
 from worker.sources.google_drive import GoogleDriveConnector
+from worker.sources.specs.google_drive import GoogleDriveSettings
 from worker.storage import ObjectStore
 
 try:  # The source client as the worker builds it, where the worker has that module.
@@ -135,13 +136,14 @@ def main() -> None:
         try:
             s3.start()
             weed_pid = int((s3.data_dir / "weed.pid").read_text())
+            # The connector reads its own settings (GOOGLE_*), as in the worker.
+            os.environ["GOOGLE_API_KEY"] = "bench-key"
+            os.environ["GOOGLE_DRIVE_API_URL"] = f"http://127.0.0.1:{drive_port}"
             settings = Settings(
                 s3_endpoint_url=s3.endpoint_url,
                 s3_bucket=BUCKET,
                 aws_access_key_id=ACCESS_KEY,
                 aws_secret_access_key=SECRET_KEY,
-                google_api_key="bench-key",
-                google_drive_api_url=f"http://127.0.0.1:{drive_port}",
                 worker_concurrency=concurrency,
             )
             wait_until_up(f"http://127.0.0.1:{drive_port}/_emulator/health")
@@ -217,17 +219,18 @@ async def list_files(connector: GoogleDriveConnector, folder: FolderRef) -> list
 
 
 def drive_connector(settings: Settings, http: httpx.AsyncClient) -> GoogleDriveConnector:
+    drive = GoogleDriveSettings()
     return GoogleDriveConnector(
         http,
-        api_url=settings.google_drive_api_url,
-        api_key=settings.google_api_key,
+        api_url=drive.drive_api_url,
+        api_key=drive.api_key,
         page_size=1000,
         pacer=NoPacing(),
     )
 
 
 async def root_folder(http: httpx.AsyncClient, settings: Settings) -> FolderRef:
-    base = settings.google_drive_api_url
+    base = GoogleDriveSettings().drive_api_url
     answer = await http.get(f"{base}/_emulator/fixture")
     answer.raise_for_status()
     for root in answer.json()["roots"]:
