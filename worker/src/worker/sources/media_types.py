@@ -51,11 +51,27 @@ _FTYP_BRANDS = {
 _ALIASES = {"image/x-ms-bmp": "image/bmp", "image/x-bmp": "image/bmp", "image/jpg": "image/jpeg"}
 
 
+# The formats nearly every file is, told by their fixed leading signatures before puremagic's
+# scan of its whole database, which costs 0.2 CPU-ms a file (measured: 15 % of a worker's CPU
+# in `make bench`). Any other file is left to puremagic.
+_COMMON_SIGNATURES = (
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
 def image_type_of(head: bytes) -> str | None:
     """The image type the leading bytes of a file show, or None when they are not an image
     format (or no format at all). Sources that do not know a file's type (Dropbox, the key-less
     paths) only name it by extension, so this, not the name, decides what is stored as an
     image."""
+    for signature, mime_type in _COMMON_SIGNATURES:
+        if head.startswith(signature):
+            return mime_type
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image/webp"
     if head[4:8] == b"ftyp":
         brands = [head[8:12]] + [head[at : at + 4] for at in range(16, min(len(head), 40), 4)]
         return next((_FTYP_BRANDS[b] for b in brands if b in _FTYP_BRANDS), None)
