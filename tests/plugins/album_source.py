@@ -8,17 +8,16 @@ bytes at `GET /files/<id>`.
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from copy import copy as shallow_copy
 from dataclasses import dataclass
 
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from worker.sources.base import (
+    BoundToLink,
     FolderPage,
     FolderRef,
     FolderUnavailable,
-    ImportLink,
     Pacer,
     PermanentSourceError,
     SourceConnector,
@@ -72,19 +71,13 @@ def parse_link(url: str) -> Album:
     )
 
 
-class AlbumConnector:
+class AlbumConnector(BoundToLink):
     notes: str | None = None
 
     def __init__(self, http: httpx.AsyncClient, pacer: Pacer, page_size: int) -> None:
         self._http = http
         self._pacer = pacer
         self._page_size = page_size
-        self._album: Album | None = None
-
-    def for_link(self, link: ImportLink) -> "AlbumConnector":
-        bound = shallow_copy(self)
-        bound._album = link.locator
-        return bound
 
     async def check_folder(self, folder: FolderRef) -> None:
         try:
@@ -130,9 +123,10 @@ class AlbumConnector:
             yield chunks
 
     def _bound(self) -> Album:
-        if self._album is None:
+        if self._link is None:
             raise PermanentSourceError("the connector is not bound to an import's album")
-        return self._album
+        album: Album = self._link.locator
+        return album
 
 
 def _failure(response: httpx.Response) -> PermanentSourceError | TransientSourceError:

@@ -150,7 +150,7 @@ class ObjectStore:
     async def put_bytes(self, key: str, body: bytes, *, content_type: str) -> None:
         """Store `body` under `key` in one PUT (a thumbnail: small, made here)."""
         tally = _Tally(len(body), {})
-        await self._put_small(key, _prepend(body, _no_more()), tally, content_type)
+        await self._put_small(key, _one_chunk(body), tally, content_type)
 
     async def read_into(self, key: str, sink: IO[bytes], *, max_bytes: int) -> int:
         """Copy the object under `key` into `sink` as it arrives; its size. NotStored when
@@ -318,16 +318,8 @@ def _error_code(body: str) -> str | None:
         return None
 
 
-async def _no_more() -> AsyncIterator[bytes]:
-    return
-    yield
-
-
-async def _prepend(first: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-    if first:
-        yield first
-    async for chunk in rest:
-        yield chunk
+async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:
+    yield body
 
 
 class _Tally:

@@ -7,8 +7,9 @@ handled by raising one of the errors below. The pipeline only ever talks to this
 
 from collections.abc import AsyncIterator, Mapping
 from contextlib import AbstractAsyncContextManager
+from copy import copy
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,19 @@ class Pacer(Protocol):
     async def wait_turn(self) -> None: ...
 
     async def hold_off(self, seconds: float) -> None: ...
+
+
+class BoundToLink:
+    """For connectors that reach folders and files through the import's link (a shared link and
+    its password): `for_link` is a copy of the connector, sharing its clients and caches, that
+    reads that link as `_link`."""
+
+    _link: ImportLink | None = None
+
+    def for_link(self, link: ImportLink) -> Self:
+        bound = copy(self)
+        bound._link = link
+        return bound
 
 
 class SourceConnector(Protocol):

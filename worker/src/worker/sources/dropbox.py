@@ -12,7 +12,6 @@ file id (`id:…`) and its checksum Dropbox's `content_hash` (`dropbox_content_h
 `dropbox_hash`), which every transfer is checked against and a re-import compares.
 """
 
-import copy
 import json
 from base64 import b64encode
 from collections.abc import AsyncIterator
@@ -22,10 +21,10 @@ from typing import Any
 import httpx
 
 from worker.sources.base import (
+    BoundToLink,
     FolderPage,
     FolderRef,
     FolderUnavailable,
-    ImportLink,
     Pacer,
     PermanentSourceError,
     SourceError,
@@ -68,7 +67,7 @@ def header_safe_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=True).replace("\x7f", "\\u007f")
 
 
-class DropboxConnector:
+class DropboxConnector(BoundToLink):
     """A `SourceConnector` for Dropbox shared folders through the documented API."""
 
     notes: str | None = None
@@ -89,12 +88,6 @@ class DropboxConnector:
         self._authorization = authorization
         self._page_size = min(page_size, 2000)
         self._pacer = pacer
-        self._link: ImportLink | None = None
-
-    def for_link(self, link: ImportLink) -> "DropboxConnector":
-        bound = copy.copy(self)
-        bound._link = link
-        return bound
 
     async def check_folder(self, folder: FolderRef) -> None:
         link = LinkRef.decode(self._link, folder.resource_key)

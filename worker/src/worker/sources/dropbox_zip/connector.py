@@ -7,17 +7,16 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from copy import copy as shallow_copy
 from typing import IO
 from urllib.parse import urlsplit
 
 import httpx
 
 from worker.sources.base import (
+    BoundToLink,
     FolderPage,
     FolderRef,
     FolderUnavailable,
-    ImportLink,
     Pacer,
     PermanentSourceError,
     SourceFile,
@@ -30,7 +29,7 @@ from worker.sources.dropbox_zip.snapshots import KEEP_SECONDS, ZipCache, ZipCopy
 _TOKEN = re.compile(r"^([0-9a-f]{32}):(.*)$", re.DOTALL)
 
 
-class DropboxZipConnector:
+class DropboxZipConnector(BoundToLink):
     """A `SourceConnector` for Dropbox shared folders that needs no credentials."""
 
     notes: str | None = (
@@ -57,13 +56,6 @@ class DropboxZipConnector:
         self._downloads = ZipDownloads(http, web_url=web_url, pacer=pacer)
         self._page_size = page_size
         self.zips = ZipCache(self._downloads.spool, zip_dir, keep_seconds)
-        self._link: ImportLink | None = None
-
-    def for_link(self, link: ImportLink) -> "DropboxZipConnector":
-        # The copy shares the process's zip cache.
-        bound = shallow_copy(self)
-        bound._link = link
-        return bound
 
     def zip_url(self, link_url: str) -> str:
         return self._downloads.zip_url(link_url)
