@@ -77,6 +77,7 @@ async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(
         "unchanged": 0,
         "skipped": 1,
         "failed": 0,
+        "removed": 0,
     }
     images = await all_images(api, source="albums")
     assert sorted(image["name"] for image in images) == sorted(

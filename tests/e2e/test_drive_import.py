@@ -26,6 +26,7 @@ async def test_a_thousand_image_folder_imports_completely_and_byte_exact(
         "unchanged": 0,
         "skipped": 0,
         "failed": 0,
+        "removed": 0,
     }
     assert result["bytes_imported"] == sum(f.size for f in expected.values())
 
@@ -77,6 +78,7 @@ async def test_non_images_are_skipped_and_subfolders_are_imported(
         "unchanged": 0,
         "skipped": 2,
         "failed": 0,
+        "removed": 0,
     }
     images = await all_images(api, import_id=import_id)
     assert {image["google_drive_id"] for image in images} == expected
@@ -109,6 +111,7 @@ async def test_a_file_whose_bytes_are_no_image_is_skipped_whatever_its_name_says
         "unchanged": 0,
         "skipped": 1,
         "failed": 0,
+        "removed": 0,
     }
     images = await all_images(api, import_id=import_id)
     assert sorted(image["name"] for image in images) == ["real_1.jpg", "real_2.jpg"]
@@ -148,6 +151,7 @@ async def test_an_empty_folder_completes_with_nothing_imported(
         "unchanged": 0,
         "skipped": 0,
         "failed": 0,
+        "removed": 0,
     }
 
 

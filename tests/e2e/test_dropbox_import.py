@@ -45,6 +45,7 @@ async def test_a_nested_folder_of_a_thousand_images_imports_byte_exact(
         "unchanged": 0,
         "skipped": NESTED_SKIPPED,
         "failed": 0,
+        "removed": 0,
     }
     assert result["bytes_imported"] == sum(image.size for image in expected.values())
 

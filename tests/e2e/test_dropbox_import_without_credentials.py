@@ -46,6 +46,7 @@ async def test_a_nested_folder_of_a_thousand_images_imports_byte_exact_from_the_
         "unchanged": 0,
         "skipped": NESTED_SKIPPED - 1,
         "failed": 0,
+        "removed": 0,
     }
     assert result["bytes_imported"] == sum(image.size for image in expected.values())
     # One look at the start of the zip to check the link, one whole download to list it; the

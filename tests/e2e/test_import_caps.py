@@ -119,6 +119,7 @@ async def test_an_image_over_max_file_bytes_is_skipped_when_listed_with_its_size
         "unchanged": 0,
         "skipped": 2,
         "failed": 0,
+        "removed": 0,
     }
     state, reason = file_rows(stack, import_id)["huge.png"]
     assert state == "skipped"

@@ -52,6 +52,7 @@ async def failed_import(api: AsyncTestClient[Any], stack: Stack) -> dict[str, An
         "unchanged": 0,
         "skipped": 1,
         "failed": 5,
+        "removed": 0,
     }
     return result
 
@@ -222,6 +223,7 @@ async def test_requeue_failed_files_completes_the_import_again_with_exact_counts
         "unchanged": 0,
         "skipped": 1,
         "failed": 2,
+        "removed": 0,
     }
     images = fixture.expected_images("operated")
     assert len(images) == 20

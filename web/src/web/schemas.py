@@ -16,6 +16,7 @@ class ImportCounts(msgspec.Struct):
     unchanged: int
     skipped: int
     failed: int
+    removed: int = 0
 
     @property
     def settled(self) -> int:

@@ -14,8 +14,9 @@ IDEMPOTENCY_KEY_INDEX = "imports_idempotency_key_idx"
 _ACCEPTED_COLUMNS = "id, status, source, folder_id"
 # The database's clock measures elapsed time, so it agrees with started_at, which it also set.
 _VIEW_COLUMNS = sql.SQL(
-    """id, status, source, folder_id, source_url, recursive, discovered, imported, unchanged,
-       skipped, failed, bytes_imported, error, notes, created_at, started_at, finished_at,
+    """id, status, source, folder_id, source_url, recursive, sync_id, discovered, imported,
+       unchanged, skipped, failed, removed, bytes_imported, error, notes, created_at,
+       started_at, finished_at,
        extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8
            AS elapsed_seconds"""
 )

@@ -35,6 +35,8 @@ class ImportCounts(msgspec.Struct):
     unchanged: int
     skipped: int
     failed: int
+    # Images of earlier imports of the folder that this one, a sync's run, found gone.
+    removed: int
 
 
 class ImportRate(msgspec.Struct):
@@ -49,6 +51,8 @@ class ImportView(msgspec.Struct):
     folder_id: str
     source_url: str
     recursive: bool
+    # The sync this import is a run of, if any.
+    sync_id: str | None
     counts: ImportCounts
     bytes_imported: int
     error: str | None
