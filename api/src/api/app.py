@@ -21,6 +21,7 @@ from api.security import bearer_token_guard, security_headers, start_rate_limit
 from api.settings import Settings, get_settings
 from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, DownloadLinks
+from api.syncs.endpoints import SyncController
 from worker.sources.registry import load_registry
 
 OPENAPI_PATH = "/schema"
@@ -55,8 +56,9 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImportController,
             ImageController,
             SourceController,
+            SyncController,
         ],
-        state=State({"sources": load_registry(settings.source_plugins)}),
+        state=State({"sources": load_registry(settings.source_plugins), "settings": settings}),
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=ApiRequest,

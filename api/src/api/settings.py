@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     # Request bodies above this are refused with 413; a start request is well under 1 KiB.
     max_request_bytes: int = Field(default=16 * 1024, ge=1)
 
+    # The shortest interval a sync may run at (`every` of POST /syncs): each run lists the
+    # whole folder, so a short one costs the source's quota for little news.
+    sync_min_interval_seconds: int = Field(default=15 * 60, ge=1)
+
     # Sources beyond the built-in ones, each `module:attribute` naming a SourceSpec
     # (comma-separated); the worker must name the same ones.
     source_plugins: Annotated[list[str], NoDecode] = []

@@ -13,6 +13,7 @@ from worker.task_names import (
     LIST_FOLDER_PAGE,
     LISTING_QUEUE,
     MAKE_DERIVATIVES,
+    START_IMPORT,
     TRANSFER_BATCH,
     TRANSFER_QUEUE,
 )
@@ -46,6 +47,12 @@ async def recover_stalled_jobs(seconds_since_heartbeat: float) -> int:
         recovered += 1
         log.warning("jobs.recovered_stalled job_id=%s task=%s", job.id, job.task_name)
     return recovered
+
+
+async def defer_start_import(conn: Connection, import_id: str) -> None:
+    """The job that starts an import (a sync's run; the API defers the others)."""
+    deferrer: Any = app.configure_task(START_IMPORT, queue=LISTING_QUEUE, connection=conn)
+    await deferrer.defer_async(import_id=import_id)
 
 
 async def defer_list_page(conn: Connection, import_id: str, folder_id: str) -> None:

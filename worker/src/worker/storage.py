@@ -180,6 +180,19 @@ class ObjectStore:
         except httpx.TransportError as exc:
             raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
 
+    async def delete(self, key: str) -> None:
+        """Delete the object under `key`; deleting one that is not there succeeds (S3 answers
+        204 either way), so a repeated deletion is harmless."""
+        url = self._object_url(key)
+        try:
+            response = await self._http.delete(url, headers=self._signed("DELETE", url, {}))
+        except httpx.TransportError as exc:
+            raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
+        if response.status_code not in (200, 204, 404):
+            if response.status_code >= 500:
+                raise self._unavailable(f"S3 answered {response.status_code} to a deletion")
+            raise self._refusal(response)
+
     async def _put_small(
         self, key: str, chunks: AsyncIterator[bytes], tally: _Tally, content_type: str
     ) -> None:

@@ -8,6 +8,8 @@ QUEUE_REQUEUED_FILES = "import.queue_requeued_files"
 RECOVER_STALLED_JOBS = "import.recover_stalled_jobs"
 MAKE_DERIVATIVES = "image.make_derivatives"
 QUEUE_REQUESTED_DERIVATIVES = "image.queue_requested_derivatives"
+START_DUE_SYNC_RUNS = "sync.start_due_runs"
+DELETE_REMOVED_IMAGES = "sync.delete_removed_images"
 
 LISTING_QUEUE = "listing"
 TRANSFER_QUEUE = "transfers"

@@ -5,7 +5,7 @@ import logging
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import derivatives, jobs, metrics, pipeline, transfers
+from worker import derivatives, jobs, metrics, pipeline, syncs, transfers
 from worker import task_names as names
 from worker.retry import TransientFailureRetry, is_bug, is_last_attempt
 from worker.services import Services, services_of
@@ -169,6 +169,44 @@ async def queue_requested_derivatives(context: JobContext, timestamp: int) -> No
         await derivatives.queue_requested(services_of(context))
 
 
+# Sync runs start within 5 s of being due; several workers defer this job once per tick (its
+# periodic id) and SQL's SKIP LOCKED starts each run once even if two ran at the same time.
+@jobs.app.periodic(
+    cron="* * * * * */5",
+    periodic_id="start-due-sync-runs",
+    queueing_lock=names.START_DUE_SYNC_RUNS,
+)
+@jobs.app.task(
+    name=names.START_DUE_SYNC_RUNS,
+    queue=names.LISTING_QUEUE,
+    priority=jobs.LISTING_PRIORITY,
+    queueing_lock=names.START_DUE_SYNC_RUNS,
+    pass_context=True,
+    retry=retry,
+)
+async def start_due_sync_runs(context: JobContext, timestamp: int) -> None:
+    with metrics.job_run(names.START_DUE_SYNC_RUNS, retried=False):
+        await syncs.start_due_runs(services_of(context))
+
+
+# Images their sync found gone and says to delete: objects, then rows, within 10 s.
+@jobs.app.periodic(
+    cron="* * * * * */10",
+    periodic_id="delete-removed-images",
+    queueing_lock=names.DELETE_REMOVED_IMAGES,
+)
+@jobs.app.task(
+    name=names.DELETE_REMOVED_IMAGES,
+    queue=names.LISTING_QUEUE,
+    queueing_lock=names.DELETE_REMOVED_IMAGES,
+    pass_context=True,
+    retry=retry,
+)
+async def delete_removed_images(context: JobContext, timestamp: int) -> None:
+    with metrics.job_run(names.DELETE_REMOVED_IMAGES, retried=False):
+        await syncs.delete_removed_images(services_of(context))
+
+
 # croniter puts seconds in the sixth field: every 10 seconds. Recovery goes ahead of every
 # listing page and transfer batch, whatever the backlog, and its queueing lock keeps at most one
 # of it waiting: a busy spell never piles the periodic jobs up.
@@ -193,10 +231,12 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
 
 __all__ = [
     "builtin_tasks",
+    "delete_removed_images",
     "list_folder_page",
     "make_derivatives",
     "queue_requested_derivatives",
     "queue_requeued_files",
+    "start_due_sync_runs",
     "start_import",
     "transfer_batch",
 ]

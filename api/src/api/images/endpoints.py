@@ -75,6 +75,13 @@ class ImageController(Controller):
         min_height: Pixels = None,
         taken_after: TakenAt = None,
         taken_before: TakenAt = None,
+        removed: Annotated[
+            bool | None,
+            QueryParameter(
+                description="true: only images a sync found gone from their source; false: "
+                "only images their source still has; left out: both."
+            ),
+        ] = None,
         sort: Annotated[
             Sort,
             QueryParameter(
@@ -99,6 +106,7 @@ class ImageController(Controller):
             min_height=min_height,
             taken_after=taken_after,
             taken_before=taken_before,
+            removed=removed,
             sort=sort,
         )
 

@@ -35,6 +35,7 @@ class ImageRow(NamedTuple):
     thumbnail_key: str | None
     derivative_state: str
     derivative_reason: str | None
+    removed_at: datetime | None
 
 
 Sort = Literal["created_at", "taken_at"]
@@ -50,7 +51,7 @@ _SELECT = sql.SQL(
     """SELECT id::text AS id, source, source_file_id, google_drive_id, import_id::text AS import_id,
               name, mime_type, size, md5_checksum, storage_path, created_at, updated_at,
               width, height, taken_at, camera_make, camera_model, animated, thumbnail_key,
-              derivative_state, derivative_reason
+              derivative_state, derivative_reason, removed_at
        FROM images"""
 )
 
@@ -70,6 +71,7 @@ async def list_images(
     min_height: int | None = None,
     taken_after: datetime | None = None,
     taken_before: datetime | None = None,
+    removed: bool | None = None,
     sort: Sort = "created_at",
 ) -> list[ImageRow]:
     """Newest first (by when stored, or by when taken), keyset-paginated on (sort key, id);
@@ -87,6 +89,7 @@ async def list_images(
         ("min_height", min_height),
         ("taken_after", taken_after),
         ("taken_before", taken_before),
+        ("removed", removed),
     ):
         if value is not None:
             filters.append(name)
@@ -117,6 +120,7 @@ _CONDITIONS = {
     "min_height": "height >= %s",
     "taken_after": "taken_at >= %s",
     "taken_before": "taken_at < %s",
+    "removed": "(removed_at IS NOT NULL) = %s",
     "after_created_at": "(created_at, id) < (%s, %s)",
     "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
 }

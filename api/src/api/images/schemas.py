@@ -33,6 +33,9 @@ class ImageView(msgspec.Struct):
     thumbnail_status: ThumbnailStatus
     # Why there is no thumbnail_url (pending, not possible, missing); null when there is one.
     thumbnail_reason: str | None
+    # When a sync found the image's source file gone (deleted, trashed, unshared); null while
+    # the source has it. The stored bytes stay unless the sync says `on_removed: delete`.
+    removed_at: datetime | None
 
 
 class ImagePage(msgspec.Struct):

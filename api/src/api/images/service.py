@@ -28,6 +28,7 @@ async def list_images(
     min_height: int | None = None,
     taken_after: datetime | None = None,
     taken_before: datetime | None = None,
+    removed: bool | None = None,
     sort: Sort = "created_at",
 ) -> ImagePage:
     if min_size is not None and max_size is not None and min_size > max_size:
@@ -53,6 +54,7 @@ async def list_images(
         min_height=min_height,
         taken_after=_as_camera_clock(taken_after),
         taken_before=_as_camera_clock(taken_before),
+        removed=removed,
         sort=sort,
     )
     has_more = len(rows) > limit
@@ -154,6 +156,7 @@ def to_view(row: ImageRow, signer: LinkSigner) -> ImageView:
         thumbnail_url=thumbnail_url,
         thumbnail_status=thumbnail_status(row.derivative_state),
         thumbnail_reason=reason,
+        removed_at=row.removed_at,
     )
 
 

@@ -68,7 +68,7 @@ async def start_import(
     else:
         spec = sources.get(source)
         locator = spec.parse_link(request.url)
-    _check_password(spec, request.password)
+    check_password(spec, request.password)
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
     fingerprint = request_fingerprint(spec.name, request) if idempotency_key else None
@@ -110,7 +110,7 @@ async def start_import(
     )
 
 
-def _check_password(spec: SourceSpec, password: str | None) -> None:
+def check_password(spec: SourceSpec, password: str | None) -> None:
     if password is None:
         return
     if not spec.accepts_password:

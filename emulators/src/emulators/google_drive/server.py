@@ -40,6 +40,11 @@ class EmulatorServer(BackgroundServer):
     def state(self) -> EmulatorState:
         return self.app.state
 
+    def replace_fixture(self, fixture: DriveFixture) -> None:
+        """Serve a changed Drive from now on (see EmulatorState.replace_fixture)."""
+        self.fixture = fixture
+        self.state.replace_fixture(fixture)
+
     @property
     def settings(self) -> EmulatorSettings:
         return self.app.state.settings

@@ -146,6 +146,18 @@ class EmulatorState:
         self._ordered: dict[tuple[str, tuple[tuple[str, bool], ...]], list[DriveItem]] = {}
         self._lock = threading.Lock()
 
+    def replace_fixture(self, fixture: DriveFixture) -> None:
+        """Serve `fixture` from now on, as a Drive whose folders changed: files added, changed
+        (same path, new size: the same id with new bytes) or gone. Its seed must be the same,
+        so that page tokens and content stay what they were for what did not change."""
+        if fixture.seed != self.fixture.seed:
+            raise ValueError("a replacement fixture keeps the seed of the one it replaces")
+        with self._lock:
+            self.fixture = fixture
+            self.renderer = FileRenderer(fixture.content)
+            self._file_flags.clear()
+            self._ordered.clear()
+
     def set_file_flags(self, file_id: str, changes: Mapping[str, Any]) -> dict[str, bool]:
         """Override `abusive` / `download_quota_exceeded` for one file; the fixture is untouched."""
         item = self.fixture.item(file_id)

@@ -1,0 +1,86 @@
+"""Syncs, as the worker runs them: start the runs that are due, and delete the images a sync
+found gone from its folder when it says `on_removed: delete`.
+
+Which runs are due, and that none overlaps the previous one or starts twice under several
+workers, is decided in SQL (`sync_start_due_runs`, migrations/versions/0017_syncs.sql); a run is
+an ordinary import, started by the `import.start` job deferred here in the same transaction.
+"""
+
+import asyncio
+import logging
+
+from worker import jobs
+from worker.db import Connection
+from worker.services import Services
+
+log = logging.getLogger("worker.syncs")
+
+# Syncs started by one pass, and removed images deleted by one statement: a pass stays short,
+# and the next periodic job takes what is left.
+MAX_RUNS_PER_PASS = 100
+DELETIONS_PER_BATCH = 100
+DELETION_BATCHES_PER_PASS = 10
+
+
+async def start_due_runs(services: Services) -> int:
+    """Start every sync run that is due (up to MAX_RUNS_PER_PASS); how many started."""
+    async with services.pool.connection() as conn, conn.transaction():
+        cur = await conn.execute(
+            "SELECT sync_id::text, import_id::text FROM sync_start_due_runs(%s)",
+            (MAX_RUNS_PER_PASS,),
+        )
+        started = await cur.fetchall()
+        for run in started:
+            await jobs.defer_start_import(conn, run["import_id"])
+    for run in started:
+        log.info("sync.run_started sync_id=%s import_id=%s", run["sync_id"], run["import_id"])
+    return len(started)
+
+
+async def delete_removed_images(services: Services) -> int:
+    """Delete the objects (original and thumbnail) and then the rows of images their sync found
+    gone and says to delete; how many. Each batch holds its rows and their syncs locked while
+    it deletes, and skips syncs with a live import of their folder: an image listed again by a
+    run in progress is never deleted under it. A batch cut short deletes nothing twice that
+    matters: deleting an object that is gone succeeds, and the rows go last."""
+    deleted = 0
+    for _ in range(DELETION_BATCHES_PER_PASS):
+        async with services.pool.connection() as conn, conn.transaction():
+            batch = await _lock_images_to_delete(conn)
+            if not batch:
+                break
+            keys = [
+                key
+                for image in batch
+                for key in (image["storage_key"], image["thumbnail_key"])
+                if key
+            ]
+            await asyncio.gather(*(services.store.delete(key) for key in keys))
+            await conn.execute(
+                "DELETE FROM images WHERE id = ANY(%s::uuid[]) AND removed_at IS NOT NULL",
+                ([image["id"] for image in batch],),
+            )
+        deleted += len(batch)
+        log.info("sync.removed_images_deleted images=%d objects=%d", len(batch), len(keys))
+        if len(batch) < DELETIONS_PER_BATCH:
+            break
+    return deleted
+
+
+async def _lock_images_to_delete(conn: Connection) -> list[dict[str, str | None]]:
+    cur = await conn.execute(
+        """
+        SELECT im.id::text AS id, im.storage_key, im.thumbnail_key
+        FROM images im
+        JOIN syncs s ON s.id = im.removed_by_sync_id AND s.on_removed = 'delete'
+        WHERE im.removed_at IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM imports i
+                          WHERE i.source = s.source AND i.folder_id = s.folder_id
+                            AND i.status IN ('queued', 'running'))
+        ORDER BY im.id
+        LIMIT %s
+        FOR UPDATE OF im, s SKIP LOCKED
+        """,
+        (DELETIONS_PER_BATCH,),
+    )
+    return await cur.fetchall()
