@@ -203,3 +203,13 @@ TEST_DRIVE_SPEC["folders"] += [
     failing_folder("postman"),
     busy_folder("postman to cancel"),
 ]
+
+# tests/api/test_syncs.py, tests/curl and the web's sync pages: folders synced, each its own.
+TEST_DRIVE_SPEC["folders"] += [
+    small_folder("sync api"),
+    small_folder("sync api second"),
+    busy_folder("sync api busy"),
+    small_folder("curl synced"),
+    small_folder("postman synced"),
+    small_folder("web synced"),
+]

@@ -43,6 +43,12 @@ ROUTES = [
     ("GET", "/sources"),
     ("GET", "/sources/detect"),
     ("GET", "/imports/{import_id}/thumbnails"),
+    ("POST", "/syncs"),
+    ("GET", "/syncs"),
+    ("GET", "/syncs/{sync_id}"),
+    ("PATCH", "/syncs/{sync_id}"),
+    ("DELETE", "/syncs/{sync_id}"),
+    ("POST", "/syncs/{sync_id}/run"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 ]

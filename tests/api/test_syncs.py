@@ -1,0 +1,142 @@
+"""The sync routes: what they take, what they refuse, and what they answer."""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Stack
+from tests.helpers import wait_for_import
+
+
+async def create(api: AsyncTestClient[Any], url: str, **options: Any) -> dict[str, Any]:
+    response = await api.post("/syncs", json={"url": url, "every": "1h", **options})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def test_a_new_sync_starts_its_first_run_and_schedules_the_next_an_interval_later(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    sync = await create(api, stack.drive.fixture.link("sync api"), every="PT2H")
+    assert sync["every"] == "2h"
+    assert sync["every_seconds"] == 7200
+    assert sync["on_removed"] == "keep"
+    assert sync["paused"] is False
+    assert sync["runs"] == 1
+    assert sync["folder_id"] == stack.drive.fixture.folder_id("sync api")
+    assert "password" not in sync
+    run = await wait_for_import(api, sync["last_run"]["import_id"])
+    assert run["status"] == "completed"
+    assert run["sync_id"] == sync["sync_id"]
+    next_run = datetime.fromisoformat(sync["next_run_at"])
+    last_run = datetime.fromisoformat(sync["last_run_at"])
+    assert next_run - last_run == timedelta(hours=2)
+
+    view = (await api.get(f"/syncs/{sync['sync_id']}")).json()
+    assert view["last_run"]["status"] == "completed"
+    assert view["last_run"]["counts"]["imported"] == 6
+    listed = (await api.get("/syncs")).json()
+    assert sync["sync_id"] in [item["sync_id"] for item in listed["items"]]
+
+
+async def test_a_folder_has_one_sync_and_a_second_is_a_conflict_naming_it(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    sync = await create(api, stack.drive.fixture.link("sync api second"))
+    again = await api.post(
+        "/syncs", json={"url": stack.drive.fixture.link("sync api second"), "every": "2h"}
+    )
+    assert again.status_code == 409
+    assert sync["sync_id"] in again.json()["detail"]
+    assert f"PATCH /syncs/{sync['sync_id']}" in again.json()["detail"]
+
+
+async def test_intervals_are_checked_against_the_shortest_this_service_allows(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    link = stack.drive.fixture.link("sync api second")
+    cases = {
+        "5m": "shorter than this service allows (15m, SYNC_MIN_INTERVAL_SECONDS)",
+        "0s": "shorter than this service allows",
+        "soon": "is not an interval; write it like 15m, 1h, 1h30m, 2d or PT1H",
+        "400d": "longer than a year",
+    }
+    for every, message in cases.items():
+        response = await api.post("/syncs", json={"url": link, "every": every})
+        assert response.status_code == 422, (every, response.text)
+        assert message in response.json()["detail"], (every, response.text)
+
+
+async def test_a_link_of_no_source_and_unknown_fields_are_refused(
+    api: AsyncTestClient[Any],
+) -> None:
+    response = await api.post("/syncs", json={"url": "https://example.com/x", "every": "1h"})
+    assert response.status_code == 422
+    response = await api.post(
+        "/syncs",
+        json={"url": "https://example.com/x", "every": "1h", "on_removed": "shred"},
+    )
+    assert response.status_code == 422
+    response = await api.post("/syncs", json={"url": "https://example.com/x"})
+    assert response.status_code == 422
+
+
+async def test_pausing_resuming_and_changing_a_sync(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    sync = await create(api, stack.drive.fixture.link("sync api busy"))
+    sync_id = sync["sync_id"]
+
+    paused = (await api.patch(f"/syncs/{sync_id}", json={"paused": True})).json()
+    assert paused["paused"] is True
+    assert paused["next_run_at"] is None
+    refused = await api.post(f"/syncs/{sync_id}/run")
+    assert refused.status_code == 409
+    assert "paused" in refused.json()["detail"]
+
+    resumed = await api.patch(
+        f"/syncs/{sync_id}", json={"paused": False, "every": "3h", "on_removed": "delete"}
+    )
+    assert resumed.status_code == 200, resumed.text
+    body = resumed.json()
+    assert (body["paused"], body["every"], body["on_removed"]) == (False, "3h", "delete")
+    # A new interval counts from the last run.
+    assert datetime.fromisoformat(body["next_run_at"]) - datetime.fromisoformat(
+        body["last_run_at"]
+    ) == timedelta(hours=3)
+
+    # Its first run is still going (300 files at the pace): a second cannot start meanwhile.
+    busy = await api.post(f"/syncs/{sync_id}/run")
+    if busy.status_code == 409:
+        assert sync["last_run"]["import_id"] in busy.json()["detail"]
+    else:  # the first run was already over on a fast machine
+        assert busy.status_code == 202
+
+    too_short = await api.patch(f"/syncs/{sync_id}", json={"every": "1m"})
+    assert too_short.status_code == 422
+    unknown_field = await api.patch(f"/syncs/{sync_id}", json={"folder_id": "x"})
+    assert unknown_field.status_code == 422
+
+
+async def test_deleting_a_sync_stops_its_runs_and_keeps_its_imports(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    listed = (await api.get("/syncs", params={"limit": 1})).json()
+    assert len(listed["items"]) == 1 and listed["next_cursor"]
+    sync = listed["items"][0]
+    deleted = await api.delete(f"/syncs/{sync['sync_id']}")
+    assert deleted.status_code == 204
+    assert (await api.get(f"/syncs/{sync['sync_id']}")).status_code == 404
+    assert (await api.delete(f"/syncs/{sync['sync_id']}")).status_code == 404
+    run = (await api.get(f"/imports/{sync['last_run']['import_id']}")).json()
+    assert run["sync_id"] is None
+
+
+async def test_unknown_and_malformed_sync_ids_are_not_found(api: AsyncTestClient[Any]) -> None:
+    for sync_id in ("00000000-0000-0000-0000-000000000000", "not-an-id"):
+        assert (await api.get(f"/syncs/{sync_id}")).status_code == 404
+        assert (await api.patch(f"/syncs/{sync_id}", json={"paused": True})).status_code == 404
+        assert (await api.post(f"/syncs/{sync_id}/run")).status_code == 404
+        assert (await api.delete(f"/syncs/{sync_id}")).status_code == 404
