@@ -213,3 +213,6 @@ TEST_DRIVE_SPEC["folders"] += [
     small_folder("postman synced"),
     small_folder("web synced"),
 ]
+
+# tests/ops/test_sync_queries.py
+TEST_DRIVE_SPEC["folders"] += [small_folder("ops synced")]
