@@ -162,3 +162,24 @@ start_import() {
     fi
     json .import_id
 }
+
+# The arguments of the scripts that act on one sync: ID, nothing else. Sets $sync_id.
+parse_sync_id() {
+    sync_id=
+    while [ $# -gt 0 ]; do
+        case $1 in
+            -h | --help) print_help; exit 0 ;;
+            -*) usage_error "unknown option: $1" ;;
+            *) [ -z "$sync_id" ] || usage_error "give one sync id"; sync_id=$1 ;;
+        esac
+        shift
+    done
+    [ -n "$sync_id" ] || usage_error "give the sync's id"
+}
+
+# One line of a sync, from API_BODY: id, interval, next run (or "paused"), the last run's
+# status and import id, runs, images found removed, link; tab-separated.
+# shellcheck disable=SC2034 # read by the sync scripts that source this file
+SYNC_TSV='[.sync_id, .every, (if .paused then "paused" else (.next_run_at // "-") end),
+    (.last_run.status // "-"), (.last_run.import_id // "-"), .runs, .removed_images,
+    .source_url] | @tsv'

@@ -262,6 +262,63 @@ def test_without_the_token_a_token_protected_api_says_to_set_api_token(api_url: 
     assert "HTTP 401" in wrong.stderr
 
 
+def test_the_sync_scripts_create_show_pause_run_change_and_delete_a_sync(
+    stack: Stack, api_url: str
+) -> None:
+    env = script_env(api_url)
+    created = run("sync.sh", stack.drive.fixture.link("curl synced"), "--every", "6h", env=env)
+    assert created.returncode == 0, created.stderr
+    sync_id = created.stdout.strip()
+    assert UUID.match(sync_id), created.stdout
+    first_run = re.search(r"first run: import (\S+) \(watch-import.sh", created.stderr)
+    assert first_run, created.stderr
+    assert watch(api_url, first_run[1]).returncode == 0
+
+    again = run("sync.sh", stack.drive.fixture.link("curl synced"), "--every", "1h", env=env)
+    assert again.returncode == 3
+    assert "HTTP 409: conflict: folder " in again.stderr and sync_id in again.stderr
+
+    listed = rows(run("syncs.sh", "--all", env=env).stdout)
+    mine = [row for row in listed if row[0] == sync_id]
+    assert len(mine) == 1
+    assert mine[0][1] == "6h"
+    assert mine[0][3:6] == ["completed", first_run[1], "1"]
+
+    shown = run("sync-show.sh", sync_id, env=env)
+    assert shown.returncode == 0, shown.stderr
+    assert f"last run: {first_run[1]} completed\n" in shown.stdout
+    assert (
+        "last run counts: 7 discovered, 6 imported, 0 unchanged, 1 skipped, 0 failed, 0 removed"
+        in shown.stdout
+    )
+
+    paused = run("sync-pause.sh", sync_id, env=env)
+    assert paused.stdout == f"sync {sync_id}: paused\n", paused.stderr
+    refused = run("sync-run.sh", sync_id, env=env)
+    assert refused.returncode == 3
+    assert "HTTP 409: conflict: " in refused.stderr and "paused" in refused.stderr
+    resumed = run("sync-resume.sh", sync_id, env=env)
+    assert resumed.stdout.startswith(f"sync {sync_id}: every 6h, next run "), resumed.stderr
+
+    changed = run("sync-change.sh", sync_id, "--every", "1d", "--on-removed", "delete", env=env)
+    assert changed.returncode == 0, changed.stderr
+    assert rows(changed.stdout)[0][:2] == [sync_id, "1d"]
+    too_short = run("sync-change.sh", sync_id, "--every", "1m", env=env)
+    assert too_short.returncode == 3
+    assert "SYNC_MIN_INTERVAL_SECONDS" in too_short.stderr
+
+    second_run = run("sync-run.sh", sync_id, env=env)
+    assert second_run.returncode == 0, second_run.stderr
+    assert watch(api_url, second_run.stdout.strip()).returncode == 0
+    assert api_get(api_url, f"/imports/{second_run.stdout.strip()}")["counts"]["unchanged"] == 6
+
+    deleted = run("sync-delete.sh", sync_id, env=env)
+    assert deleted.stdout == f"sync {sync_id}: deleted\n", deleted.stderr
+    gone = run("sync-show.sh", sync_id, env=env)
+    assert gone.returncode == 3
+    assert "HTTP 404: not_found: " in gone.stderr
+
+
 def route_of(path: list[str]) -> str:
     """A collection URL path as the OpenAPI writes it, variables and ids as `{}`."""
     placeholder = re.compile(r"^(\{\{\w+\}\}|:\w+|[0-9a-f-]{36})$")

@@ -19,6 +19,7 @@ from devstack.ports import free_port
 from tests.curl.conftest import COLLECTION, CURL_DIR, SCRIPTS, SHELL, requests_of, run
 
 IMPORT_ID = "6f1c8a52-3f9e-4d43-a6b4-2f3d8c1e9a10"
+SYNC_ID = "0d4b7e21-8c6a-4f0e-9b3d-5a2c1e7f6d80"
 DRIVE_LINK = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 # Each script with arguments that make it call the API once.
 CALLS = {
@@ -29,6 +30,14 @@ CALLS = {
     "import.sh": [DRIVE_LINK],
     "list-images.sh": [],
     "retry.sh": [IMPORT_ID],
+    "sync.sh": [DRIVE_LINK, "--every", "1h"],
+    "sync-change.sh": [SYNC_ID, "--every", "2h"],
+    "sync-delete.sh": [SYNC_ID],
+    "sync-pause.sh": [SYNC_ID],
+    "sync-resume.sh": [SYNC_ID],
+    "sync-run.sh": [SYNC_ID],
+    "sync-show.sh": [SYNC_ID],
+    "syncs.sh": [],
     "watch-import.sh": [IMPORT_ID],
 }
 
@@ -77,7 +86,7 @@ def recording_api() -> Iterator[RecordingApi]:
             self.end_headers()
             self.wfile.write(api.body)
 
-        do_GET = do_POST = answer
+        do_GET = do_POST = do_PATCH = do_DELETE = answer
 
         def log_message(self, format: str, *args: Any) -> None:
             pass
@@ -121,6 +130,13 @@ def test_help_gives_usage_settings_and_exit_codes(script: str, flag: str) -> Non
         ("list-images.sh", ["photos"], "unexpected argument: photos"),
         ("retry.sh", [IMPORT_ID, IMPORT_ID], "give one import id"),
         ("cancel.sh", [], "give the import's id"),
+        ("sync.sh", [DRIVE_LINK], "give --every INTERVAL, e.g. --every 1h"),
+        ("sync.sh", ["--every", "1h"], "give the folder's link"),
+        ("sync-show.sh", [], "give the sync's id"),
+        ("sync-pause.sh", [SYNC_ID, SYNC_ID], "give one sync id"),
+        ("sync-change.sh", [SYNC_ID], "nothing to change: give --every, --on-removed or --notify"),
+        ("sync-change.sh", [SYNC_ID, "--on-removed", "shred"], "--on-removed is keep or delete"),
+        ("syncs.sh", ["--limit"], "--limit needs a value"),
     ],
 )
 def test_wrong_arguments_exit_64_and_point_to_help(
@@ -228,6 +244,44 @@ def test_an_import_posts_json_with_the_link_and_recursive(recording_api: Recordi
         },
         {"url": "https://www.dropbox.com/sh/a/b", "recursive": True, "password": "hunter2"},
     ]
+
+
+def test_sync_posts_its_interval_options_and_changes_send_only_what_is_given(
+    recording_api: RecordingApi,
+) -> None:
+    recording_api.status = 201
+    recording_api.body = json.dumps(
+        {"sync_id": SYNC_ID, "last_run": {"import_id": IMPORT_ID}}
+    ).encode()
+    created = run(
+        "sync.sh",
+        DRIVE_LINK,
+        "--every",
+        "6h",
+        "--no-subfolders",
+        "--delete-removed",
+        "--notify",
+        "https://hooks.example.com/x",
+        env=env_for(recording_api.url),
+    )
+    assert created.returncode == 0, created.stderr
+    assert created.stdout == f"{SYNC_ID}\n"
+    assert f"first run: import {IMPORT_ID} (watch-import.sh {IMPORT_ID})" in created.stderr
+    changed = run(
+        "sync-change.sh", SYNC_ID, "--no-notify", "--every", "1d", env=env_for(recording_api.url)
+    )
+    assert changed.returncode == 0, changed.stderr
+    post, patch = recording_api.requests
+    assert (post.method, post.path) == ("POST", "/syncs")
+    assert json.loads(post.body) == {
+        "url": DRIVE_LINK,
+        "every": "6h",
+        "recursive": False,
+        "on_removed": "delete",
+        "notify_url": "https://hooks.example.com/x",
+    }
+    assert (patch.method, patch.path) == ("PATCH", f"/syncs/{SYNC_ID}")
+    assert json.loads(patch.body) == {"notify_url": None, "every": "1d"}
 
 
 def test_an_error_body_that_is_not_json_is_shown_as_text(recording_api: RecordingApi) -> None:
