@@ -362,6 +362,7 @@ def test_newman_runs_the_collection_against_the_stack(
         "folderLink": stack.drive.fixture.link("postman"),
         "cancelFolderLink": stack.drive.fixture.link("postman to cancel"),
         "dropboxLink": dropbox.fixture.link("legacy"),
+        "syncFolderLink": stack.drive.fixture.link("postman synced"),
     }
     command = [str(newman), "run", str(COLLECTION), "--reporters", "cli,json"]
     command += ["--reporter-json-export", str(report), "--color", "off", "--timeout", "120000"]
