@@ -45,7 +45,7 @@ async def insert_sync(
         """
         INSERT INTO syncs (source, source_url, folder_id, locator, link_password, recursive,
                            every, on_removed, notify_url)
-        VALUES (%s, %s, %s, %s, %s, %s, make_interval(secs => %s), %s, %s)
+        VALUES (%s, %s, %s, %s, %s, %s, justify_interval(make_interval(secs => %s)), %s, %s)
         ON CONFLICT (source, folder_id) DO NOTHING
         RETURNING id
         """,
@@ -106,7 +106,7 @@ async def change_sync(conn: Connection, sync_id: str, changes: dict[str, Any]) -
     if "every_seconds" in changes:
         assignments.append(
             sql.SQL(
-                "every = make_interval(secs => %s), "
+                "every = justify_interval(make_interval(secs => %s)), "
                 "next_run_at = coalesce(last_run_at, created_at) + make_interval(secs => %s)"
             )
         )
