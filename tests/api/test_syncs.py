@@ -39,6 +39,8 @@ async def test_a_new_sync_starts_its_first_run_and_schedules_the_next_an_interva
     assert view["last_run"]["counts"]["imported"] == 6
     listed = (await api.get("/syncs")).json()
     assert sync["sync_id"] in [item["sync_id"] for item in listed["items"]]
+    runs = (await api.get("/imports", params={"sync_id": sync["sync_id"]})).json()
+    assert [run["import_id"] for run in runs["items"]] == [sync["last_run"]["import_id"]]
 
 
 async def test_a_folder_has_one_sync_and_a_second_is_a_conflict_naming_it(

@@ -1,5 +1,6 @@
 """HTTP routes for imports."""
 
+import uuid
 from typing import Annotated
 
 from litestar import Controller, Response, get, post
@@ -101,9 +102,14 @@ class ImportController(Controller):
         limit: PageLimit = 50,
         cursor: Cursor = None,
         status: FromQuery[ImportStatus | None] = None,
+        sync_id: Annotated[
+            uuid.UUID | None, QueryParameter(description="Only the runs of this sync.")
+        ] = None,
     ) -> ImportPage:
         """Imports, newest first; follow `next_cursor` for the next page."""
-        return await service.list_imports(conn, limit=limit, cursor=cursor, status=status)
+        return await service.list_imports(
+            conn, limit=limit, cursor=cursor, status=status, sync_id=sync_id
+        )
 
     @get("/imports/{import_id:str}", responses=error_responses(401, 404))
     async def get_import(

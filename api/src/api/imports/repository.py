@@ -103,6 +103,7 @@ async def list_imports(
     limit: int,
     after: tuple[datetime, str] | None,
     status: str | None = None,
+    sync_id: str | None = None,
 ) -> list[dict[str, Any]]:
     """Newest first, keyset-paginated on (created_at, id)."""
     conditions: list[sql.Composable] = [sql.SQL("true")]
@@ -110,6 +111,9 @@ async def list_imports(
     if status is not None:
         conditions.append(sql.SQL("status = %s"))
         params.append(status)
+    if sync_id is not None:
+        conditions.append(sql.SQL("sync_id = %s"))
+        params.append(sync_id)
     if after is not None:
         conditions.append(sql.SQL("(created_at, id) < (%s, %s)"))
         params.extend(after)

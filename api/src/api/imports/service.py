@@ -176,11 +176,22 @@ async def get_import(conn: Connection, import_id: str) -> ImportView:
 
 
 async def list_imports(
-    conn: Connection, *, limit: int, cursor: str | None, status: str | None = None
+    conn: Connection,
+    *,
+    limit: int,
+    cursor: str | None,
+    status: str | None = None,
+    sync_id: uuid.UUID | None = None,
 ) -> ImportPage:
     after = decode_cursor(cursor) if cursor else None
     # One extra row tells whether another page exists without a COUNT.
-    rows = await repository.list_imports(conn, limit=limit + 1, after=after, status=status)
+    rows = await repository.list_imports(
+        conn,
+        limit=limit + 1,
+        after=after,
+        status=status,
+        sync_id=None if sync_id is None else str(sync_id),
+    )
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = (
