@@ -21,7 +21,9 @@ from api.security import bearer_token_guard, security_headers, start_rate_limit
 from api.settings import Settings, get_settings
 from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, DownloadLinks
+from api.webhooks.endpoints import WebhookController
 from worker.sources.registry import load_registry
+from worker.webhook_urls import parse_networks
 
 OPENAPI_PATH = "/schema"
 HEALTH_PATHS = ["/healthz", "/readyz"]
@@ -55,8 +57,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImportController,
             ImageController,
             SourceController,
+            WebhookController,
         ],
-        state=State({"sources": load_registry(settings.source_plugins)}),
+        state=State(
+            {
+                "sources": load_registry(settings.source_plugins),
+                # Where a notify_url may point beyond public addresses (WEBHOOK_ALLOWED_NETWORKS).
+                "notify_networks": parse_networks(settings.webhook_allowed_networks),
+            }
+        ),
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=ApiRequest,

@@ -139,11 +139,11 @@ def address_refusal(address: IPAddress, allowed: Sequence[IPNetwork]) -> str | N
         return "a multicast address"
     if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
         return "a site-local address"
+    if address.is_reserved:
+        return "a reserved address"
     if address.is_private:
         unique_local = isinstance(address, ipaddress.IPv6Address) and address in _UNIQUE_LOCAL
         return "a unique-local address" if unique_local else "a private address"
-    if address.is_reserved:
-        return "a reserved address"
     if not address.is_global:
         return "an address that is not globally routable"
     return None
