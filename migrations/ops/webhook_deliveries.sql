@@ -13,8 +13,8 @@ FROM webhook_delivery_log
 WHERE import_id = :'import_id'
 ORDER BY created_at, delivery_id, attempt;
 \else
-SELECT import_id, delivery_id, event_type, url, state, attempts, created_at, next_attempt_at,
-       last_error
+SELECT import_id, id AS delivery_id, event_type, url, state, attempts, created_at,
+       next_attempt_at, last_error
 FROM webhook_deliveries
 WHERE state <> 'delivered'
 ORDER BY created_at DESC
