@@ -156,20 +156,25 @@ def refusal_message(
     WEBHOOK_ALLOWED_NETWORKS allows none"."""
     names = ", ".join(str(network) for network in allowed)
     allows = f"allows only {names}" if allowed else "allows none"
-    if host == str(address):
+    if _literal(host) == address:
         where = f"{host} is {reason}"
     else:
         where = f"{host} resolves to {address}, {reason}"
     return f"refused: {where}; {ALLOWED_NETWORKS_SETTING} {allows}"
 
 
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host)
+    except ValueError:
+        return None
+
+
 async def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address the host resolves to (an address literal is itself), without duplicates,
     in the resolver's order. Raises OSError (socket.gaierror) when it does not resolve."""
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
+    if (literal := _literal(host)) is not None:
+        return [literal]
     infos = await asyncio.get_running_loop().getaddrinfo(
         host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
     )
