@@ -132,3 +132,8 @@ async def test_a_name_is_judged_by_the_addresses_it_resolves_to() -> None:
 async def test_a_name_that_does_not_resolve_is_refused() -> None:
     with pytest.raises(RefusedUrl, match="does not resolve"):
         await check_submitted_url("https://no-such-host.invalid/hook", NONE_ALLOWED)
+
+
+async def test_a_host_no_dns_could_hold_is_refused_not_an_error() -> None:
+    with pytest.raises(RefusedUrl, match="is not a valid host name"):
+        await check_submitted_url("https://" + "a" * 64 + ".example.com/hook", NONE_ALLOWED)

@@ -172,12 +172,17 @@ def _literal(host: str) -> IPAddress | None:
 
 async def resolve(host: str, port: int) -> list[IPAddress]:
     """Every address the host resolves to (an address literal is itself), without duplicates,
-    in the resolver's order. Raises OSError (socket.gaierror) when it does not resolve."""
+    in the resolver's order. Raises OSError (socket.gaierror) when it does not resolve, and
+    RefusedUrl when it is no host name at all."""
     if (literal := _literal(host)) is not None:
         return [literal]
-    infos = await asyncio.get_running_loop().getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
-    )
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP
+        )
+    except UnicodeError:
+        # The IDNA codec's refusal of a name no DNS could hold (an empty or too long label).
+        raise RefusedUrl(f"{host!r} is not a valid host name") from None
     addresses: list[IPAddress] = []
     for _family, _type, _proto, _name, sockaddr in infos:
         # An IPv6 sockaddr may carry a zone (`fe80::1%eth0`): the address is what is judged.
