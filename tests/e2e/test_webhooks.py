@@ -5,7 +5,7 @@ attempt visible in the API and in SQL, and one that always fails is given up aft
 bounded time.
 
 The receiver listens on 127.0.0.1, which the API's and the worker's WEBHOOK_ALLOWED_NETWORKS
-name for this module only; retries are a fraction of a second apart and stop after 10 s."""
+name for this module only; retries are a fraction of a second apart and stop after 20 s."""
 
 import asyncio
 import json
@@ -26,7 +26,7 @@ from tests.ops.psql import ops
 from tests.webhook_receiver import ReceivedRequest, WebhookReceiver, running_receiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-RETRY_FOR_SECONDS = 10
+RETRY_FOR_SECONDS = 20
 PUBLIC_URL = "https://images.example.com"
 
 WORKER_ENV = {
