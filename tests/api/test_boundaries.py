@@ -1,5 +1,6 @@
-"""The API takes only declarations from the worker's package: the source registry and the task
-names, never a connector, the pipeline or the storage client."""
+"""The API takes only declarations from the worker's package: the source registry, the task
+names and the notify_url address policy, never a connector, the pipeline or the storage
+client."""
 
 import json
 import subprocess
@@ -29,4 +30,5 @@ def test_the_api_imports_the_registry_and_task_names_but_no_worker_code() -> Non
         "worker.sources.specs.google_drive",
         "worker.sources.specs.links",
         "worker.task_names",
+        "worker.webhook_urls",
     }, modules

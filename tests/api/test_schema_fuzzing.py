@@ -35,6 +35,7 @@ ROUTES = [
     ("GET", "/imports"),
     ("GET", "/imports/{import_id}"),
     ("GET", "/imports/{import_id}/failures"),
+    ("GET", "/imports/{import_id}/deliveries"),
     ("POST", "/imports/{import_id}/retry"),
     ("POST", "/imports/{import_id}/cancel"),
     ("GET", "/images"),

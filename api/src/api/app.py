@@ -22,7 +22,9 @@ from api.settings import Settings, get_settings
 from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, DownloadLinks
 from api.syncs.endpoints import SyncController
+from api.webhooks.endpoints import WebhookController
 from worker.sources.registry import load_registry
+from worker.webhook_urls import parse_networks
 
 OPENAPI_PATH = "/schema"
 HEALTH_PATHS = ["/healthz", "/readyz"]
@@ -57,8 +59,16 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImageController,
             SourceController,
             SyncController,
+            WebhookController,
         ],
-        state=State({"sources": load_registry(settings.source_plugins), "settings": settings}),
+        state=State(
+            {
+                "sources": load_registry(settings.source_plugins),
+                "settings": settings,
+                # Where a notify_url may point beyond public addresses (WEBHOOK_ALLOWED_NETWORKS).
+                "notify_networks": parse_networks(settings.webhook_allowed_networks),
+            }
+        ),
         dependencies={"conn": Provide(provide_connection)},
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         request_class=ApiRequest,

@@ -25,6 +25,17 @@ Link = Annotated[
         description="The folder's shared link, as copied from the source.",
     ),
 ]
+# Where an import reports its end (a webhook): http or https, checked by the address policy.
+NotifyUrl = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=MAX_LINK_LENGTH,
+        pattern=NO_NUL,
+        description="An http(s) URL the worker POSTs a signed event to when the import ends "
+        "(Standard Webhooks). Its host must resolve to public addresses only, unless "
+        "WEBHOOK_ALLOWED_NETWORKS names them.",
+    ),
+]
 Password = Annotated[
     str,
     msgspec.Meta(

@@ -6,6 +6,8 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from worker import webhook_urls
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
@@ -45,11 +47,27 @@ class Settings(BaseSettings):
     # (comma-separated); the worker must name the same ones.
     source_plugins: Annotated[list[str], NoDecode] = []
 
+    # Networks (CIDR, comma-separated) a notify_url may name although they are not public
+    # (loopback, private, link-local...); default none. The worker's setting of the same name
+    # decides again at each delivery, on the addresses the host resolves to then.
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = []
+
     @field_validator("source_plugins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         if isinstance(value, str):
             return [item.strip() for item in value.split(",") if item.strip()]
+        return value
+
+    @field_validator("webhook_allowed_networks", mode="before")
+    @classmethod
+    def _comma_separated_networks(cls, value: object) -> object:
+        return webhook_urls.comma_separated(value)
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        webhook_urls.parse_networks(value)
         return value
 
     @field_validator("api_token", "api_read_token", mode="before")

@@ -10,7 +10,7 @@ from procrastinate.worker import Worker
 from worker import metrics, tasks  # noqa: F401 - tasks registers the tasks on the app
 from worker.db import create_pool, database_answers
 from worker.derivatives import create_derivative_threads
-from worker.http_client import create_source_client
+from worker.http_client import create_source_client, create_webhook_client
 from worker.in_flight import InFlightLimit
 from worker.jobs import app, recover_stalled_jobs
 from worker.services import Services
@@ -18,7 +18,7 @@ from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
 from worker.sources.registry import load_registry
 from worker.storage import ObjectStore
-from worker.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE
+from worker.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE, WEBHOOKS_QUEUE
 
 log = logging.getLogger("worker")
 
@@ -40,6 +40,7 @@ async def run() -> None:
     try:
         async with (
             create_source_client(settings) as http,
+            create_webhook_client(settings) as webhook_http,
             app.open_async(pool),
         ):
             sources = load_registry(settings.source_plugins)
@@ -54,6 +55,7 @@ async def run() -> None:
                     buffer_bytes=settings.transfer_buffer_bytes,
                 ),
                 derivative_threads=derivative_threads,
+                webhook_http=webhook_http,
             )
             log.info("worker.starting concurrency=%d", settings.worker_concurrency)
             await run_until_stopped(settings, services)
@@ -76,6 +78,16 @@ def procrastinate_workers(settings: Settings, services: Services) -> list[Worker
             name="imports",
         )
     ]
+    # Webhook deliveries, on a worker of their own: a transfer backlog never delays them.
+    workers.append(
+        procrastinate_worker(
+            settings,
+            services,
+            queues=[WEBHOOKS_QUEUE],
+            concurrency=settings.webhook_concurrency,
+            name="webhooks",
+        )
+    )
     if settings.derivatives_enabled:
         workers.append(
             procrastinate_worker(

@@ -64,3 +64,17 @@ def _client(
         limits=limits,
         follow_redirects=follow_redirects,
     )
+
+
+def create_webhook_client(settings: Settings) -> httpx.AsyncClient:
+    """The client for webhook deliveries: httpx's own transport (whose `sni_hostname` lets a
+    request go to a checked address while TLS verifies the URL's name), no proxy from the
+    environment (the address policy judges where the request really goes), no redirects, and
+    no connection kept alive (a kept connection to an address would serve the next request to
+    the same address, whatever name that one was checked for)."""
+    return httpx.AsyncClient(
+        trust_env=False,
+        follow_redirects=False,
+        timeout=settings.webhook_timeout_seconds,
+        limits=httpx.Limits(max_keepalive_connections=0),
+    )

@@ -9,6 +9,7 @@ import psycopg
 
 from worker.db import Connection
 from worker.task_names import (
+    DELIVER_WEBHOOK,
     DERIVATIVES_QUEUE,
     LIST_FOLDER_PAGE,
     LISTING_QUEUE,
@@ -16,6 +17,7 @@ from worker.task_names import (
     START_IMPORT,
     TRANSFER_BATCH,
     TRANSFER_QUEUE,
+    WEBHOOKS_QUEUE,
 )
 
 # Below the transfers' default 0.
@@ -104,4 +106,16 @@ async def defer_derivatives(
             {"import_id": import_id, "image_ids": image_ids[start : start + batch_images]}
             for start in range(0, len(image_ids), batch_images)
         )
+    )
+
+
+async def defer_webhook_deliveries(conn: Connection, delivery_ids: list[str]) -> None:
+    """One `webhook.deliver` job per delivery, all in one statement. The job carries the
+    delivery's id only (never `import_id`: cancelling an import cancels the jobs that name it,
+    and its `import.cancelled` event must still go)."""
+    if not delivery_ids:
+        return
+    deferrer: Any = app.configure_task(DELIVER_WEBHOOK, queue=WEBHOOKS_QUEUE, connection=conn)
+    await deferrer.batch_defer_async(
+        *({"delivery_id": delivery_id} for delivery_id in delivery_ids)
     )

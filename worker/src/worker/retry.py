@@ -15,10 +15,21 @@ from worker.settings import get_settings
 from worker.sources.base import PermanentSourceError, SourceError, TransientSourceError
 from worker.storage import StoreUnavailable
 
+
+class WebhookAttemptFailed(Exception):
+    """A webhook receiver did not take the event (no 2xx, or no answer); the attempt is
+    recorded, and the next is due at `retry_at` (backoff, or the receiver's Retry-After)."""
+
+    def __init__(self, reason: str, retry_at: datetime) -> None:
+        super().__init__(reason)
+        self.retry_at = retry_at
+
+
 # What a job may meet from the outside world: sources, the store, the database, the network, the
-# disk. Anything else is a bug of ours: retrying it would only hide it.
+# disk, a webhook's receiver. Anything else is a bug of ours: retrying it would only hide it.
 OUTSIDE_FAILURES = (
     SourceError,
+    WebhookAttemptFailed,
     StoreUnavailable,
     psycopg.Error,
     ConnectorException,
@@ -53,3 +64,15 @@ class TransientFailureRetry(BaseRetryStrategy):
         if isinstance(exception, TransientSourceError) and exception.retry_after is not None:
             wait = max(wait, exception.retry_after)
         return RetryDecision(retry_at=datetime.now(UTC) + timedelta(seconds=wait))
+
+
+class WebhookDeliveryRetry(BaseRetryStrategy):
+    """A webhook attempt that failed is retried when its delivery says (the delivery decided
+    the wait, and when to give up, from its own age: WEBHOOK_RETRY_FOR_SECONDS). A failure of
+    the database or the network around the attempt is retried like any transient one; a bug
+    is not."""
+
+    def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if isinstance(exception, WebhookAttemptFailed):
+            return RetryDecision(retry_at=exception.retry_at)
+        return TransientFailureRetry().get_retry_decision(exception=exception, job=job)

@@ -6,6 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from procrastinate import JobContext
 
 from worker.db import Pool
@@ -26,6 +27,8 @@ class Services:
     in_flight: InFlightLimit
     # Where images are decoded for their derivatives, at a lower CPU priority.
     derivative_threads: ThreadPoolExecutor
+    # Webhook deliveries only: a plain httpx client that reads no proxy from the environment.
+    webhook_http: httpx.AsyncClient
 
     def link_of(self, row: Mapping[str, Any]) -> ImportLink:
         """The import's link as its source's typed locator, from a row with the import's

@@ -1,10 +1,14 @@
 """The worker's settings, read once from the environment (and a `.env` file when present)."""
 
+import base64
+import binascii
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from worker import webhook_urls
 
 
 class Settings(BaseSettings):
@@ -84,12 +88,51 @@ class Settings(BaseSettings):
     max_import_bytes: int = Field(default=500_000_000_000, ge=0)
     max_active_imports: int = Field(default=20, ge=0)
 
-    @field_validator("source_plugins", mode="before")
+    # Webhooks (an import's notify_url, when it ends). Signed with this Standard Webhooks
+    # secret (`whsec_` and base64 of 24 to 64 random bytes); unset, every delivery fails
+    # saying so: an unsigned event would be one anybody could forge.
+    webhook_secret: SecretStr | None = None
+    # Networks (CIDR, comma-separated) a notify_url may reach although they are not public
+    # (loopback, private, link-local...); the API's WEBHOOK_ALLOWED_NETWORKS should match.
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = []
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Waits between attempts: exponential from the base, with full jitter, each at most the
+    # max (which also caps a receiver's Retry-After); no attempt starts more than
+    # WEBHOOK_RETRY_FOR_SECONDS after the import ended: the delivery fails then.
+    webhook_retry_base_seconds: float = Field(default=5.0, gt=0)
+    webhook_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    webhook_retry_for_seconds: float = Field(default=86400.0, ge=0)
+    # Deliveries one worker process sends at once (a Procrastinate worker of their own).
+    webhook_concurrency: int = Field(default=4, ge=1)
+    # The API's address as receivers reach it: the event's links are absolute URLs under it
+    # (relative paths when unset).
+    api_public_url: str | None = None
+
+    @field_validator("source_plugins", "webhook_allowed_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [item.strip() for item in value.split(",") if item.strip()]
+        return webhook_urls.comma_separated(value)
+
+    @field_validator("webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        webhook_urls.parse_networks(value)
         return value
+
+    @field_validator("webhook_secret", "api_public_url", mode="before")
+    @classmethod
+    def _empty_means_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            webhook_signing_key(value)
+        return value
+
+    def webhook_networks(self) -> tuple[webhook_urls.IPNetwork, ...]:
+        return webhook_urls.parse_networks(self.webhook_allowed_networks)
 
     @field_validator(
         "max_files_per_import",
@@ -101,6 +144,24 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_means_no_cap(cls, value: object) -> object:
         return 0 if isinstance(value, str) and not value.strip() else value
+
+
+def webhook_signing_key(secret: SecretStr) -> bytes:
+    """The HMAC key of a Standard Webhooks secret: the base64 after `whsec_`."""
+    text = secret.get_secret_value().strip()
+    if not text.startswith("whsec_"):
+        raise ValueError("WEBHOOK_SECRET must start with whsec_ (Standard Webhooks)")
+    try:
+        key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+    except binascii.Error:
+        raise ValueError("WEBHOOK_SECRET: what follows whsec_ must be base64") from None
+    if not 24 <= len(key) <= 64:
+        raise ValueError(
+            f"WEBHOOK_SECRET must encode 24 to 64 random bytes, not {len(key)}: make one with"
+            " `python -c \"import base64, os; print('whsec_' + base64.b64encode(os.urandom(32))"
+            '.decode())"`'
+        )
+    return key
 
 
 @lru_cache

@@ -10,9 +10,14 @@ MAKE_DERIVATIVES = "image.make_derivatives"
 QUEUE_REQUESTED_DERIVATIVES = "image.queue_requested_derivatives"
 START_DUE_SYNC_RUNS = "sync.start_due_runs"
 DELETE_REMOVED_IMAGES = "sync.delete_removed_images"
+QUEUE_WEBHOOK_DELIVERIES = "webhook.queue_pending_deliveries"
+DELIVER_WEBHOOK = "webhook.deliver"
 
 LISTING_QUEUE = "listing"
 TRANSFER_QUEUE = "transfers"
 # Thumbnails and facts of stored images: a queue of its own, run by a Procrastinate worker of
 # its own in each process, so that they never take a listing's or a transfer's job slot.
 DERIVATIVES_QUEUE = "derivatives"
+# Webhook deliveries: a queue and a Procrastinate worker of their own in each process, so that a
+# backlog of transfers never delays the news that an import ended.
+WEBHOOKS_QUEUE = "webhooks"

@@ -5,9 +5,15 @@ import logging
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import derivatives, jobs, metrics, pipeline, syncs, transfers
+from worker import derivatives, jobs, metrics, pipeline, syncs, transfers, webhooks
 from worker import task_names as names
-from worker.retry import TransientFailureRetry, is_bug, is_last_attempt
+from worker.retry import (
+    TransientFailureRetry,
+    WebhookAttemptFailed,
+    WebhookDeliveryRetry,
+    is_bug,
+    is_last_attempt,
+)
 from worker.services import Services, services_of
 from worker.sources.base import PermanentSourceError
 
@@ -229,13 +235,62 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
         await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
 
 
+# Deliveries the database recorded when imports ended (by any path, operators' SQL included)
+# get their jobs here, within 5 s.
+@jobs.app.periodic(
+    cron="* * * * * */5",
+    periodic_id="queue-webhook-deliveries",
+    queueing_lock=names.QUEUE_WEBHOOK_DELIVERIES,
+)
+@jobs.app.task(
+    name=names.QUEUE_WEBHOOK_DELIVERIES,
+    queue=names.WEBHOOKS_QUEUE,
+    queueing_lock=names.QUEUE_WEBHOOK_DELIVERIES,
+    pass_context=True,
+    retry=retry,
+)
+async def queue_webhook_deliveries(context: JobContext, timestamp: int) -> None:
+    with metrics.job_run(names.QUEUE_WEBHOOK_DELIVERIES, retried=False):
+        await webhooks.queue_pending_deliveries(services_of(context))
+
+
+@jobs.app.task(
+    name=names.DELIVER_WEBHOOK,
+    queue=names.WEBHOOKS_QUEUE,
+    pass_context=True,
+    retry=WebhookDeliveryRetry(),
+)
+async def deliver_webhook(context: JobContext, delivery_id: str) -> None:
+    # The delivery decides when its next attempt is due and when to give up (its own age);
+    # what reaches here besides that is the database around the attempt, or a bug.
+    services = services_of(context)
+    with metrics.job_run(names.DELIVER_WEBHOOK, retried=True) as run:
+        try:
+            await webhooks.deliver(services, delivery_id)
+        except WebhookAttemptFailed:
+            raise
+        except Exception as exc:
+            if is_bug(exc):
+                log.exception("webhook.bug delivery_id=%s", delivery_id)
+                await webhooks.fail_delivery(services, delivery_id, bug_report(exc))
+                run.failed()
+                raise
+            if is_last_attempt(context.job):
+                await webhooks.fail_delivery(services, delivery_id, f"gave up: {exc}")
+                run.failed()
+                return
+            raise
+
+
 __all__ = [
     "builtin_tasks",
     "delete_removed_images",
+    "deliver_webhook",
     "list_folder_page",
     "make_derivatives",
     "queue_requested_derivatives",
     "queue_requeued_files",
+    "queue_webhook_deliveries",
     "start_due_sync_runs",
     "start_import",
     "transfer_batch",

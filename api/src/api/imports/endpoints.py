@@ -161,7 +161,13 @@ async def _start(
     source: str | None = None,
 ) -> Response[ImportAccepted]:
     start = await service.start_import(
-        conn, state.job_app, state.sources, data, idempotency_key, source=source
+        conn,
+        state.job_app,
+        state.sources,
+        data,
+        idempotency_key,
+        source=source,
+        notify_networks=state.notify_networks,
     )
     status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
     return Response(start.accepted, status_code=status_code)

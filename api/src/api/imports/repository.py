@@ -14,7 +14,8 @@ IDEMPOTENCY_KEY_INDEX = "imports_idempotency_key_idx"
 _ACCEPTED_COLUMNS = "id, status, source, folder_id"
 # The database's clock measures elapsed time, so it agrees with started_at, which it also set.
 _VIEW_COLUMNS = sql.SQL(
-    """id, status, source, folder_id, source_url, recursive, sync_id, discovered, imported,
+    """id, status, source, folder_id, source_url, recursive, sync_id, notify_url, discovered,
+       imported,
        unchanged, skipped, failed, removed, bytes_imported, error, notes, created_at,
        started_at, finished_at,
        extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8
@@ -33,14 +34,15 @@ async def insert_import(
     recursive: bool,
     idempotency_key: str | None = None,
     request_fingerprint: str | None = None,
+    notify_url: str | None = None,
 ) -> dict[str, Any] | None:
     """A new queued import, or None when the folder already has a live (queued or running)
     one. A taken idempotency key raises UniqueViolation on IDEMPOTENCY_KEY_INDEX."""
     cur = await conn.execute(
         f"""
         INSERT INTO imports (source, source_url, folder_id, locator, link_password, recursive,
-                             idempotency_key, request_fingerprint)
-        VALUES (%s, %s, %s, %s, %s, %s, %s, %s)
+                             idempotency_key, request_fingerprint, notify_url)
+        VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (source, folder_id) WHERE status IN ('queued', 'running') DO NOTHING
         RETURNING {_ACCEPTED_COLUMNS}
         """,  # noqa: S608 - a fixed column list
@@ -53,6 +55,7 @@ async def insert_import(
             recursive,
             idempotency_key,
             request_fingerprint,
+            notify_url,
         ),
     )
     return await cur.fetchone()

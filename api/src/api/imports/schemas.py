@@ -5,7 +5,7 @@ from typing import Literal
 
 import msgspec
 
-from api.constraints import Link, Password
+from api.constraints import Link, NotifyUrl, Password
 
 ImportStatus = Literal[
     "queued", "running", "completed", "completed_with_errors", "failed", "cancelled"
@@ -20,6 +20,8 @@ class ImportRequest(msgspec.Struct, forbid_unknown_fields=True):
     # For a link the owner protected with a password (sources that have them: see
     # `GET /sources`). Kept once, on the import; never logged, never shown in its views.
     password: Password | None = None
+    # Told when the import ends, by a signed POST (see the README's Webhooks section).
+    notify_url: NotifyUrl | None = None
 
 
 class ImportAccepted(msgspec.Struct):
@@ -53,6 +55,8 @@ class ImportView(msgspec.Struct):
     recursive: bool
     # The sync this import is a run of, if any.
     sync_id: str | None
+    # Where the import reports its end; `GET /imports/{id}/deliveries` shows what was sent.
+    notify_url: str | None
     counts: ImportCounts
     bytes_imported: int
     error: str | None

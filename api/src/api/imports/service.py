@@ -4,6 +4,7 @@ import hashlib
 import json
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,7 +29,9 @@ from api.imports.schemas import (
     RetryAccepted,
 )
 from api.jobs import cancel_jobs, defer_queue_requeued_files, defer_start_import
+from api.webhooks.service import check_notify_url
 from worker.sources.registry import Registry, SourceSpec, locator_to_json
+from worker.webhook_urls import IPNetwork
 
 # Each round either inserts, or finds the live import or the keyed one; another round is needed
 # only when that row changed between two statements (the live import just finished).
@@ -54,6 +57,7 @@ async def start_import(
     idempotency_key: str | None = None,
     *,
     source: str | None = None,
+    notify_networks: Sequence[IPNetwork] = (),
 ) -> ImportStart:
     """Record an import of the folder the link names and queue its first job; no call to the
     source happens here. The link decides the source, unless `source` names the only one the
@@ -69,6 +73,8 @@ async def start_import(
         spec = sources.get(source)
         locator = spec.parse_link(request.url)
     check_password(spec, request.password)
+    if request.notify_url is not None:
+        await check_notify_url(request.notify_url, notify_networks)
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
     fingerprint = request_fingerprint(spec.name, request) if idempotency_key else None
@@ -89,6 +95,7 @@ async def start_import(
                     recursive=request.recursive,
                     idempotency_key=idempotency_key,
                     request_fingerprint=fingerprint,
+                    notify_url=request.notify_url,
                 )
         except errors.UniqueViolation as exc:
             if exc.diag.constraint_name != repository.IDEMPOTENCY_KEY_INDEX:
@@ -275,6 +282,7 @@ def to_view(row: dict[str, Any]) -> ImportView:
         source_url=row["source_url"],
         recursive=row["recursive"],
         sync_id=None if row["sync_id"] is None else str(row["sync_id"]),
+        notify_url=row["notify_url"],
         counts=ImportCounts(
             discovered=row["discovered"],
             imported=row["imported"],

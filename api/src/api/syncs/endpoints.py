@@ -34,6 +34,7 @@ class SyncController(Controller):
             state.sources,
             data,
             min_interval_seconds=state.settings.sync_min_interval_seconds,
+            notify_networks=state.notify_networks,
         )
 
     @get("/syncs", responses=error_responses(401, 422))
@@ -58,7 +59,11 @@ class SyncController(Controller):
     ) -> SyncView:
         """Pause or resume a sync, or change its interval, `on_removed` or `notify_url`."""
         return await service.change_sync(
-            conn, sync_id, data, min_interval_seconds=state.settings.sync_min_interval_seconds
+            conn,
+            sync_id,
+            data,
+            min_interval_seconds=state.settings.sync_min_interval_seconds,
+            notify_networks=state.notify_networks,
         )
 
     @delete(

@@ -5,7 +5,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from api.constraints import NO_NUL, Link, Password
+from api.constraints import NO_NUL, Link, NotifyUrl, Password
 from api.imports.schemas import ImportCounts, ImportStatus, Source
 
 Every = Annotated[
@@ -19,14 +19,6 @@ Every = Annotated[
     ),
 ]
 OnRemoved = Literal["keep", "delete"]
-NotifyUrl = Annotated[
-    str,
-    msgspec.Meta(
-        max_length=2048,
-        pattern=NO_NUL,
-        description="Where each run's end is POSTed (signed, Standard Webhooks).",
-    ),
-]
 
 
 class SyncRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -3,6 +3,7 @@ first run; the worker's scheduler starts the later ones (worker/syncs.py). Each 
 ordinary import."""
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 import msgspec
@@ -18,7 +19,9 @@ from api.jobs import defer_start_import
 from api.syncs import repository
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRun, SyncRunAccepted, SyncView
+from api.webhooks.service import check_notify_url
 from worker.sources.registry import Registry, locator_to_json
+from worker.webhook_urls import IPNetwork
 
 # A year: beyond it a schedule is a typo.
 MAX_INTERVAL_SECONDS = 366 * 86400
@@ -31,12 +34,15 @@ async def create_sync(
     request: SyncRequest,
     *,
     min_interval_seconds: int,
+    notify_networks: Sequence[IPNetwork],
 ) -> SyncView:
     """Record a sync of the folder the link names and start its first run now. A folder has
     one sync: a second is a conflict naming the first, which PATCH changes."""
     spec, locator = sources.detect(request.url)
     check_password(spec, request.password)
     every_seconds = checked_interval(request.every, min_interval_seconds)
+    if request.notify_url is not None:
+        await check_notify_url(request.notify_url, notify_networks)
     await imports.register_source(conn, spec.name, spec.display_name)
     sync_id = await repository.insert_sync(
         conn,
@@ -80,7 +86,12 @@ async def list_syncs(conn: Connection, *, limit: int, cursor: str | None) -> Syn
 
 
 async def change_sync(
-    conn: Connection, sync_id: str, change: SyncChange, *, min_interval_seconds: int
+    conn: Connection,
+    sync_id: str,
+    change: SyncChange,
+    *,
+    min_interval_seconds: int,
+    notify_networks: Sequence[IPNetwork],
 ) -> SyncView:
     parsed_id = _parse_id(sync_id)
     changes: dict[str, Any] = {}
@@ -91,6 +102,8 @@ async def change_sync(
     if not isinstance(change.on_removed, msgspec.UnsetType):
         changes["on_removed"] = change.on_removed
     if not isinstance(change.notify_url, msgspec.UnsetType):
+        if change.notify_url is not None:
+            await check_notify_url(change.notify_url, notify_networks)
         changes["notify_url"] = change.notify_url
     if not await repository.change_sync(conn, parsed_id, changes):
         raise NotFound(f"no sync with id {sync_id}")

@@ -1,0 +1,62 @@
+"""Webhooks as the API sees them: the check of a submitted notify_url, and an import's
+deliveries."""
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+
+from api.db import Connection
+from api.errors import InvalidInput, NotFound
+from api.imports import repository as imports
+from api.webhooks import repository
+from api.webhooks.schemas import Delivery, DeliveryAttempt, DeliveryList
+from worker.webhook_urls import IPNetwork, RefusedUrl, check_submitted_url
+
+# An import has one delivery per time it ended (a retry that ends it again adds one): a few.
+MAX_DELIVERIES_LISTED = 100
+
+
+async def check_notify_url(url: str, allowed: Sequence[IPNetwork]) -> str:
+    """The notify_url as given, when the address policy (worker/webhook_urls.py) allows it
+    now; InvalidInput naming the refused address otherwise. The worker checks again at each
+    delivery, on what the host resolves to then."""
+    try:
+        await check_submitted_url(url, allowed)
+    except RefusedUrl as exc:
+        raise InvalidInput(f"notify_url: {exc}") from None
+    return url
+
+
+async def list_deliveries(conn: Connection, import_id: str) -> DeliveryList:
+    try:
+        parsed_id = str(uuid.UUID(import_id))
+    except ValueError:
+        raise NotFound(f"no import with id {import_id}") from None
+    if not await imports.import_exists(conn, parsed_id):
+        raise NotFound(f"no import with id {import_id}")
+    rows = await repository.list_deliveries(conn, parsed_id, limit=MAX_DELIVERIES_LISTED)
+    return DeliveryList(
+        items=[
+            Delivery(
+                delivery_id=str(row["id"]),
+                event_type=row["event_type"],
+                url=row["url"],
+                state=row["state"],
+                created_at=row["created_at"],
+                delivered_at=row["delivered_at"],
+                next_attempt_at=row["next_attempt_at"],
+                last_error=row["last_error"],
+                attempts=[
+                    DeliveryAttempt(
+                        attempt=a["attempt"],
+                        started_at=datetime.fromisoformat(a["started_at"]),
+                        duration_ms=a["duration_ms"],
+                        response_status=a["response_status"],
+                        error=a["error"],
+                    )
+                    for a in row["attempts"]
+                ],
+            )
+            for row in rows
+        ]
+    )

@@ -1,0 +1,286 @@
+"""Webhooks: telling an import's notify_url that the import ended, as a Standard Webhooks event
+(https://www.standardwebhooks.com: `webhook-id`, `webhook-timestamp` and an HMAC-SHA256
+`webhook-signature` over "{id}.{timestamp}.{body}").
+
+The database records one delivery per ended import (a trigger, 0018_webhooks.sql); here they
+are queued as jobs and sent. Each attempt is recorded with what came back; a 2xx delivers, any
+other answer (a redirect too: none is followed) or none is retried with backoff until
+WEBHOOK_RETRY_FOR_SECONDS after the import ended, and an address the policy refuses
+(webhook_urls) fails the delivery at once."""
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+from worker import jobs, webhook_repository
+from worker.retry import WebhookAttemptFailed, backoff_seconds
+from worker.services import Services
+from worker.settings import Settings, webhook_signing_key
+from worker.webhook_urls import IPAddress, NotifyUrl, RefusedUrl, checked_addresses
+from worker.webhook_urls import parse_notify_url as parse_url
+
+log = logging.getLogger("worker.webhooks")
+
+USER_AGENT = "image-import-webhooks/0.1 (+https://www.standardwebhooks.com)"
+# Deliveries one run of the periodic job queues; the rest wait for its next run.
+DELIVERIES_PER_RUN = 500
+UNSIGNED_REFUSAL = (
+    "not sent: WEBHOOK_SECRET is not set on the worker, and an unsigned event could be forged"
+    " by anyone; set it (whsec_...) and reset the delivery to pending to send it"
+)
+
+
+async def queue_pending_deliveries(services: Services) -> int:
+    """Queue a `webhook.deliver` job for each pending delivery, in the transaction that marks
+    them queued: a rollback leaves them pending, a commit never loses one."""
+    async with services.pool.connection() as conn, conn.transaction():
+        delivery_ids = await webhook_repository.claim_pending_deliveries(conn, DELIVERIES_PER_RUN)
+        await jobs.defer_webhook_deliveries(conn, delivery_ids)
+    for delivery_id in delivery_ids:
+        log.info("webhook.queued delivery_id=%s", delivery_id)
+    return len(delivery_ids)
+
+
+@dataclass(frozen=True)
+class AttemptOutcome:
+    """What one attempt came to: delivered, or why not and whether to try again."""
+
+    delivered: bool
+    response_status: int | None = None
+    error: str | None = None
+    # The receiver's Retry-After, in seconds (429 and 503).
+    retry_after: float | None = None
+    # Never worth another attempt (the policy refused the address; no secret to sign with).
+    permanent: bool = False
+
+
+async def deliver(services: Services, delivery_id: str) -> None:
+    """One attempt at a delivery. Recorded whatever happens; WebhookAttemptFailed when another
+    attempt is due (the job's retry runs it then). A delivery that is gone (its import was
+    deleted), delivered or given up already is left alone: a re-run never sends twice."""
+    settings = services.settings
+    async with services.pool.connection() as conn:
+        delivery = await webhook_repository.get_delivery(conn, delivery_id)
+    if delivery is None or delivery["state"] != "queued":
+        log.info(
+            "webhook.skipped delivery_id=%s state=%s",
+            delivery_id,
+            "gone" if delivery is None else delivery["state"],
+        )
+        return
+    started_at = datetime.now(UTC)
+    started = time.monotonic()
+    outcome = await attempt(services.webhook_http, settings, delivery)
+    duration_ms = round((time.monotonic() - started) * 1000)
+    await _record(services, delivery, outcome, started_at, duration_ms)
+
+
+async def attempt(
+    client: httpx.AsyncClient, settings: Settings, delivery: dict[str, Any]
+) -> AttemptOutcome:
+    """Sign and send the delivery's event once, to an address the policy allows."""
+    if settings.webhook_secret is None:
+        return AttemptOutcome(delivered=False, error=UNSIGNED_REFUSAL, permanent=True)
+    try:
+        target = parse_url(delivery["url"])
+    except RefusedUrl as exc:
+        return AttemptOutcome(delivered=False, error=str(exc), permanent=True)
+    try:
+        addresses = await checked_addresses(target, settings.webhook_networks())
+    except RefusedUrl as exc:
+        return AttemptOutcome(delivered=False, error=str(exc), permanent=True)
+    except OSError as exc:
+        return AttemptOutcome(delivered=False, error=f"{target.host} does not resolve: {exc}")
+    body = event_body(delivery, settings.api_public_url)
+    key = webhook_signing_key(settings.webhook_secret)
+    try:
+        async with asyncio.timeout(settings.webhook_timeout_seconds):
+            return await _send(client, target, addresses[0], str(delivery["id"]), body, key)
+    except TimeoutError:
+        return AttemptOutcome(
+            delivered=False,
+            error=f"no answer within {settings.webhook_timeout_seconds:g} s",
+        )
+    except httpx.HTTPError as exc:
+        return AttemptOutcome(delivered=False, error=f"no answer: {_describe(exc)}")
+
+
+async def _send(
+    client: httpx.AsyncClient,
+    target: NotifyUrl,
+    address: IPAddress,
+    webhook_id: str,
+    body: bytes,
+    key: bytes,
+) -> AttemptOutcome:
+    # To the address that was checked, never to the name: a second lookup could answer with
+    # another address (DNS rebinding). The name still goes in Host, and in TLS's SNI so that
+    # the certificate is verified for it.
+    url = httpx.URL(
+        scheme=target.scheme,
+        host=str(address),
+        port=target.port,
+        raw_path=target.target.encode(),
+    )
+    timestamp = int(time.time())
+    headers = {
+        "host": target.host_header,
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "webhook-id": webhook_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(key, webhook_id, timestamp, body),
+    }
+    extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
+    request = client.build_request(
+        "POST", url, content=body, headers=headers, extensions=extensions
+    )
+    # Streamed and closed unread: what the receiver says beyond its status is not ours to
+    # download.
+    response = await client.send(request, stream=True, follow_redirects=False)
+    await response.aclose()
+    status = response.status_code
+    if 200 <= status < 300:
+        return AttemptOutcome(delivered=True, response_status=status)
+    if 300 <= status < 400:
+        location = response.headers.get("location", "no Location")
+        error = f"HTTP {status}, a redirect to {location}: redirects are not followed"
+        return AttemptOutcome(delivered=False, response_status=status, error=error)
+    retry_after = retry_after_seconds(response) if status in (429, 503) else None
+    return AttemptOutcome(
+        delivered=False,
+        response_status=status,
+        error=f"HTTP {status} {response.reason_phrase}".strip(),
+        retry_after=retry_after,
+    )
+
+
+async def _record(
+    services: Services,
+    delivery: dict[str, Any],
+    outcome: AttemptOutcome,
+    started_at: datetime,
+    duration_ms: int,
+) -> None:
+    settings = services.settings
+    delivery_id = str(delivery["id"])
+    next_attempt_at: datetime | None = None
+    error = outcome.error
+    if outcome.delivered:
+        state = "delivered"
+    elif outcome.permanent:
+        state = "failed"
+    else:
+        wait = backoff_seconds(
+            delivery["attempts"],
+            settings.webhook_retry_base_seconds,
+            settings.webhook_retry_max_seconds,
+        )
+        if outcome.retry_after is not None:
+            wait = max(wait, min(outcome.retry_after, settings.webhook_retry_max_seconds))
+        next_attempt_at = datetime.now(UTC) + timedelta(seconds=wait)
+        give_up_at = delivery["created_at"] + timedelta(seconds=settings.webhook_retry_for_seconds)
+        if next_attempt_at > give_up_at:
+            state, next_attempt_at = "failed", None
+            error = (
+                f"gave up after {delivery['attempts'] + 1} attempts over "
+                f"WEBHOOK_RETRY_FOR_SECONDS ({settings.webhook_retry_for_seconds:g} s); "
+                f"the last: {outcome.error}"
+            )
+        else:
+            state = "queued"
+    async with services.pool.connection() as conn, conn.transaction():
+        attempt_number = await webhook_repository.record_attempt(
+            conn,
+            delivery_id,
+            started_at=started_at,
+            duration_ms=duration_ms,
+            response_status=outcome.response_status,
+            error=error,
+            state=state,
+            next_attempt_at=next_attempt_at,
+        )
+    log.info(
+        "webhook.attempt delivery_id=%s import_id=%s attempt=%s status=%s state=%s error=%s",
+        delivery_id,
+        delivery["import_id"],
+        attempt_number,
+        outcome.response_status,
+        state,
+        error,
+    )
+    if state == "queued" and attempt_number is not None and next_attempt_at is not None:
+        raise WebhookAttemptFailed(error or "not delivered", next_attempt_at)
+
+
+async def fail_delivery(services: Services, delivery_id: str, reason: str) -> None:
+    """Give a queued delivery up without another attempt (its job failed for good)."""
+    async with services.pool.connection() as conn:
+        await webhook_repository.give_up_delivery(conn, delivery_id, reason)
+
+
+def event_body(delivery: dict[str, Any], api_public_url: str | None) -> bytes:
+    """The event as sent: the same bytes on every attempt (the snapshot the import left when
+    it ended, and the time it ended), so a receiver sees one event however often it comes."""
+    payload: dict[str, Any] = delivery["payload"]
+    import_id = str(delivery["import_id"])
+    base = (api_public_url or "").rstrip("/")
+    data = {
+        **payload,
+        "links": {
+            "import": f"{base}/imports/{import_id}",
+            "images": f"{base}/images?import_id={import_id}",
+            "failures": f"{base}/imports/{import_id}/failures",
+        },
+    }
+    event = {
+        "type": delivery["event_type"],
+        "timestamp": _iso(delivery["created_at"]),
+        "data": data,
+    }
+    return json.dumps(event, separators=(",", ":")).encode()
+
+
+def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
+    """The `webhook-signature` header: `v1,` and the base64 HMAC-SHA256 of
+    "{webhook-id}.{webhook-timestamp}.{body}"."""
+    signed = f"{webhook_id}.{timestamp}.".encode() + body
+    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    return "v1," + base64.b64encode(digest).decode()
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """A Retry-After header in seconds (a number, or an HTTP date), None when absent or
+    unreadable."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _describe(exc: BaseException) -> str:
+    return str(exc) or type(exc).__name__
