@@ -216,3 +216,6 @@ TEST_DRIVE_SPEC["folders"] += [
 
 # tests/ops/test_sync_queries.py
 TEST_DRIVE_SPEC["folders"] += [small_folder("ops synced")]
+
+# tests/e2e/test_webhooks.py: a synced folder whose every run notifies.
+TEST_DRIVE_SPEC["folders"] += [small_folder("webhook synced")]

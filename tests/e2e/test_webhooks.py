@@ -229,3 +229,51 @@ async def test_a_receiver_that_always_fails_is_given_up_after_the_retry_window(
     assert started == sorted(started)
     rows = ops(stack.database_url, "webhook_deliveries.sql")
     assert any(r["import_id"] == import_id and r["state"] == "failed" for r in rows), rows
+
+
+async def test_each_run_of_a_sync_sends_one_event_naming_the_sync(
+    api: AsyncTestClient[Any], stack: Stack, receiver: WebhookReceiver
+) -> None:
+    path = "/ok/synced"
+    response = await api.post(
+        "/syncs",
+        json={
+            "url": stack.drive.fixture.link("webhook synced"),
+            "every": "1h",
+            "notify_url": f"{receiver.base_url}{path}",
+        },
+    )
+    assert response.status_code == 201, response.text
+    sync = response.json()
+    first = sync["last_run"]["import_id"]
+    await wait_for_import(api, first)
+    await settled_delivery(api, first)
+    second_run = await api.post(f"/syncs/{sync['sync_id']}/run")
+    assert second_run.status_code == 202, second_run.text
+    second = second_run.json()["import_id"]
+    await wait_for_import(api, second)
+    await settled_delivery(api, second)
+
+    events = [verified(request) for request in receiver.requests(path)]
+    assert [event["data"]["import_id"] for event in events] == [first, second]
+    assert {event["data"]["sync_id"] for event in events} == {sync["sync_id"]}
+    assert [event["data"]["counts"]["unchanged"] for event in events] == [0, 6]
+
+
+async def test_a_sync_s_notify_url_is_checked_like_an_import_s(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    link = stack.drive.fixture.link("webhook synced")
+    refused = await api.post(
+        "/syncs",
+        json={"url": link, "every": "1h", "notify_url": "http://169.254.169.254/latest/meta-data"},
+    )
+    assert refused.status_code == 422
+    assert "169.254.169.254" in refused.json()["detail"]
+    sync_id = (await api.get("/syncs")).json()["items"][0]["sync_id"]
+    change = await api.patch(f"/syncs/{sync_id}", json={"notify_url": "http://10.0.0.5/hook"})
+    assert change.status_code == 422
+    assert "10.0.0.5" in change.json()["detail"]
+    cleared = await api.patch(f"/syncs/{sync_id}", json={"notify_url": None})
+    assert cleared.status_code == 200
+    assert cleared.json()["notify_url"] is None
