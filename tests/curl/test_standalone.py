@@ -24,6 +24,7 @@ DRIVE_LINK = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz
 # Each script with arguments that make it call the API once.
 CALLS = {
     "cancel.sh": [IMPORT_ID],
+    "deliveries.sh": [IMPORT_ID],
     "failures.sh": [IMPORT_ID],
     "import-dropbox.sh": ["https://www.dropbox.com/scl/fo/abc123/def456?rlkey=xyz"],
     "import-google-drive.sh": [DRIVE_LINK],
