@@ -213,3 +213,11 @@ TEST_DRIVE_SPEC["folders"] += [
     small_folder("postman synced"),
     small_folder("web synced"),
 ]
+
+# tests/web/test_syncs_pages.py: a folder for each test of the web's sync pages.
+TEST_DRIVE_SPEC["folders"] += [
+    small_folder("web synced twice"),
+    small_folder("web synced buttons"),
+    small_folder("web synced htmx"),
+    small_folder("web synced gallery"),
+]
