@@ -71,11 +71,11 @@ async def test_the_gallery_filters_scrolls_on_and_opens_an_image(
     tiles = page.locator(".tile")
     await expect(tiles).to_have_count(24)  # one page; the rest comes while scrolling
 
-    await page.get_by_label("Source").select_option(label="Dropbox")
+    await page.get_by_label("Source", exact=True).select_option(label="Dropbox")
     await expect(page.locator("#results")).to_contain_text("No images match these filters")
     assert "source=dropbox" in page.url
     await screenshot(page, "gallery-no-match")
-    await page.get_by_label("Source").select_option(label="Google Drive")
+    await page.get_by_label("Source", exact=True).select_option(label="Google Drive")
     await page.get_by_label("Type").select_option(label="PNG")
     await expect(page.locator("#results")).to_contain_text("No images match these filters")
     await page.get_by_label("Type").select_option(label="JPEG")
@@ -156,6 +156,12 @@ async def test_keep_in_sync_starts_a_sync_whose_page_pauses_it(
     await screenshot(page, "syncs-page")
     await row.get_by_role("button", name="Resume").click()
     await expect(row.get_by_role("button", name="Run now")).to_be_visible()
+
+    # The gallery's toggle for images removed at the source filters as the others do.
+    await page.goto(f"{web}/images")
+    await page.get_by_role("switch", name="Show images removed at the source").check()
+    await expect(page).to_have_url(re.compile(r"show_removed=true"))
+    await expect(page.locator(".tile")).to_have_count(6)
 
 
 async def test_the_import_form_shows_what_is_wrong_with_a_link(page: Page, web: str) -> None:
