@@ -140,6 +140,7 @@ async def test_keep_in_sync_starts_a_sync_whose_page_pauses_it(
     await screenshot(page, "import-form-keep-in-sync")
     await page.get_by_role("button", name="Start import").click()
     await expect(page).to_have_url(re.compile(r"/imports/[0-9a-f-]{36}$"))
+    import_id = page.url.rsplit("/", 1)[1]
     await expect(page.get_by_test_id("sync-run")).to_contain_text("a run of a sync")
     await expect(page.get_by_test_id("percent")).to_have_text("100 %", timeout=60_000)
 
@@ -158,7 +159,7 @@ async def test_keep_in_sync_starts_a_sync_whose_page_pauses_it(
     await expect(row.get_by_role("button", name="Run now")).to_be_visible()
 
     # The gallery's toggle for images removed at the source filters as the others do.
-    await page.goto(f"{web}/images")
+    await page.goto(f"{web}/images?import_id={import_id}")
     await page.get_by_role("switch", name="Show images removed at the source").check()
     await expect(page).to_have_url(re.compile(r"show_removed=true"))
     await expect(page.locator(".tile")).to_have_count(6)

@@ -265,7 +265,7 @@ async def _start_sync(api: ApiClient, data: ImportForm) -> str:
         on_removed=data.on_removed,
         password=data.password or None,
     )
-    # No first run when another import of the folder was live: the sync's own page says so.
+    # No first run yet when another import of the folder was live: its page shows the schedule.
     return f"/imports/{sync.last_run.import_id}" if sync.last_run else f"/syncs/{sync.sync_id}"
 
 
