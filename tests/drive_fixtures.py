@@ -219,3 +219,10 @@ TEST_DRIVE_SPEC["folders"] += [small_folder("ops synced")]
 
 # tests/e2e/test_webhooks.py: a synced folder whose every run notifies.
 TEST_DRIVE_SPEC["folders"] += [small_folder("webhook synced")]
+# tests/web/test_syncs_pages.py: a folder for each test of the web's sync pages.
+TEST_DRIVE_SPEC["folders"] += [
+    small_folder("web synced twice"),
+    small_folder("web synced buttons"),
+    small_folder("web synced htmx"),
+    small_folder("web synced gallery"),
+]

@@ -49,6 +49,9 @@ async def client() -> AsyncIterator[AsyncTestClient[Any]]:
         "/imports/%00/failures?cursor=%00",
         "/images/%00",
         "/imports/source?url=%00",
+        "/syncs?cursor=%00",
+        "/syncs/%00",
+        "/images?show_removed=%00",
         "/images?q=%FF%FE",
         f"/images?q={'x' * 8000}",
         f"/imports/{'a' * 8000}",
@@ -69,6 +72,8 @@ async def test_hostile_query_strings_and_paths_get_no_server_error(
         b"url=\xff\xfe",
         b"url=" + b"A" * 8000,
         b"recursive=%00",
+        b"url=x&keep_in_sync=true&every=%00&on_removed=%00",
+        b"url=x&keep_in_sync=%00",
     ],
 )
 async def test_hostile_forms_get_no_server_error(client: AsyncTestClient[Any], body: bytes) -> None:

@@ -71,11 +71,11 @@ async def test_the_gallery_filters_scrolls_on_and_opens_an_image(
     tiles = page.locator(".tile")
     await expect(tiles).to_have_count(24)  # one page; the rest comes while scrolling
 
-    await page.get_by_label("Source").select_option(label="Dropbox")
+    await page.get_by_label("Source", exact=True).select_option(label="Dropbox")
     await expect(page.locator("#results")).to_contain_text("No images match these filters")
     assert "source=dropbox" in page.url
     await screenshot(page, "gallery-no-match")
-    await page.get_by_label("Source").select_option(label="Google Drive")
+    await page.get_by_label("Source", exact=True).select_option(label="Google Drive")
     await page.get_by_label("Type").select_option(label="PNG")
     await expect(page.locator("#results")).to_contain_text("No images match these filters")
     await page.get_by_label("Type").select_option(label="JPEG")
@@ -125,6 +125,44 @@ async def test_a_hostile_file_name_renders_as_text(page: Page, web: str, stack: 
     assert await page.locator("img[src='x']").count() == 0
     assert await page.locator("[onerror]").count() == 0
     await screenshot(page, "image-detail-hostile-name")
+
+
+async def test_keep_in_sync_starts_a_sync_whose_page_pauses_it(
+    page: Page, web: str, stack: Stack
+) -> None:
+    await page.goto(web)
+    await page.get_by_label("Folder link").fill(stack.drive.fixture.link("web synced"))
+    # A sync's choices show once "Keep in sync" is ticked.
+    await expect(page.get_by_label("Import again")).to_be_hidden()
+    await page.get_by_role("switch", name="Keep in sync").check()
+    await page.get_by_label("Import again").select_option(label="Every day")
+    await page.get_by_label("Delete its image").check()
+    await screenshot(page, "import-form-keep-in-sync")
+    await page.get_by_role("button", name="Start import").click()
+    await expect(page).to_have_url(re.compile(r"/imports/[0-9a-f-]{36}$"))
+    import_id = page.url.rsplit("/", 1)[1]
+    await expect(page.get_by_test_id("sync-run")).to_contain_text("a run of a sync")
+    await expect(page.get_by_test_id("percent")).to_have_text("100 %", timeout=60_000)
+
+    await page.get_by_role("navigation").get_by_role("link", name="Syncs").click()
+    await expect(page).to_have_url(f"{web}/syncs")
+    row = page.locator(".syncs-table tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row.locator("[data-sync=every]")).to_have_text("Every day")
+    await expect(row).to_contain_text("their images are deleted")
+    await expect(row.locator("[data-sync=last-run]")).to_contain_text("Completed")
+    await row.get_by_role("button", name="Pause").click()
+    await expect(row.locator("[data-sync=next]")).to_have_text("Paused")
+    await expect(row.get_by_role("button", name="Run now")).to_have_count(0)
+    await screenshot(page, "syncs-page")
+    await row.get_by_role("button", name="Resume").click()
+    await expect(row.get_by_role("button", name="Run now")).to_be_visible()
+
+    # The gallery's toggle for images removed at the source filters as the others do.
+    await page.goto(f"{web}/images?import_id={import_id}")
+    await page.get_by_role("switch", name="Show images removed at the source").check()
+    await expect(page).to_have_url(re.compile(r"show_removed=true"))
+    await expect(page.locator(".tile")).to_have_count(6)
 
 
 async def test_the_import_form_shows_what_is_wrong_with_a_link(page: Page, web: str) -> None:
@@ -215,7 +253,11 @@ async def test_pages_say_what_to_do_when_the_api_is_down(browser: Browser, tmp_p
 
 async def test_pages_fit_a_phone_screen(browser: Browser, web: str) -> None:
     async with browser_page(browser, phone=True) as page:
-        for name, path in [("phone-import-form", "/"), ("phone-gallery", "/images")]:
+        for name, path in [
+            ("phone-import-form", "/"),
+            ("phone-gallery", "/images"),
+            ("phone-syncs", "/syncs"),
+        ]:
             await page.goto(f"{web}{path}")
             width = await page.evaluate("document.documentElement.scrollWidth")
             assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"

@@ -17,6 +17,9 @@ from web.schemas import (
     ImportStarted,
     RetryStarted,
     SourceList,
+    Sync,
+    SyncPage,
+    SyncRunStarted,
     ThumbnailProgress,
 )
 
@@ -70,6 +73,42 @@ class ApiClient:
         started = _decode(response, ImportStarted)
         started.already_live = response.status_code == 200
         return started
+
+    async def create_sync(
+        self,
+        url: str,
+        *,
+        every: str,
+        recursive: bool,
+        on_removed: str,
+        password: str | None = None,
+    ) -> Sync:
+        """A sync of the folder, whose first run the API starts now."""
+        body: dict[str, Any] = {
+            "url": url,
+            "every": every,
+            "recursive": recursive,
+            "on_removed": on_removed,
+        }
+        if password:
+            body["password"] = password
+        return await self._call("POST", "/syncs", Sync, json=body)
+
+    async def list_syncs(self, *, limit: int, cursor: str | None = None) -> SyncPage:
+        return await self._call("GET", "/syncs", SyncPage, params=_params(limit, cursor))
+
+    async def get_sync(self, sync_id: str) -> Sync:
+        return await self._call("GET", f"/syncs/{_segment(sync_id)}", Sync)
+
+    async def change_sync(self, sync_id: str, **changes: Any) -> Sync:
+        """PATCH: only the fields given change."""
+        return await self._call("PATCH", f"/syncs/{_segment(sync_id)}", Sync, json=changes)
+
+    async def run_sync(self, sync_id: str) -> SyncRunStarted:
+        return await self._call("POST", f"/syncs/{_segment(sync_id)}/run", SyncRunStarted)
+
+    async def delete_sync(self, sync_id: str) -> None:
+        await self._send("DELETE", f"/syncs/{_segment(sync_id)}")
 
     async def list_sources(self) -> SourceList:
         return await self._call("GET", "/sources", SourceList)

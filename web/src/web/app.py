@@ -29,7 +29,15 @@ from litestar.types import Message, Scope
 
 from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
-from web.endpoints import ImagePages, ImportPages, SignInPages, healthz, readyz, wants_fragment
+from web.endpoints import (
+    ImagePages,
+    ImportPages,
+    SignInPages,
+    SyncPages,
+    healthz,
+    readyz,
+    wants_fragment,
+)
 from web.formatting import FILTERS, GLOBALS
 from web.settings import Settings, get_settings
 from web.sources import SourceCatalogue
@@ -184,6 +192,7 @@ def create_app(
         route_handlers=[
             SignInPages,
             ImportPages,
+            SyncPages,
             ImagePages,
             healthz,
             readyz,

@@ -5,6 +5,7 @@ live import reloads itself. With htmx, the same routes answer with just the frag
 """
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -20,8 +21,8 @@ from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
-from web.formatting import IMAGE_TYPES
-from web.schemas import FailedFilePage, Import
+from web.formatting import DEFAULT_SYNC_INTERVAL, IMAGE_TYPES
+from web.schemas import FailedFilePage, Import, Sync
 from web.settings import Settings
 from web.sources import SourceCatalogue
 
@@ -33,6 +34,9 @@ FAILURES_PER_PAGE = 50
 # The tiles are the images' thumbnails (a few KB each): a screenful at a time.
 IMAGES_PER_PAGE = 24
 IMPORT_CHOICES = 50
+SYNCS_PER_PAGE = 25
+# The API's 409 for a second sync of a folder names the first by its id.
+SYNC_ID_IN_DETAIL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def wants_fragment(request: HTMXRequest) -> bool:
@@ -47,6 +51,17 @@ class ImportForm:
     recursive: bool = False
     # Only for a link its owner protected; never put back into the form.
     password: str = ""
+    # Ticked, the form creates a sync (its first run starts now) instead of a one-off import.
+    keep_in_sync: bool = False
+    # The API checks these, and says what is wrong with them.
+    every: str = DEFAULT_SYNC_INTERVAL
+    on_removed: str = "keep"
+
+
+@dataclass
+class SyncActionForm:
+    # The page the button was on, to go back to without JavaScript.
+    back: str = "/syncs"
 
 
 @dataclass
@@ -115,8 +130,7 @@ class ImportPages(Controller):
         """The import form, with the latest imports below it."""
         recent = await api.list_imports(limit=RECENT_IMPORTS)
         return Template(
-            "home.html",
-            context={"form_url": "", "form_recursive": True, "imports": recent},
+            "home.html", context={**_form_values(ImportForm(recursive=True)), "imports": recent}
         )
 
     @get("/imports/source")
@@ -140,24 +154,25 @@ class ImportPages(Controller):
         api: NamedDependency[ApiClient],
         data: Annotated[ImportForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
     ) -> Response[Any]:
-        """Start an import of the pasted folder link; show what is wrong with it otherwise."""
+        """Start an import of the pasted folder link, or a sync of it when "Keep in sync" is
+        ticked; show what is wrong with it otherwise."""
         if not data.url.strip():
             sources: SourceCatalogue = request.app.state.sources
             error = f"Paste the link of a {sources.described()} folder."
             return await _import_form_error(request, api, data, error)
         try:
-            started = await api.start_import(
-                data.url.strip(), data.recursive, data.password or None
-            )
+            target = await (_start_sync(api, data) if data.keep_in_sync else _start(api, data))
         except ApiError as exc:
-            return await _import_form_error(request, api, data, exc.detail)
+            # A second sync of a folder: the error names the first, which the form links to.
+            existing = await _sync_named_in(api, exc) if exc.status_code == 409 else None
+            status_code = 409 if exc.status_code == 409 else 422
+            return await _import_form_error(
+                request, api, data, exc.detail, status_code=status_code, existing_sync=existing
+            )
         except ApiUnavailable as exc:
             logger.warning("web.api_unavailable %s", exc)
             error = "The server's API is not answering, so nothing was started: try again soon."
             return await _import_form_error(request, api, data, error, status_code=503)
-        target = f"/imports/{started.import_id}"
-        if started.already_live:
-            target += "?existing=1"
         if wants_fragment(request):
             return ClientRedirect(target)
         return Redirect(target, status_code=HTTP_303_SEE_OTHER)
@@ -234,6 +249,36 @@ class ImportPages(Controller):
         return await _act_on_import(request, api, import_id, api.cancel_import)
 
 
+async def _start(api: ApiClient, data: ImportForm) -> str:
+    """A one-off import; where to see it."""
+    started = await api.start_import(data.url.strip(), data.recursive, data.password or None)
+    target = f"/imports/{started.import_id}"
+    return f"{target}?existing=1" if started.already_live else target
+
+
+async def _start_sync(api: ApiClient, data: ImportForm) -> str:
+    """A sync, whose first run the API starts now; where to see that run."""
+    sync = await api.create_sync(
+        data.url.strip(),
+        every=data.every,
+        recursive=data.recursive,
+        on_removed=data.on_removed,
+        password=data.password or None,
+    )
+    # No first run yet when another import of the folder was live: its page shows the schedule.
+    return f"/imports/{sync.last_run.import_id}" if sync.last_run else f"/syncs/{sync.sync_id}"
+
+
+async def _sync_named_in(api: ApiClient, exc: ApiError) -> Sync | None:
+    match = SYNC_ID_IN_DETAIL.search(exc.detail)
+    if match is None:
+        return None
+    try:
+        return await api.get_sync(match.group())
+    except (ApiError, ApiUnavailable):
+        return None
+
+
 async def _act_on_import(
     request: HTMXRequest,
     api: ApiClient,
@@ -265,6 +310,130 @@ async def _act_on_import(
     return Template("import.html", context=context, status_code=status_code)
 
 
+class SyncPages(Controller):
+    @get("/syncs")
+    async def list_syncs(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        cursor: FromQuery[str | None] = None,
+    ) -> Template:
+        """Every sync with its schedule and last run; refreshes itself while a run is live."""
+        page = await api.list_syncs(limit=SYNCS_PER_PAGE, cursor=cursor)
+        live = not cursor and any(s.last_run and s.last_run.is_live for s in page.items)
+        context = {
+            "syncs": page,
+            "cursor": cursor,
+            "poll_url": "/syncs" if live else None,
+            "older_url": f"/syncs?{urlencode({'cursor': page.next_cursor or ''})}",
+        }
+        template = "_syncs_table.html" if wants_fragment(request) else "syncs.html"
+        return Template(template, context=context)
+
+    @get("/syncs/{sync_id:str}")
+    async def show_sync(self, api: NamedDependency[ApiClient], sync_id: FromPath[str]) -> Template:
+        """One sync: its schedule, its last run and its buttons."""
+        return Template("sync.html", context={"sync": await api.get_sync(sync_id)})
+
+    @post("/syncs/{sync_id:str}/pause")
+    async def pause_sync(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """No more runs until resumed; a run under way ends as usual."""
+        return await _act_on_sync(
+            request, api, sync_id, data.back, lambda: api.change_sync(sync_id, paused=True)
+        )
+
+    @post("/syncs/{sync_id:str}/resume")
+    async def resume_sync(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Runs start again on the schedule."""
+        return await _act_on_sync(
+            request, api, sync_id, data.back, lambda: api.change_sync(sync_id, paused=False)
+        )
+
+    @post("/syncs/{sync_id:str}/run")
+    async def run_sync_now(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """A run now, whatever the schedule."""
+        return await _act_on_sync(request, api, sync_id, data.back, lambda: api.run_sync(sync_id))
+
+    @post("/syncs/{sync_id:str}/delete")
+    async def delete_sync(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Stop syncing the folder; its images stay."""
+        try:
+            await api.delete_sync(sync_id)
+        except ApiError as exc:
+            if exc.status_code != 404 or not wants_fragment(request):
+                raise
+            return Template("_sync_gone_row.html", context={"message": exc.detail})
+        if wants_fragment(request):
+            message = "Deleted: this folder is no longer synced. Its images stay."
+            return Template("_sync_gone_row.html", context={"message": message})
+        back = _back_to_syncs(data.back)
+        # Its own page is gone with it.
+        target = "/syncs" if back.startswith(f"/syncs/{sync_id}") else back
+        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
+async def _act_on_sync(
+    request: HTMXRequest,
+    api: ApiClient,
+    sync_id: str,
+    back: str,
+    action: Callable[[], Awaitable[object]],
+) -> Response[Any]:
+    """Pause, resume or run a sync; a conflict (paused, or a run already live) is shown in its
+    row, or on its page without JavaScript."""
+    action_error = None
+    try:
+        await action()
+    except ApiError as exc:
+        if exc.status_code == 404 and wants_fragment(request):
+            return Template("_sync_gone_row.html", context={"message": exc.detail})
+        if exc.status_code != 409:
+            raise
+        action_error = exc.detail
+    if action_error is None and not wants_fragment(request):
+        return Redirect(_back_to_syncs(back), status_code=HTTP_303_SEE_OTHER)
+    sync = await api.get_sync(sync_id)
+    status_code = 409 if action_error else 200
+    if wants_fragment(request):
+        context = {"sync": sync, "row_error": action_error, "back": back}
+        return Template("_sync_row.html", context=context, status_code=status_code)
+    context = {"sync": sync, "action_error": action_error, "back": f"/syncs/{sync.sync_id}"}
+    return Template("sync.html", context=context, status_code=status_code)
+
+
+SYNC_PAGE = re.compile(r"/syncs(\?.*|/[^/?]+)?")
+
+
+def _back_to_syncs(back: str) -> str:
+    """A page of the sync list or a sync's page; never anywhere else."""
+    target = auth.safe_next(back)
+    return target if SYNC_PAGE.fullmatch(target) else "/syncs"
+
+
 class ImagePages(Controller):
     @get("/images")
     async def gallery(
@@ -275,10 +444,18 @@ class ImagePages(Controller):
         source: FromQuery[str | None] = None,
         import_id: FromQuery[str | None] = None,
         mime_type: FromQuery[str | None] = None,
+        show_removed: FromQuery[bool] = False,
         cursor: FromQuery[str | None] = None,
     ) -> Template:
-        """The image grid, filtered by name, source, import and type."""
-        filters = _filters(q=q, source=source, import_id=import_id, mime_type=mime_type)
+        """The image grid, filtered by name, source, import and type; images a sync found gone
+        from their source only when asked."""
+        filters = _filters(
+            q=q,
+            source=source,
+            import_id=import_id,
+            mime_type=mime_type,
+            show_removed="true" if show_removed else None,
+        )
         context, status_code = await _results(api, filters, cursor)
         if wants_fragment(request):
             return Template("_results.html", context=context, status_code=status_code)
@@ -299,9 +476,16 @@ class ImagePages(Controller):
         source: FromQuery[str | None] = None,
         import_id: FromQuery[str | None] = None,
         mime_type: FromQuery[str | None] = None,
+        show_removed: FromQuery[bool] = False,
     ) -> Template:
         """The next tiles of the grid, for infinite scroll."""
-        filters = _filters(q=q, source=source, import_id=import_id, mime_type=mime_type)
+        filters = _filters(
+            q=q,
+            source=source,
+            import_id=import_id,
+            mime_type=mime_type,
+            show_removed="true" if show_removed else None,
+        )
         context, status_code = await _results(api, filters, cursor)
         return Template("_image_tiles.html", context=context, status_code=status_code)
 
@@ -328,13 +512,29 @@ async def _failures(
     return await api.list_failures(imp.import_id, limit=FAILURES_PER_PAGE, cursor=cursor)
 
 
-async def _import_form_error(
-    request: HTMXRequest, api: ApiClient, data: ImportForm, error: str, status_code: int = 422
-) -> Template:
-    context: dict[str, Any] = {
+def _form_values(data: ImportForm) -> dict[str, Any]:
+    """What the import form shows: what was sent, but never the password."""
+    return {
         "form_url": data.url,
         "form_recursive": data.recursive,
+        "form_keep_in_sync": data.keep_in_sync,
+        "form_every": data.every,
+        "form_on_removed": data.on_removed,
+    }
+
+
+async def _import_form_error(
+    request: HTMXRequest,
+    api: ApiClient,
+    data: ImportForm,
+    error: str,
+    status_code: int = 422,
+    existing_sync: Sync | None = None,
+) -> Template:
+    context: dict[str, Any] = {
+        **_form_values(data),
         "form_error": error,
+        "form_existing_sync": existing_sync,
     }
     if wants_fragment(request):
         return Template("_import_form.html", context=context, status_code=status_code)
@@ -350,12 +550,18 @@ def _filters(**values: str | None) -> dict[str, str]:
     return {name: value.strip() for name, value in values.items() if value and value.strip()}
 
 
+def _api_filters(filters: dict[str, str]) -> dict[str, str]:
+    """The gallery's filters as the API takes them: removed images left out unless shown."""
+    chosen = {name: value for name, value in filters.items() if name != "show_removed"}
+    return chosen if "show_removed" in filters else {**chosen, "removed": "false"}
+
+
 async def _results(
     api: ApiClient, filters: dict[str, str], cursor: str | None
 ) -> tuple[dict[str, Any], int]:
     """One page of the grid, or why the API refused these filters (a 422, shown in place)."""
     try:
-        page = await api.list_images(filters, limit=IMAGES_PER_PAGE, cursor=cursor)
+        page = await api.list_images(_api_filters(filters), limit=IMAGES_PER_PAGE, cursor=cursor)
     except ApiError as exc:
         if exc.status_code != 422:
             raise

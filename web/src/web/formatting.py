@@ -33,6 +33,17 @@ IMAGE_TYPES = {
     "image/svg+xml": "SVG",
 }
 
+# The schedules the import form offers a sync (the API takes any interval of at least its
+# SYNC_MIN_INTERVAL_SECONDS, 15 minutes unless changed), in the API's own short form.
+SYNC_INTERVALS = {
+    "15m": "every 15 minutes",
+    "1h": "every hour",
+    "6h": "every 6 hours",
+    "1d": "every day",
+    "7d": "every week",
+}
+DEFAULT_SYNC_INTERVAL = "1h"
+
 
 def file_size(size: int | float | None) -> str:
     """Decimal units, as file managers show them: 1.5 MB = 1,500,000 bytes."""
@@ -84,6 +95,11 @@ def type_name(mime_type: str) -> str:
     return IMAGE_TYPES.get(mime_type, mime_type.removeprefix("image/").upper())
 
 
+def interval_name(every: str) -> str:
+    """`every hour` for `1h`; an interval set through the API as it writes it (`every 1h30m`)."""
+    return SYNC_INTERVALS.get(every, f"every {every}")
+
+
 def number(value: int | None) -> str:
     return NONE if value is None else f"{value:,}"
 
@@ -126,6 +142,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "status_name": status_name,
     "type_name": type_name,
     "number": number,
+    "interval_name": interval_name,
 }
 
-GLOBALS: dict[str, Callable[..., Any]] = {"sources_described": sources_described}
+GLOBALS: dict[str, Any] = {"sources_described": sources_described, "SYNC_INTERVALS": SYNC_INTERVALS}

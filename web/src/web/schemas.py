@@ -45,6 +45,8 @@ class Import(msgspec.Struct):
     finished_at: datetime | None
     elapsed_seconds: float | None
     rate: ImportRate | None
+    # Set when the import is a run of a sync (an API without syncs sends none).
+    sync_id: str | None = None
 
     @property
     def is_live(self) -> bool:
@@ -133,6 +135,8 @@ class Image(msgspec.Struct):
     thumbnail_url: str | None = None
     thumbnail_status: str = "missing"
     thumbnail_reason: str | None = None
+    # When a sync found the image's source file gone; the image stays until deleted.
+    removed_at: datetime | None = None
 
 
 class ThumbnailProgress(msgspec.Struct):
@@ -165,3 +169,46 @@ class DetectedLink(msgspec.Struct):
     source: str
     display_name: str
     folder_id: str
+
+
+class SyncRun(msgspec.Struct):
+    """A sync's latest run: an ordinary import."""
+
+    import_id: str
+    status: str
+    counts: ImportCounts
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in LIVE_STATUSES
+
+
+class Sync(msgspec.Struct):
+    sync_id: str
+    source: str
+    folder_id: str
+    source_url: str
+    recursive: bool
+    every: str
+    on_removed: str
+    paused: bool
+    next_run_at: datetime | None
+    last_run_at: datetime | None
+    runs: int
+    last_skip: str | None
+    removed_images: int
+    last_run: SyncRun | None
+    created_at: datetime
+
+
+class SyncPage(msgspec.Struct):
+    items: list[Sync]
+    next_cursor: str | None
+
+
+class SyncRunStarted(msgspec.Struct):
+    sync_id: str
+    import_id: str

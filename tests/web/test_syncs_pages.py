@@ -1,0 +1,376 @@
+"""Syncs from the web: "Keep in sync" on the import form creates one and lands on its first
+run, the Syncs page lists each with its schedule and runs its buttons (with and without htmx),
+the API's refusals are shown in its own words, and the gallery hides images removed at the
+source unless asked. The real web and API under uvicorn, the worker, Postgres, S3 and the Drive
+emulator; sign-in and the import page's sync details against a stand-in API."""
+
+import contextlib
+import json
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from litestar.testing import AsyncTestClient
+
+from tests.conftest import Stack
+from tests.web.test_pages import import_view, with_csrf_token
+from tests.web.test_sign_in import API_TOKEN, sign_in
+from web.app import create_app
+from web.settings import Settings
+
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+HTMX = {"HX-Request": "true"}
+SYNC_ID = "0d9a3f1e-5b7c-4e2a-8c6d-1f2e3d4c5b6a"
+
+
+@pytest.fixture
+def browser(web: str) -> Iterator[httpx.Client]:
+    """A browser without JavaScript: it follows no redirect by itself and sends the CSRF
+    token with every form, as the pages' forms do."""
+    with contextlib.closing(httpx.Client(base_url=web)) as client:
+        client.get("/")
+        client.headers["x-csrftoken"] = client.cookies["csrftoken"]
+        yield client
+
+
+def api_get(api_url: str, path: str) -> dict[str, Any]:
+    response = httpx.get(f"{api_url}{path}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def create_sync(api_url: str, link: str, **options: Any) -> dict[str, Any]:
+    response = httpx.post(f"{api_url}/syncs", json={"url": link, "every": "1h", **options})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_until_done(api_url: str, import_id: str, timeout: float = 60) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while True:
+        body = api_get(api_url, f"/imports/{import_id}")
+        if body["status"] not in {"queued", "running"}:
+            return body
+        assert time.monotonic() < deadline, body
+        time.sleep(0.2)
+
+
+def sync_form(link: str, **fields: str) -> dict[str, str]:
+    return {"url": link, "recursive": "true", "keep_in_sync": "true", **fields}
+
+
+def test_ticking_keep_in_sync_creates_a_sync_and_lands_on_its_first_run(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    link = stack.drive.fixture.link("web synced")
+    started = browser.post("/imports", data=sync_form(link, every="6h", on_removed="keep"))
+    assert started.status_code == 303, started.text
+    assert re.fullmatch(f"/imports/{UUID}", started.headers["location"])
+    import_id = started.headers["location"].rsplit("/", 1)[1]
+
+    [sync] = [s for s in api_get(api_url, "/syncs")["items"] if s["source_url"] == link]
+    assert (sync["source_url"], sync["every"], sync["on_removed"]) == (link, "6h", "keep")
+    assert sync["recursive"] is True
+    assert sync["last_run"]["import_id"] == import_id
+    page = browser.get(started.headers["location"])
+    assert "This import is a run of a sync" in page.text
+    assert f'href="/syncs/{sync["sync_id"]}"' in page.text
+    assert wait_until_done(api_url, import_id)["status"] == "completed"
+
+    listing = browser.get("/syncs")
+    assert listing.status_code == 200
+    row = _row(listing.text, sync["sync_id"])
+    assert link in row
+    assert "Every 6 hours" in row
+    assert "their images are kept, marked removed" in row
+    assert f'href="/imports/{import_id}"' in row
+    assert "Completed" in row
+    assert re.search(r'data-sync="runs">1<', row)
+    assert "Pause" in row and "Run now" in row and "Delete" in row
+    assert 'href="/syncs"' in listing.text  # in the site's navigation
+
+
+def test_a_second_sync_of_a_folder_is_refused_in_the_apis_words_linking_the_first(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    link = stack.drive.fixture.link("web synced twice")
+    first = create_sync(api_url, link)
+    detail = httpx.post(f"{api_url}/syncs", json={"url": link, "every": "1h"}).json()["detail"]
+    assert "has a sync already" in detail
+
+    refused = browser.post("/imports", data=sync_form(link, every="1d"))
+    assert refused.status_code == 409
+    assert detail in refused.text
+    assert f'href="/syncs/{first["sync_id"]}"' in refused.text
+    # With htmx, the form alone comes back, still ticked and on the interval chosen.
+    swapped = browser.post("/imports", data=sync_form(link, every="1d"), headers=HTMX)
+    assert swapped.status_code == 409
+    assert swapped.text.lstrip().startswith('<form id="import-form"')
+    assert detail in swapped.text
+    assert 'name="keep_in_sync" value="true" aria-describedby="sync-hint" checked' in swapped.text
+    assert '<option value="1d" selected>' in swapped.text
+
+
+@pytest.mark.parametrize(
+    "every, words",
+    [
+        ("5m", "shorter than this service allows (15m, SYNC_MIN_INTERVAL_SECONDS)"),
+        ("soon", "is not an interval; write it like 15m, 1h, 1h30m, 2d or PT1H"),
+    ],
+)
+def test_an_interval_the_api_refuses_is_shown_in_its_own_words(
+    browser: httpx.Client, stack: Stack, every: str, words: str
+) -> None:
+    link = stack.drive.fixture.link("web synced twice")
+    refused = browser.post("/imports", data=sync_form(link, every=every))
+    assert refused.status_code == 422
+    assert words in refused.text
+    assert 'id="url-error"' in refused.text
+
+
+def test_pause_resume_run_now_and_delete_work_from_the_page_without_javascript(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    sync = create_sync(api_url, stack.drive.fixture.link("web synced buttons"))
+    sync_id = sync["sync_id"]
+    wait_until_done(api_url, sync["last_run"]["import_id"])
+    back = {"back": "/syncs"}
+
+    paused = browser.post(f"/syncs/{sync_id}/pause", data=back)
+    assert (paused.status_code, paused.headers["location"]) == (303, "/syncs")
+    assert api_get(api_url, f"/syncs/{sync_id}")["paused"] is True
+    row = _row(browser.get("/syncs").text, sync_id)
+    assert "Paused" in row and "Resume" in row and "Run now" not in row
+
+    # The API's refusal, on the sync's page, in its words.
+    refused = browser.post(f"/syncs/{sync_id}/run", data=back)
+    assert refused.status_code == 409
+    assert f"sync {sync_id} is paused: resume it first" in refused.text
+
+    resumed = browser.post(f"/syncs/{sync_id}/resume", data={"back": f"/syncs/{sync_id}"})
+    assert (resumed.status_code, resumed.headers["location"]) == (303, f"/syncs/{sync_id}")
+    assert api_get(api_url, f"/syncs/{sync_id}")["next_run_at"] is not None
+
+    ran = browser.post(f"/syncs/{sync_id}/run", data=back)
+    assert (ran.status_code, ran.headers["location"]) == (303, "/syncs")
+    view = api_get(api_url, f"/syncs/{sync_id}")
+    assert view["runs"] == 2
+    assert view["last_run"]["import_id"] != sync["last_run"]["import_id"]
+    assert f'href="/imports/{view["last_run"]["import_id"]}"' in browser.get("/syncs").text
+    # Deleted once the run ended: DELETE /syncs during a live run can deadlock with the
+    # worker in the API (a 503; reported, not the web's to fix).
+    wait_until_done(api_url, view["last_run"]["import_id"])
+
+    # Back only to a page of this site's syncs.
+    deleted = browser.post(f"/syncs/{sync_id}/delete", data={"back": "https://evil.example/"})
+    assert (deleted.status_code, deleted.headers["location"]) == (303, "/syncs")
+    assert httpx.get(f"{api_url}/syncs/{sync_id}").status_code == 404
+    assert sync_id not in browser.get("/syncs").text
+    gone = browser.get(f"/syncs/{sync_id}")
+    assert gone.status_code == 404
+    assert f"no sync with id {sync_id}" in gone.text
+
+
+def test_pause_resume_run_now_and_delete_swap_the_row_with_htmx(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    sync = create_sync(api_url, stack.drive.fixture.link("web synced htmx"))
+    sync_id = sync["sync_id"]
+    wait_until_done(api_url, sync["last_run"]["import_id"])
+    row_start = f'<tr id="sync-{sync_id}">'
+
+    paused = browser.post(f"/syncs/{sync_id}/pause", headers=HTMX)
+    assert paused.status_code == 200
+    assert paused.text.lstrip().startswith(row_start)
+    assert "<html" not in paused.text
+    assert "Paused" in paused.text and "Resume" in paused.text
+
+    refused = browser.post(f"/syncs/{sync_id}/run", headers=HTMX)
+    assert refused.status_code == 409
+    assert refused.text.lstrip().startswith(row_start)
+    assert f"sync {sync_id} is paused: resume it first" in refused.text
+
+    resumed = browser.post(f"/syncs/{sync_id}/resume", headers=HTMX)
+    assert resumed.status_code == 200
+    assert "Run now" in resumed.text and "Paused" not in resumed.text
+
+    ran = browser.post(f"/syncs/{sync_id}/run", headers=HTMX)
+    assert ran.status_code == 200
+    new_run = api_get(api_url, f"/syncs/{sync_id}")["last_run"]["import_id"]
+    assert f'href="/imports/{new_run}"' in ran.text
+    assert re.search(r'data-sync="runs">2<', ran.text)
+    # Deleted once the run ended: DELETE /syncs during a live run can deadlock with the
+    # worker in the API (a 503; reported, not the web's to fix).
+    wait_until_done(api_url, new_run)
+
+    deleted = browser.post(f"/syncs/{sync_id}/delete", headers=HTMX)
+    assert deleted.status_code == 200
+    assert "Deleted: this folder is no longer synced. Its images stay." in deleted.text
+    assert deleted.text.lstrip().startswith('<tr class="gone">')
+    # Deleted meanwhile (another tab): the row says so in the API's words.
+    again = browser.post(f"/syncs/{sync_id}/pause", headers=HTMX)
+    assert again.status_code == 200
+    assert f"no sync with id {sync_id}" in again.text
+
+
+def test_the_gallery_hides_removed_images_unless_asked_and_badges_them(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    sync = create_sync(api_url, stack.drive.fixture.link("web synced gallery"))
+    import_id = sync["last_run"]["import_id"]
+    assert wait_until_done(api_url, import_id)["counts"]["imported"] == 6
+    images = api_get(api_url, f"/images?import_id={import_id}")["items"]
+    removed = images[0]
+    with stack.db() as db:
+        db.execute("UPDATE images SET removed_at = now() WHERE id = %s", (removed["id"],))
+
+    shown = browser.get("/images", params={"import_id": import_id})
+    assert _tiles(shown.text) == 5
+    assert f'href="/images/{removed["id"]}"' not in shown.text
+    assert "Show images removed at the source" in shown.text
+    assert 'name="show_removed" value="true" checked' not in shown.text
+
+    asked = {"import_id": import_id, "show_removed": "true"}
+    everything = browser.get("/images", params=asked)
+    assert 'name="show_removed" value="true" checked' in everything.text
+    fragment = browser.get("/images", params=asked, headers=HTMX)
+    assert fragment.text.lstrip().startswith('<section id="results"')
+    for answer in (everything, fragment):
+        assert _tiles(answer.text) == 6
+        tile = answer.text.split(f'href="/images/{removed["id"]}"', 1)[1].split("</li>")[0]
+        assert re.search(r'class="badge removed"[^>]*>Removed \d{4}-\d{2}-\d{2}<', tile)
+        assert answer.text.count("badge removed") == 1
+
+    page = browser.get(f"/images/{removed['id']}")
+    assert "Removed at the source" in page.text
+    assert 'data-fact="removed"' in page.text
+    kept = browser.get(f"/images/{images[1]['id']}")
+    assert "Removed at the source" not in kept.text
+
+
+async def test_the_import_page_of_a_run_shows_its_sync_and_what_it_removed() -> None:
+    run = import_view("completed", discovered=6, imported=1, unchanged=4, removed=2)
+    answers = {"/imports/a-run": run | {"sync_id": SYNC_ID}, "/imports/plain": import_view()}
+
+    def stand_in(request: httpx.Request) -> httpx.Response:
+        body = answers.get(request.url.path)
+        if body is None:
+            return httpx.Response(404, json={"error": "not_found", "detail": "no such route"})
+        return httpx.Response(200, json=body)
+
+    app = create_app(
+        Settings(api_url="http://api.test"), api_transport=httpx.MockTransport(stand_in)
+    )
+    async with AsyncTestClient(app=app) as client:
+        page = await client.get("/imports/a-run")
+        assert page.status_code == 200
+        assert "This import is a run of a sync" in page.text
+        assert f'href="/syncs/{SYNC_ID}"' in page.text
+        assert re.search(r'data-count="removed">2<', page.text)
+        other = await client.get("/imports/plain")
+        assert "run of a sync" not in other.text
+        assert 'data-count="removed"' not in other.text
+
+
+def sync_view(**changes: Any) -> dict[str, Any]:
+    return {
+        "sync_id": SYNC_ID,
+        "source": "google_drive",
+        "folder_id": "1AbCdEfGhIjK",
+        "source_url": "https://drive.google.com/drive/folders/1AbCdEfGhIjK",
+        "recursive": True,
+        "every": "1h",
+        "every_seconds": 3600,
+        "on_removed": "keep",
+        "notify_url": None,
+        "paused": False,
+        "next_run_at": "2026-11-26T08:00:00Z",
+        "last_run_at": "2026-11-26T07:00:00Z",
+        "runs": 1,
+        "last_skip": None,
+        "removed_images": 0,
+        "last_run": None,
+        "created_at": "2026-11-26T07:00:00Z",
+        "updated_at": "2026-11-26T07:00:00Z",
+        **changes,
+    }
+
+
+async def test_with_api_token_the_sync_buttons_and_keep_in_sync_need_sign_in() -> None:
+    calls: list[tuple[str, str, Any]] = []
+
+    def stand_in(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content) if request.content else None
+        calls.append((request.method, request.url.path, body))
+        if request.method == "POST" and request.url.path == f"/syncs/{SYNC_ID}/run":
+            return httpx.Response(202, json={"sync_id": SYNC_ID, "import_id": "i"})
+        if request.method == "DELETE":
+            return httpx.Response(204)
+        run = {
+            "import_id": import_view()["import_id"],
+            "status": "queued",
+            "counts": import_view()["counts"],
+            "bytes_imported": 0,
+            "error": None,
+            "created_at": "2026-11-26T07:00:00Z",
+            "started_at": None,
+            "finished_at": None,
+        }
+        return httpx.Response(
+            201 if request.method == "POST" else 200, json=sync_view(last_run=run)
+        )
+
+    settings = Settings(api_url="http://api.test", api_token=API_TOKEN)
+    app = create_app(settings, api_transport=httpx.MockTransport(stand_in))
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        client.follow_redirects = False
+        await with_csrf_token(client)
+        link = sync_view()["source_url"]
+        for path in ("pause", "resume", "run", "delete"):
+            refused = await client.post(f"/syncs/{SYNC_ID}/{path}", headers={"referer": "/syncs"})
+            assert refused.status_code == 303, path
+            assert refused.headers["location"] == "/sign-in?next=%2Fsyncs", path
+        refused = await client.post(
+            f"/syncs/{SYNC_ID}/pause", headers={**HTMX, "HX-Current-URL": "/syncs"}
+        )
+        assert (refused.status_code, refused.headers["hx-redirect"]) == (
+            401,
+            "/sign-in?next=%2Fsyncs",
+        )
+        refused = await client.post("/imports", data={"url": link, "keep_in_sync": "true"})
+        assert refused.headers["location"].startswith("/sign-in?next=")
+        assert not [call for call in calls if call[0] != "GET"]  # nothing reached the API
+
+        await sign_in(client, API_TOKEN)
+        for path in ("pause", "resume", "run", "delete"):
+            done = await client.post(f"/syncs/{SYNC_ID}/{path}", data={"back": "/syncs"})
+            assert (done.status_code, done.headers["location"]) == (303, "/syncs"), path
+        started = await client.post(
+            "/imports", data={"url": link, "keep_in_sync": "true", "every": "15m"}
+        )
+        assert started.headers["location"] == f"/imports/{import_view()['import_id']}"
+    changes = [(method, path, body) for method, path, body in calls if method != "GET"]
+    assert changes == [
+        ("PATCH", f"/syncs/{SYNC_ID}", {"paused": True}),
+        ("PATCH", f"/syncs/{SYNC_ID}", {"paused": False}),
+        ("POST", f"/syncs/{SYNC_ID}/run", None),
+        ("DELETE", f"/syncs/{SYNC_ID}", None),
+        (
+            "POST",
+            "/syncs",
+            {"url": link, "every": "15m", "recursive": False, "on_removed": "keep"},
+        ),
+    ]
+
+
+def _row(page: str, sync_id: str) -> str:
+    return page.split(f'<tr id="sync-{sync_id}">', 1)[1].split("</tr>", 1)[0]
+
+
+def _tiles(page: str) -> int:
+    return page.count('<li class="tile">')
