@@ -208,6 +208,7 @@ TEST_DRIVE_SPEC["folders"] += [
 TEST_DRIVE_SPEC["folders"] += [
     small_folder("sync api"),
     small_folder("sync api second"),
+    small_folder("sync api deleted"),
     busy_folder("sync api busy"),
     small_folder("curl synced"),
     small_folder("postman synced"),

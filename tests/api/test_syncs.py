@@ -1,8 +1,11 @@
 """The sync routes: what they take, what they refuse, and what they answer."""
 
+import threading
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
+import psycopg
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import Stack
@@ -133,6 +136,50 @@ async def test_deleting_a_sync_stops_its_runs_and_keeps_its_imports(
     assert (await api.get(f"/syncs/{sync['sync_id']}")).status_code == 404
     assert (await api.delete(f"/syncs/{sync['sync_id']}")).status_code == 404
     run = (await api.get(f"/imports/{sync['last_run']['import_id']}")).json()
+    assert run["sync_id"] is None
+
+
+async def test_deleting_a_sync_while_a_worker_completes_its_run_waits_instead_of_deadlocking(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    sync = await create(api, stack.drive.fixture.link("sync api deleted"))
+    run_id = sync["last_run"]["import_id"]
+    await wait_for_import(api, run_id)
+    with stack.db() as db:
+        image_id = db.execute(
+            "SELECT id FROM images WHERE import_id = %s ORDER BY id LIMIT 1", (run_id,)
+        ).fetchone()[0]  # type: ignore[index]
+    # What a worker completing a run does, in its order: the import's row, then the images it
+    # found gone (whose foreign key locks the sync's row); on a thread of its own, as the
+    # worker is a process of its own.
+    locked = threading.Event()
+    worker_errors: list[BaseException] = []
+
+    def complete_run() -> None:
+        try:
+            with psycopg.connect(stack.database_url) as worker:
+                worker.execute("UPDATE imports SET imported = imported WHERE id = %s", (run_id,))
+                locked.set()
+                time.sleep(1.5)  # the deletion arrives meanwhile
+                worker.execute(
+                    "UPDATE images SET removed_at = now(), removed_by_sync_id = %s WHERE id = %s",
+                    (sync["sync_id"], image_id),
+                )
+        except BaseException as exc:
+            worker_errors.append(exc)
+            locked.set()
+
+    worker = threading.Thread(target=complete_run)
+    worker.start()
+    locked.wait(10)
+    started = time.monotonic()
+    response = await api.delete(f"/syncs/{sync['sync_id']}")
+    waited = time.monotonic() - started
+    worker.join(10)
+    assert worker_errors == []
+    assert waited > 1
+    assert response.status_code == 204, response.text
+    run = (await api.get(f"/imports/{run_id}")).json()
     assert run["sync_id"] is None
 
 

@@ -121,6 +121,13 @@ async def change_sync(conn: Connection, sync_id: str, changes: dict[str, Any]) -
 
 
 async def delete_sync(conn: Connection, sync_id: str) -> bool:
+    """Delete the sync; its runs keep their rows (their sync_id becomes NULL). The runs are
+    locked first, in the order the worker locks them: a worker completing a run holds the
+    import's row and then needs the sync's (the foreign key of the images it marks removed),
+    so taking the sync's row first would deadlock with it."""
+    await conn.execute(
+        "SELECT 1 FROM imports WHERE sync_id = %s ORDER BY id FOR UPDATE", (sync_id,)
+    )
     cur = await conn.execute("DELETE FROM syncs WHERE id = %s", (sync_id,))
     return cur.rowcount == 1
 
