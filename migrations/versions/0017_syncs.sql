@@ -185,6 +185,40 @@ CREATE TRIGGER images_listed_again_not_removed
     WHEN (OLD.removed_at IS NOT NULL AND NEW.import_id IS DISTINCT FROM OLD.import_id)
     EXECUTE FUNCTION restore_image_listed_again();
 
+-- Operators' progress view, with the images each sync run found gone and the sync it belongs to
+-- (CREATE OR REPLACE may only add columns at the end).
+CREATE OR REPLACE VIEW import_progress AS
+SELECT i.id AS import_id,
+       i.source,
+       i.folder_id,
+       i.status,
+       i.discovered,
+       i.imported,
+       i.unchanged,
+       i.skipped,
+       i.failed,
+       i.discovered - t.settled AS pending,
+       i.folders_pending AS folders_to_list,
+       i.bytes_imported,
+       CASE WHEN i.discovered > 0 THEN round(100.0 * t.settled / i.discovered, 1) END
+           AS percent_done,
+       i.created_at,
+       i.started_at,
+       i.finished_at,
+       date_trunc('second', t.elapsed) AS elapsed,
+       round(t.settled / t.minutes, 1) AS files_per_minute,
+       round(i.bytes_imported / t.minutes)::bigint AS bytes_per_minute,
+       i.error,
+       i.removed,
+       i.sync_id
+FROM imports i
+CROSS JOIN LATERAL (
+    SELECT i.imported + i.unchanged + i.skipped + i.failed AS settled,
+           coalesce(i.finished_at, now()) - i.started_at AS elapsed,
+           nullif(extract(epoch FROM coalesce(i.finished_at, now()) - i.started_at), 0) / 60
+               AS minutes
+) t;
+
 -- Operators: every sync with its schedule and its last run.
 CREATE VIEW sync_overview AS
 SELECT s.id AS sync_id,

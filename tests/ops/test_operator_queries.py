@@ -179,8 +179,8 @@ def probe_jobs(db: Any, import_id: str) -> Iterator[tuple[int, int]]:
 def test_workers_lists_the_live_worker_and_its_heartbeat(stack: Stack) -> None:
     rows = ops(stack.database_url, "workers.sql")
 
-    # This module's one worker process: its imports' and its derivatives' workers.
-    assert len(rows) == 2
+    # This module's one worker process: its imports', derivatives' and webhooks' workers.
+    assert len(rows) == 3
     for row in rows:
         last = datetime.fromisoformat(row["last_heartbeat"])
         assert (datetime.now(UTC) - last).total_seconds() < 10  # HEARTBEAT_SECONDS is 1 here
