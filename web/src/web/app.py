@@ -33,7 +33,6 @@ from web.endpoints import (
     ImagePages,
     ImportPages,
     SignInPages,
-    SyncPages,
     healthz,
     readyz,
     wants_fragment,
@@ -41,6 +40,7 @@ from web.endpoints import (
 from web.formatting import FILTERS, GLOBALS
 from web.settings import Settings, get_settings
 from web.sources import SourceCatalogue
+from web.sync_pages import SyncPages
 
 logger = logging.getLogger(__name__)
 

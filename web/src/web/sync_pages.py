@@ -1,0 +1,152 @@
+"""The sync pages: every sync with its schedule and last run, one sync's page, and the buttons
+that pause, resume, run and delete one. Thin like the other pages: ask the API, render."""
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from litestar import Controller, Response, get, post
+from litestar.di import NamedDependency
+from litestar.enums import RequestEncodingType
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+from litestar.status_codes import HTTP_303_SEE_OTHER
+
+from web import auth
+from web.api_client import ApiClient, ApiError
+from web.endpoints import wants_fragment
+
+SYNCS_PER_PAGE = 25
+
+
+@dataclass
+class SyncActionForm:
+    # The page the button was on, to go back to without JavaScript.
+    back: str = "/syncs"
+
+
+class SyncPages(Controller):
+    @get("/syncs")
+    async def list_syncs(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        cursor: FromQuery[str | None] = None,
+    ) -> Template:
+        """Every sync with its schedule and last run; refreshes itself while a run is live."""
+        page = await api.list_syncs(limit=SYNCS_PER_PAGE, cursor=cursor)
+        live = not cursor and any(s.last_run and s.last_run.is_live for s in page.items)
+        context = {
+            "syncs": page,
+            "cursor": cursor,
+            "poll_url": "/syncs" if live else None,
+            "older_url": f"/syncs?{urlencode({'cursor': page.next_cursor or ''})}",
+        }
+        template = "_syncs_table.html" if wants_fragment(request) else "syncs.html"
+        return Template(template, context=context)
+
+    @get("/syncs/{sync_id:str}")
+    async def show_sync(self, api: NamedDependency[ApiClient], sync_id: FromPath[str]) -> Template:
+        """One sync: its schedule, its last run and its buttons."""
+        return Template("sync.html", context={"sync": await api.get_sync(sync_id)})
+
+    @post("/syncs/{sync_id:str}/pause")
+    async def pause_sync(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """No more runs until resumed; a run under way ends as usual."""
+        return await _act_on_sync(
+            request, api, sync_id, data.back, lambda: api.change_sync(sync_id, paused=True)
+        )
+
+    @post("/syncs/{sync_id:str}/resume")
+    async def resume_sync(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Runs start again on the schedule."""
+        return await _act_on_sync(
+            request, api, sync_id, data.back, lambda: api.change_sync(sync_id, paused=False)
+        )
+
+    @post("/syncs/{sync_id:str}/run")
+    async def run_sync_now(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """A run now, whatever the schedule."""
+        return await _act_on_sync(request, api, sync_id, data.back, lambda: api.run_sync(sync_id))
+
+    @post("/syncs/{sync_id:str}/delete")
+    async def delete_sync(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        sync_id: FromPath[str],
+        data: Annotated[SyncActionForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
+    ) -> Response[Any]:
+        """Stop syncing the folder; its images stay."""
+        try:
+            await api.delete_sync(sync_id)
+        except ApiError as exc:
+            if exc.status_code != 404 or not wants_fragment(request):
+                raise
+            return Template("_sync_gone_row.html", context={"message": exc.detail})
+        if wants_fragment(request):
+            message = "Deleted: this folder is no longer synced. Its images stay."
+            return Template("_sync_gone_row.html", context={"message": message})
+        back = _back_to_syncs(data.back)
+        # Its own page is gone with it.
+        target = "/syncs" if back.startswith(f"/syncs/{sync_id}") else back
+        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+
+
+async def _act_on_sync(
+    request: HTMXRequest,
+    api: ApiClient,
+    sync_id: str,
+    back: str,
+    action: Callable[[], Awaitable[object]],
+) -> Response[Any]:
+    """Pause, resume or run a sync; a conflict (paused, or a run already live) is shown in its
+    row, or on its page without JavaScript."""
+    action_error = None
+    try:
+        await action()
+    except ApiError as exc:
+        if exc.status_code == 404 and wants_fragment(request):
+            return Template("_sync_gone_row.html", context={"message": exc.detail})
+        if exc.status_code != 409:
+            raise
+        action_error = exc.detail
+    if action_error is None and not wants_fragment(request):
+        return Redirect(_back_to_syncs(back), status_code=HTTP_303_SEE_OTHER)
+    sync = await api.get_sync(sync_id)
+    status_code = 409 if action_error else 200
+    if wants_fragment(request):
+        context = {"sync": sync, "row_error": action_error, "back": back}
+        return Template("_sync_row.html", context=context, status_code=status_code)
+    context = {"sync": sync, "action_error": action_error, "back": f"/syncs/{sync.sync_id}"}
+    return Template("sync.html", context=context, status_code=status_code)
+
+
+SYNC_PAGE = re.compile(r"/syncs(\?.*|/[^/?]+)?")
+
+
+def _back_to_syncs(back: str) -> str:
+    """A page of the sync list or a sync's page; never anywhere else."""
+    target = auth.safe_next(back)
+    return target if SYNC_PAGE.fullmatch(target) else "/syncs"
