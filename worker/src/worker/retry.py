@@ -69,10 +69,19 @@ class TransientFailureRetry(BaseRetryStrategy):
 class WebhookDeliveryRetry(BaseRetryStrategy):
     """A webhook attempt that failed is retried when its delivery says (the delivery decided
     the wait, and when to give up, from its own age: WEBHOOK_RETRY_FOR_SECONDS). A failure of
-    the database or the network around the attempt is retried like any transient one; a bug
-    is not."""
+    the database or the network around the attempt is retried with the usual backoff until it
+    passes; a bug is not retried."""
 
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, WebhookAttemptFailed):
             return RetryDecision(retry_at=exception.retry_at)
-        return TransientFailureRetry().get_retry_decision(exception=exception, job=job)
+        if is_bug(exception):
+            return None
+        # The database or the network around the attempt: tried again however long it takes,
+        # not for MAX_ATTEMPTS, which the receiver's own failures have used up; the delivery
+        # gives itself up once it is older than WEBHOOK_RETRY_FOR_SECONDS.
+        settings = get_settings()
+        wait = backoff_seconds(
+            job.attempts, settings.retry_base_seconds, settings.retry_max_seconds
+        )
+        return RetryDecision(retry_at=datetime.now(UTC) + timedelta(seconds=wait))

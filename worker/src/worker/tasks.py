@@ -275,10 +275,7 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> None:
                 await webhooks.fail_delivery(services, delivery_id, bug_report(exc))
                 run.failed()
                 raise
-            if is_last_attempt(context.job):
-                await webhooks.fail_delivery(services, delivery_id, f"gave up: {exc}")
-                run.failed()
-                return
+            log.info("webhook.retry delivery_id=%s error=%s", delivery_id, exc)
             raise
 
 
