@@ -221,30 +221,6 @@ async def test_a_delivery_whose_import_was_deleted_ends_doing_nothing(
     assert receiver.requests("/ok/deleted") == []
 
 
-async def test_a_delivery_whose_job_comes_back_after_the_window_is_given_up_unsent(
-    database_url: str, receiver: WebhookReceiver
-) -> None:
-    # Its job was retried while the database was away, for longer than the window.
-    delivery_id = ended_import_delivery(database_url, f"{receiver.base_url}/ok/too-late")
-    with psycopg.connect(database_url, autocommit=True) as db:
-        db.execute(
-            "UPDATE webhook_deliveries SET created_at = now() - interval '2 days' WHERE id = %s",
-            (delivery_id,),
-        )
-    settings = Settings(
-        database_url=database_url,
-        webhook_secret=SPEC_SECRET,
-        webhook_allowed_networks=["127.0.0.1/32"],
-    )
-    async for services in worker_services(settings):
-        await webhooks.deliver(services, delivery_id)
-
-    (state, _, last_error), _ = delivery_and_attempts(database_url, delivery_id)
-    assert state == "failed"
-    assert "within WEBHOOK_RETRY_FOR_SECONDS (86400 s)" in last_error
-    assert receiver.requests("/ok/too-late") == []
-
-
 def test_the_database_failing_around_an_attempt_is_retried_however_many_attempts_were_made() -> (
     None
 ):

@@ -77,9 +77,9 @@ class WebhookDeliveryRetry(BaseRetryStrategy):
             return RetryDecision(retry_at=exception.retry_at)
         if is_bug(exception):
             return None
-        # The database or the network around the attempt: tried again however long it takes,
-        # not for MAX_ATTEMPTS, which the receiver's own failures have used up; the delivery
-        # gives itself up once it is older than WEBHOOK_RETRY_FOR_SECONDS.
+        # The database around the attempt: tried again however long it takes to come back, not
+        # for MAX_ATTEMPTS, which the receiver's own failures count towards; the attempt then
+        # made gives the delivery up if it fails past WEBHOOK_RETRY_FOR_SECONDS.
         settings = get_settings()
         wait = backoff_seconds(
             job.attempts, settings.retry_base_seconds, settings.retry_max_seconds

@@ -78,16 +78,6 @@ async def deliver(services: Services, delivery_id: str) -> None:
             "gone" if delivery is None else delivery["state"],
         )
         return
-    give_up_at = delivery["created_at"] + timedelta(seconds=settings.webhook_retry_for_seconds)
-    if datetime.now(UTC) > give_up_at:
-        # Its job came back late (the database was away): past the window, nothing is sent.
-        await fail_delivery(
-            services,
-            delivery_id,
-            f"gave up: no attempt could be made within WEBHOOK_RETRY_FOR_SECONDS "
-            f"({settings.webhook_retry_for_seconds:g} s)",
-        )
-        return
     started_at = datetime.now(UTC)
     started = time.monotonic()
     outcome = await attempt(services.webhook_http, settings, delivery)
