@@ -374,3 +374,47 @@ def _row(page: str, sync_id: str) -> str:
 
 def _tiles(page: str) -> int:
     return page.count('<li class="tile">')
+
+
+async def test_the_form_s_notify_url_goes_with_an_import_and_with_a_sync() -> None:
+    bodies: list[tuple[str, Any]] = []
+
+    def stand_in(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            bodies.append((request.url.path, json.loads(request.content)))
+        if request.url.path == "/imports":
+            view = import_view()
+            keys = ("import_id", "status", "source", "folder_id")
+            return httpx.Response(202, json={key: view[key] for key in keys})
+        run = {
+            "import_id": import_view()["import_id"],
+            "status": "queued",
+            "counts": import_view()["counts"],
+            "bytes_imported": 0,
+            "error": None,
+            "created_at": "2026-11-26T07:00:00Z",
+            "started_at": None,
+            "finished_at": None,
+        }
+        return httpx.Response(201, json=sync_view(last_run=run))
+
+    app = create_app(
+        Settings(api_url="http://api.test"), api_transport=httpx.MockTransport(stand_in)
+    )
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        client.follow_redirects = False
+        await with_csrf_token(client)
+        link = sync_view()["source_url"]
+        hook = " https://hooks.example.com/imports "
+        once = await client.post("/imports", data={"url": link, "notify_url": hook})
+        synced = await client.post(
+            "/imports",
+            data={"url": link, "keep_in_sync": "true", "every": "1h", "notify_url": hook},
+        )
+        without = await client.post("/imports", data={"url": link, "notify_url": ""})
+    assert once.status_code == synced.status_code == without.status_code == 303
+    assert [(path, body.get("notify_url")) for path, body in bodies] == [
+        ("/imports", "https://hooks.example.com/imports"),
+        ("/syncs", "https://hooks.example.com/imports"),
+        ("/imports", None),
+    ]

@@ -63,12 +63,19 @@ class ApiClient:
         return ApiClient(self._http, token=self._token, visitor=address)
 
     async def start_import(
-        self, url: str, recursive: bool, password: str | None = None
+        self,
+        url: str,
+        recursive: bool,
+        password: str | None = None,
+        *,
+        notify_url: str | None = None,
     ) -> ImportStarted:
         """The API decides the source from the link, and says what is wrong with it."""
         body: dict[str, Any] = {"url": url, "recursive": recursive}
         if password:
             body["password"] = password
+        if notify_url:
+            body["notify_url"] = notify_url
         response = await self._send("POST", "/imports", json=body)
         started = _decode(response, ImportStarted)
         started.already_live = response.status_code == 200
@@ -82,6 +89,7 @@ class ApiClient:
         recursive: bool,
         on_removed: str,
         password: str | None = None,
+        notify_url: str | None = None,
     ) -> Sync:
         """A sync of the folder, whose first run the API starts now."""
         body: dict[str, Any] = {
@@ -92,6 +100,8 @@ class ApiClient:
         }
         if password:
             body["password"] = password
+        if notify_url:
+            body["notify_url"] = notify_url
         return await self._call("POST", "/syncs", Sync, json=body)
 
     async def list_syncs(self, *, limit: int, cursor: str | None = None) -> SyncPage:

@@ -55,6 +55,8 @@ class ImportForm:
     # The API checks these, and says what is wrong with them.
     every: str = DEFAULT_SYNC_INTERVAL
     on_removed: str = "keep"
+    # Where the import (or each run of the sync) reports its end; the API checks the address.
+    notify_url: str = ""
 
 
 @dataclass
@@ -244,7 +246,12 @@ class ImportPages(Controller):
 
 async def _start(api: ApiClient, data: ImportForm) -> str:
     """A one-off import; where to see it."""
-    started = await api.start_import(data.url.strip(), data.recursive, data.password or None)
+    started = await api.start_import(
+        data.url.strip(),
+        data.recursive,
+        data.password or None,
+        notify_url=data.notify_url.strip() or None,
+    )
     target = f"/imports/{started.import_id}"
     return f"{target}?existing=1" if started.already_live else target
 
@@ -257,6 +264,7 @@ async def _start_sync(api: ApiClient, data: ImportForm) -> str:
         recursive=data.recursive,
         on_removed=data.on_removed,
         password=data.password or None,
+        notify_url=data.notify_url.strip() or None,
     )
     # No first run yet when another import of the folder was live: its page shows the schedule.
     return f"/imports/{sync.last_run.import_id}" if sync.last_run else f"/syncs/{sync.sync_id}"
@@ -389,6 +397,7 @@ def _form_values(data: ImportForm) -> dict[str, Any]:
         "form_keep_in_sync": data.keep_in_sync,
         "form_every": data.every,
         "form_on_removed": data.on_removed,
+        "form_notify_url": data.notify_url,
     }
 
 
