@@ -17,16 +17,7 @@ Exit status:
   0    the import was cancelled
   $EXIT_API_ERROR    an API error, e.g. 409 when the import had already finished"
 
-id=
-while [ $# -gt 0 ]; do
-    case $1 in
-        -h | --help) print_help; exit 0 ;;
-        -*) usage_error "unknown option: $1" ;;
-        *) [ -z "$id" ] || usage_error "give one import id"; id=$1 ;;
-    esac
-    shift
-done
-[ -n "$id" ] || usage_error "give the import's id"
+parse_id_argument import "$@"
 require_tools
 
 api_request POST "/imports/$(urlencode "$id")/cancel"

@@ -18,16 +18,7 @@ one line with empty attempt fields; nothing is printed for an import without not
 Exit status:
   0    the deliveries were listed (none is not an error)"
 
-id=
-while [ $# -gt 0 ]; do
-    case $1 in
-        -h | --help) print_help; exit 0 ;;
-        -*) usage_error "unknown option: $1" ;;
-        *) [ -z "$id" ] || usage_error "give one import id"; id=$1 ;;
-    esac
-    shift
-done
-[ -n "$id" ] || usage_error "give the import's id"
+parse_id_argument import "$@"
 require_tools
 
 api_request GET "/imports/$(urlencode "$id")/deliveries"

@@ -163,18 +163,21 @@ start_import() {
     json .import_id
 }
 
-# The arguments of the scripts that act on one sync: ID, nothing else. Sets $sync_id.
-parse_sync_id() {
-    sync_id=
+# The arguments of the scripts that act on one import or sync: `parse_id_argument NOUN "$@"`
+# takes ID and nothing else (but --help), and sets $id.
+parse_id_argument() {
+    noun=$1
+    shift
+    id=
     while [ $# -gt 0 ]; do
         case $1 in
             -h | --help) print_help; exit 0 ;;
             -*) usage_error "unknown option: $1" ;;
-            *) [ -z "$sync_id" ] || usage_error "give one sync id"; sync_id=$1 ;;
+            *) [ -z "$id" ] || usage_error "give one $noun id"; id=$1 ;;
         esac
         shift
     done
-    [ -n "$sync_id" ] || usage_error "give the sync's id"
+    [ -n "$id" ] || usage_error "give the $noun's id"
 }
 
 # One line of a sync, from API_BODY: id, interval, next run (or "paused"), the last run's

@@ -19,16 +19,7 @@ Exit status:
   $EXIT_API_ERROR    an API error, e.g. 409 when the import failed as a whole, is still queued,
        or its folder has another live import"
 
-id=
-while [ $# -gt 0 ]; do
-    case $1 in
-        -h | --help) print_help; exit 0 ;;
-        -*) usage_error "unknown option: $1" ;;
-        *) [ -z "$id" ] || usage_error "give one import id"; id=$1 ;;
-    esac
-    shift
-done
-[ -n "$id" ] || usage_error "give the import's id"
+parse_id_argument import "$@"
 require_tools
 
 api_request POST "/imports/$(urlencode "$id")/retry"

@@ -16,8 +16,8 @@ image it brought stays.
 Exit status:
   0    the sync was deleted"
 
-parse_sync_id "$@"
+parse_id_argument sync "$@"
 require_tools
 
-api_request DELETE "/syncs/$(urlencode "$sync_id")"
-printf 'sync %s: deleted\n' "$sync_id"
+api_request DELETE "/syncs/$(urlencode "$id")"
+printf 'sync %s: deleted\n' "$id"

@@ -15,9 +15,9 @@ Pause a sync: no run starts until sync-resume.sh; a run in progress finishes.
 Exit status:
   0    the sync is paused"
 
-parse_sync_id "$@"
+parse_id_argument sync "$@"
 require_tools
 
 API_JSON='{"paused": true}'
-api_request PATCH "/syncs/$(urlencode "$sync_id")"
+api_request PATCH "/syncs/$(urlencode "$id")"
 json '"sync \(.sync_id): paused"'

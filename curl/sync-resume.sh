@@ -15,9 +15,9 @@ Resume a paused sync; prints when its next run starts (at once if one fell due m
 Exit status:
   0    the sync is running on its schedule again"
 
-parse_sync_id "$@"
+parse_id_argument sync "$@"
 require_tools
 
 API_JSON='{"paused": false}'
-api_request PATCH "/syncs/$(urlencode "$sync_id")"
+api_request PATCH "/syncs/$(urlencode "$id")"
 json '"sync \(.sync_id): every \(.every), next run \(.next_run_at)"'

@@ -20,8 +20,8 @@ Exit status:
   $EXIT_API_ERROR    an API error, e.g. 409 when the sync is paused or its folder has an
        import queued or running"
 
-parse_sync_id "$@"
+parse_id_argument sync "$@"
 require_tools
 
-api_request POST "/syncs/$(urlencode "$sync_id")/run"
+api_request POST "/syncs/$(urlencode "$id")/run"
 json .import_id

@@ -17,10 +17,10 @@ run's import id, status and counts.
 Exit status:
   0    the sync was shown"
 
-parse_sync_id "$@"
+parse_id_argument sync "$@"
 require_tools
 
-api_request GET "/syncs/$(urlencode "$sync_id")"
+api_request GET "/syncs/$(urlencode "$id")"
 json '"sync: \(.sync_id)",
     "link: \(.source_url)",
     "every: \(.every)\(if .recursive then "" else " (folder only, no subfolders)" end)",

@@ -9,6 +9,9 @@ failures onto httpx's `TransportError` family, which `sources/http.py` turns int
 `TransientSourceError`. Redirects, cookies and timeouts stay httpx's business.
 """
 
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
 import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
@@ -78,3 +81,22 @@ def create_webhook_client(settings: Settings) -> httpx.AsyncClient:
         timeout=settings.webhook_timeout_seconds,
         limits=httpx.Limits(max_keepalive_connections=0),
     )
+
+
+def retry_after_seconds(response: httpx.Response) -> float | None:
+    """`Retry-After` in seconds from now, as a number of seconds or an HTTP date; None when
+    absent or unreadable."""
+    value = response.headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - datetime.now(UTC)).total_seconds())

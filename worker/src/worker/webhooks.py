@@ -17,12 +17,12 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
 
 from worker import jobs, webhook_repository
+from worker.http_client import retry_after_seconds
 from worker.retry import WebhookAttemptFailed, backoff_seconds
 from worker.services import Services
 from worker.settings import Settings, webhook_signing_key
@@ -257,25 +257,6 @@ def sign(key: bytes, webhook_id: str, timestamp: int, body: bytes) -> str:
     signed = f"{webhook_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode()
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """A Retry-After header in seconds (a number, or an HTTP date), None when absent or
-    unreadable."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
 
 
 def _iso(moment: datetime) -> str:

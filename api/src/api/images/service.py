@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from api.cursor import decode_cursor, encode_cursor
 from api.db import Connection
 from api.errors import InvalidInput, NotFound
+from api.ids import parse_id
 from api.images import repository
 from api.images.repository import ImageRow, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
@@ -79,10 +80,7 @@ async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> 
 
 
 async def thumbnail_progress(conn: Connection, import_id: str) -> ThumbnailProgress:
-    try:
-        parsed_id = str(uuid.UUID(import_id))
-    except ValueError:
-        raise NotFound(f"no import with id {import_id}") from None
+    parsed_id = parse_id(import_id, "import")
     progress = await repository.derivative_progress(conn, parsed_id)
     if progress is None:
         raise NotFound(f"no import with id {import_id}")
@@ -90,10 +88,7 @@ async def thumbnail_progress(conn: Connection, import_id: str) -> ThumbnailProgr
 
 
 async def _get_row(conn: Connection, image_id: str) -> ImageRow:
-    try:
-        parsed_id = str(uuid.UUID(image_id))
-    except ValueError:
-        raise NotFound(f"no image with id {image_id}") from None
+    parsed_id = parse_id(image_id, "image")
     row = await repository.get_image(conn, parsed_id)
     if row is None:
         raise NotFound(f"no image with id {image_id}")

@@ -15,6 +15,7 @@ from psycopg import errors
 from api.cursor import decode_cursor, decode_text_cursor, encode_cursor, encode_text_cursor
 from api.db import Connection
 from api.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
+from api.ids import parse_id
 from api.imports import repository
 from api.imports.schemas import (
     CancelAccepted,
@@ -176,7 +177,7 @@ def _accepted(row: dict[str, Any]) -> ImportAccepted:
 
 
 async def get_import(conn: Connection, import_id: str) -> ImportView:
-    row = await repository.get_import(conn, _parse_id(import_id))
+    row = await repository.get_import(conn, parse_id(import_id, "import"))
     if row is None:
         raise NotFound(f"no import with id {import_id}")
     return to_view(row)
@@ -210,7 +211,7 @@ async def list_imports(
 async def list_failed_files(
     conn: Connection, import_id: str, *, limit: int, cursor: str | None
 ) -> FailedFilePage:
-    parsed_id = _parse_id(import_id)
+    parsed_id = parse_id(import_id, "import")
     after = decode_text_cursor(cursor) if cursor else None
     if not await repository.import_exists(conn, parsed_id):
         raise NotFound(f"no import with id {import_id}")
@@ -238,7 +239,7 @@ async def retry_failed_files(
 ) -> RetryAccepted:
     """Put every failed file of the import back to pending and have the worker queue their
     transfers, in the request's transaction; a finished import runs again until they settle."""
-    parsed_id = _parse_id(import_id)
+    parsed_id = parse_id(import_id, "import")
     try:
         requeued = await repository.requeue_failed_files(conn, parsed_id)
     except errors.NoDataFound:
@@ -257,7 +258,7 @@ async def cancel_import(
 ) -> CancelAccepted:
     """Stop an import: no further listing or transfers; what it imported stays. `conn` is in
     autocommit: the cancellation commits first, then its queued jobs are cancelled."""
-    parsed_id = _parse_id(import_id)
+    parsed_id = parse_id(import_id, "import")
     before = await repository.get_import(conn, parsed_id)
     if before is None:
         raise NotFound(f"no import with id {import_id}")
@@ -283,14 +284,7 @@ def to_view(row: dict[str, Any]) -> ImportView:
         recursive=row["recursive"],
         sync_id=None if row["sync_id"] is None else str(row["sync_id"]),
         notify_url=row["notify_url"],
-        counts=ImportCounts(
-            discovered=row["discovered"],
-            imported=row["imported"],
-            unchanged=row["unchanged"],
-            skipped=row["skipped"],
-            failed=row["failed"],
-            removed=row["removed"],
-        ),
+        counts=counts_of(row),
         bytes_imported=row["bytes_imported"],
         error=row["error"],
         notes=row["notes"],
@@ -302,6 +296,18 @@ def to_view(row: dict[str, Any]) -> ImportView:
     )
 
 
+def counts_of(row: dict[str, Any]) -> ImportCounts:
+    """An import's counts, from a row with its counter columns."""
+    return ImportCounts(
+        discovered=row["discovered"],
+        imported=row["imported"],
+        unchanged=row["unchanged"],
+        skipped=row["skipped"],
+        failed=row["failed"],
+        removed=row["removed"],
+    )
+
+
 def _rate(row: dict[str, Any], elapsed: float) -> ImportRate:
     if elapsed <= 0:
         return ImportRate(files_per_second=0.0, bytes_per_second=0.0)
@@ -309,10 +315,3 @@ def _rate(row: dict[str, Any], elapsed: float) -> ImportRate:
     return ImportRate(
         files_per_second=settled / elapsed, bytes_per_second=row["bytes_imported"] / elapsed
     )
-
-
-def _parse_id(import_id: str) -> str:
-    try:
-        return str(uuid.UUID(import_id))
-    except ValueError:
-        raise NotFound(f"no import with id {import_id}") from None

@@ -2,7 +2,6 @@
 first run; the worker's scheduler starts the later ones (worker/syncs.py). Each run is an
 ordinary import."""
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,9 +11,9 @@ import procrastinate
 from api.cursor import decode_cursor, encode_cursor
 from api.db import Connection
 from api.errors import Conflict, InvalidInput, NotFound
+from api.ids import parse_id
 from api.imports import repository as imports
-from api.imports.schemas import ImportCounts
-from api.imports.service import check_password
+from api.imports.service import check_password, counts_of
 from api.jobs import defer_start_import
 from api.syncs import repository
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
@@ -68,7 +67,7 @@ async def create_sync(
 
 
 async def get_sync(conn: Connection, sync_id: str) -> SyncView:
-    row = await repository.get_sync(conn, _parse_id(sync_id))
+    row = await repository.get_sync(conn, parse_id(sync_id, "sync"))
     if row is None:
         raise NotFound(f"no sync with id {sync_id}")
     return to_view(row)
@@ -93,7 +92,7 @@ async def change_sync(
     min_interval_seconds: int,
     notify_networks: Sequence[IPNetwork],
 ) -> SyncView:
-    parsed_id = _parse_id(sync_id)
+    parsed_id = parse_id(sync_id, "sync")
     changes: dict[str, Any] = {}
     if not isinstance(change.paused, msgspec.UnsetType):
         changes["paused"] = change.paused
@@ -112,7 +111,7 @@ async def change_sync(
 
 async def delete_sync(conn: Connection, sync_id: str) -> None:
     """No more runs; a run in progress finishes as an ordinary import, and every image stays."""
-    if not await repository.delete_sync(conn, _parse_id(sync_id)):
+    if not await repository.delete_sync(conn, parse_id(sync_id, "sync")):
         raise NotFound(f"no sync with id {sync_id}")
 
 
@@ -175,24 +174,10 @@ def _run(row: dict[str, Any]) -> SyncRun:
     return SyncRun(
         import_id=str(row["run_id"]),
         status=row["run_status"],
-        counts=ImportCounts(
-            discovered=row["discovered"],
-            imported=row["imported"],
-            unchanged=row["unchanged"],
-            skipped=row["skipped"],
-            failed=row["failed"],
-            removed=row["removed"],
-        ),
+        counts=counts_of(row),
         bytes_imported=row["bytes_imported"],
         error=row["run_error"],
         created_at=row["run_created_at"],
         started_at=row["run_started_at"],
         finished_at=row["run_finished_at"],
     )
-
-
-def _parse_id(sync_id: str) -> str:
-    try:
-        return str(uuid.UUID(sync_id))
-    except ValueError:
-        raise NotFound(f"no sync with id {sync_id}") from None

@@ -1,12 +1,12 @@
 """Webhooks as the API sees them: the check of a submitted notify_url, and an import's
 deliveries."""
 
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
 from api.db import Connection
 from api.errors import InvalidInput, NotFound
+from api.ids import parse_id
 from api.imports import repository as imports
 from api.webhooks import repository
 from api.webhooks.schemas import Delivery, DeliveryAttempt, DeliveryList
@@ -28,10 +28,7 @@ async def check_notify_url(url: str, allowed: Sequence[IPNetwork]) -> str:
 
 
 async def list_deliveries(conn: Connection, import_id: str) -> DeliveryList:
-    try:
-        parsed_id = str(uuid.UUID(import_id))
-    except ValueError:
-        raise NotFound(f"no import with id {import_id}") from None
+    parsed_id = parse_id(import_id, "import")
     if not await imports.import_exists(conn, parsed_id):
         raise NotFound(f"no import with id {import_id}")
     rows = await repository.list_deliveries(conn, parsed_id, limit=MAX_DELIVERIES_LISTED)

@@ -18,13 +18,13 @@ from typing import Any
 
 import httpx
 
+from worker.http_client import retry_after_seconds
 from worker.sources.base import (
     FolderRef,
     ImportLink,
     PermanentSourceError,
     TransientSourceError,
 )
-from worker.sources.http import retry_after_seconds
 from worker.sources.media_types import image_type_by_extension
 from worker.sources.specs.dropbox import DropboxFolder
 

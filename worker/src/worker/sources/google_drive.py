@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from worker.http_client import retry_after_seconds
 from worker.sources.base import (
     FolderPage,
     FolderRef,
@@ -28,7 +29,6 @@ from worker.sources.http import (
     hold_off_if_rate_limited,
     json_body,
     open_download,
-    retry_after_seconds,
     send_paced,
 )
 

@@ -8,8 +8,6 @@ each connector's own `classify_error`.
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -82,25 +80,6 @@ def media_type(response: httpx.Response) -> str:
     """The answer's Content-Type without parameters, lowercased (`text/html`)."""
     content_type: str = response.headers.get("content-type", "")
     return content_type.split(";")[0].strip().lower()
-
-
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    """`Retry-After` in seconds from now, as a number of seconds or an HTTP date; None when
-    absent or unreadable."""
-    value = response.headers.get("retry-after")
-    if value is None:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    try:
-        moment = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 async def hold_off_if_rate_limited(

@@ -10,8 +10,9 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 
 import httpx
 
+from worker.http_client import retry_after_seconds
 from worker.sources.base import Pacer, PermanentSourceError, TransientSourceError
-from worker.sources.http import media_type, retry_after_seconds, send_paced
+from worker.sources.http import media_type, send_paced
 
 _REAL_HOSTS = {"drive.google.com": "web", "drive.usercontent.google.com": "download"}
 _SIGN_IN_HOST = "accounts.google.com"
