@@ -227,3 +227,8 @@ TEST_DRIVE_SPEC["folders"] += [
     small_folder("web synced htmx"),
     small_folder("web synced gallery"),
 ]
+
+# tests/e2e/test_drive_at_scale.py: transfers still running when a worker stops without grace.
+TEST_DRIVE_SPEC["folders"] += [
+    {"name": "cut short", "files": [{"name_pattern": "c_{i:03d}.jpg", "count": 120}]}
+]

@@ -11,7 +11,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from emulators.google_drive import FaultRule
-from tests.conftest import Stack, start_worker
+from tests.conftest import Stack, start_worker, stop_worker
 from tests.helpers import all_images, start_import, wait_for_import
 
 
@@ -198,3 +198,32 @@ async def test_sigterm_lets_running_transfers_finish_and_the_next_worker_takes_t
     result = await wait_for_import(api, import_id, timeout=300)
     assert result["status"] == "completed"
     assert result["counts"]["imported"] == 400
+
+
+async def test_transfers_cut_short_at_shutdown_run_again_and_the_import_completes(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    # No grace at all, and a slow pace: every batch running at the SIGTERM is cancelled.
+    stop_worker(stack.worker)
+    impatient = {**stack.env, "SHUTDOWN_GRACE_SECONDS": "0", "SOURCE_REQUESTS_PER_SECOND": "20"}
+    stack.worker = start_worker(impatient, stack.worker_log)
+    import_id = await start_import(api, stack.drive.fixture.link("cut short"))
+    while (await api.get(f"/imports/{import_id}")).json()["counts"]["imported"] < 10:
+        await asyncio.sleep(0.05)
+    stack.worker.send_signal(signal.SIGTERM)
+    assert stack.worker.wait(timeout=30) == 0
+    with stack.db() as db:
+        jobs = dict(
+            db.execute(
+                "SELECT status, count(*) FROM procrastinate_jobs"
+                " WHERE task_name = 'import.transfer_batch' AND attempts > 0 GROUP BY status"
+            ).fetchall()
+        )
+    # Cut short is no failure: back in the queue at once, not left `aborted` for good.
+    assert "aborted" not in jobs and jobs.get("todo", 0) >= 1, jobs
+
+    stack.worker = start_worker(stack.env, stack.worker_log)
+    result = await wait_for_import(api, import_id, timeout=120)
+    assert result["status"] == "completed", result
+    assert result["counts"]["imported"] == 120
+    assert result["counts"]["failed"] == 0

@@ -2,13 +2,14 @@
 honouring a source's Retry-After. Permanent failures are never retried, and neither are bugs:
 an exception that is no failure of the outside world fails its job at once, visibly."""
 
+import asyncio
 import random
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import psycopg
 from procrastinate import BaseRetryStrategy, RetryDecision
-from procrastinate.exceptions import ConnectorException
+from procrastinate.exceptions import ConnectorException, JobAborted
 from procrastinate.jobs import Job
 
 from worker.settings import get_settings
@@ -45,6 +46,15 @@ def is_bug(exception: BaseException) -> bool:
     return not isinstance(exception, OUTSIDE_FAILURES)
 
 
+def was_interrupted(exception: BaseException) -> bool:
+    """Whether the job was cut short by its worker stopping (SIGTERM past the grace period, or
+    the database lost): Procrastinate cancels it. Nothing of the job failed, so it runs again at
+    once, whatever its attempts; left unretried it would end `aborted` with its files neither
+    moved nor failed, and its import would never end. (No path of ours asks Procrastinate to
+    abort a running job: a cancelled import's jobs end by themselves.)"""
+    return isinstance(exception, asyncio.CancelledError | JobAborted)
+
+
 def backoff_seconds(attempts_so_far: int, base: float, cap: float) -> float:
     return random.uniform(0, min(cap, base * 2**attempts_so_far))
 
@@ -55,6 +65,8 @@ def is_last_attempt(job: Job) -> bool:
 
 class TransientFailureRetry(BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
+        if was_interrupted(exception):
+            return RetryDecision(retry_at=datetime.now(UTC))
         settings = get_settings()
         if isinstance(exception, PermanentSourceError) or is_bug(exception) or is_last_attempt(job):
             return None
@@ -75,6 +87,8 @@ class WebhookDeliveryRetry(BaseRetryStrategy):
     def get_retry_decision(self, *, exception: BaseException, job: Job) -> RetryDecision | None:
         if isinstance(exception, WebhookAttemptFailed):
             return RetryDecision(retry_at=exception.retry_at)
+        if was_interrupted(exception):
+            return RetryDecision(retry_at=datetime.now(UTC))
         if is_bug(exception):
             return None
         # The database around the attempt: tried again however long it takes to come back, not
