@@ -142,12 +142,16 @@ def as_url(conninfo: str) -> str:
     return f"postgresql://{user}{password}@{host}:{port}/{params['dbname']}"
 
 
+WORKER_START_SECONDS = 90
+
+
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
     log = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
-    deadline = time.monotonic() + 30
+    # Generous: a clean machine's first start compiles every module, on two busy cores.
+    deadline = time.monotonic() + WORKER_START_SECONDS
     while "worker.starting" not in log_path.read_text(errors="replace"):
         if process.poll() is not None or time.monotonic() > deadline:
             raise RuntimeError(f"worker did not start:\n{log_path.read_text()[-3000:]}")
@@ -214,6 +218,26 @@ def stack(
         yield stack
     finally:
         stop_worker(stack.worker)
+
+
+# The worker's log is where a failed end-to-end test's cause usually is; CI keeps only what
+# pytest prints.
+WORKER_LOG_LINES_ON_FAILURE = 120
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    stack = getattr(item, "funcargs", {}).get("stack")
+    if report.failed and isinstance(stack, Stack) and stack.worker_log.exists():
+        lines = stack.worker_log.read_text(errors="replace").splitlines()
+        report.sections.append(
+            (
+                f"worker log (last {WORKER_LOG_LINES_ON_FAILURE} lines)",
+                "\n".join(lines[-WORKER_LOG_LINES_ON_FAILURE:]),
+            )
+        )
+    return report
 
 
 @pytest.fixture(scope="module")

@@ -32,6 +32,9 @@ UNAVAILABLE_WITHIN_SECONDS = 5
 # Once PostgreSQL answers again, the api serves within this (its pool gives up on a lost
 # connection after 2 s, so no long reconnection backoff is left to wait out).
 BACK_WITHIN_SECONDS = 8
+# Far beyond either, yet within the test's timeout: a stall fails with its phase named (and the
+# worker's log attached) rather than by pytest-timeout.
+GIVE_UP_SECONDS = 120
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +82,10 @@ async def test_a_postgres_restart_mid_import_is_ridden_out_and_the_import_comple
     await asyncio.to_thread(own_postgres.start)
     up_at = time.monotonic()
     while (await api.get(f"/imports/{import_id}")).status_code != 200:
+        assert time.monotonic() - up_at < GIVE_UP_SECONDS, "the api never served again"
         await asyncio.sleep(0.2)
     back_after = time.monotonic() - up_at
-    result = await wait_for_import(api, import_id, timeout=300)
+    result = await wait_for_import(api, import_id, timeout=GIVE_UP_SECONDS)
 
     # While it was down: 503 at once, in the one error body, nothing of the driver's words.
     assert answers_while_down
