@@ -232,3 +232,5 @@ TEST_DRIVE_SPEC["folders"] += [
 TEST_DRIVE_SPEC["folders"] += [
     {"name": "cut short", "files": [{"name_pattern": "c_{i:03d}.jpg", "count": 120}]}
 ]
+# tests/api/test_syncs.py: imported while the worker deletes the sync's removed images.
+TEST_DRIVE_SPEC["folders"] += [small_folder("sync api removal")]

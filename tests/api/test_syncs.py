@@ -183,6 +183,40 @@ async def test_deleting_a_sync_while_a_worker_completes_its_run_waits_instead_of
     assert run["sync_id"] is None
 
 
+async def test_an_import_of_a_synced_folder_waits_while_the_worker_deletes_its_removed_images(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    link = stack.drive.fixture.link("sync api removal")
+    sync = await create(api, link, on_removed="delete")
+    await wait_for_import(api, sync["last_run"]["import_id"])
+    # What the worker's deletion of removed images holds while it deletes: the sync's row.
+    locked = threading.Event()
+    deletion_errors: list[BaseException] = []
+
+    def delete_removed_images() -> None:
+        try:
+            with psycopg.connect(stack.database_url) as deletion:
+                deletion.execute("SELECT 1 FROM syncs WHERE id = %s FOR UPDATE", (sync["sync_id"],))
+                locked.set()
+                time.sleep(1.5)  # the import is asked for meanwhile
+        except BaseException as exc:
+            deletion_errors.append(exc)
+            locked.set()
+
+    deletion = threading.Thread(target=delete_removed_images)
+    deletion.start()
+    locked.wait(10)
+    started = time.monotonic()
+    response = await api.post("/imports", json={"url": link})
+    waited = time.monotonic() - started
+    deletion.join(10)
+    assert deletion_errors == []
+    # Not inserted under the deletion: once it is, the next deletion sees a live import.
+    assert waited > 1
+    assert response.status_code == 202, response.text
+    await wait_for_import(api, response.json()["import_id"])
+
+
 async def test_unknown_and_malformed_sync_ids_are_not_found(api: AsyncTestClient[Any]) -> None:
     for sync_id in ("00000000-0000-0000-0000-000000000000", "not-an-id"):
         assert (await api.get(f"/syncs/{sync_id}")).status_code == 404

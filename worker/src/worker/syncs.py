@@ -39,10 +39,11 @@ async def start_due_runs(services: Services) -> int:
 
 async def delete_removed_images(services: Services) -> int:
     """Delete the objects (original and thumbnail) and then the rows of images their sync found
-    gone and says to delete; how many. Each batch holds its rows and their syncs locked while
-    it deletes, and skips syncs with a live import of their folder: an image listed again by a
-    run in progress is never deleted under it. A batch cut short deletes nothing twice that
-    matters: deleting an object that is gone succeeds, and the rows go last."""
+    gone and says to delete; how many. Each batch holds its syncs and rows locked while it
+    deletes, and skips syncs with a live import of their folder: an image listed again by an
+    import in progress, or by one started meanwhile, is never deleted under it. A batch cut
+    short deletes nothing twice that matters: deleting an object that is gone succeeds, and
+    the rows go last."""
     deleted = 0
     for _ in range(DELETION_BATCHES_PER_PASS):
         async with services.pool.connection() as conn, conn.transaction():
@@ -68,19 +69,36 @@ async def delete_removed_images(services: Services) -> int:
 
 
 async def _lock_images_to_delete(conn: Connection) -> list[dict[str, str | None]]:
+    """Lock the syncs first, then read their images with no live import of the folder in a
+    statement of its own: its snapshot is taken once the syncs are held, and an import of a
+    held sync's folder cannot be inserted until this transaction ends (migration 0019), so
+    "no live import" stays true while the batch deletes."""
+    cur = await conn.execute(
+        """
+        SELECT s.id FROM syncs s
+        WHERE s.on_removed = 'delete'
+          AND EXISTS (SELECT 1 FROM images im
+                      WHERE im.removed_by_sync_id = s.id AND im.removed_at IS NOT NULL)
+        ORDER BY s.id
+        FOR UPDATE SKIP LOCKED
+        """
+    )
+    held = [row["id"] for row in await cur.fetchall()]
+    if not held:
+        return []
     cur = await conn.execute(
         """
         SELECT im.id::text AS id, im.storage_key, im.thumbnail_key
         FROM images im
-        JOIN syncs s ON s.id = im.removed_by_sync_id AND s.on_removed = 'delete'
-        WHERE im.removed_at IS NOT NULL
+        JOIN syncs s ON s.id = im.removed_by_sync_id
+        WHERE s.id = ANY(%s) AND im.removed_at IS NOT NULL
           AND NOT EXISTS (SELECT 1 FROM imports i
                           WHERE i.source = s.source AND i.folder_id = s.folder_id
                             AND i.status IN ('queued', 'running'))
         ORDER BY im.id
         LIMIT %s
-        FOR UPDATE OF im, s SKIP LOCKED
+        FOR UPDATE OF im SKIP LOCKED
         """,
-        (DELETIONS_PER_BATCH,),
+        (held, DELETIONS_PER_BATCH),
     )
     return await cur.fetchall()
