@@ -7,8 +7,9 @@ import re
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Dialog, Page, expect
 
 from devstack.ports import free_port
 from emulators.google_drive import FaultRule
@@ -163,6 +164,80 @@ async def test_keep_in_sync_starts_a_sync_whose_page_pauses_it(
     await page.get_by_role("switch", name="Show images removed at the source").check()
     await expect(page).to_have_url(re.compile(r"show_removed=true"))
     await expect(page.locator(".tile")).to_have_count(6)
+
+
+async def test_a_sync_s_settings_ask_before_deleting_removed_images_and_only_then(
+    browser: Browser, web: str, api_url: str, stack: Stack
+) -> None:
+    created = httpx.post(
+        f"{api_url}/syncs", json={"url": stack.drive.fixture.link("empty"), "every": "1h"}
+    )
+    assert created.status_code == 201, created.text
+    sync_id = created.json()["sync_id"]
+    # Its own context: browser_page fails a page that opens any dialog, and this one must.
+    context = await browser.new_context()
+    context.set_default_timeout(15_000)
+    page = await context.new_page()
+    questions: list[str] = []
+    answers: list[bool] = []
+    errors: list[str] = []
+
+    async def on_dialog(dialog: Dialog) -> None:
+        questions.append(dialog.message)
+        await (dialog.accept() if answers.pop(0) else dialog.dismiss())
+
+    page.on("dialog", on_dialog)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            errors.append(message.text)
+            if message.type == "error" and "Content Security Policy" in message.text
+            else None
+        ),
+    )
+    try:
+        await page.goto(f"{web}/syncs/{sync_id}")
+        form = page.locator("#sync-settings")
+        row = page.locator(".syncs-table tbody tr")
+        saved = re.compile(rf"/syncs/{sync_id}\?saved=1#settings$")
+
+        # Another interval asks nothing.
+        await form.get_by_label("Import again").select_option(label="Every 6 hours")
+        await form.get_by_role("button", name="Save settings").click()
+        await expect(page).to_have_url(saved)
+        await expect(form.get_by_role("status")).to_have_text("Settings saved.")
+        await expect(row.locator("[data-sync=every]")).to_have_text("Every 6 hours")
+        assert questions == []
+
+        # Deleting removed images asks; "no" changes nothing.
+        await page.goto(f"{web}/syncs/{sync_id}")
+        await form.get_by_label("Delete its image").check()
+        answers.append(False)
+        async with page.expect_event("dialog"):
+            await form.get_by_role("button", name="Save settings").click()
+        assert questions[0].startswith("Delete images whose file disappears at the source?")
+        assert httpx.get(f"{api_url}/syncs/{sync_id}").json()["on_removed"] == "keep"
+        answers.append(True)
+        await form.get_by_role("button", name="Save settings").click()
+        await expect(page).to_have_url(saved)
+        await expect(row).to_contain_text("their images are deleted")
+        assert len(questions) == 2
+
+        # A refusal comes back beside its field, the page staying where it is.
+        await page.goto(f"{web}/syncs/{sync_id}")
+        await form.get_by_label("Notify URL").fill("http://127.0.0.1:9/hook")
+        await form.get_by_role("button", name="Save settings").click()
+        await expect(form.locator(".field-error")).to_contain_text(
+            "notify_url: refused: 127.0.0.1 is a loopback address"
+        )
+        await expect(form.get_by_label("Notify URL")).to_have_value("http://127.0.0.1:9/hook")
+        await expect(page).to_have_url(f"{web}/syncs/{sync_id}")
+        await screenshot(page, "sync-settings-refused")
+        assert len(questions) == 2  # the sync deletes already: nothing to ask
+    finally:
+        await context.close()
+    assert errors == [], errors
 
 
 async def test_the_import_form_shows_what_is_wrong_with_a_link(page: Page, web: str) -> None:

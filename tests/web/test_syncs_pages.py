@@ -1,10 +1,12 @@
 """Syncs from the web: "Keep in sync" on the import form creates one and lands on its first
 run, the Syncs page lists each with its schedule and runs its buttons (with and without htmx),
-the API's refusals are shown in its own words, and the gallery hides images removed at the
-source unless asked. The real web and API under uvicorn, the worker, Postgres, S3 and the Drive
-emulator; sign-in and the import page's sync details against a stand-in API."""
+a sync's own page changes its settings, the API's refusals are shown in its own words, and
+the gallery hides images removed at the source unless asked. The real web and API under
+uvicorn, the worker, Postgres, S3 and the Drive emulator; sign-in and the import page's sync
+details against a stand-in API."""
 
 import contextlib
+import html
 import json
 import re
 import time
@@ -16,6 +18,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import Stack
+from tests.servers import start_server
 from tests.web.test_pages import import_view, with_csrf_token
 from tests.web.test_sign_in import API_TOKEN, sign_in
 from web.app import create_app
@@ -24,6 +27,21 @@ from web.settings import Settings
 UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 HTMX = {"HX-Request": "true"}
 SYNC_ID = "0d9a3f1e-5b7c-4e2a-8c6d-1f2e3d4c5b6a"
+# A public address literal: the API's notify_url policy takes it without asking DNS. Set only
+# between runs, so nothing is ever sent to it.
+PUBLIC_HOOK = "https://93.184.215.14/hooks/syncs"
+
+
+@pytest.fixture(scope="module")
+def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The API as the web tests run it, with room for this module's changes: all of them come
+    from one address, more than the default 30 a minute."""
+    env = {**stack.env, "START_RATE_LIMIT_PER_MINUTE": "600"}
+    server = start_server("api.app:app", env, tmp_path_factory.mktemp("api") / "api.log")
+    try:
+        yield server.url
+    finally:
+        server.stop()
 
 
 @pytest.fixture
@@ -218,6 +236,151 @@ def test_pause_resume_run_now_and_delete_swap_the_row_with_htmx(
     assert f"no sync with id {sync_id}" in again.text
 
 
+def settings_form(
+    every: str = "1h", on_removed: str = "keep", notify_url: str = ""
+) -> dict[str, str]:
+    """What the settings form on a sync's page sends: all three fields, always."""
+    return {"every": every, "on_removed": on_removed, "notify_url": notify_url}
+
+
+# The settings tests sync folders no other test of this module syncs ("empty", "outside/folder",
+# "disguised", "tricky/level1/level2"): a folder has one sync.
+
+
+def test_changing_the_interval_on_a_sync_s_page_shows_the_new_schedule(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    sync = create_sync(api_url, stack.drive.fixture.link("empty"))
+    sync_id = sync["sync_id"]
+    page = browser.get(f"/syncs/{sync_id}")
+    assert f'action="/syncs/{sync_id}/settings"' in page.text
+    assert '<option value="1h" selected>Every hour</option>' in page.text
+    # Keeping removed images now: choosing to delete them asks first.
+    assert 'hx-confirm="Delete images whose file disappears at the source?' in page.text
+    assert "data-confirm-if=" in page.text
+
+    changed = browser.post(f"/syncs/{sync_id}/settings", data=settings_form(every="6h"))
+    assert changed.status_code == 303, changed.text
+    assert changed.headers["location"] == f"/syncs/{sync_id}?saved=1#settings"
+    view = api_get(api_url, f"/syncs/{sync_id}")
+    assert (view["every"], view["on_removed"], view["notify_url"]) == ("6h", "keep", None)
+    shown = browser.get(changed.headers["location"])
+    assert "Settings saved." in shown.text
+    assert 'data-sync="every">Every 6 hours<' in _row(shown.text, sync_id)
+    assert '<option value="6h" selected>Every 6 hours</option>' in shown.text
+    # The sync's buttons come back to its page, not to the confirmation.
+    assert f'name="back" value="/syncs/{sync_id}"' in shown.text
+
+    # With htmx: an interval the form does not offer (the API takes it), and deleting removed
+    # images; the browser goes to the page, which offers that interval as it is.
+    swapped = browser.post(
+        f"/syncs/{sync_id}/settings",
+        data=settings_form(every="1h30m", on_removed="delete"),
+        headers=HTMX,
+    )
+    assert swapped.status_code == 200, swapped.text
+    assert swapped.headers["hx-redirect"] == f"/syncs/{sync_id}?saved=1#settings"
+    view = api_get(api_url, f"/syncs/{sync_id}")
+    assert (view["every"], view["on_removed"]) == ("1h30m", "delete")
+    shown = browser.get(f"/syncs/{sync_id}")
+    row = _row(shown.text, sync_id)
+    assert 'data-sync="every">Every 1h30m<' in row
+    assert "their images are deleted" in row
+    assert '<option value="1h30m" selected>Every 1h30m</option>' in shown.text
+    assert 'name="on_removed" value="delete" checked' in shown.text
+    assert "Settings saved." not in shown.text
+    assert "hx-confirm" not in shown.text.split('<form id="sync-settings"', 1)[1]
+
+
+def test_an_empty_notify_url_field_clears_the_sync_s_notify_url(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    sync = create_sync(api_url, stack.drive.fixture.link("outside/folder"))
+    sync_id = sync["sync_id"]
+    # Set and cleared between runs: no run ends while it is set.
+    wait_until_done(api_url, sync["last_run"]["import_id"])
+
+    set_ = browser.post(
+        f"/syncs/{sync_id}/settings", data=settings_form(notify_url=f" {PUBLIC_HOOK} ")
+    )
+    assert set_.status_code == 303, set_.text
+    assert api_get(api_url, f"/syncs/{sync_id}")["notify_url"] == PUBLIC_HOOK
+    shown = browser.get(f"/syncs/{sync_id}")
+    assert f'data-sync="notify-url">{PUBLIC_HOOK}<' in shown.text
+    assert f'value="{PUBLIC_HOOK}"' in shown.text
+
+    cleared = browser.post(f"/syncs/{sync_id}/settings", data=settings_form(notify_url=""))
+    assert cleared.status_code == 303, cleared.text
+    view = api_get(api_url, f"/syncs/{sync_id}")
+    assert (view["notify_url"], view["every"], view["on_removed"]) == (None, "1h", "keep")
+    shown = browser.get(f"/syncs/{sync_id}")
+    assert 'data-sync="notify-url">\u2013<' in shown.text  # an en dash: none
+    assert PUBLIC_HOOK not in shown.text
+
+
+def test_an_interval_below_the_minimum_is_refused_in_the_api_s_words_keeping_what_was_sent(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    sync = create_sync(api_url, stack.drive.fixture.link("disguised"))
+    sync_id = sync["sync_id"]
+    before = api_get(api_url, f"/syncs/{sync_id}")
+    refusal = httpx.patch(f"{api_url}/syncs/{sync_id}", json={"every": "1m"})
+    assert refusal.status_code == 422
+    detail = refusal.json()["detail"]
+    assert "shorter than this service allows" in detail
+    sent = settings_form(every="1m", on_removed="delete", notify_url=PUBLIC_HOOK)
+
+    refused = browser.post(f"/syncs/{sync_id}/settings", data=sent)
+    swapped = browser.post(f"/syncs/{sync_id}/settings", data=sent, headers=HTMX)
+    assert refused.status_code == swapped.status_code == 422
+    assert "<html" in refused.text  # the sync's page, without JavaScript
+    assert swapped.text.lstrip().startswith('<form id="sync-settings"')
+    assert "<html" not in swapped.text
+    for answer in (refused, swapped):
+        form = answer.text.split('<form id="sync-settings"', 1)[1].split("</form>", 1)[0]
+        error = '<p id="settings-every-error" class="field-error" role="alert">'
+        assert f"{error}{detail}</p>" in html.unescape(form)
+        assert 'aria-invalid="true"' in form
+        assert '<option value="1m" selected>' in form
+        assert 'name="on_removed" value="delete" checked' in form
+        assert f'value="{PUBLIC_HOOK}"' in form
+        assert "Traceback" not in answer.text
+    # Nothing changed: one refused field refuses the whole change.
+    after = api_get(api_url, f"/syncs/{sync_id}")
+    keys = ("every", "on_removed", "notify_url", "next_run_at")
+    assert {k: after[k] for k in keys} == {k: before[k] for k in keys}
+
+    # A refused notify URL is shown beside its field.
+    local = browser.post(
+        f"/syncs/{sync_id}/settings", data=settings_form(notify_url="http://127.0.0.1:8080/hook")
+    )
+    assert local.status_code == 422
+    assert 'id="settings-notify-url-error"' in local.text
+    assert "notify_url: refused: 127.0.0.1 is a loopback address" in local.text
+    assert api_get(api_url, f"/syncs/{sync_id}")["notify_url"] is None
+
+
+def test_the_settings_of_a_deleted_sync_are_not_found(
+    browser: httpx.Client, api_url: str, stack: Stack
+) -> None:
+    sync = create_sync(api_url, stack.drive.fixture.link("tricky/level1/level2"))
+    sync_id = sync["sync_id"]
+    # Deleted once its run ended (DELETE during a live run, see above).
+    wait_until_done(api_url, sync["last_run"]["import_id"])
+    assert httpx.delete(f"{api_url}/syncs/{sync_id}").status_code == 204
+
+    gone = browser.post(f"/syncs/{sync_id}/settings", data=settings_form(every="6h"))
+    assert gone.status_code == 404
+    assert "Not found" in gone.text
+    assert f"no sync with id {sync_id}" in gone.text
+    assert 'id="sync-settings"' not in gone.text
+    # With htmx (which swaps no 404), the browser goes to the sync's page, which says so.
+    swapped = browser.post(f"/syncs/{sync_id}/settings", data=settings_form(), headers=HTMX)
+    assert swapped.status_code == 200
+    assert swapped.headers["hx-redirect"] == f"/syncs/{sync_id}"
+    assert browser.get(swapped.headers["hx-redirect"]).status_code == 404
+
+
 def test_the_gallery_hides_removed_images_unless_asked_and_badges_them(
     browser: httpx.Client, api_url: str, stack: Stack
 ) -> None:
@@ -301,7 +464,7 @@ def sync_view(**changes: Any) -> dict[str, Any]:
     }
 
 
-async def test_with_api_token_the_sync_buttons_and_keep_in_sync_need_sign_in() -> None:
+async def test_with_api_token_the_sync_buttons_settings_and_keep_in_sync_need_sign_in() -> None:
     calls: list[tuple[str, str, Any]] = []
 
     def stand_in(request: httpx.Request) -> httpx.Response:
@@ -331,7 +494,7 @@ async def test_with_api_token_the_sync_buttons_and_keep_in_sync_need_sign_in() -
         client.follow_redirects = False
         await with_csrf_token(client)
         link = sync_view()["source_url"]
-        for path in ("pause", "resume", "run", "delete"):
+        for path in ("pause", "resume", "run", "delete", "settings"):
             refused = await client.post(f"/syncs/{SYNC_ID}/{path}", headers={"referer": "/syncs"})
             assert refused.status_code == 303, path
             assert refused.headers["location"] == "/sign-in?next=%2Fsyncs", path
@@ -350,6 +513,10 @@ async def test_with_api_token_the_sync_buttons_and_keep_in_sync_need_sign_in() -
         for path in ("pause", "resume", "run", "delete"):
             done = await client.post(f"/syncs/{SYNC_ID}/{path}", data={"back": "/syncs"})
             assert (done.status_code, done.headers["location"]) == (303, "/syncs"), path
+        changed = await client.post(
+            f"/syncs/{SYNC_ID}/settings", data=settings_form(every="6h", notify_url="")
+        )
+        assert changed.headers["location"] == f"/syncs/{SYNC_ID}?saved=1#settings"
         started = await client.post(
             "/imports", data={"url": link, "keep_in_sync": "true", "every": "15m"}
         )
@@ -360,6 +527,11 @@ async def test_with_api_token_the_sync_buttons_and_keep_in_sync_need_sign_in() -
         ("PATCH", f"/syncs/{SYNC_ID}", {"paused": False}),
         ("POST", f"/syncs/{SYNC_ID}/run", None),
         ("DELETE", f"/syncs/{SYNC_ID}", None),
+        (
+            "PATCH",
+            f"/syncs/{SYNC_ID}",
+            {"every": "6h", "on_removed": "keep", "notify_url": None},
+        ),
         (
             "POST",
             "/syncs",

@@ -202,6 +202,8 @@ class Sync(msgspec.Struct):
     removed_images: int
     last_run: SyncRun | None
     created_at: datetime
+    # Told when each run ends (an API without webhooks sends none).
+    notify_url: str | None = None
 
 
 class SyncPage(msgspec.Struct):
