@@ -45,11 +45,15 @@ class QuietPostgresBackend(PostgresqlPsycopgBackend):  # type: ignore[misc]
 def apply_migrations(database_url: str, versions_dir: Path = VERSIONS_DIR) -> list[str]:
     """Apply every pending version; return the ids applied (empty when already up to date)."""
     backend = QuietPostgresBackend(parse_uri(yoyo_url(database_url)), default_migration_table)
-    backend.init_database()
-    migrations = read_migrations(str(versions_dir))
-    with backend.lock():
-        pending = backend.to_apply(migrations)
-        backend.apply_migrations(pending)
+    try:
+        backend.init_database()
+        migrations = read_migrations(str(versions_dir))
+        with backend.lock():
+            pending = backend.to_apply(migrations)
+            backend.apply_migrations(pending)
+    finally:
+        # yoyo keeps it open otherwise, for as long as its backend lives.
+        backend.connection.close()
     return [m.id for m in pending]
 
 

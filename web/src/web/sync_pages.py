@@ -100,9 +100,9 @@ class SyncPages(Controller):
         try:
             sync = await api.change_sync(sync_id, **data.changes())
         except ApiError as exc:
-            if exc.status_code != 404:
+            if exc.status_code in (409, 422):
                 return await _settings_error(request, api, sync_id, data, exc)
-            if not wants_fragment(request):
+            if exc.status_code != 404 or not wants_fragment(request):
                 raise
             # Deleted meanwhile: its page says so (htmx swaps no 404 into the form).
             return ClientRedirect(f"/syncs/{quote(sync_id, safe='')}")
