@@ -33,6 +33,7 @@ def create_pool(settings: Settings) -> Pool:
         # Every running job may hold a connection, plus Procrastinate's fetch/listen/heartbeat.
         min_size=2,
         max_size=max(settings.db_pool_max_size, settings.worker_concurrency + 4),
+        timeout=settings.db_pool_timeout_seconds,
         kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         configure=_autocommit,
         connection_class=AsyncConnection[DictRow],

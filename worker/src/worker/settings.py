@@ -16,6 +16,10 @@ class Settings(BaseSettings):
 
     database_url: str = "postgresql://postgres@127.0.0.1:5432/image_import"
     db_pool_max_size: int = Field(default=20, ge=2)
+    # How long a job waits for a connection (the pool has one for every running job, so a wait
+    # means the database is gone): then it fails and is retried. psycopg_pool's 30 s default
+    # kept a worker that lost the database waiting half a minute after it came back.
+    db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
 
     s3_endpoint_url: str | None = None
     s3_bucket: str = "images"
