@@ -1,5 +1,8 @@
 """The worker's connection pool, shared by Procrastinate and the pipeline's own queries."""
 
+import select
+from typing import Any
+
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
@@ -20,6 +23,24 @@ CONNECT_TIMEOUT_SECONDS = 5
 RECONNECT_TIMEOUT_SECONDS = 4.0
 
 
+async def check_connection(conn: AsyncConnection[Any]) -> None:
+    """The pool's check of a connection before handing it out (the worker's and the api's),
+    without a round trip while the connection is plainly alive. An idle connection has nothing
+    to read unless the server closed it (a restart, a terminated backend) or sent it a notice:
+    then psycopg_pool's own check (an empty query) runs, and when it fails the pool replaces
+    the connection."""
+    if conn.closed or _has_input(conn.pgconn.socket):
+        await AsyncConnectionPool.check_connection(conn)
+
+
+def _has_input(fd: int) -> bool:
+    # poll, not select: select cannot watch a descriptor numbered 1024 or more, which a busy
+    # worker's sockets reach.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    return bool(poller.poll(0))
+
+
 async def _autocommit(conn: Connection) -> None:
     """A lone statement is then one round trip (no BEGIN/COMMIT around it); steps that need
     several statements together open `conn.transaction()` explicitly. Set here rather than in
@@ -37,7 +58,7 @@ def create_pool(settings: Settings) -> Pool:
         kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
         configure=_autocommit,
         connection_class=AsyncConnection[DictRow],
-        check=AsyncConnectionPool.check_connection,
+        check=check_connection,
         reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
         open=False,
     )
