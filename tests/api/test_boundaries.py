@@ -1,6 +1,6 @@
 """The API takes only declarations from the worker's package: the source registry, the task
-names and the notify_url address policy, never a connector, the pipeline or the storage
-client."""
+names, the notify_url address policy and the pools' connection check, never a connector, the
+pipeline or the storage client."""
 
 import json
 import subprocess
@@ -22,6 +22,7 @@ def test_the_api_imports_the_registry_and_task_names_but_no_worker_code() -> Non
     modules = set(json.loads(loaded.stdout.strip().splitlines()[-1]))
     assert modules <= {
         "worker",
+        "worker.connection_check",
         "worker.sources",
         "worker.sources.base",
         "worker.sources.registry",

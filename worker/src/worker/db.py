@@ -1,13 +1,11 @@
 """The worker's connection pool, shared by Procrastinate and the pipeline's own queries."""
 
-import select
-from typing import Any
-
 import psycopg
 from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
+from worker.connection_check import check_connection
 from worker.settings import Settings
 
 Connection = AsyncConnection[DictRow]
@@ -21,24 +19,6 @@ CONNECT_TIMEOUT_SECONDS = 5
 # restart the pool would wait another 16 s or more. Given up sooner, the next request asks
 # for a fresh connection at once.
 RECONNECT_TIMEOUT_SECONDS = 4.0
-
-
-async def check_connection(conn: AsyncConnection[Any]) -> None:
-    """The pool's check of a connection before handing it out (the worker's and the api's),
-    without a round trip while the connection is plainly alive. An idle connection has nothing
-    to read unless the server closed it (a restart, a terminated backend) or sent it a notice:
-    then psycopg_pool's own check (an empty query) runs, and when it fails the pool replaces
-    the connection."""
-    if conn.closed or _has_input(conn.pgconn.socket):
-        await AsyncConnectionPool.check_connection(conn)
-
-
-def _has_input(fd: int) -> bool:
-    # poll, not select: select cannot watch a descriptor numbered 1024 or more, which a busy
-    # worker's sockets reach.
-    poller = select.poll()
-    poller.register(fd, select.POLLIN)
-    return bool(poller.poll(0))
 
 
 async def _autocommit(conn: Connection) -> None:
