@@ -1,10 +1,15 @@
 """Two requests in flight at once, at the service layer on real connections: the first holds
-its transaction open until the second is waiting on a lock the first took, then commits."""
+its transaction open until the second is waiting on a lock the first took, then commits. And a
+session of another process (the worker's) holding locks while a request is made."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import threading
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import TypeVar
 
+import psycopg
 from psycopg_pool import AsyncConnectionPool
 
 from api.db import Connection
@@ -60,3 +65,37 @@ def _is_waiting_on_a_lock(stack: Stack, pid: int) -> bool:
             "SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", (pid,)
         ).fetchone()
     return row is not None and row[0] == "Lock"
+
+
+Statements = Callable[[psycopg.Connection[tuple[object, ...]]], object]
+
+
+@contextmanager
+def held_by_another_session(
+    stack: Stack, hold: Statements, then: Statements | None = None, seconds: float = 1.5
+) -> Iterator[list[BaseException]]:
+    """Inside the block, a transaction of its own (on a thread, as another process's would be)
+    has run `hold` and keeps what it locked for `seconds`; then it runs `then` and commits.
+    Yields the errors that session met, complete once the block is left."""
+    locked = threading.Event()
+    errors: list[BaseException] = []
+
+    def session() -> None:
+        try:
+            with psycopg.connect(stack.database_url) as conn:
+                hold(conn)
+                locked.set()
+                time.sleep(seconds)
+                if then is not None:
+                    then(conn)
+        except BaseException as exc:
+            errors.append(exc)
+            locked.set()
+
+    thread = threading.Thread(target=session)
+    thread.start()
+    locked.wait(10)
+    try:
+        yield errors
+    finally:
+        thread.join(10)

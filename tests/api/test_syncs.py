@@ -1,13 +1,12 @@
 """The sync routes: what they take, what they refuse, and what they answer."""
 
-import threading
 import time
 from datetime import datetime, timedelta
 from typing import Any
 
-import psycopg
 from litestar.testing import AsyncTestClient
 
+from tests.api.races import held_by_another_session
 from tests.conftest import Stack
 from tests.helpers import wait_for_import
 
@@ -150,32 +149,20 @@ async def test_deleting_a_sync_while_a_worker_completes_its_run_waits_instead_of
             "SELECT id FROM images WHERE import_id = %s ORDER BY id LIMIT 1", (run_id,)
         ).fetchone()[0]  # type: ignore[index]
     # What a worker completing a run does, in its order: the import's row, then the images it
-    # found gone (whose foreign key locks the sync's row); on a thread of its own, as the
-    # worker is a process of its own.
-    locked = threading.Event()
-    worker_errors: list[BaseException] = []
-
-    def complete_run() -> None:
-        try:
-            with psycopg.connect(stack.database_url) as worker:
-                worker.execute("UPDATE imports SET imported = imported WHERE id = %s", (run_id,))
-                locked.set()
-                time.sleep(1.5)  # the deletion arrives meanwhile
-                worker.execute(
-                    "UPDATE images SET removed_at = now(), removed_by_sync_id = %s WHERE id = %s",
-                    (sync["sync_id"], image_id),
-                )
-        except BaseException as exc:
-            worker_errors.append(exc)
-            locked.set()
-
-    worker = threading.Thread(target=complete_run)
-    worker.start()
-    locked.wait(10)
-    started = time.monotonic()
-    response = await api.delete(f"/syncs/{sync['sync_id']}")
-    waited = time.monotonic() - started
-    worker.join(10)
+    # found gone (whose foreign key locks the sync's row); the deletion arrives meanwhile.
+    with held_by_another_session(
+        stack,
+        lambda worker: worker.execute(
+            "UPDATE imports SET imported = imported WHERE id = %s", (run_id,)
+        ),
+        then=lambda worker: worker.execute(
+            "UPDATE images SET removed_at = now(), removed_by_sync_id = %s WHERE id = %s",
+            (sync["sync_id"], image_id),
+        ),
+    ) as worker_errors:
+        started = time.monotonic()
+        response = await api.delete(f"/syncs/{sync['sync_id']}")
+        waited = time.monotonic() - started
     assert worker_errors == []
     assert waited > 1
     assert response.status_code == 204, response.text
@@ -189,27 +176,17 @@ async def test_an_import_of_a_synced_folder_waits_while_the_worker_deletes_its_r
     link = stack.drive.fixture.link("sync api removal")
     sync = await create(api, link, on_removed="delete")
     await wait_for_import(api, sync["last_run"]["import_id"])
-    # What the worker's deletion of removed images holds while it deletes: the sync's row.
-    locked = threading.Event()
-    deletion_errors: list[BaseException] = []
-
-    def delete_removed_images() -> None:
-        try:
-            with psycopg.connect(stack.database_url) as deletion:
-                deletion.execute("SELECT 1 FROM syncs WHERE id = %s FOR UPDATE", (sync["sync_id"],))
-                locked.set()
-                time.sleep(1.5)  # the import is asked for meanwhile
-        except BaseException as exc:
-            deletion_errors.append(exc)
-            locked.set()
-
-    deletion = threading.Thread(target=delete_removed_images)
-    deletion.start()
-    locked.wait(10)
-    started = time.monotonic()
-    response = await api.post("/imports", json={"url": link})
-    waited = time.monotonic() - started
-    deletion.join(10)
+    # What the worker's deletion of removed images holds while it deletes: the sync's row; the
+    # import is asked for meanwhile.
+    with held_by_another_session(
+        stack,
+        lambda deletion: deletion.execute(
+            "SELECT 1 FROM syncs WHERE id = %s FOR UPDATE", (sync["sync_id"],)
+        ),
+    ) as deletion_errors:
+        started = time.monotonic()
+        response = await api.post("/imports", json={"url": link})
+        waited = time.monotonic() - started
     assert deletion_errors == []
     # Not inserted under the deletion: once it is, the next deletion sees a live import.
     assert waited > 1

@@ -440,6 +440,22 @@ async def test_the_import_page_of_a_run_shows_its_sync_and_what_it_removed() -> 
         assert 'data-count="removed"' not in other.text
 
 
+def run_view() -> dict[str, Any]:
+    """A sync's last run as the API shows it in the sync: a queued import's summary."""
+    view = import_view(status="queued")
+    keys = (
+        "import_id",
+        "status",
+        "counts",
+        "bytes_imported",
+        "error",
+        "created_at",
+        "started_at",
+        "finished_at",
+    )
+    return {key: view[key] for key in keys}
+
+
 def sync_view(**changes: Any) -> dict[str, Any]:
     return {
         "sync_id": SYNC_ID,
@@ -474,18 +490,8 @@ async def test_with_api_token_the_sync_buttons_settings_and_keep_in_sync_need_si
             return httpx.Response(202, json={"sync_id": SYNC_ID, "import_id": "i"})
         if request.method == "DELETE":
             return httpx.Response(204)
-        run = {
-            "import_id": import_view()["import_id"],
-            "status": "queued",
-            "counts": import_view()["counts"],
-            "bytes_imported": 0,
-            "error": None,
-            "created_at": "2026-11-26T07:00:00Z",
-            "started_at": None,
-            "finished_at": None,
-        }
         return httpx.Response(
-            201 if request.method == "POST" else 200, json=sync_view(last_run=run)
+            201 if request.method == "POST" else 200, json=sync_view(last_run=run_view())
         )
 
     settings = Settings(api_url="http://api.test", api_token=API_TOKEN)
@@ -558,17 +564,7 @@ async def test_the_form_s_notify_url_goes_with_an_import_and_with_a_sync() -> No
             view = import_view()
             keys = ("import_id", "status", "source", "folder_id")
             return httpx.Response(202, json={key: view[key] for key in keys})
-        run = {
-            "import_id": import_view()["import_id"],
-            "status": "queued",
-            "counts": import_view()["counts"],
-            "bytes_imported": 0,
-            "error": None,
-            "created_at": "2026-11-26T07:00:00Z",
-            "started_at": None,
-            "finished_at": None,
-        }
-        return httpx.Response(201, json=sync_view(last_run=run))
+        return httpx.Response(201, json=sync_view(last_run=run_view()))
 
     app = create_app(
         Settings(api_url="http://api.test"), api_transport=httpx.MockTransport(stand_in)
