@@ -21,13 +21,13 @@ from typing import Any
 
 import uvloop
 
+from domain.sources.google_drive import GoogleDriveSettings
 from worker.http_client import create_source_client
 from worker.pacing import NoPacing
 from worker.pipeline import skip_reason
 from worker.settings import Settings
 from worker.sources.base import FolderRef, SourceFile
 from worker.sources.google_drive import GoogleDriveConnector
-from worker.sources.specs.google_drive import GoogleDriveSettings
 from worker.storage import ObjectStore
 
 TRANSFERS = 16

@@ -47,11 +47,11 @@ from botocore.handlers import add_expect_header
 
 from devstack.ports import free_port
 from devstack.s3 import EmbeddedS3, s3_client
+from domain.sources.google_drive import GoogleDriveSettings
 from worker.pacing import NoPacing
 from worker.settings import Settings
 from worker.sources.base import FolderRef, SourceFile
 from worker.sources.google_drive import GoogleDriveConnector
-from worker.sources.specs.google_drive import GoogleDriveSettings
 from worker.storage import ObjectStore
 
 try:  # The source client as the worker builds it, where the worker has that module.

@@ -13,12 +13,12 @@ from api.db import Connection
 from api.errors import IdempotencyKeyReused
 from api.imports import service
 from api.imports.schemas import ImportRequest
+from domain.sources.registry import load_registry
 from tests.api.factories import insert_import, new_folder_id
 from tests.api.races import Pool, race
 from tests.conftest import Stack
 from tests.helpers import wait_for_import
 from tests.job_log import install_job_log
-from worker.sources.registry import load_registry
 
 
 def folder_url(folder_id: str) -> str:

@@ -13,8 +13,16 @@ from dataclasses import dataclass
 import httpx
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.sources.registry import (
+    Capabilities,
+    InvalidLink,
+    ReadingMode,
+    SourceSpec,
+    split_link,
+)
 from worker.sources.base import (
     BoundToLink,
+    ConnectorDeps,
     FolderPage,
     FolderRef,
     FolderUnavailable,
@@ -25,14 +33,6 @@ from worker.sources.base import (
     TransientSourceError,
 )
 from worker.sources.http import json_body, open_download, send_paced
-from worker.sources.registry import (
-    Capabilities,
-    ConnectorDeps,
-    InvalidLink,
-    ReadingMode,
-    SourceSpec,
-    split_link,
-)
 
 _ALBUM_PATH = re.compile(r"^/albums/([A-Za-z0-9_-]{1,64})/?$")
 
@@ -157,5 +157,5 @@ SPEC = SourceSpec(
         ),
     ),
     settings_type=AlbumSettings,
-    build_connector=build_connector,
+    connector="tests.plugins.album_source:build_connector",
 )

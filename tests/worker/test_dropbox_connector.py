@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.sources.dropbox import DropboxFolder
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture, FaultRule
 from worker.http_client import create_source_client
 from worker.pacing import NoPacing
@@ -26,7 +27,6 @@ from worker.sources.base import (
 )
 from worker.sources.dropbox import DropboxConnector, authorization_header, header_safe_json
 from worker.sources.dropbox_shared import DropboxRouteError, classify_error
-from worker.sources.specs.dropbox import DropboxFolder
 
 TOKEN = "connector-test-token"
 APP_KEY, APP_SECRET = "app-key", "app-secret"

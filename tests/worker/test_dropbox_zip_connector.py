@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.sources.dropbox import DropboxFolder
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture, FaultRule
 from worker.http_client import create_source_client
 from worker.pacing import NoPacing
@@ -28,7 +29,6 @@ from worker.sources.base import (
     TransientSourceError,
 )
 from worker.sources.dropbox_zip import DropboxZipConnector, zip_file_id
-from worker.sources.specs.dropbox import DropboxFolder
 
 UNICODE = "Fête à Noël 🎄.jpg"
 SPEC: dict[str, Any] = {

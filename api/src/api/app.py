@@ -23,8 +23,8 @@ from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, DownloadLinks
 from api.syncs.endpoints import SyncController
 from api.webhooks.endpoints import WebhookController
-from worker.sources.registry import load_registry
-from worker.webhook_urls import parse_networks
+from domain.sources.registry import load_registry
+from domain.webhooks.address_policy import parse_networks
 
 OPENAPI_PATH = "/schema"
 HEALTH_PATHS = ["/healthz", "/readyz"]

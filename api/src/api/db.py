@@ -10,7 +10,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.settings import Settings
-from worker.connection_check import check_connection
+from domain.connection_check import check_connection
 
 Connection = AsyncConnection[DictRow]
 

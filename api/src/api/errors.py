@@ -17,7 +17,7 @@ from litestar.status_codes import (
 )
 from procrastinate.exceptions import ConnectorException
 
-from worker.sources.registry import InvalidLink
+from domain.sources.registry import InvalidLink
 
 log = logging.getLogger("api.errors")
 

@@ -1,4 +1,4 @@
-"""Deferring worker jobs. The API knows the worker's tasks only by name (worker.task_names):
+"""Deferring worker jobs. The API knows the worker's tasks only by name (domain.task_names):
 it shares Postgres with the worker, and their names, never the tasks' code."""
 
 from typing import Any
@@ -7,7 +7,7 @@ import procrastinate
 from procrastinate import PsycopgConnector
 
 from api.db import Connection
-from worker.task_names import LISTING_QUEUE, QUEUE_REQUEUED_FILES, START_IMPORT
+from domain.task_names import LISTING_QUEUE, QUEUE_REQUEUED_FILES, START_IMPORT
 
 
 def create_job_app() -> procrastinate.App:

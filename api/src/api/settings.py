@@ -6,7 +6,7 @@ from typing import Annotated, Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from worker import webhook_urls
+from domain.webhooks import address_policy
 
 
 class Settings(BaseSettings):
@@ -62,12 +62,12 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks", mode="before")
     @classmethod
     def _comma_separated_networks(cls, value: object) -> object:
-        return webhook_urls.comma_separated(value)
+        return address_policy.comma_separated(value)
 
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        webhook_urls.parse_networks(value)
+        address_policy.parse_networks(value)
         return value
 
     @field_validator("api_token", "api_read_token", mode="before")

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
+from domain.sources.dropbox import DropboxFolder
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.dropbox import FaultRule as DropboxFault
 from emulators.google_drive import DriveFixture, EmulatorServer
@@ -24,7 +25,6 @@ from worker.sources.dropbox import DropboxConnector
 from worker.sources.dropbox_zip import DropboxZipConnector
 from worker.sources.google_drive import GoogleDriveConnector
 from worker.sources.google_drive_web import GoogleDriveWebConnector
-from worker.sources.specs.dropbox import DropboxFolder
 
 PAGED_FILES = 23
 PAGED_NAMES = [f"p_{i:02d}.jpg" for i in range(1, PAGED_FILES + 1)]

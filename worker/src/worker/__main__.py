@@ -7,6 +7,8 @@ import signal
 import uvloop
 from procrastinate.worker import Worker
 
+from domain.sources.registry import load_registry
+from domain.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE, WEBHOOKS_QUEUE
 from worker import metrics, tasks  # noqa: F401 - tasks registers the tasks on the app
 from worker.db import create_pool, database_answers
 from worker.derivatives import create_derivative_threads
@@ -16,9 +18,7 @@ from worker.jobs import app, recover_stalled_jobs
 from worker.services import Services
 from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
-from worker.sources.registry import load_registry
 from worker.storage import ObjectStore
-from worker.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE, WEBHOOKS_QUEUE
 
 log = logging.getLogger("worker")
 

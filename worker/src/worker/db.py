@@ -5,7 +5,7 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from worker.connection_check import check_connection
+from domain.connection_check import check_connection
 from worker.settings import Settings
 
 Connection = AsyncConnection[DictRow]

@@ -7,8 +7,7 @@ from typing import Any
 import procrastinate
 import psycopg
 
-from worker.db import Connection
-from worker.task_names import (
+from domain.task_names import (
     DELIVER_WEBHOOK,
     DERIVATIVES_QUEUE,
     LIST_FOLDER_PAGE,
@@ -19,6 +18,7 @@ from worker.task_names import (
     TRANSFER_QUEUE,
     WEBHOOKS_QUEUE,
 )
+from worker.db import Connection
 
 # Below the transfers' default 0.
 DERIVATIVES_PRIORITY = -10

@@ -9,11 +9,11 @@ from typing import Any
 import httpx
 from procrastinate import JobContext
 
+from domain.sources.registry import Registry
 from worker.db import Pool
 from worker.in_flight import InFlightLimit
 from worker.settings import Settings
 from worker.sources.base import ImportLink, SourceConnector
-from worker.sources.registry import Registry
 from worker.storage import ObjectStore
 
 

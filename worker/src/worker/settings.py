@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from worker import webhook_urls
+from domain.webhooks import address_policy
 
 
 class Settings(BaseSettings):
@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     s3_part_size_bytes: int = Field(default=8 * 1024 * 1024, ge=5 * 1024 * 1024)
 
     # Each source's own settings (GOOGLE_*, DROPBOX_*) are read by its registry entry, under
-    # its own prefix (worker/sources/specs/). Sources beyond the built-in ones, each
+    # its own prefix (domain/sources/). Sources beyond the built-in ones, each
     # `module:attribute` naming a SourceSpec (comma-separated); the API must name the same.
     source_plugins: Annotated[list[str], NoDecode] = []
     source_timeout_seconds: float = Field(default=60.0, gt=0)
@@ -115,12 +115,12 @@ class Settings(BaseSettings):
     @field_validator("source_plugins", "webhook_allowed_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        return webhook_urls.comma_separated(value)
+        return address_policy.comma_separated(value)
 
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        webhook_urls.parse_networks(value)
+        address_policy.parse_networks(value)
         return value
 
     @field_validator("webhook_secret", "api_public_url", mode="before")
@@ -135,8 +135,8 @@ class Settings(BaseSettings):
             webhook_signing_key(value)
         return value
 
-    def webhook_networks(self) -> tuple[webhook_urls.IPNetwork, ...]:
-        return webhook_urls.parse_networks(self.webhook_allowed_networks)
+    def webhook_networks(self) -> tuple[address_policy.IPNetwork, ...]:
+        return address_policy.parse_networks(self.webhook_allowed_networks)
 
     @field_validator(
         "max_files_per_import",

@@ -5,8 +5,8 @@ import logging
 
 from procrastinate import JobContext, builtin_tasks
 
+from domain import task_names as names
 from worker import derivatives, jobs, metrics, pipeline, syncs, transfers, webhooks
-from worker import task_names as names
 from worker.retry import (
     TransientFailureRetry,
     WebhookAttemptFailed,

@@ -6,7 +6,7 @@ The database records one delivery per ended import (a trigger, 0018_webhooks.sql
 are queued as jobs and sent. Each attempt is recorded with what came back; a 2xx delivers, any
 other answer (a redirect too: none is followed) or none is retried with backoff until
 WEBHOOK_RETRY_FOR_SECONDS after the import ended, and an address the policy refuses
-(webhook_urls) fails the delivery at once."""
+(domain.webhooks.address_policy) fails the delivery at once."""
 
 import asyncio
 import base64
@@ -21,13 +21,13 @@ from typing import Any
 
 import httpx
 
+from domain.webhooks.address_policy import IPAddress, NotifyUrl, RefusedUrl, checked_addresses
+from domain.webhooks.address_policy import parse_notify_url as parse_url
 from worker import jobs, webhook_repository
 from worker.http_client import retry_after_seconds
 from worker.retry import WebhookAttemptFailed, backoff_seconds
 from worker.services import Services
 from worker.settings import Settings, webhook_signing_key
-from worker.webhook_urls import IPAddress, NotifyUrl, RefusedUrl, checked_addresses
-from worker.webhook_urls import parse_notify_url as parse_url
 
 log = logging.getLogger("worker.webhooks")
 

@@ -31,8 +31,8 @@ from api.imports.schemas import (
 )
 from api.jobs import cancel_jobs, defer_queue_requeued_files, defer_start_import
 from api.webhooks.service import check_notify_url
-from worker.sources.registry import Registry, SourceSpec, locator_to_json
-from worker.webhook_urls import IPNetwork
+from domain.sources.registry import Registry, SourceSpec, locator_to_json
+from domain.webhooks.address_policy import IPNetwork
 
 # Each round either inserts, or finds the live import or the keyed one; another round is needed
 # only when that row changed between two statements (the live import just finished).

@@ -3,7 +3,7 @@
 import dataclasses
 
 from api.sources.schemas import Capabilities, DetectedLink, ReadingMode, SourceList, SourceView
-from worker.sources.registry import Registry, SourceSpec
+from domain.sources.registry import Registry, SourceSpec
 
 
 def list_sources(sources: Registry) -> SourceList:

@@ -19,8 +19,8 @@ from api.syncs import repository
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRun, SyncRunAccepted, SyncView
 from api.webhooks.service import check_notify_url
-from worker.sources.registry import Registry, locator_to_json
-from worker.webhook_urls import IPNetwork
+from domain.sources.registry import Registry, locator_to_json
+from domain.webhooks.address_policy import IPNetwork
 
 # A year: beyond it a schedule is a typo.
 MAX_INTERVAL_SECONDS = 366 * 86400

@@ -10,14 +10,14 @@ from api.ids import parse_id
 from api.imports import repository as imports
 from api.webhooks import repository
 from api.webhooks.schemas import Delivery, DeliveryAttempt, DeliveryList
-from worker.webhook_urls import IPNetwork, RefusedUrl, check_submitted_url
+from domain.webhooks.address_policy import IPNetwork, RefusedUrl, check_submitted_url
 
 # An import has one delivery per time it ended (a retry that ends it again adds one): a few.
 MAX_DELIVERIES_LISTED = 100
 
 
 async def check_notify_url(url: str, allowed: Sequence[IPNetwork]) -> str:
-    """The notify_url as given, when the address policy (worker/webhook_urls.py) allows it
+    """The notify_url as given, when the address policy (domain.webhooks.address_policy) allows it
     now; InvalidInput naming the refused address otherwise. The worker checks again at each
     delivery, on what the host resolves to then."""
     try:

@@ -1,2 +1,2 @@
-"""Source connectors behind one contract (`base.py`), declared in the registry (`registry.py`,
-one module per source in `specs/`)."""
+"""Source connectors behind one contract (`base.py`), each named by its entry in the registry
+(`domain.sources`)."""

@@ -5,55 +5,31 @@ stream. It never touches the database or the object store, and it says how a fai
 handled by raising one of the errors below. The pipeline only ever talks to this interface.
 """
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
 from copy import copy
-from dataclasses import dataclass, field
-from typing import Any, Protocol, Self
+from dataclasses import dataclass
+from typing import Protocol, Self
 
+import httpx
 
-@dataclass(frozen=True)
-class FolderRef:
-    """A folder as the connector reaches it: its id, and the connector's own note of how (a
-    Drive resource key, a path below a Dropbox link's root); never the import's link."""
+# The records connectors list (defined with the registry's locators, which the API reads too).
+from domain.sources.records import FolderPage, FolderRef, ImportLink, SourceFile
 
-    folder_id: str
-    resource_key: str | None = None
-
-
-@dataclass(frozen=True)
-class ImportLink:
-    """The folder an import reads, as the API recorded it once, on the import: the source's
-    typed locator (see the registry) and the link's password, if it has one."""
-
-    locator: Any
-    # Never in a log line, never in the API's answers.
-    password: str | None = field(default=None, repr=False)
-
-
-@dataclass(frozen=True)
-class SourceFile:
-    """A file as the source describes it. `size` and `checksums` are what the bytes must match
-    when the source knows them: `{algorithm: hex}`, each algorithm one with a hasher registered
-    in `worker.sources.checksums` (`{"md5": ...}` for Drive, `{"dropbox_content_hash": ...}`
-    for Dropbox). `resource_key` is the connector's own note of how to reach the file, kept
-    with it between listing and transfer."""
-
-    file_id: str
-    name: str
-    mime_type: str
-    size: int | None = None
-    checksums: Mapping[str, str] = field(default_factory=dict)
-    resource_key: str | None = None
-    # Set by the connector when the source cannot give this file's bytes (e.g. a Google Doc).
-    not_downloadable: str | None = None
-
-
-@dataclass(frozen=True)
-class FolderPage:
-    files: list[SourceFile] = field(default_factory=list)
-    folders: list[FolderRef] = field(default_factory=list)
-    next_page_token: str | None = None
+__all__ = [
+    "BoundToLink",
+    "ConnectorDeps",
+    "FolderPage",
+    "FolderRef",
+    "FolderUnavailable",
+    "ImportLink",
+    "Pacer",
+    "PermanentSourceError",
+    "SourceConnector",
+    "SourceError",
+    "SourceFile",
+    "TransientSourceError",
+]
 
 
 class SourceError(Exception):
@@ -116,3 +92,14 @@ class SourceConnector(Protocol):
 
     def open_file(self, file: SourceFile) -> AbstractAsyncContextManager[AsyncIterator[bytes]]:
         """The file's bytes, streamed in chunks."""
+
+
+@dataclass(frozen=True)
+class ConnectorDeps:
+    """What every connector is built with, shared by the whole worker process: a source's
+    registry entry names a factory `(settings, deps) -> SourceConnector`."""
+
+    http: httpx.AsyncClient
+    # The shared pace of one source: `pacer(bucket_name, credential)`.
+    pacer: Callable[[str, str | None], Pacer]
+    page_size: int

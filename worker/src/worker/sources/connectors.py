@@ -1,12 +1,16 @@
 """The worker's connectors, one per registered source, built once per process."""
 
+import importlib
+from collections.abc import Callable
+from typing import Any
+
 import httpx
 
+from domain.sources.registry import Registry, SourceSpec
 from worker.db import Pool
 from worker.pacing import PostgresPacer, pacing_bucket
 from worker.settings import Settings
-from worker.sources.base import SourceConnector
-from worker.sources.registry import ConnectorDeps, Registry
+from worker.sources.base import ConnectorDeps, SourceConnector
 
 
 def build_connectors(
@@ -22,4 +26,13 @@ def build_connectors(
 
     deps = ConnectorDeps(http=http, pacer=pacer, page_size=settings.listing_page_size)
     # Each source reads its own settings, from the environment under its own prefix.
-    return {spec.name: spec.build_connector(spec.settings_type(), deps) for spec in registry}
+    return {spec.name: connector_factory(spec)(spec.settings_type(), deps) for spec in registry}
+
+
+def connector_factory(spec: SourceSpec) -> Callable[[Any, ConnectorDeps], SourceConnector]:
+    """The factory a registry entry names as `module:function`."""
+    module_name, _, function = spec.connector.partition(":")
+    factory = getattr(importlib.import_module(module_name), function, None) if module_name else None
+    if not callable(factory):
+        raise ValueError(f"source {spec.name!r}: connector {spec.connector!r} is no factory")
+    return factory  # type: ignore[no-any-return]

@@ -20,13 +20,16 @@ from typing import Any
 
 import httpx
 
+from domain.sources.dropbox import DropboxSettings
 from worker.sources.base import (
     BoundToLink,
+    ConnectorDeps,
     FolderPage,
     FolderRef,
     FolderUnavailable,
     Pacer,
     PermanentSourceError,
+    SourceConnector,
     SourceError,
     SourceFile,
     TransientSourceError,
@@ -41,6 +44,7 @@ from worker.sources.dropbox_shared import (
     folder_path,
     guess_mime_type,
 )
+from worker.sources.dropbox_zip import DropboxZipConnector
 from worker.sources.http import (
     hold_off_if_rate_limited,
     json_body,
@@ -218,4 +222,27 @@ def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:
         not_downloadable=None
         if downloadable
         else "a Dropbox cloud document (not downloadable as a file)",
+    )
+
+
+def build_connector(settings: DropboxSettings, deps: ConnectorDeps) -> SourceConnector:
+    # Either way the images are stored under one source.
+    authorization = authorization_header(
+        settings.access_token, settings.app_key, settings.app_secret
+    )
+    if authorization:
+        return DropboxConnector(
+            deps.http,
+            api_url=settings.api_url,
+            content_url=settings.content_url,
+            authorization=authorization,
+            page_size=deps.page_size,
+            pacer=deps.pacer("dropbox", authorization),
+        )
+    return DropboxZipConnector(
+        deps.http,
+        web_url=settings.web_url,
+        zip_dir=settings.zip_dir,
+        page_size=deps.page_size,
+        pacer=deps.pacer("dropbox_web", None),
     )

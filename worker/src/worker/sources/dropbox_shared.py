@@ -18,6 +18,7 @@ from typing import Any
 
 import httpx
 
+from domain.sources.dropbox import DropboxFolder
 from worker.http_client import retry_after_seconds
 from worker.sources.base import (
     FolderRef,
@@ -26,7 +27,6 @@ from worker.sources.base import (
     TransientSourceError,
 )
 from worker.sources.media_types import image_type_by_extension
-from worker.sources.specs.dropbox import DropboxFolder
 
 # When Dropbox rate-limits without saying for how long: its SDKs wait 5 s (reference B6).
 RATE_LIMIT_PAUSE_SECONDS = 5.0

@@ -12,14 +12,17 @@ from typing import Any
 
 import httpx
 
+from domain.sources.google_drive import GoogleDriveSettings
 from worker.http_client import retry_after_seconds
 from worker.sources.base import (
+    ConnectorDeps,
     FolderPage,
     FolderRef,
     FolderUnavailable,
     ImportLink,
     Pacer,
     PermanentSourceError,
+    SourceConnector,
     SourceError,
     SourceFile,
     TransientSourceError,
@@ -253,3 +256,24 @@ def _resource_key_header(refs: Iterable[FolderRef]) -> dict[str, str]:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
+
+
+def build_connector(settings: GoogleDriveSettings, deps: ConnectorDeps) -> SourceConnector:
+    # Either way the images are the same Drive files, stored under one source.
+    if settings.api_key:
+        return GoogleDriveConnector(
+            deps.http,
+            api_url=settings.drive_api_url,
+            api_key=settings.api_key,
+            page_size=deps.page_size,
+            pacer=deps.pacer("google_drive", settings.api_key),
+        )
+    # Imported here: the web connector reads this module's constants.
+    from worker.sources.google_drive_web import GoogleDriveWebConnector
+
+    return GoogleDriveWebConnector(
+        deps.http,
+        web_url=settings.drive_web_url,
+        download_url=settings.drive_download_url,
+        pacer=deps.pacer("google_drive_web", None),
+    )

@@ -1,7 +1,7 @@
 import pytest
 
-from worker.sources.registry import InvalidLink
-from worker.sources.specs.dropbox import DropboxFolder, parse_link
+from domain.sources.dropbox import DropboxFolder, parse_link
+from domain.sources.registry import InvalidLink
 
 SCL_ID, SCL_KEY, RLKEY = (
     "4y8m1ykw2ebc8hz7mnhc6",

@@ -1,6 +1,6 @@
 """Small checks every source's link parser shares."""
 
-from worker.sources.registry import InvalidLink
+from domain.sources.registry import InvalidLink
 
 # A source's folder id or key: Drive ids are 33 to 44 characters, Dropbox's a few dozen; one of
 # hundreds is no link a source gave.

@@ -1,7 +1,7 @@
 import pytest
 
-from worker.sources.registry import InvalidLink
-from worker.sources.specs.google_drive import GoogleDriveFolder, parse_link
+from domain.sources.google_drive import GoogleDriveFolder, parse_link
+from domain.sources.registry import InvalidLink
 
 FOLDER_ID = "1AbCdEfGhIjKlMnOpQrStUvWxYz012345"
 

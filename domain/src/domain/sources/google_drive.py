@@ -3,24 +3,19 @@ documented API, or without one through its public web pages."""
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from worker.sources.base import FolderRef
-from worker.sources.registry import (
+from domain.sources.links import checked_length, single
+from domain.sources.records import FolderRef
+from domain.sources.registry import (
     Capabilities,
-    ConnectorDeps,
     InvalidLink,
     ReadingMode,
     SourceSpec,
     split_link,
 )
-from worker.sources.specs.links import checked_length, single
-
-if TYPE_CHECKING:
-    from worker.sources.base import SourceConnector
 
 NAME = "google_drive"
 _HOSTS = {"drive.google.com", "docs.google.com"}
@@ -93,28 +88,6 @@ def parse_link(url: str) -> GoogleDriveFolder:
     )
 
 
-def build_connector(settings: GoogleDriveSettings, deps: ConnectorDeps) -> "SourceConnector":
-    # Either way the images are the same Drive files, stored under one source.
-    if settings.api_key:
-        from worker.sources.google_drive import GoogleDriveConnector
-
-        return GoogleDriveConnector(
-            deps.http,
-            api_url=settings.drive_api_url,
-            api_key=settings.api_key,
-            page_size=deps.page_size,
-            pacer=deps.pacer("google_drive", settings.api_key),
-        )
-    from worker.sources.google_drive_web import GoogleDriveWebConnector
-
-    return GoogleDriveWebConnector(
-        deps.http,
-        web_url=settings.drive_web_url,
-        download_url=settings.drive_download_url,
-        pacer=deps.pacer("google_drive_web", None),
-    )
-
-
 SPEC = SourceSpec(
     name=NAME,
     display_name="Google Drive",
@@ -145,5 +118,5 @@ SPEC = SourceSpec(
         ),
     ),
     settings_type=GoogleDriveSettings,
-    build_connector=build_connector,
+    connector="worker.sources.google_drive:build_connector",
 )

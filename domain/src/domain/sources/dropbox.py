@@ -3,24 +3,19 @@ key and secret through Dropbox's API, or without credentials as the zip the link
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlunsplit
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from worker.sources.base import FolderRef
-from worker.sources.registry import (
+from domain.sources.links import checked_length, single
+from domain.sources.records import FolderRef
+from domain.sources.registry import (
     Capabilities,
-    ConnectorDeps,
     InvalidLink,
     ReadingMode,
     SourceSpec,
     split_link,
 )
-from worker.sources.specs.links import checked_length, single
-
-if TYPE_CHECKING:
-    from worker.sources.base import SourceConnector
 
 NAME = "dropbox"
 _HOSTS = {"www.dropbox.com", "dropbox.com"}
@@ -113,33 +108,6 @@ def parse_link(url: str) -> DropboxFolder:
     )
 
 
-def build_connector(settings: DropboxSettings, deps: ConnectorDeps) -> "SourceConnector":
-    # Either way the images are stored under one source.
-    from worker.sources.dropbox import DropboxConnector, authorization_header
-
-    authorization = authorization_header(
-        settings.access_token, settings.app_key, settings.app_secret
-    )
-    if authorization:
-        return DropboxConnector(
-            deps.http,
-            api_url=settings.api_url,
-            content_url=settings.content_url,
-            authorization=authorization,
-            page_size=deps.page_size,
-            pacer=deps.pacer("dropbox", authorization),
-        )
-    from worker.sources.dropbox_zip import DropboxZipConnector
-
-    return DropboxZipConnector(
-        deps.http,
-        web_url=settings.web_url,
-        zip_dir=settings.zip_dir,
-        page_size=deps.page_size,
-        pacer=deps.pacer("dropbox_web", None),
-    )
-
-
 SPEC = SourceSpec(
     name=NAME,
     display_name="Dropbox",
@@ -171,5 +139,5 @@ SPEC = SourceSpec(
         ),
     ),
     settings_type=DropboxSettings,
-    build_connector=build_connector,
+    connector="worker.sources.dropbox:build_connector",
 )

@@ -2,28 +2,24 @@
 
 Each source declares itself once, as a `SourceSpec`: how its links are recognised and parsed
 into a typed locator, its display name, its capabilities as data, its typed settings (with an
-env prefix of their own) and the factory of its connector. The API parses links and lists
-sources through this registry, the database's list of sources is written from it, and the
-worker builds its connectors from it: adding a source touches no handler, page or pipeline.
+env prefix of their own) and where the worker finds its connector's factory. The API parses
+links and lists sources through this registry, the database's list of sources is written from
+it, and the worker builds its connectors from it: adding a source touches no handler, page or
+pipeline.
 
-This module imports no connector: the API reads the registry without the worker's clients.
+The connector is named, not imported: the API reads the registry without the worker's code.
 """
 
 import dataclasses
 import importlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 from urllib.parse import SplitResult, urlsplit
 
 from pydantic_settings import BaseSettings
 
-from worker.sources.base import FolderRef
-
-if TYPE_CHECKING:
-    import httpx
-
-    from worker.sources.base import Pacer, SourceConnector
+from domain.sources.records import FolderRef
 
 
 class InvalidLink(ValueError):
@@ -67,16 +63,6 @@ class ReadingMode:
 
 
 @dataclass(frozen=True)
-class ConnectorDeps:
-    """What every connector is built with, shared by the whole worker process."""
-
-    http: "httpx.AsyncClient"
-    # The shared pace of one source: `pacer(bucket_name, credential)`.
-    pacer: Callable[[str, str | None], "Pacer"]
-    page_size: int
-
-
-@dataclass(frozen=True)
 class SourceSpec:
     """A source, declared once."""
 
@@ -96,8 +82,9 @@ class SourceSpec:
     modes: tuple[ReadingMode, ...]
     # The source's settings, read from the environment under its own prefix.
     settings_type: type[BaseSettings]
-    # The connector for these settings (imported lazily, in the worker only).
-    build_connector: Callable[[Any, ConnectorDeps], "SourceConnector"]
+    # The worker's factory of this source's connector, `module:function`, called with the
+    # settings and the worker's shared clients; imported by the worker only.
+    connector: str
 
     def locator_from_json(self, data: Mapping[str, Any]) -> Any:
         return self.locator_type(**data)
@@ -162,7 +149,7 @@ def split_link(text: str) -> tuple[SplitResult, str]:
 def load_registry(plugins: Iterable[str] = ()) -> Registry:
     """The built-in sources, then each plugin named `module:attribute` (a `SourceSpec`), in
     that order: a deployment adds a source by naming its module in SOURCE_PLUGINS."""
-    from worker.sources.specs import dropbox, google_drive
+    from domain.sources import dropbox, google_drive
 
     registry = Registry()
     for spec in (google_drive.SPEC, dropbox.SPEC):

@@ -5,7 +5,7 @@ import ipaddress
 
 import pytest
 
-from worker.webhook_urls import (
+from domain.webhooks.address_policy import (
     RefusedUrl,
     address_refusal,
     check_submitted_url,

@@ -1,0 +1,50 @@
+"""The records a source's folder listing is made of: plain data, shared by the connectors
+that produce them, the registry's locators and the repositories that store them."""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class FolderRef:
+    """A folder as the connector reaches it: its id, and the connector's own note of how (a
+    Drive resource key, a path below a Dropbox link's root); never the import's link."""
+
+    folder_id: str
+    resource_key: str | None = None
+
+
+@dataclass(frozen=True)
+class ImportLink:
+    """The folder an import reads, as the API recorded it once, on the import: the source's
+    typed locator (see the registry) and the link's password, if it has one."""
+
+    locator: Any
+    # Never in a log line, never in the API's answers.
+    password: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class SourceFile:
+    """A file as the source describes it. `size` and `checksums` are what the bytes must match
+    when the source knows them: `{algorithm: hex}`, each algorithm one with a hasher registered
+    in `worker.sources.checksums` (`{"md5": ...}` for Drive, `{"dropbox_content_hash": ...}`
+    for Dropbox). `resource_key` is the connector's own note of how to reach the file, kept
+    with it between listing and transfer."""
+
+    file_id: str
+    name: str
+    mime_type: str
+    size: int | None = None
+    checksums: Mapping[str, str] = field(default_factory=dict)
+    resource_key: str | None = None
+    # Set by the connector when the source cannot give this file's bytes (e.g. a Google Doc).
+    not_downloadable: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderPage:
+    files: list[SourceFile] = field(default_factory=list)
+    folders: list[FolderRef] = field(default_factory=list)
+    next_page_token: str | None = None

@@ -1,0 +1,1 @@
+"""Webhooks: which notify URLs are allowed (`address_policy.py`)."""

@@ -1,1 +1,0 @@
-"""One module per source: its declaration for the registry (see `worker.sources.registry`)."""
