@@ -8,7 +8,8 @@ import botocore.auth
 import pytest
 
 from api.settings import Settings
-from api.storage import DownloadLinks
+from api.storage import download_links
+from domain.s3_signing import DownloadLinks
 
 SIGNED_AT = datetime(2026, 3, 1, 23, 59, 58, tzinfo=UTC)
 
@@ -48,7 +49,7 @@ def botocore_url(links: DownloadLinks, bucket: str, key: str, at: datetime, ttl:
 
 @pytest.mark.parametrize(("endpoint", "region"), ENDPOINTS)
 def test_links_are_the_ones_botocore_presigns(endpoint: str | None, region: str) -> None:
-    links = DownloadLinks(
+    links = download_links(
         Settings(
             s3_endpoint_url=endpoint,
             aws_access_key_id="AKIDEXAMPLE",
@@ -68,7 +69,7 @@ def test_links_carry_a_session_token_as_botocore_does(monkeypatch: pytest.Monkey
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "ASIAEXAMPLE")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret/with+chars")
     monkeypatch.setenv("AWS_SESSION_TOKEN", "IQoJb3JpZ2luX2VjE+/token==")
-    links = DownloadLinks(
+    links = download_links(
         Settings(aws_access_key_id=None, aws_secret_access_key=None, aws_region="eu-west-1")
     )
     url = links.signer(SIGNED_AT).url_for("images", KEYS[0])
@@ -79,7 +80,7 @@ def test_links_carry_a_session_token_as_botocore_does(monkeypatch: pytest.Monkey
 
 def test_the_signing_key_follows_the_date() -> None:
     # The key is derived once per day: links of the next day must use the next day's key.
-    links = DownloadLinks(
+    links = download_links(
         Settings(
             s3_endpoint_url="http://127.0.0.1:8333",
             aws_access_key_id="AKIDEXAMPLE",

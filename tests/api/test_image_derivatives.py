@@ -14,7 +14,8 @@ from PIL import Image
 
 from api.images.repository import _list_query
 from api.settings import Settings
-from api.storage import DownloadLinks, content_disposition
+from api.storage import download_links
+from domain.s3_signing import content_disposition
 from tests.conftest import Stack
 from tests.helpers import all_images
 from tests.image_files import TAKEN_AT, image_file, png_bomb
@@ -138,7 +139,7 @@ async def test_download_links_save_the_file_under_its_own_name(
     "name", ["IMG_0001.jpg", "写真 📷.heic", 'a "quoted"; name.png', "../x.jpg"]
 )
 def test_named_download_links_are_the_ones_botocore_presigns(name: str) -> None:
-    links = DownloadLinks(
+    links = download_links(
         Settings(
             s3_endpoint_url="http://127.0.0.1:8333",
             aws_access_key_id="AKIDEXAMPLE",

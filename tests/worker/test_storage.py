@@ -88,7 +88,7 @@ def test_s3_refuses_a_put_whose_bytes_differ_from_its_content_md5(
     store: ObjectStore, s3_server: S3Server
 ) -> None:
     """The end-to-end check single PUTs rely on, with the payload unsigned."""
-    client = store._client
+    client = store._multipart.client
     wrong = base64.b64encode(hashlib.md5(b"other bytes").digest()).decode()
     with pytest.raises(client.exceptions.ClientError, match=r"BadDigest|InvalidDigest"):
         client.put_object(

@@ -20,7 +20,7 @@ from api.metrics import METRICS_PATH, PROMETHEUS, metrics
 from api.security import bearer_token_guard, security_headers, start_rate_limit
 from api.settings import Settings, get_settings
 from api.sources.endpoints import SourceController
-from api.storage import BucketCheck, DownloadLinks
+from api.storage import BucketCheck, download_links
 from api.syncs.endpoints import SyncController
 from api.webhooks.endpoints import WebhookController
 from domain.sources.registry import load_registry
@@ -41,7 +41,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
         await job_app.open_async(pool)
         app.state.db_pool = pool
         app.state.job_app = job_app
-        app.state.download_links = DownloadLinks(settings)
+        app.state.download_links = download_links(settings)
         app.state.bucket_check = BucketCheck(settings)
         try:
             yield

@@ -17,12 +17,13 @@ import psycopg
 
 from worker import jobs, metrics, repository
 from worker.db import Connection
+from worker.multipart_upload import PARTS_IN_MEMORY
 from worker.repository import FileOutcome
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds
 from worker.services import Services
 from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
 from worker.sources.media_types import NotAnImage, typed_by_bytes
-from worker.storage import PARTS_IN_MEMORY, ObjectStore, StoredObject, StoreUnavailable
+from worker.storage import ObjectStore, StoredObject, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
 

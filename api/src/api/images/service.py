@@ -10,7 +10,7 @@ from api.ids import parse_id
 from api.images import repository
 from api.images.repository import ImageRow, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
-from api.storage import DownloadLinks, LinkSigner
+from domain.s3_signing import DownloadLinks, LinkSigner
 
 
 async def list_images(
