@@ -17,7 +17,7 @@ ALLOWED = {
     "web": set(),
 }
 ENTRY_POINTS = {
-    "domain": "import domain.sources.registry, domain.task_names, domain.connection_check, "
+    "domain": "import domain.sources.registry, domain.task_names, domain.db, "
     "domain.webhooks.address_policy; domain.sources.registry.load_registry()",
     "api": "import api.app",
     "worker": "import worker.__main__, worker.tasks",

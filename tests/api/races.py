@@ -12,7 +12,7 @@ from typing import TypeVar
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from api.db import Connection
+from domain.db import Connection
 from tests.conftest import Stack
 
 T = TypeVar("T")

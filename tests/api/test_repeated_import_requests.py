@@ -9,10 +9,10 @@ import procrastinate
 import pytest
 from litestar.testing import AsyncTestClient
 
-from api.db import Connection
 from api.errors import IdempotencyKeyReused
 from api.imports import service
 from api.imports.schemas import ImportRequest
+from domain.db import Connection
 from domain.sources.registry import load_registry
 from tests.api.factories import insert_import, new_folder_id
 from tests.api.races import Pool, race

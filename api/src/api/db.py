@@ -10,9 +10,7 @@ from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from api.settings import Settings
-from domain.connection_check import check_connection
-
-Connection = AsyncConnection[DictRow]
+from domain.db import Connection, check_connection
 
 # A server that does not answer a connection attempt within this is treated as down.
 CONNECT_TIMEOUT_SECONDS = 3

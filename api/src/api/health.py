@@ -8,8 +8,8 @@ from litestar.openapi import ResponseSpec
 from litestar.response import Response
 from psycopg_pool import AsyncConnectionPool
 
-from api.db import Connection
 from api.storage import BucketCheck
+from domain.db import Connection
 
 # Probes time out after a few seconds; each check answers within this.
 CHECK_TIMEOUT_SECONDS = 2.0

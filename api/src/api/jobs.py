@@ -6,7 +6,7 @@ from typing import Any
 import procrastinate
 from procrastinate import PsycopgConnector
 
-from api.db import Connection
+from domain.db import Connection
 from domain.task_names import LISTING_QUEUE, QUEUE_REQUEUED_FILES, START_IMPORT
 
 

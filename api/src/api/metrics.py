@@ -10,7 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, 
 from prometheus_client.core import GaugeMetricFamily
 from psycopg_pool import AsyncConnectionPool
 
-from api.db import Connection
+from domain.db import Connection
 
 log = logging.getLogger("api.metrics")
 

@@ -5,10 +5,9 @@ from psycopg import AsyncConnection
 from psycopg.rows import DictRow, dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from domain.connection_check import check_connection
+from domain.db import Connection, check_connection
 from worker.settings import Settings
 
-Connection = AsyncConnection[DictRow]
 Pool = AsyncConnectionPool[Connection]
 
 # A server that does not answer a connection attempt within this is treated as down (the

@@ -7,6 +7,7 @@ from typing import Any
 import procrastinate
 import psycopg
 
+from domain.db import Connection
 from domain.task_names import (
     DELIVER_WEBHOOK,
     DERIVATIVES_QUEUE,
@@ -18,7 +19,6 @@ from domain.task_names import (
     TRANSFER_QUEUE,
     WEBHOOKS_QUEUE,
 )
-from worker.db import Connection
 
 # Below the transfers' default 0.
 DERIVATIVES_PRIORITY = -10

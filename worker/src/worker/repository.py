@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from worker.db import Connection
+from domain.db import Connection
 from worker.sources.base import FolderRef, SourceFile
 from worker.sources.checksums import normalized
 from worker.storage import StoredObject

@@ -9,8 +9,8 @@ an ordinary import, started by the `import.start` job deferred here in the same 
 import asyncio
 import logging
 
+from domain.db import Connection
 from worker import jobs
-from worker.db import Connection
 from worker.services import Services
 
 log = logging.getLogger("worker.syncs")

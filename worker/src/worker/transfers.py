@@ -15,8 +15,8 @@ from typing import Any
 
 import psycopg
 
+from domain.db import Connection
 from worker import jobs, metrics, repository
-from worker.db import Connection
 from worker.multipart_upload import PARTS_IN_MEMORY
 from worker.repository import FileOutcome
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds

@@ -21,9 +21,10 @@ from typing import Any
 
 import httpx
 
+from domain.webhooks import repository as webhook_repository
 from domain.webhooks.address_policy import IPAddress, NotifyUrl, RefusedUrl, checked_addresses
 from domain.webhooks.address_policy import parse_notify_url as parse_url
-from worker import jobs, webhook_repository
+from worker import jobs
 from worker.http_client import retry_after_seconds
 from worker.retry import WebhookAttemptFailed, backoff_seconds
 from worker.services import Services

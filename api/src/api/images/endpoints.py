@@ -12,11 +12,12 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor
-from api.db import Connection, provide_autocommit_connection
+from api.db import provide_autocommit_connection
 from api.errors import error_responses
 from api.images import service
 from api.images.repository import Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress
+from domain.db import Connection
 
 MimeType = Annotated[
     str | None,

@@ -7,7 +7,7 @@ from typing import Any, Literal, NamedTuple
 from psycopg import sql
 from psycopg.rows import args_row
 
-from api.db import Connection
+from domain.db import Connection
 
 
 class ImageRow(NamedTuple):

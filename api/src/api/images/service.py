@@ -4,12 +4,12 @@ import uuid
 from datetime import UTC, datetime
 
 from api.cursor import decode_cursor, encode_cursor
-from api.db import Connection
 from api.errors import InvalidInput, NotFound
 from api.ids import parse_id
 from api.images import repository
 from api.images.repository import ImageRow, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
+from domain.db import Connection
 from domain.s3_signing import DownloadLinks, LinkSigner
 
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, Quer
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from api.constraints import Cursor
-from api.db import Connection, provide_autocommit_connection
+from api.db import provide_autocommit_connection
 from api.errors import error_responses
 from api.imports import service
 from api.imports.schemas import (
@@ -24,6 +24,7 @@ from api.imports.schemas import (
     ImportView,
     RetryAccepted,
 )
+from domain.db import Connection
 
 IdempotencyKey = Annotated[
     str | None,

@@ -6,7 +6,7 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from api.db import Connection
+from domain.db import Connection
 
 # The unique index whose violation the service turns into an answer.
 IDEMPOTENCY_KEY_INDEX = "imports_idempotency_key_idx"
@@ -59,15 +59,6 @@ async def insert_import(
         ),
     )
     return await cur.fetchone()
-
-
-async def register_source(conn: Connection, name: str, display_name: str) -> None:
-    """Make the source known to the database (imports and images refer to it), once. DO
-    NOTHING takes no lock on a row that exists: concurrent starts never wait on each other."""
-    await conn.execute(
-        "INSERT INTO sources (name, display_name) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING",
-        (name, display_name),
-    )
 
 
 async def get_live_import(conn: Connection, source: str, folder_id: str) -> dict[str, Any] | None:

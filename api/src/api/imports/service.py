@@ -13,7 +13,6 @@ import procrastinate
 from psycopg import errors
 
 from api.cursor import decode_cursor, decode_text_cursor, encode_cursor, encode_text_cursor
-from api.db import Connection
 from api.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
 from api.ids import parse_id
 from api.imports import repository
@@ -31,7 +30,9 @@ from api.imports.schemas import (
 )
 from api.jobs import cancel_jobs, defer_queue_requeued_files, defer_start_import
 from api.webhooks.service import check_notify_url
+from domain.db import Connection
 from domain.sources.registry import Registry, SourceSpec, locator_to_json
+from domain.sources.repository import register_source
 from domain.webhooks.address_policy import IPNetwork
 
 # Each round either inserts, or finds the live import or the keyed one; another round is needed
@@ -79,7 +80,7 @@ async def start_import(
     if idempotency_key is not None:
         check_idempotency_key(idempotency_key)
     fingerprint = request_fingerprint(spec.name, request) if idempotency_key else None
-    await repository.register_source(conn, spec.name, spec.display_name)
+    await register_source(conn, spec.name, spec.display_name)
     for _ in range(_START_ROUNDS):
         if replay := await _replay(conn, idempotency_key, fingerprint):
             return ImportStart(replay, already_live=False)

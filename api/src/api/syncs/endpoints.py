@@ -9,10 +9,10 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from api.constraints import Cursor
-from api.db import Connection
 from api.errors import error_responses
 from api.syncs import service
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRunAccepted, SyncView
+from domain.db import Connection
 
 # Every change: the token, the body cap and the rate limit apply.
 _WORK = (401, 413, 429)

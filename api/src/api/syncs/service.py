@@ -9,17 +9,17 @@ import msgspec
 import procrastinate
 
 from api.cursor import decode_cursor, encode_cursor
-from api.db import Connection
 from api.errors import Conflict, InvalidInput, NotFound
 from api.ids import parse_id
-from api.imports import repository as imports
 from api.imports.service import check_password, counts_of
 from api.jobs import defer_start_import
-from api.syncs import repository
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRun, SyncRunAccepted, SyncView
 from api.webhooks.service import check_notify_url
+from domain.db import Connection
 from domain.sources.registry import Registry, locator_to_json
+from domain.sources.repository import register_source
+from domain.syncs import repository
 from domain.webhooks.address_policy import IPNetwork
 
 # A year: beyond it a schedule is a typo.
@@ -42,7 +42,7 @@ async def create_sync(
     every_seconds = checked_interval(request.every, min_interval_seconds)
     if request.notify_url is not None:
         await check_notify_url(request.notify_url, notify_networks)
-    await imports.register_source(conn, spec.name, spec.display_name)
+    await register_source(conn, spec.name, spec.display_name)
     sync_id = await repository.insert_sync(
         conn,
         source=spec.name,

@@ -4,10 +4,10 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from api.db import Connection
 from api.errors import error_responses
 from api.webhooks import service
 from api.webhooks.schemas import DeliveryList
+from domain.db import Connection
 
 
 class WebhookController(Controller):

@@ -4,12 +4,12 @@ deliveries."""
 from collections.abc import Sequence
 from datetime import datetime
 
-from api.db import Connection
 from api.errors import InvalidInput, NotFound
 from api.ids import parse_id
 from api.imports import repository as imports
-from api.webhooks import repository
 from api.webhooks.schemas import Delivery, DeliveryAttempt, DeliveryList
+from domain.db import Connection
+from domain.webhooks import repository
 from domain.webhooks.address_policy import IPNetwork, RefusedUrl, check_submitted_url
 
 # An import has one delivery per time it ended (a retry that ends it again adds one): a few.

@@ -1,5 +1,5 @@
-"""SQL on syncs, as the API sees it. Starting a run is the schema's `sync_start_run`
-(migrations/versions/0017_syncs.sql), which the worker's scheduler shares."""
+"""SQL on syncs: recording, reading and changing them, and starting their runs (the schema's
+`sync_start_run` and `sync_start_due_runs`)."""
 
 from datetime import datetime
 from typing import Any
@@ -7,7 +7,7 @@ from typing import Any
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from api.db import Connection
+from domain.db import Connection
 
 _VIEW = sql.SQL(
     """

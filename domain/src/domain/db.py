@@ -1,11 +1,14 @@
-"""The check a connection pool runs on a connection before handing it out, for the worker's
-pool and the api's: psycopg and the standard library only, so the api can share it."""
+"""How both services talk to PostgreSQL: connections whose rows are dicts, and the check their
+pools run on a connection before handing it out."""
 
 import select
 from typing import Any
 
 from psycopg import AsyncConnection
+from psycopg.rows import DictRow
 from psycopg_pool import AsyncConnectionPool
+
+Connection = AsyncConnection[DictRow]
 
 
 async def check_connection(conn: AsyncConnection[Any]) -> None:

@@ -1,0 +1,1 @@
+"""Syncs: a folder imported again on a schedule (`repository.py`)."""
