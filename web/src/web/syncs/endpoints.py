@@ -16,9 +16,9 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
-from web import auth
 from web.api_client import ApiClient, ApiError
-from web.endpoints import wants_fragment
+from web.auth import service as auth
+from web.fragments import wants_fragment
 from web.schemas import Sync
 
 SYNCS_PER_PAGE = 25
