@@ -6,7 +6,6 @@ live import reloads itself. With htmx, the same routes answer with just the frag
 """
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -31,8 +30,6 @@ logger = logging.getLogger(__name__)
 IMPORTS_PER_PAGE = 25
 RECENT_IMPORTS = 5
 FAILURES_PER_PAGE = 50
-# The API's 409 for a second sync of a folder names the first by its id.
-SYNC_ID_IN_DETAIL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @dataclass
@@ -90,8 +87,8 @@ class ImportPages(Controller):
         try:
             target = await (_start_sync(api, data) if data.keep_in_sync else _start(api, data))
         except ApiError as exc:
-            # A second sync of a folder: the error names the first, which the form links to.
-            existing = await _sync_named_in(api, exc) if exc.status_code == 409 else None
+            # A second sync of a folder: the API names the first, which the form links to.
+            existing = await _sync_in_the_way(api, exc)
             status_code = 409 if exc.status_code == 409 else 422
             return await _import_form_error(
                 request, api, data, exc.detail, status_code=status_code, existing_sync=existing
@@ -202,12 +199,12 @@ async def _start_sync(api: ApiClient, data: ImportForm) -> str:
     return f"/imports/{sync.last_run.import_id}" if sync.last_run else f"/syncs/{sync.sync_id}"
 
 
-async def _sync_named_in(api: ApiClient, exc: ApiError) -> Sync | None:
-    match = SYNC_ID_IN_DETAIL.search(exc.detail)
-    if match is None:
+async def _sync_in_the_way(api: ApiClient, exc: ApiError) -> Sync | None:
+    sync_id = exc.conflicting("sync")
+    if sync_id is None:
         return None
     try:
-        return await api.get_sync(match.group())
+        return await api.get_sync(sync_id)
     except (ApiError, ApiUnavailable):
         return None
 
