@@ -63,6 +63,29 @@ async def test_a_bad_request_gets_422_with_a_message_and_creates_nothing(
         assert db.execute("SELECT count(*) FROM imports").fetchone() == (before,)
 
 
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"url": "https://example.com/folders/abc"}, "url"),
+        ({"url": ""}, "url"),
+        ({}, "url"),
+        ({"url": 42}, "url"),
+        (
+            {"url": f"https://drive.google.com/drive/folders/{FOLDER}", "recursive": "yes"},
+            "recursive",
+        ),
+        ({"url": f"https://drive.google.com/drive/folders/{FOLDER}", "extra": 1}, "extra"),
+        ({"url": f"https://drive.google.com/drive/folders/{FOLDER}", "password": "x"}, "password"),
+    ],
+)
+async def test_a_bad_request_names_the_field_at_fault(
+    api: AsyncTestClient[Any], payload: dict[str, Any], field: str
+) -> None:
+    response = await api.post("/import/google-drive", json=payload)
+    assert response.status_code == 422
+    assert response.json()["field"] == field, response.text
+
+
 async def test_a_body_that_is_not_json_gets_a_clear_error(api: AsyncTestClient[Any]) -> None:
     response = await api.post(
         "/import/google-drive", content=b"{nope", headers={"content-type": "application/json"}
@@ -81,12 +104,13 @@ async def test_an_unknown_import_is_404(api: AsyncTestClient[Any]) -> None:
 @pytest.mark.parametrize(
     "params", [{"limit": 0}, {"limit": 501}, {"cursor": "garbage!"}, {"source": "ftp"}]
 )
-async def test_bad_image_list_parameters_get_422(
+async def test_bad_image_list_parameters_get_422_naming_the_parameter(
     api: AsyncTestClient[Any], params: dict[str, Any]
 ) -> None:
     response = await api.get("/images", params=params)
     assert response.status_code == 422
     assert response.json()["error"] == "invalid_input"
+    assert response.json()["field"] == next(iter(params))
 
 
 async def test_health_and_openapi_are_served(api: AsyncTestClient[Any]) -> None:

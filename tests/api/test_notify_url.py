@@ -44,7 +44,7 @@ async def test_a_notify_url_to_an_internal_address_is_refused_naming_it(
 ) -> None:
     response = await start(api, stack, "outside/folder", notify_url=notify_url)
     assert response.status_code == 422, response.text
-    assert response.json() == {"error": "invalid_input", "detail": detail}
+    assert response.json() == {"error": "invalid_input", "detail": detail, "field": "notify_url"}
 
 
 async def test_a_name_that_resolves_to_loopback_is_refused(

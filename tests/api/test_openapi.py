@@ -48,6 +48,9 @@ async def test_every_route_documents_the_refusals_it_can_answer_with_the_error_b
             assert body == {"$ref": "#/components/schemas/ErrorBody"}, (path, status, body)
     error_body = schema["components"]["schemas"]["ErrorBody"]
     assert set(error_body["required"]) == {"error", "detail"}
+    assert {"field", "conflict"} <= set(error_body["properties"])
+    conflict = schema["components"]["schemas"]["ConflictingResource"]
+    assert conflict["properties"]["type"]["enum"] == ["sync", "import"]
     # Every route reads the database, and answers 503 while it is unreachable; so does readiness.
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():

@@ -145,6 +145,9 @@ async def test_reusing_an_idempotency_key_for_another_request_gets_422(
         body = response.json()
         assert body["error"] == "idempotency_key_reused"
         assert first.json()["import_id"] in body["detail"]
+        # The import the key belongs to, for a client to fetch instead of parsing the words.
+        assert body["conflict"] == {"type": "import", "id": first.json()["import_id"]}
+        assert body["field"] == "Idempotency-Key"
 
     assert import_count(stack) == before
 
@@ -167,6 +170,7 @@ async def test_a_bad_idempotency_key_gets_422_and_creates_nothing(
     body = response.json()
     assert body["error"] == "invalid_input"
     assert "Idempotency-Key" in body["detail"]
+    assert body["field"].lower() == "idempotency-key"
     assert import_count(stack) == before
 
 

@@ -55,9 +55,12 @@ async def test_a_folder_has_one_sync_and_a_second_is_a_conflict_naming_it(
     assert again.status_code == 409
     assert sync["sync_id"] in again.json()["detail"]
     assert f"PATCH /syncs/{sync['sync_id']}" in again.json()["detail"]
+    # The same id as data, for a client to link to or PATCH without reading the words.
+    assert again.json()["conflict"] == {"type": "sync", "id": sync["sync_id"]}
+    assert "field" not in again.json()
 
 
-async def test_intervals_are_checked_against_the_shortest_this_service_allows(
+async def test_intervals_are_checked_against_the_shortest_this_service_allows_naming_every(
     api: AsyncTestClient[Any], stack: Stack
 ) -> None:
     link = stack.drive.fixture.link("sync api second")
@@ -71,6 +74,7 @@ async def test_intervals_are_checked_against_the_shortest_this_service_allows(
         response = await api.post("/syncs", json={"url": link, "every": every})
         assert response.status_code == 422, (every, response.text)
         assert message in response.json()["detail"], (every, response.text)
+        assert response.json()["field"] == "every", (every, response.text)
 
 
 async def test_a_link_of_no_source_and_unknown_fields_are_refused(
@@ -115,13 +119,17 @@ async def test_pausing_resuming_and_changing_a_sync(
     busy = await api.post(f"/syncs/{sync_id}/run")
     if busy.status_code == 409:
         assert sync["last_run"]["import_id"] in busy.json()["detail"]
+        live_run = {"type": "import", "id": sync["last_run"]["import_id"]}
+        assert busy.json()["conflict"] == live_run
     else:  # the first run was already over on a fast machine
         assert busy.status_code == 202
 
     too_short = await api.patch(f"/syncs/{sync_id}", json={"every": "1m"})
     assert too_short.status_code == 422
+    assert too_short.json()["field"] == "every"
     unknown_field = await api.patch(f"/syncs/{sync_id}", json={"folder_id": "x"})
     assert unknown_field.status_code == 422
+    assert unknown_field.json()["field"] == "folder_id"
 
 
 async def test_deleting_a_sync_stops_its_runs_and_keeps_its_imports(

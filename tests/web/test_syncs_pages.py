@@ -586,3 +586,36 @@ async def test_the_form_s_notify_url_goes_with_an_import_and_with_a_sync() -> No
         ("/syncs", "https://hooks.example.com/imports"),
         ("/imports", None),
     ]
+
+
+async def test_a_refusal_is_placed_by_the_apis_field_and_conflict_not_by_its_wording() -> None:
+    # Words that name no field and no id: only the structured fields say where they belong.
+    def stand_in(request: httpx.Request) -> httpx.Response:
+        if request.method == "PATCH":
+            refusal = {"error": "invalid_input", "detail": "too often here", "field": "every"}
+            return httpx.Response(422, json=refusal)
+        if request.method == "POST" and request.url.path == "/syncs":
+            conflict = {"type": "sync", "id": SYNC_ID}
+            refusal = {"error": "conflict", "detail": "that folder is taken", "conflict": conflict}
+            return httpx.Response(409, json=refusal)
+        return httpx.Response(200, json=sync_view())
+
+    app = create_app(
+        Settings(api_url="http://api.test"), api_transport=httpx.MockTransport(stand_in)
+    )
+    async with AsyncTestClient(app=app, base_url="http://testserver.local") as client:
+        client.follow_redirects = False
+        await with_csrf_token(client)
+        refused = await client.post(
+            f"/syncs/{SYNC_ID}/settings", data=settings_form(every="1m"), headers=HTMX
+        )
+        assert refused.status_code == 422
+        error = '<p id="settings-every-error" class="field-error" role="alert">too often here</p>'
+        assert error in refused.text
+        link = sync_view()["source_url"]
+        taken = await client.post(
+            "/imports", data={"url": link, "keep_in_sync": "true", "every": "1h"}, headers=HTMX
+        )
+        assert taken.status_code == 409
+        assert "that folder is taken" in taken.text
+        assert f'href="/syncs/{SYNC_ID}"' in taken.text

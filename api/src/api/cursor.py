@@ -54,4 +54,4 @@ def _decode(cursor: str) -> Any:
 
 
 def _invalid() -> InvalidInput:
-    return InvalidInput("cursor is not valid: pass back next_cursor unchanged")
+    return InvalidInput("cursor is not valid: pass back next_cursor unchanged", field="cursor")

@@ -1,8 +1,10 @@
-"""The one error model of the API: every failure becomes `{"error": ..., "detail": ...}`."""
+"""The one error model of the API: every failure becomes `{"error": ..., "detail": ...}`, with
+`field` (the request field at fault) and `conflict` (the resource in the way) when known."""
 
 import logging
+import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 import psycopg
@@ -22,16 +24,35 @@ from domain.sources.registry import InvalidLink
 log = logging.getLogger("api.errors")
 
 
+class ConflictingResource(msgspec.Struct, frozen=True):
+    """The resource in the way of a request, for a client to link to or act on: the sync a
+    folder already has, the live import a run waits for, the import a reused key created."""
+
+    type: Literal["sync", "import"]
+    id: str
+
+
 class ApiError(Exception):
-    """An expected failure with its HTTP status; raise it from anywhere below a handler."""
+    """An expected failure with its HTTP status; raise it from anywhere below a handler.
+    `field` names the one request field at fault (a body field, query parameter or header,
+    as the client spelled it); `conflict`, the other resource that stands in the way."""
 
     status_code = 400
     error = "bad_request"
 
-    def __init__(self, detail: str, *, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        field: str | None = None,
+        conflict: ConflictingResource | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.headers = dict(headers or {})
+        self.field = field
+        self.conflict = conflict
 
 
 class InvalidInput(ApiError):
@@ -75,10 +96,13 @@ UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 
 
 class ErrorBody(msgspec.Struct):
-    """The body of every error answer."""
+    """The body of every error answer: `error` and `detail` always; `field` and `conflict`
+    only when the API knows them."""
 
     error: str
     detail: str
+    field: str | None = None
+    conflict: ConflictingResource | None = None
 
 
 # What each refusal means, in the OpenAPI schema.
@@ -120,12 +144,25 @@ class ApiRequest(Request[Any, Any, Any]):
             raise ValidationException(f"the body is not valid UTF-8 JSON: {exc}") from None
 
 
-def _body(error: str, detail: Any) -> dict[str, Any]:
-    return {"error": error, "detail": detail}
+def _body(
+    error: str,
+    detail: Any,
+    *,
+    field: str | None = None,
+    conflict: ConflictingResource | None = None,
+) -> dict[str, Any]:
+    # Left out when unknown, so a body without them reads as it always has.
+    body: dict[str, Any] = {"error": error, "detail": detail}
+    if field is not None:
+        body["field"] = field
+    if conflict is not None:
+        body["conflict"] = msgspec.structs.asdict(conflict)
+    return body
 
 
 def handle_api_error(_: Request[Any, Any, Any], exc: ApiError) -> Response[dict[str, Any]]:
-    return Response(_body(exc.error, exc.detail), status_code=exc.status_code, headers=exc.headers)
+    body = _body(exc.error, exc.detail, field=exc.field, conflict=exc.conflict)
+    return Response(body, status_code=exc.status_code, headers=exc.headers)
 
 
 def handle_validation_error(
@@ -138,7 +175,32 @@ def handle_validation_error(
         for p in problems
         if isinstance(p, dict)
     ]
-    return Response(_body("invalid_input", "; ".join(messages) or exc.detail), status_code=422)
+    detail = "; ".join(messages) or exc.detail
+    return Response(
+        _body("invalid_input", detail, field=_field_at_fault(problems)), status_code=422
+    )
+
+
+# msgspec's words for a body that lacks a field or has one too many; Litestar reports them
+# against the whole body.
+_FIELD_OF_BODY = re.compile(r"(?:missing required|contains unknown) field `([^`]+)`")
+
+
+def _field_at_fault(problems: list[Any]) -> str | None:
+    """The one field Litestar's problems are about (its `key`: a body field, a query parameter
+    or a header), or None when they are about several, or the body as a whole."""
+    fields = set()
+    for problem in problems:
+        if not isinstance(problem, dict):
+            return None
+        key = problem.get("key")
+        if key == "data":
+            named = _FIELD_OF_BODY.search(str(problem.get("message", "")))
+            key = named.group(1) if named else None
+        if not key:
+            return None
+        fields.add(str(key))
+    return fields.pop() if len(fields) == 1 else None
 
 
 # Litestar's own refusals, in this API's words.
@@ -214,8 +276,9 @@ def handle_database_error(
 def handle_invalid_link(
     request: Request[Any, Any, Any], exc: InvalidLink
 ) -> Response[dict[str, Any]]:
-    # The registry's words for a link (or a source name) no source takes.
-    return handle_api_error(request, InvalidInput(str(exc)))
+    # The registry's words for a link no source takes: every route takes its link as `url`
+    # (a source name given as a filter is refused where it is read, naming `source`).
+    return handle_api_error(request, InvalidInput(str(exc), field="url"))
 
 
 EXCEPTION_HANDLERS = {

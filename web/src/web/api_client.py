@@ -8,7 +8,9 @@ import msgspec
 
 from web.schemas import (
     CancelStarted,
+    ConflictingResource,
     DetectedLink,
+    ErrorBody,
     FailedFilePage,
     Image,
     ImagePage,
@@ -33,13 +35,31 @@ class ApiUnavailable(Exception):
 
 
 class ApiError(Exception):
-    """The API refused the request with a 4xx and its `{"error": ..., "detail": ...}` body."""
+    """The API refused the request with a 4xx and its `{"error": ..., "detail": ...}` body:
+    `field` is the request field at fault, `conflict` the resource in the way, when the API
+    names them."""
 
-    def __init__(self, status_code: int, error: str, detail: str) -> None:
+    def __init__(
+        self,
+        status_code: int,
+        error: str,
+        detail: str,
+        *,
+        field: str | None = None,
+        conflict: ConflictingResource | None = None,
+    ) -> None:
         super().__init__(f"{status_code} {error}: {detail}")
         self.status_code = status_code
         self.error = error
         self.detail = detail
+        self.field = field
+        self.conflict = conflict
+
+    def conflicting(self, kind: str) -> str | None:
+        """The id of the `kind` (`sync`, `import`) that stands in the way, if one does."""
+        if self.conflict is None or self.conflict.type != kind:
+            return None
+        return self.conflict.id
 
 
 class ApiClient:
@@ -207,10 +227,16 @@ def _decode(response: httpx.Response, shape: type[T]) -> T:
 
 def _api_error(response: httpx.Response) -> ApiError:
     try:
-        body = response.json()
-        return ApiError(response.status_code, str(body["error"]), str(body["detail"]))
-    except (ValueError, KeyError, TypeError):
+        body = msgspec.json.decode(response.content, type=ErrorBody)
+    except msgspec.DecodeError:
         return ApiError(response.status_code, "http_error", response.text[:200])
+    return ApiError(
+        response.status_code,
+        body.error,
+        body.detail,
+        field=body.field,
+        conflict=body.conflict,
+    )
 
 
 def _params(limit: int, cursor: str | None) -> dict[str, str]:

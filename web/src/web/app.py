@@ -27,20 +27,17 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_E
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
-from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
-from web.endpoints import (
-    ImagePages,
-    ImportPages,
-    SignInPages,
-    healthz,
-    readyz,
-    wants_fragment,
-)
+from web.auth import service as auth
+from web.auth.endpoints import SignInPages
 from web.formatting import FILTERS, GLOBALS
+from web.fragments import wants_fragment
+from web.health import healthz, readyz
+from web.images.endpoints import ImagePages
+from web.imports.endpoints import ImportPages
 from web.settings import Settings, get_settings
 from web.sources import SourceCatalogue
-from web.sync_pages import SyncPages
+from web.syncs.endpoints import SyncPages
 
 logger = logging.getLogger(__name__)
 

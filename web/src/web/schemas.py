@@ -214,3 +214,19 @@ class SyncPage(msgspec.Struct):
 class SyncRunStarted(msgspec.Struct):
     sync_id: str
     import_id: str
+
+
+class ConflictingResource(msgspec.Struct, frozen=True):
+    """The resource in the way of a refused request: `type` is `sync` or `import`."""
+
+    type: str
+    id: str
+
+
+class ErrorBody(msgspec.Struct):
+    """A refusal: `field` and `conflict` only when the API knows them."""
+
+    error: str
+    detail: str
+    field: str | None = None
+    conflict: ConflictingResource | None = None

@@ -97,7 +97,7 @@ class ImageController(Controller):
             state.download_links,
             limit=limit,
             cursor=cursor,
-            source=state.sources.get(source).name if source else None,
+            source=service.source_filter(state.sources, source),
             import_id=import_id,
             mime_type=mime_type,
             q=q,

@@ -11,6 +11,17 @@ from api.images.repository import ImageRow, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
 from domain.db import Connection
 from domain.s3_signing import DownloadLinks, LinkSigner
+from domain.sources.registry import InvalidLink, Registry
+
+
+def source_filter(sources: Registry, name: str | None) -> str | None:
+    """The source a `source` filter names, refused (naming the filter) when none is called so."""
+    if not name:
+        return None
+    try:
+        return sources.get(name).name
+    except InvalidLink as exc:
+        raise InvalidInput(str(exc), field="source") from None
 
 
 async def list_images(

@@ -13,7 +13,13 @@ import procrastinate
 from psycopg import errors
 
 from api.cursor import decode_cursor, decode_text_cursor, encode_cursor, encode_text_cursor
-from api.errors import Conflict, IdempotencyKeyReused, InvalidInput, NotFound
+from api.errors import (
+    Conflict,
+    ConflictingResource,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+)
 from api.ids import parse_id
 from api.imports import repository
 from api.imports.schemas import (
@@ -38,6 +44,7 @@ from domain.webhooks.address_policy import IPNetwork
 # Each round either inserts, or finds the live import or the keyed one; another round is needed
 # only when that row changed between two statements (the live import just finished).
 _START_ROUNDS = 3
+IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_PATTERN = r"^[\x20-\x7e]{1,255}$"
 _IDEMPOTENCY_KEY = re.compile(IDEMPOTENCY_KEY_PATTERN)
 
@@ -123,16 +130,25 @@ def check_password(spec: SourceSpec, password: str | None) -> None:
     if password is None:
         return
     if not spec.accepts_password:
-        raise InvalidInput(f"{spec.display_name} links have no password: leave password out")
+        raise InvalidInput(
+            f"{spec.display_name} links have no password: leave password out", field="password"
+        )
     if not password:
-        raise InvalidInput("password is empty: leave it out for a link without a password")
+        raise InvalidInput(
+            "password is empty: leave it out for a link without a password", field="password"
+        )
 
 
 def check_idempotency_key(key: str) -> None:
     if not 1 <= len(key) <= 255:
-        raise InvalidInput(f"Idempotency-Key must be 1 to 255 characters long, not {len(key)}")
+        raise InvalidInput(
+            f"Idempotency-Key must be 1 to 255 characters long, not {len(key)}",
+            field=IDEMPOTENCY_KEY_HEADER,
+        )
     if not _IDEMPOTENCY_KEY.fullmatch(key):
-        raise InvalidInput("Idempotency-Key must be printable ASCII characters only")
+        raise InvalidInput(
+            "Idempotency-Key must be printable ASCII characters only", field=IDEMPOTENCY_KEY_HEADER
+        )
 
 
 def request_fingerprint(source: str, request: ImportRequest) -> str:
@@ -163,7 +179,9 @@ async def _replay(
     if row["request_fingerprint"] != fingerprint:
         raise IdempotencyKeyReused(
             f"this Idempotency-Key was used for import {row['id']} with a different body:"
-            " use a new key for a different request"
+            " use a new key for a different request",
+            field=IDEMPOTENCY_KEY_HEADER,
+            conflict=ConflictingResource("import", str(row["id"])),
         )
     return _accepted(row)
 

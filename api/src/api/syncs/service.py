@@ -9,7 +9,7 @@ import msgspec
 import procrastinate
 
 from api.cursor import decode_cursor, encode_cursor
-from api.errors import Conflict, InvalidInput, NotFound
+from api.errors import Conflict, ConflictingResource, InvalidInput, NotFound
 from api.ids import parse_id
 from api.imports.service import check_password, counts_of
 from api.jobs import defer_start_import
@@ -59,7 +59,8 @@ async def create_sync(
         existing = await repository.sync_id_of_folder(conn, spec.name, locator.folder_id)
         raise Conflict(
             f"folder {locator.folder_id} has a sync already ({existing}): change it with "
-            f"PATCH /syncs/{existing}, or delete it first"
+            f"PATCH /syncs/{existing}, or delete it first",
+            conflict=ConflictingResource("sync", str(existing)) if existing else None,
         )
     if run := await repository.start_run(conn, sync_id):
         await defer_start_import(job_app, conn, run)
@@ -125,7 +126,8 @@ async def run_now(conn: Connection, job_app: procrastinate.App, sync_id: str) ->
         live = await repository.live_run_of(conn, view.sync_id)
         raise Conflict(
             f"folder {view.folder_id} has an import queued or running ({live}): "
-            "a run starts when it ends"
+            "a run starts when it ends",
+            conflict=ConflictingResource("import", str(live)) if live else None,
         )
     await defer_start_import(job_app, conn, run)
     return SyncRunAccepted(sync_id=view.sync_id, import_id=run)
@@ -135,14 +137,15 @@ def checked_interval(every: str, min_interval_seconds: int) -> int:
     try:
         seconds = parse_interval(every)
     except InvalidInterval as exc:
-        raise InvalidInput(str(exc)) from None
+        raise InvalidInput(str(exc), field="every") from None
     if seconds < min_interval_seconds:
         raise InvalidInput(
             f"every: {every!r} is shorter than this service allows "
-            f"({format_interval(min_interval_seconds)}, SYNC_MIN_INTERVAL_SECONDS)"
+            f"({format_interval(min_interval_seconds)}, SYNC_MIN_INTERVAL_SECONDS)",
+            field="every",
         )
     if seconds > MAX_INTERVAL_SECONDS:
-        raise InvalidInput(f"every: {every!r} is longer than a year")
+        raise InvalidInput(f"every: {every!r} is longer than a year", field="every")
     return seconds
 
 

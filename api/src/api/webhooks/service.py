@@ -23,7 +23,7 @@ async def check_notify_url(url: str, allowed: Sequence[IPNetwork]) -> str:
     try:
         await check_submitted_url(url, allowed)
     except RefusedUrl as exc:
-        raise InvalidInput(f"notify_url: {exc}") from None
+        raise InvalidInput(f"notify_url: {exc}", field="notify_url") from None
     return url
 
 

@@ -16,14 +16,12 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
-from web import auth
 from web.api_client import ApiClient, ApiError
-from web.endpoints import wants_fragment
+from web.auth import service as auth
+from web.fragments import wants_fragment
 from web.schemas import Sync
 
 SYNCS_PER_PAGE = 25
-# The API's refusals of a change start with the field they are about ("every: '1m' is ...").
-FIELD_IN_DETAIL = re.compile(r"(every|on_removed|notify_url)\b")
 
 
 @dataclass
@@ -216,7 +214,6 @@ async def _settings_error(
     """The settings form again with the API's refusal and what was sent (a field left out
     shows the sync's own value); the form alone for htmx, else the whole page."""
     sync = await api.get_sync(sync_id)
-    field = FIELD_IN_DETAIL.match(exc.detail)
     sent = {
         "form_every": data.every,
         "form_on_removed": data.on_removed,
@@ -228,7 +225,8 @@ async def _settings_error(
         **_settings_values(sync),
         **{name: value for name, value in sent.items() if value is not None},
         "form_error": exc.detail,
-        "form_error_field": field.group(1) if field else None,
+        # The API names the field it refused; the form shows its words beside it.
+        "form_error_field": exc.field,
     }
     status_code = 409 if exc.status_code == 409 else 422
     template = "_sync_settings_form.html" if wants_fragment(request) else "sync.html"

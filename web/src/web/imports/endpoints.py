@@ -1,17 +1,17 @@
-"""The pages, and the fragments htmx swaps into them. Handlers stay thin: ask the API, render.
+"""The import pages: the form that starts an import (or a sync) of a folder, the list of
+imports, one import's live progress and failed files, and its retry and cancel buttons.
 
 Every page works without JavaScript: forms post and redirect, links page through lists, and a
 live import reloads itself. With htmx, the same routes answer with just the fragment to swap.
 """
 
 import logging
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
@@ -19,11 +19,10 @@ from litestar.plugins.htmx import ClientRedirect, HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
-from web import auth
 from web.api_client import ApiClient, ApiError, ApiUnavailable
-from web.formatting import DEFAULT_SYNC_INTERVAL, IMAGE_TYPES
+from web.formatting import DEFAULT_SYNC_INTERVAL
+from web.fragments import wants_fragment
 from web.schemas import FailedFilePage, Import, Sync
-from web.settings import Settings
 from web.sources import SourceCatalogue
 
 logger = logging.getLogger(__name__)
@@ -31,16 +30,6 @@ logger = logging.getLogger(__name__)
 IMPORTS_PER_PAGE = 25
 RECENT_IMPORTS = 5
 FAILURES_PER_PAGE = 50
-# The tiles are the images' thumbnails (a few KB each): a screenful at a time.
-IMAGES_PER_PAGE = 24
-IMPORT_CHOICES = 50
-# The API's 409 for a second sync of a folder names the first by its id.
-SYNC_ID_IN_DETAIL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def wants_fragment(request: HTMXRequest) -> bool:
-    """An htmx request swaps part of a page; a history restore after a cache miss needs it all."""
-    return bool(request.htmx) and not request.htmx.history_restore_request
 
 
 @dataclass
@@ -57,66 +46,6 @@ class ImportForm:
     on_removed: str = "keep"
     # Where the import (or each run of the sync) reports its end; the API checks the address.
     notify_url: str = ""
-
-
-@dataclass
-class SignInForm:
-    password: str = ""
-    next: str = "/"
-
-
-@get("/healthz")
-async def healthz() -> dict[str, str]:
-    """The web service is up (it does not depend on the API being up)."""
-    return {"status": "ok"}
-
-
-@get("/readyz")
-async def readyz(api: NamedDependency[ApiClient]) -> Response[dict[str, str]]:
-    """Ready when the API is: the web reaches the database and the store only through it."""
-    ready = await api.is_ready()
-    status = "ok" if ready else "unavailable"
-    return Response({"status": status, "api": status}, status_code=200 if ready else 503)
-
-
-class SignInPages(Controller):
-    @get(auth.SIGN_IN_PATH)
-    async def sign_in_form(
-        self, request: Request[Any, Any, Any], next: FromQuery[str] = "/"
-    ) -> Response[Any]:
-        """The sign-in form (only when API_TOKEN is set: otherwise there is nothing to sign
-        in to)."""
-        settings: Settings = request.app.state.settings
-        target = auth.safe_next(next)
-        if not auth.sign_in_enabled(settings) or auth.is_signed_in(request):
-            return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-        return Template("sign_in.html", context={"next": target})
-
-    @post(auth.SIGN_IN_PATH)
-    async def sign_in(
-        self,
-        request: Request[Any, Any, Any],
-        data: Annotated[SignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Response[Any]:
-        """Sign in with WEB_PASSWORD or API_TOKEN; back to the page that asked for it."""
-        settings: Settings = request.app.state.settings
-        target = auth.safe_next(data.next)
-        if not auth.sign_in_enabled(settings):
-            return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-        if not auth.password_matches(settings, data.password):
-            logger.warning("web.sign_in_refused client=%s", request.client)
-            context = {"next": target, "form_error": "That password is not right."}
-            return Template("sign_in.html", context=context, status_code=401)
-        # A fresh session on every sign-in, so no session from before it carries over.
-        request.set_session({"signed_in": True})
-        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-
-    @post(auth.SIGN_OUT_PATH)
-    async def sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
-        """Forget the session."""
-        if auth.sign_in_enabled(request.app.state.settings):
-            request.clear_session()
-        return Redirect("/", status_code=HTTP_303_SEE_OTHER)
 
 
 class ImportPages(Controller):
@@ -158,8 +87,8 @@ class ImportPages(Controller):
         try:
             target = await (_start_sync(api, data) if data.keep_in_sync else _start(api, data))
         except ApiError as exc:
-            # A second sync of a folder: the error names the first, which the form links to.
-            existing = await _sync_named_in(api, exc) if exc.status_code == 409 else None
+            # A second sync of a folder: the API names the first, which the form links to.
+            existing = await _sync_in_the_way(api, exc)
             status_code = 409 if exc.status_code == 409 else 422
             return await _import_form_error(
                 request, api, data, exc.detail, status_code=status_code, existing_sync=existing
@@ -270,12 +199,12 @@ async def _start_sync(api: ApiClient, data: ImportForm) -> str:
     return f"/imports/{sync.last_run.import_id}" if sync.last_run else f"/syncs/{sync.sync_id}"
 
 
-async def _sync_named_in(api: ApiClient, exc: ApiError) -> Sync | None:
-    match = SYNC_ID_IN_DETAIL.search(exc.detail)
-    if match is None:
+async def _sync_in_the_way(api: ApiClient, exc: ApiError) -> Sync | None:
+    sync_id = exc.conflicting("sync")
+    if sync_id is None:
         return None
     try:
-        return await api.get_sync(match.group())
+        return await api.get_sync(sync_id)
     except (ApiError, ApiUnavailable):
         return None
 
@@ -309,76 +238,6 @@ async def _act_on_import(
             "_progress.html", context={**context, "fragment": True}, status_code=status_code
         )
     return Template("import.html", context=context, status_code=status_code)
-
-
-class ImagePages(Controller):
-    @get("/images")
-    async def gallery(
-        self,
-        request: HTMXRequest,
-        api: NamedDependency[ApiClient],
-        q: FromQuery[str | None] = None,
-        source: FromQuery[str | None] = None,
-        import_id: FromQuery[str | None] = None,
-        mime_type: FromQuery[str | None] = None,
-        show_removed: FromQuery[bool] = False,
-        cursor: FromQuery[str | None] = None,
-    ) -> Template:
-        """The image grid, filtered by name, source, import and type; images a sync found gone
-        from their source only when asked."""
-        filters = _filters(
-            q=q,
-            source=source,
-            import_id=import_id,
-            mime_type=mime_type,
-            show_removed="true" if show_removed else None,
-        )
-        context, status_code = await _results(api, filters, cursor)
-        if wants_fragment(request):
-            return Template("_results.html", context=context, status_code=status_code)
-        imports = await api.list_imports(limit=IMPORT_CHOICES)
-        context |= {
-            "sources": request.app.state.sources.names,
-            "image_types": IMAGE_TYPES,
-            "import_options": _import_options(imports.items, import_id, request.app.state.sources),
-        }
-        return Template("images.html", context=context, status_code=status_code)
-
-    @get("/images/more")
-    async def more_images(
-        self,
-        api: NamedDependency[ApiClient],
-        cursor: FromQuery[str],
-        q: FromQuery[str | None] = None,
-        source: FromQuery[str | None] = None,
-        import_id: FromQuery[str | None] = None,
-        mime_type: FromQuery[str | None] = None,
-        show_removed: FromQuery[bool] = False,
-    ) -> Template:
-        """The next tiles of the grid, for infinite scroll."""
-        filters = _filters(
-            q=q,
-            source=source,
-            import_id=import_id,
-            mime_type=mime_type,
-            show_removed="true" if show_removed else None,
-        )
-        context, status_code = await _results(api, filters, cursor)
-        return Template("_image_tiles.html", context=context, status_code=status_code)
-
-    @get("/images/{image_id:str}")
-    async def show_image(
-        self, api: NamedDependency[ApiClient], image_id: FromPath[str]
-    ) -> Template:
-        """One image with all its metadata and a download link."""
-        return Template("image.html", context={"image": await api.get_image(image_id)})
-
-    @get("/images/{image_id:str}/download")
-    async def download_image(
-        self, api: NamedDependency[ApiClient], image_id: FromPath[str]
-    ) -> Redirect:
-        """Send the browser to a fresh short-lived link to the image's bytes."""
-        return Redirect(await api.image_content_url(image_id))
 
 
 async def _failures(
@@ -421,50 +280,3 @@ async def _import_form_error(
     except (ApiError, ApiUnavailable):
         context["imports"] = None
     return Template("home.html", context=context, status_code=status_code)
-
-
-def _filters(**values: str | None) -> dict[str, str]:
-    """The filters in use: a form sends empty fields for "any"."""
-    return {name: value.strip() for name, value in values.items() if value and value.strip()}
-
-
-def _api_filters(filters: dict[str, str]) -> dict[str, str]:
-    """The gallery's filters as the API takes them: removed images left out unless shown."""
-    chosen = {name: value for name, value in filters.items() if name != "show_removed"}
-    return chosen if "show_removed" in filters else {**chosen, "removed": "false"}
-
-
-async def _results(
-    api: ApiClient, filters: dict[str, str], cursor: str | None
-) -> tuple[dict[str, Any], int]:
-    """One page of the grid, or why the API refused these filters (a 422, shown in place)."""
-    try:
-        page = await api.list_images(_api_filters(filters), limit=IMAGES_PER_PAGE, cursor=cursor)
-    except ApiError as exc:
-        if exc.status_code != 422:
-            raise
-        error = f"These filters cannot be used: {exc.detail}"
-        return {"filters": filters, "page": None, "error": error}, 422
-    next_query = urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else ""
-    return {"filters": filters, "page": page, "error": None, "next_query": next_query}, 200
-
-
-@dataclass(frozen=True)
-class ImportOption:
-    value: str
-    label: str
-
-
-def _import_options(
-    imports: list[Import], selected: str | None, sources: SourceCatalogue
-) -> list[ImportOption]:
-    options = [
-        ImportOption(
-            imp.import_id,
-            f"{imp.created_at:%d %b %H:%M} · {sources.name_of(imp.source)} · {imp.folder_id}",
-        )
-        for imp in imports
-    ]
-    if selected and selected not in {option.value for option in options}:
-        options.insert(0, ImportOption(selected, f"Import {selected}"))
-    return options

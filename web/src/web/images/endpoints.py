@@ -1,0 +1,139 @@
+"""The image gallery: a grid of thumbnails filtered by name, source, import and type, paged by
+infinite scroll, and one image's page with its download link."""
+
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from litestar import Controller, get
+from litestar.di import NamedDependency
+from litestar.params import FromPath, FromQuery
+from litestar.plugins.htmx import HTMXRequest
+from litestar.response import Redirect, Template
+
+from web.api_client import ApiClient, ApiError
+from web.formatting import IMAGE_TYPES
+from web.fragments import wants_fragment
+from web.schemas import Import
+from web.sources import SourceCatalogue
+
+# The tiles are the images' thumbnails (a few KB each): a screenful at a time.
+IMAGES_PER_PAGE = 24
+IMPORT_CHOICES = 50
+
+
+class ImagePages(Controller):
+    @get("/images")
+    async def gallery(
+        self,
+        request: HTMXRequest,
+        api: NamedDependency[ApiClient],
+        q: FromQuery[str | None] = None,
+        source: FromQuery[str | None] = None,
+        import_id: FromQuery[str | None] = None,
+        mime_type: FromQuery[str | None] = None,
+        show_removed: FromQuery[bool] = False,
+        cursor: FromQuery[str | None] = None,
+    ) -> Template:
+        """The image grid, filtered by name, source, import and type; images a sync found gone
+        from their source only when asked."""
+        filters = _filters(
+            q=q,
+            source=source,
+            import_id=import_id,
+            mime_type=mime_type,
+            show_removed="true" if show_removed else None,
+        )
+        context, status_code = await _results(api, filters, cursor)
+        if wants_fragment(request):
+            return Template("_results.html", context=context, status_code=status_code)
+        imports = await api.list_imports(limit=IMPORT_CHOICES)
+        context |= {
+            "sources": request.app.state.sources.names,
+            "image_types": IMAGE_TYPES,
+            "import_options": _import_options(imports.items, import_id, request.app.state.sources),
+        }
+        return Template("images.html", context=context, status_code=status_code)
+
+    @get("/images/more")
+    async def more_images(
+        self,
+        api: NamedDependency[ApiClient],
+        cursor: FromQuery[str],
+        q: FromQuery[str | None] = None,
+        source: FromQuery[str | None] = None,
+        import_id: FromQuery[str | None] = None,
+        mime_type: FromQuery[str | None] = None,
+        show_removed: FromQuery[bool] = False,
+    ) -> Template:
+        """The next tiles of the grid, for infinite scroll."""
+        filters = _filters(
+            q=q,
+            source=source,
+            import_id=import_id,
+            mime_type=mime_type,
+            show_removed="true" if show_removed else None,
+        )
+        context, status_code = await _results(api, filters, cursor)
+        return Template("_image_tiles.html", context=context, status_code=status_code)
+
+    @get("/images/{image_id:str}")
+    async def show_image(
+        self, api: NamedDependency[ApiClient], image_id: FromPath[str]
+    ) -> Template:
+        """One image with all its metadata and a download link."""
+        return Template("image.html", context={"image": await api.get_image(image_id)})
+
+    @get("/images/{image_id:str}/download")
+    async def download_image(
+        self, api: NamedDependency[ApiClient], image_id: FromPath[str]
+    ) -> Redirect:
+        """Send the browser to a fresh short-lived link to the image's bytes."""
+        return Redirect(await api.image_content_url(image_id))
+
+
+def _filters(**values: str | None) -> dict[str, str]:
+    """The filters in use: a form sends empty fields for "any"."""
+    return {name: value.strip() for name, value in values.items() if value and value.strip()}
+
+
+def _api_filters(filters: dict[str, str]) -> dict[str, str]:
+    """The gallery's filters as the API takes them: removed images left out unless shown."""
+    chosen = {name: value for name, value in filters.items() if name != "show_removed"}
+    return chosen if "show_removed" in filters else {**chosen, "removed": "false"}
+
+
+async def _results(
+    api: ApiClient, filters: dict[str, str], cursor: str | None
+) -> tuple[dict[str, Any], int]:
+    """One page of the grid, or why the API refused these filters (a 422, shown in place)."""
+    try:
+        page = await api.list_images(_api_filters(filters), limit=IMAGES_PER_PAGE, cursor=cursor)
+    except ApiError as exc:
+        if exc.status_code != 422:
+            raise
+        error = f"These filters cannot be used: {exc.detail}"
+        return {"filters": filters, "page": None, "error": error}, 422
+    next_query = urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else ""
+    return {"filters": filters, "page": page, "error": None, "next_query": next_query}, 200
+
+
+@dataclass(frozen=True)
+class ImportOption:
+    value: str
+    label: str
+
+
+def _import_options(
+    imports: list[Import], selected: str | None, sources: SourceCatalogue
+) -> list[ImportOption]:
+    options = [
+        ImportOption(
+            imp.import_id,
+            f"{imp.created_at:%d %b %H:%M} · {sources.name_of(imp.source)} · {imp.folder_id}",
+        )
+        for imp in imports
+    ]
+    if selected and selected not in {option.value for option in options}:
+        options.insert(0, ImportOption(selected, f"Import {selected}"))
+    return options
