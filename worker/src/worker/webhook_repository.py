@@ -1,4 +1,4 @@
-"""SQL on webhook deliveries and their attempts (migrations/versions/0018_webhooks.sql).
+"""SQL on webhook deliveries and their attempts (migrations/schema/webhooks.sql).
 
 Functions run inside the caller's transaction and never commit: the job that calls them owns it.
 """
