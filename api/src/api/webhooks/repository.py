@@ -1,4 +1,4 @@
-"""SQL on webhook deliveries (0018_webhooks.sql), as the API sees them."""
+"""SQL on webhook deliveries (migrations/schema/webhooks.sql), as the API sees them."""
 
 from typing import Any
 
