@@ -43,7 +43,7 @@ def one: (. * 10 | round) / 10 | tostring;
 def bytes: if . >= 1e9 then "\(. / 1e9 | one) GB" elif . >= 1e6 then "\(. / 1e6 | one) MB"
     elif . >= 1e3 then "\(. / 1e3 | one) kB" else "\(.) B" end;
 .counts as $c
-| ($c.imported + $c.unchanged + $c.skipped + $c.failed) as $settled
+| $c.settled as $settled
 | .status,
   ([.status, $c.discovered, $settled, $c.failed, .bytes_imported] | map(tostring) | join(" ")),
   ("\(.status): \($settled)/\($c.discovered) files (\($c.imported) imported, \($c.unchanged) unchanged, "

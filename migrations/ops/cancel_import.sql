@@ -4,7 +4,7 @@
 -- jobs were queued; an import that already finished (or was cancelled) is left alone and
 -- prints 0.
 --   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/cancel_import.sql
--- Calls cancel_import(uuid) (migrations/versions/0016_import_states.sql).
+-- Calls cancel_import(uuid) (migrations/schema/imports.sql).
 \set ON_ERROR_STOP on
 \if :{?import_id}
 \else

@@ -1,7 +1,7 @@
 -- Why an import's files failed for good: one row per reason, with how many files, their most
 -- attempts, when, and a few of their names. `GET /imports/<uuid>/failures` lists the files.
 --   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/import_failures.sql
--- Reads the import_failures_by_reason view (migrations/versions/0010_operator_views.sql).
+-- Reads the import_failures_by_reason view (migrations/schema/imports.sql).
 \set ON_ERROR_STOP on
 \if :{?import_id}
 \else

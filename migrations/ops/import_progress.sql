@@ -3,8 +3,7 @@
 --   psql "$DATABASE_URL" -f migrations/ops/import_progress.sql                   # latest 20
 --   psql "$DATABASE_URL" -v limit=100 -f migrations/ops/import_progress.sql
 --   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/import_progress.sql
--- Reads the import_progress view (migrations/versions/0010_operator_views.sql; `removed`, the
--- images a sync run found gone, since 0017_syncs.sql).
+-- Reads the import_progress view (migrations/schema/imports.sql).
 \set ON_ERROR_STOP on
 \if :{?limit}
 \else
@@ -15,8 +14,8 @@
 \else
 \set where ''
 \endif
-SELECT import_id, status, discovered, imported, unchanged, skipped, failed, removed, pending,
-       percent_done, elapsed, files_per_minute, bytes_imported, bytes_per_minute,
+SELECT import_id, status, discovered, imported, unchanged, skipped, failed, removed, settled,
+       pending, percent_done, elapsed, files_per_minute, bytes_imported, bytes_per_minute,
        pg_size_pretty(bytes_per_minute) || '/min' AS throughput
 FROM import_progress
 :where

@@ -5,7 +5,7 @@
 -- import that failed as a whole, is still queued, was cancelled, or whose folder has another
 -- live import.
 --   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/requeue_failed_files.sql
--- Calls requeue_failed_files(uuid) (migrations/versions/0016_import_states.sql).
+-- Calls requeue_failed_files(uuid) (migrations/schema/imports.sql).
 \set ON_ERROR_STOP on
 \if :{?import_id}
 \else

@@ -5,7 +5,7 @@
 -- worker is stuck in the job (a slow download, a hung connection).
 --   psql "$DATABASE_URL" -f migrations/ops/stalled_jobs.sql
 --   psql "$DATABASE_URL" -v stalled_after=60 -f migrations/ops/stalled_jobs.sql
--- Reads the running_jobs view (migrations/versions/0012_transfer_batches.sql).
+-- Reads the running_jobs view (migrations/schema/operations.sql).
 \set ON_ERROR_STOP on
 \if :{?stalled_after}
 \else

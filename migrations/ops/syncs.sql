@@ -2,7 +2,7 @@
 --   psql "$DATABASE_URL" -f migrations/ops/syncs.sql
 --   psql "$DATABASE_URL" -v sync_id=<uuid> -f migrations/ops/syncs.sql
 -- Pause one: UPDATE syncs SET paused_at = now() WHERE id = '<uuid>';  resume: paused_at = NULL.
--- Reads sync_overview (migrations/versions/0017_syncs.sql).
+-- Reads sync_overview (migrations/schema/syncs.sql).
 \set ON_ERROR_STOP on
 \if :{?sync_id}
 \set where 'WHERE sync_id = ' :'sync_id'

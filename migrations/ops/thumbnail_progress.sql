@@ -4,7 +4,7 @@
 --   psql "$DATABASE_URL" -f migrations/ops/thumbnail_progress.sql
 --   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/thumbnail_progress.sql
 -- Reads image_derivative_progress and derivative_failures_by_reason
--- (migrations/versions/0014_image_derivatives.sql).
+-- (migrations/schema/derivatives.sql).
 \set ON_ERROR_STOP on
 \if :{?limit}
 \else

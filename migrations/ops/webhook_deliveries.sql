@@ -4,7 +4,7 @@
 -- `GET /imports/<uuid>/deliveries` gives the same for one import.
 --   psql "$DATABASE_URL" -v import_id=<uuid> -f migrations/ops/webhook_deliveries.sql
 --   psql "$DATABASE_URL" -f migrations/ops/webhook_deliveries.sql
--- Reads the webhook_delivery_log view (migrations/versions/0018_webhooks.sql).
+-- Reads the webhook_delivery_log view (migrations/schema/webhooks.sql).
 \set ON_ERROR_STOP on
 \if :{?import_id}
 SELECT delivery_id, event_type, url, state, attempt, attempt_started_at, duration_ms,

@@ -189,7 +189,14 @@ def test_api_token_is_sent_as_a_bearer_token(recording_api: RecordingApi, script
             "status": "completed",
             "source": "google_drive",
             "folder_id": "1Ab",
-            "counts": {"discovered": 0, "imported": 0, "unchanged": 0, "skipped": 0, "failed": 0},
+            "counts": {
+                "discovered": 0,
+                "imported": 0,
+                "unchanged": 0,
+                "skipped": 0,
+                "failed": 0,
+                "settled": 0,
+            },
             "bytes_imported": 0,
             "elapsed_seconds": None,
             "rate": None,
@@ -361,7 +368,14 @@ def test_the_collection_is_v2_1_with_examples_and_tests_on_every_request() -> No
 
 
 def import_view(status: str, **fields: Any) -> bytes:
-    counts = {"discovered": 3, "imported": 2, "unchanged": 0, "skipped": 0, "failed": 1}
+    counts = {
+        "discovered": 3,
+        "imported": 2,
+        "unchanged": 0,
+        "skipped": 0,
+        "failed": 1,
+        "settled": 3,
+    }
     view = {
         "import_id": IMPORT_ID,
         "status": status,

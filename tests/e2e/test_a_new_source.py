@@ -78,6 +78,7 @@ async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(
         "skipped": 1,
         "failed": 0,
         "removed": 0,
+        "settled": 4,
     }
     images = await all_images(api, source="albums")
     assert sorted(image["name"] for image in images) == sorted(

@@ -27,6 +27,7 @@ async def test_a_thousand_image_folder_imports_completely_and_byte_exact(
         "skipped": 0,
         "failed": 0,
         "removed": 0,
+        "settled": 1000,
     }
     assert result["bytes_imported"] == sum(f.size for f in expected.values())
 
@@ -79,6 +80,7 @@ async def test_non_images_are_skipped_and_subfolders_are_imported(
         "skipped": 2,
         "failed": 0,
         "removed": 0,
+        "settled": 10,
     }
     images = await all_images(api, import_id=import_id)
     assert {image["google_drive_id"] for image in images} == expected
@@ -112,6 +114,7 @@ async def test_a_file_whose_bytes_are_no_image_is_skipped_whatever_its_name_says
         "skipped": 1,
         "failed": 0,
         "removed": 0,
+        "settled": 3,
     }
     images = await all_images(api, import_id=import_id)
     assert sorted(image["name"] for image in images) == ["real_1.jpg", "real_2.jpg"]
@@ -152,6 +155,7 @@ async def test_an_empty_folder_completes_with_nothing_imported(
         "skipped": 0,
         "failed": 0,
         "removed": 0,
+        "settled": 0,
     }
 
 

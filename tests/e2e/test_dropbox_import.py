@@ -46,6 +46,7 @@ async def test_a_nested_folder_of_a_thousand_images_imports_byte_exact(
         "skipped": NESTED_SKIPPED,
         "failed": 0,
         "removed": 0,
+        "settled": NESTED_IMAGES + NESTED_SKIPPED,
     }
     assert result["bytes_imported"] == sum(image.size for image in expected.values())
 

@@ -23,7 +23,7 @@ def test_existing_checksums_move_into_checksums_and_md5_checksum_still_reads(
     for version in VERSIONS_DIR.iterdir():
         if version.name < "0013":  # the schema before the source registry and checksums
             shutil.copy(version, before / version.name)
-    apply_migrations(url, before)
+    apply_migrations(url, before, schema_dir=None)
     with psycopg.connect(url, autocommit=True) as db:
         import_id = db.execute(
             """INSERT INTO imports (source, source_url, folder_id, status)

@@ -23,7 +23,7 @@ def test_imports_get_their_locator_and_the_password_moves_onto_the_import(
     for version in VERSIONS_DIR.iterdir():
         if version.name < "0013":
             shutil.copy(version, before / version.name)
-    apply_migrations(url, before)
+    apply_migrations(url, before, schema_dir=None)
     with psycopg.connect(url, autocommit=True) as db:
         ids = {}
         for source, folder_id, resource_key in [

@@ -70,6 +70,7 @@ def test_the_event_is_the_import_as_it_ended(db: Any) -> None:
         "skipped": 0,
         "failed": 1,
         "removed": 0,
+        "settled": 4,
     }
     assert payload["bytes_imported"] == 1234
     assert payload["status"] == "completed_with_errors"

@@ -53,6 +53,7 @@ async def failed_import(api: AsyncTestClient[Any], stack: Stack) -> dict[str, An
         "skipped": 1,
         "failed": 5,
         "removed": 0,
+        "settled": 23,
     }
     return result
 
@@ -224,6 +225,7 @@ async def test_requeue_failed_files_completes_the_import_again_with_exact_counts
         "skipped": 1,
         "failed": 2,
         "removed": 0,
+        "settled": 23,
     }
     images = fixture.expected_images("operated")
     assert len(images) == 20

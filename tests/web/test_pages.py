@@ -19,6 +19,11 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def import_view(status: str = "running", **counts: int) -> dict[str, Any]:
+    """The API's answer for an import; `settled` as the API counts it, unless given."""
+    counts = {"discovered": 0, "imported": 0, "unchanged": 0, "skipped": 0, "failed": 0} | counts
+    counts.setdefault(
+        "settled", counts["imported"] + counts["unchanged"] + counts["skipped"] + counts["failed"]
+    )
     return {
         "import_id": IMPORT_ID,
         "status": status,
@@ -26,8 +31,7 @@ def import_view(status: str = "running", **counts: int) -> dict[str, Any]:
         "folder_id": "1AbCdEfGhIjK",
         "source_url": "https://drive.google.com/drive/folders/1AbCdEfGhIjK",
         "recursive": True,
-        "counts": {"discovered": 0, "imported": 0, "unchanged": 0, "skipped": 0, "failed": 0}
-        | counts,
+        "counts": counts,
         "bytes_imported": 0,
         "error": None,
         "notes": None,
@@ -262,14 +266,16 @@ def test_progress_and_time_left_count_the_files_found_so_far() -> None:
     running = Import(
         **{
             **import_view("running"),
-            "counts": ImportCounts(discovered=100, imported=30, unchanged=5, skipped=4, failed=1),
+            "counts": ImportCounts(
+                discovered=100, imported=30, unchanged=5, skipped=4, failed=1, settled=40
+            ),
             "rate": ImportRate(files_per_second=4.0, bytes_per_second=1e6),
             "created_at": datetime(2026, 11, 26, tzinfo=UTC),
         }
     )
     assert running.percent == 40
     assert running.eta_seconds == 15.0
-    queued = Import(**{**import_view("queued"), "counts": ImportCounts(0, 0, 0, 0, 0)})
+    queued = Import(**{**import_view("queued"), "counts": ImportCounts(0, 0, 0, 0, 0, 0)})
     assert (queued.percent, queued.eta_seconds) == (None, None)
 
 

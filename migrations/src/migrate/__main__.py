@@ -1,7 +1,10 @@
 """`migrate`: bring the database named by DATABASE_URL up to the latest schema.
 
-Idempotent and safe to run from several processes at once: yoyo records applied versions in
-its own table and holds a lock while applying.
+Two kinds of SQL: the versioned migrations (migrations/versions/: tables, columns, indexes,
+data moves), each applied once; then the schema files (migrations/schema/: the current text of
+every function, trigger and view, one file per lifecycle), applied on every run, in
+SCHEMA_FILES order, in one transaction. Idempotent and safe to run from several processes at
+once: yoyo records applied versions in its own table, and both steps run under its lock.
 """
 
 import logging
@@ -15,7 +18,12 @@ from yoyo.backends.core.postgresql import PostgresqlPsycopgBackend
 from yoyo.connections import parse_uri
 from yoyo.migrations import default_migration_table
 
-VERSIONS_DIR = Path(__file__).resolve().parents[2] / "versions"
+MIGRATIONS_DIR = Path(__file__).resolve().parents[2]
+VERSIONS_DIR = MIGRATIONS_DIR / "versions"
+SCHEMA_DIR = MIGRATIONS_DIR / "schema"
+# The order the schema files are applied in: a file may use what an earlier one defines (the
+# settled predicate of imports.sql is read by syncs.sql's view).
+SCHEMA_FILES = ("imports.sql", "derivatives.sql", "syncs.sql", "webhooks.sql", "operations.sql")
 
 log = logging.getLogger("migrate")
 
@@ -42,8 +50,12 @@ class QuietPostgresBackend(PostgresqlPsycopgBackend):  # type: ignore[misc]
         return True
 
 
-def apply_migrations(database_url: str, versions_dir: Path = VERSIONS_DIR) -> list[str]:
-    """Apply every pending version; return the ids applied (empty when already up to date)."""
+def apply_migrations(
+    database_url: str, versions_dir: Path = VERSIONS_DIR, schema_dir: Path | None = SCHEMA_DIR
+) -> list[str]:
+    """Apply every pending version, then the schema files (none when `schema_dir` is None: a
+    test building the database as an older release left it); return the version ids applied
+    (empty when already up to date)."""
     backend = QuietPostgresBackend(parse_uri(yoyo_url(database_url)), default_migration_table)
     try:
         backend.init_database()
@@ -51,6 +63,11 @@ def apply_migrations(database_url: str, versions_dir: Path = VERSIONS_DIR) -> li
         with backend.lock():
             pending = backend.to_apply(migrations)
             backend.apply_migrations(pending)
+            if schema_dir is not None:
+                with backend.transaction():
+                    for name in SCHEMA_FILES:
+                        # No parameters: the file goes as one script, `%` and all.
+                        backend.cursor().execute((schema_dir / name).read_text(encoding="utf-8"))
     finally:
         # yoyo keeps it open otherwise, for as long as its backend lives.
         backend.connection.close()

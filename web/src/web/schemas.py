@@ -16,12 +16,10 @@ class ImportCounts(msgspec.Struct):
     unchanged: int
     skipped: int
     failed: int
+    # Files that reached their final state (failed ones included, which a retry revisits), as
+    # the API counts them.
+    settled: int
     removed: int = 0
-
-    @property
-    def settled(self) -> int:
-        """Files that reached their final state (including failed ones, which a retry revisits)."""
-        return self.imported + self.unchanged + self.skipped + self.failed
 
 
 class ImportRate(msgspec.Struct):

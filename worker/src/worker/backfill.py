@@ -5,7 +5,7 @@ workers queue their jobs within seconds.
 Bounded and resumable: it requests at most `--max-images` images, `--chunk` at a time, each
 chunk committed on its own, so stopping it anywhere loses nothing and running it again goes on
 where it stopped. The work is the SQL function `queue_image_derivatives`
-(migrations/versions/0016_import_states.sql), which operators can call from psql as well.
+(migrations/schema/imports.sql), which operators can call from psql as well.
 """
 
 import argparse

@@ -118,7 +118,6 @@ async def list_next_page(
                 await jobs.defer_list_page(conn, import_id, folder_id)
         else:
             await repository.finish_folder(conn, import_id)
-            await repository.complete_if_settled(conn, import_id)
     count_listed(checkpoint["source"], added)
     log.info(
         "import.page_listed import_id=%s folder_id=%s page=%d files=%d new_images=%d more=%s",

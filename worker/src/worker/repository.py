@@ -129,82 +129,45 @@ async def add_files(
     include every page committed before this one."""
     if not files:
         return AddedFiles(to_transfer=[], discovered=0, bytes_discovered=0)
+    # One statement: the files, the catalogue's confirmed images and the import's counters.
     cur = await conn.execute(
         """
-        INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
-                                       checksums, resource_key, state, reason)
-        SELECT %(import_id)s, t.id, t.name, t.mime_type, t.size, t.checksums::jsonb,
-               t.resource_key,
-               CASE WHEN t.reason IS NOT NULL THEN 'skipped'
-                    WHEN stored.id IS NOT NULL THEN 'unchanged'
-                    ELSE 'pending' END,
-               t.reason
-        FROM unnest(%(ids)s::text[], %(names)s::text[], %(mime_types)s::text[],
-                    %(sizes)s::bigint[], %(checksums)s::text[], %(resource_keys)s::text[],
-                    %(reasons)s::text[])
-             AS t(id, name, mime_type, size, checksums, resource_key, reason)
-        -- Unchanged: the same size and a checksum the source vouches for, under any algorithm
-        -- the stored image has too, equal to the stored image's.
-        LEFT JOIN images stored
-               ON stored.source = %(source)s AND stored.source_file_id = t.id
-              AND stored.size = t.size
-              AND EXISTS (SELECT FROM jsonb_each_text(t.checksums::jsonb) AS listed(algorithm, hex)
-                          WHERE stored.checksums ->> listed.algorithm = listed.hex)
-        ON CONFLICT (import_id, source_file_id) DO NOTHING
-        RETURNING f.source_file_id, f.state, f.size, f.reason
-        """,
-        {
-            "import_id": import_id,
-            "source": source,
-            "ids": [f.file_id for f in files],
-            "names": [f.name for f in files],
-            "mime_types": [f.mime_type for f in files],
-            "sizes": [f.size for f in files],
-            "checksums": [json.dumps(normalized(f.checksums)) for f in files],
-            "resource_keys": [f.resource_key for f in files],
-            "reasons": skip_reasons,
-        },
-    )
-    new = await cur.fetchall()
-    by_state: dict[str, list[str]] = {"pending": [], "unchanged": [], "skipped": []}
-    to_transfer: list[tuple[str, int | None]] = []
-    for row in new:
-        by_state[row["state"]].append(row["source_file_id"])
-        if row["state"] == "pending":
-            to_transfer.append((row["source_file_id"], row["size"]))
-    pending_bytes = sum(size or 0 for _, size in to_transfer)
-    cur = await conn.execute(
-        """
-        UPDATE imports SET discovered = discovered + %s, skipped = skipped + %s,
-                           unchanged = unchanged + %s, bytes_discovered = bytes_discovered + %s
-        WHERE id = %s
-        RETURNING discovered, bytes_discovered
+        SELECT new_ids, new_states, new_sizes, new_reasons, discovered, bytes_discovered
+        FROM import_add_files(%s, %s, %s::text[], %s::text[], %s::text[], %s::bigint[],
+                              %s::jsonb[], %s::text[], %s::text[])
         """,
         (
-            len(new),
-            len(by_state["skipped"]),
-            len(by_state["unchanged"]),
-            pending_bytes,
             import_id,
+            source,
+            [f.file_id for f in files],
+            [f.name for f in files],
+            [f.mime_type for f in files],
+            [f.size for f in files],
+            [json.dumps(normalized(f.checksums)) for f in files],
+            [f.resource_key for f in files],
+            skip_reasons,
         ),
     )
-    totals = await cur.fetchone()
-    assert totals is not None
-    if by_state["unchanged"]:
-        # The catalogue shows each image under the latest import that confirmed it.
-        await conn.execute(
-            """
-            UPDATE images SET import_id = %s
-            WHERE source = %s AND source_file_id = ANY(%s)
-            """,
-            (import_id, source, by_state["unchanged"]),
-        )
+    row = await cur.fetchone()
+    assert row is not None, f"no import {import_id}"
+    to_transfer: list[tuple[str, int | None]] = []
+    unchanged = 0
+    skipped: list[str] = []
+    for file_id, state, size, reason in zip(
+        row["new_ids"], row["new_states"], row["new_sizes"], row["new_reasons"], strict=True
+    ):
+        if state == "pending":
+            to_transfer.append((file_id, size))
+        elif state == "unchanged":
+            unchanged += 1
+        else:
+            skipped.append(reason or "")
     return AddedFiles(
         to_transfer,
-        totals["discovered"],
-        totals["bytes_discovered"],
-        unchanged=len(by_state["unchanged"]),
-        skip_reasons=tuple(row["reason"] or "" for row in new if row["state"] == "skipped"),
+        row["discovered"],
+        row["bytes_discovered"],
+        unchanged=unchanged,
+        skip_reasons=tuple(skipped),
     )
 
 
@@ -214,27 +177,18 @@ async def add_folders(conn: Connection, import_id: str, folders: list[FolderRef]
     if not folders:
         return []
     cur = await conn.execute(
-        """
-        INSERT INTO import_folders (import_id, folder_id, resource_key)
-        SELECT %s, t.id, t.resource_key FROM unnest(%s::text[], %s::text[]) AS t(id, resource_key)
-        ON CONFLICT (import_id, folder_id) DO NOTHING
-        RETURNING folder_id
-        """,
+        "SELECT import_add_folders AS folder_id FROM import_add_folders(%s, %s, %s)",
         (import_id, [f.folder_id for f in folders], [f.resource_key for f in folders]),
     )
-    new = [row["folder_id"] for row in await cur.fetchall()]
-    if new:
-        await conn.execute(
-            "UPDATE imports SET folders_pending = folders_pending + %s WHERE id = %s",
-            (len(new), import_id),
-        )
-    return new
+    return [row["folder_id"] for row in await cur.fetchall()]
 
 
-async def finish_folder(conn: Connection, import_id: str) -> None:
-    await conn.execute(
-        "UPDATE imports SET folders_pending = folders_pending - 1 WHERE id = %s", (import_id,)
-    )
+async def finish_folder(conn: Connection, import_id: str) -> str | None:
+    """A folder's last page is listed: one pending listing fewer and, when the import waited
+    for nothing else, its completion. Returns the import's status afterwards."""
+    cur = await conn.execute("SELECT import_finish_folder(%s) AS status", (import_id,))
+    row = await cur.fetchone()
+    return row["status"] if row else None
 
 
 @dataclass(frozen=True)
@@ -348,14 +302,6 @@ async def postpone_files(
         (file_ids, attempts, reasons, import_id),
     )
     return [row["source_file_id"] for row in await cur.fetchall()]
-
-
-async def complete_if_settled(conn: Connection, import_id: str) -> str | None:
-    """running → completed | completed_with_errors once every folder is listed and every file
-    settled. The status guard makes this happen exactly once; returns the new status then."""
-    cur = await conn.execute("SELECT import_complete_if_settled(%s) AS status", (import_id,))
-    row = await cur.fetchone()
-    return row["status"] if row else None
 
 
 async def take_requeued_files(

@@ -2,7 +2,7 @@
 found gone from its folder when it says `on_removed: delete`.
 
 Which runs are due, and that none overlaps the previous one or starts twice under several
-workers, is decided in SQL (`sync_start_due_runs`, migrations/versions/0017_syncs.sql); a run is
+workers, is decided in SQL (`sync_start_due_runs`, migrations/schema/syncs.sql); a run is
 an ordinary import, started by the `import.start` job deferred here in the same transaction.
 """
 

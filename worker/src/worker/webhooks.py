@@ -2,10 +2,10 @@
 (https://www.standardwebhooks.com: `webhook-id`, `webhook-timestamp` and an HMAC-SHA256
 `webhook-signature` over "{id}.{timestamp}.{body}").
 
-The database records one delivery per ended import (a trigger, 0018_webhooks.sql); here they
-are queued as jobs and sent. Each attempt is recorded with what came back; a 2xx delivers, any
-other answer (a redirect too: none is followed) or none is retried with backoff until
-WEBHOOK_RETRY_FOR_SECONDS after the import ended, and an address the policy refuses
+The database records one delivery per ended import (a trigger, migrations/schema/webhooks.sql);
+here they are queued as jobs and sent. Each attempt is recorded with what came back; a 2xx
+delivers, any other answer (a redirect too: none is followed) or none is retried with backoff
+until WEBHOOK_RETRY_FOR_SECONDS after the import ended, and an address the policy refuses
 (domain.webhooks.address_policy) fails the delivery at once."""
 
 import asyncio

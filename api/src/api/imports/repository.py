@@ -16,7 +16,8 @@ _ACCEPTED_COLUMNS = "id, status, source, folder_id"
 _VIEW_COLUMNS = sql.SQL(
     """id, status, source, folder_id, source_url, recursive, sync_id, notify_url, discovered,
        imported,
-       unchanged, skipped, failed, removed, bytes_imported, error, notes, created_at,
+       unchanged, skipped, failed, removed, import_settled_files(imports) AS settled,
+       bytes_imported, error, notes, created_at,
        started_at, finished_at,
        extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8
            AS elapsed_seconds"""
@@ -141,7 +142,7 @@ async def list_failed_files(
 
 
 async def requeue_failed_files(conn: Connection, import_id: str) -> int:
-    """The state machine's retry (migrations/versions/0016_import_states.sql), which operators
+    """The state machine's retry (migrations/schema/imports.sql), which operators
     call too: failed files back to pending, noted for the worker to queue, the import reopened.
     Raises NoDataFound, ObjectNotInPrerequisiteState or UniqueViolation with a message a person
     understands."""
@@ -153,7 +154,7 @@ async def requeue_failed_files(conn: Connection, import_id: str) -> int:
 
 
 async def cancel_import(conn: Connection, import_id: str) -> int:
-    """The state machine's cancel (0016_import_states.sql), which operators call too: status
+    """The state machine's cancel (migrations/schema/imports.sql), which operators call too: status
     cancelled; returns how many of its jobs were still queued (they end without doing
     anything). Raises NoDataFound for an unknown import."""
     cur = await conn.execute("SELECT cancel_import(%s) AS cancelled", (import_id,))

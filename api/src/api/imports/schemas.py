@@ -39,6 +39,9 @@ class ImportCounts(msgspec.Struct):
     failed: int
     # Images of earlier imports of the folder that this one, a sync's run, found gone.
     removed: int
+    # Files that reached a final state: imported + unchanged + skipped + failed (the database's
+    # import_settled_files, so no client adds them up itself).
+    settled: int
 
 
 class ImportRate(msgspec.Struct):

@@ -324,13 +324,13 @@ def counts_of(row: dict[str, Any]) -> ImportCounts:
         skipped=row["skipped"],
         failed=row["failed"],
         removed=row["removed"],
+        settled=row["settled"],
     )
 
 
 def _rate(row: dict[str, Any], elapsed: float) -> ImportRate:
     if elapsed <= 0:
         return ImportRate(files_per_second=0.0, bytes_per_second=0.0)
-    settled = row["imported"] + row["unchanged"] + row["skipped"] + row["failed"]
     return ImportRate(
-        files_per_second=settled / elapsed, bytes_per_second=row["bytes_imported"] / elapsed
+        files_per_second=row["settled"] / elapsed, bytes_per_second=row["bytes_imported"] / elapsed
     )

@@ -1,5 +1,5 @@
 """SQL on syncs: recording, reading and changing them, and starting their runs (the schema's
-`sync_start_run` and `sync_start_due_runs`)."""
+`sync_start_run` and `sync_start_due_runs`, in migrations/schema/syncs.sql)."""
 
 from datetime import datetime
 from typing import Any
@@ -18,7 +18,8 @@ _VIEW = sql.SQL(
            (SELECT count(*) FROM images im
             WHERE im.removed_by_sync_id = s.id AND im.removed_at IS NOT NULL) AS removed_images,
            i.id AS run_id, i.status AS run_status, i.discovered, i.imported, i.unchanged,
-           i.skipped, i.failed, i.removed, i.bytes_imported, i.error AS run_error,
+           i.skipped, i.failed, i.removed, import_settled_files(i) AS settled, i.bytes_imported,
+           i.error AS run_error,
            i.created_at AS run_created_at, i.started_at AS run_started_at,
            i.finished_at AS run_finished_at
     FROM syncs s

@@ -1,5 +1,5 @@
-"""SQL on webhook deliveries and their attempts: the worker claims and records them, the api lists
-them.
+"""SQL on webhook deliveries and their attempts (migrations/schema/webhooks.sql): the worker
+claims and records them, the api lists them.
 
 Functions run inside the caller's transaction and never commit: the job or request that calls
 them owns it.
