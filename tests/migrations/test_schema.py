@@ -68,6 +68,29 @@ def test_migrate_twice_changes_nothing(fresh: str) -> None:
     assert schema_dump(fresh) == before
 
 
+def test_an_unchanged_migrate_leaves_the_schema_files_alone(fresh: str) -> None:
+    """Re-applying them would lock the tables their triggers sit on, at every deploy."""
+    with psycopg.connect(fresh, autocommit=True) as db:
+        applied_at = db.execute("SELECT applied_at FROM schema_files_applied").fetchone()
+        apply_migrations(fresh)
+        assert db.execute("SELECT applied_at FROM schema_files_applied").fetchone() == applied_at
+
+
+def test_a_changed_schema_file_is_applied_by_the_next_migrate_without_a_version(
+    postgres_server_url: str, tmp_path: Path
+) -> None:
+    url = as_url(create_database(postgres_server_url))
+    apply_migrations(url)
+    changed = tmp_path / "schema"
+    shutil.copytree(SCHEMA_DIR, changed)
+    with (changed / SCHEMA_FILES[-1]).open("a", encoding="utf-8") as file:
+        file.write("\nCOMMENT ON VIEW queue_health IS 'changed';\n")
+    assert apply_migrations(url, schema_dir=changed) == []
+    with psycopg.connect(url, autocommit=True) as db:
+        comment = db.execute("SELECT obj_description('queue_health'::regclass)").fetchone()
+    assert comment == ("changed",)
+
+
 def test_every_function_trigger_and_view_of_the_app_is_defined_in_the_schema_files(
     postgres_server_url: str, fresh: str
 ) -> None:

@@ -2,11 +2,13 @@
 
 Two kinds of SQL: the versioned migrations (migrations/versions/: tables, columns, indexes,
 data moves), each applied once; then the schema files (migrations/schema/: the current text of
-every function, trigger and view, one file per lifecycle), applied on every run, in
-SCHEMA_FILES order, in one transaction. Idempotent and safe to run from several processes at
-once: yoyo records applied versions in its own table, and both steps run under its lock.
+every function, trigger and view, one file per lifecycle), applied in SCHEMA_FILES order, in
+one transaction, whenever a version was applied or their text differs from what was applied
+last (its digest is recorded). Idempotent and safe to run from several processes at once: yoyo
+records applied versions in its own table, and both steps run under its lock.
 """
 
+import hashlib
 import logging
 import os
 import sys
@@ -64,14 +66,37 @@ def apply_migrations(
             pending = backend.to_apply(migrations)
             backend.apply_migrations(pending)
             if schema_dir is not None:
-                with backend.transaction():
-                    for name in SCHEMA_FILES:
-                        # No parameters: the file goes as one script, `%` and all.
-                        backend.cursor().execute((schema_dir / name).read_text(encoding="utf-8"))
+                apply_schema_files(backend, schema_dir, force=bool(pending))
     finally:
         # yoyo keeps it open otherwise, for as long as its backend lives.
         backend.connection.close()
     return [m.id for m in pending]
+
+
+def apply_schema_files(backend: DatabaseBackend, schema_dir: Path, *, force: bool) -> bool:
+    """Apply the schema files unless the database holds them as they are (and `force` is
+    false); whether they were applied."""
+    texts = [(schema_dir / name).read_text(encoding="utf-8") for name in SCHEMA_FILES]
+    digest = hashlib.sha256("\0".join(texts).encode()).hexdigest()
+    with backend.transaction():
+        cursor = backend.cursor()
+        cursor.execute("SELECT to_regclass('schema_files_applied') IS NOT NULL")
+        recorded = cursor.fetchone()[0]
+        if recorded and not force:
+            cursor.execute("SELECT digest FROM schema_files_applied")
+            row = cursor.fetchone()
+            if row is not None and row[0] == digest:
+                return False
+        for text in texts:
+            # No parameters: the file goes as one script, `%` and all.
+            cursor.execute(text)
+        if recorded:
+            cursor.execute(
+                "INSERT INTO schema_files_applied (digest) VALUES (%s) ON CONFLICT (singleton)"
+                " DO UPDATE SET digest = excluded.digest, applied_at = now()",
+                (digest,),
+            )
+    return True
 
 
 def main() -> None:
