@@ -16,6 +16,7 @@ from litestar.testing import AsyncTestClient
 
 from api.db import create_pool
 from api.settings import Settings as ApiSettings
+from domain.imports import repository as import_rows
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.google_drive import DriveFixture, EmulatorServer
 from tests.api.factories import insert_import
@@ -23,7 +24,6 @@ from tests.api.races import race
 from tests.conftest import Stack
 from tests.dropbox_fixtures import start_dropbox_import
 from tests.helpers import all_images, start_import, wait_for_import
-from worker import repository
 from worker.sources.base import FolderRef
 
 MAX_FILE_BYTES = 1_000_000
@@ -226,10 +226,10 @@ async def test_two_starts_at_once_do_not_both_take_the_last_slot(stack: Stack) -
 
     def start_within(import_id: str) -> Any:
         async def start(conn: Any) -> bool:
-            if await repository.count_running_imports(conn) >= last_slot:
-                await repository.refuse_import(conn, import_id, "no slot")
+            if await import_rows.count_running_imports(conn) >= last_slot:
+                await import_rows.refuse_import(conn, import_id, "no slot")
                 return False
-            return await repository.start_import(conn, import_id, FolderRef("f"), None)
+            return await import_rows.start_import(conn, import_id, FolderRef("f"), None)
 
         return start
 

@@ -21,9 +21,11 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
-from worker import jobs, repository
+from domain.derivatives import repository as derivative_rows
+from domain.derivatives.repository import DerivativeOutcome
+from domain.imports import repository as import_rows
+from worker import jobs
 from worker.imaging import THUMBNAIL_TYPE, Derivative, NotPossible, make_derivative
-from worker.repository import DerivativeOutcome
 from worker.services import Services
 from worker.settings import Settings
 from worker.storage import NotStored, StoreUnavailable
@@ -101,9 +103,9 @@ async def make_derivatives(services: Services, import_id: str | None, image_ids:
     """Make the derivatives of the job's images still pending; stop early once their import is
     cancelled (the images stay pending, for the backfill)."""
     async with services.pool.connection() as conn:
-        if import_id is not None and await repository.import_cancelled(conn, import_id):
+        if import_id is not None and await import_rows.import_cancelled(conn, import_id):
             return
-        images = await repository.get_images_to_derive(conn, image_ids)
+        images = await derivative_rows.get_images_to_derive(conn, image_ids)
     outcomes: list[DerivativeOutcome] = []
     for image in images:
         # Derivatives yield to this process's transfers: an import does not wait for them.
@@ -126,7 +128,7 @@ async def queue_requested(services: Services) -> int:
     from `python -m worker.backfill` or an operator's SQL), in the transaction that moves them
     to `pending`; returns how many."""
     async with services.pool.connection() as conn, conn.transaction():
-        image_ids = await repository.take_requested_derivatives(conn, REQUESTED_PER_RUN)
+        image_ids = await derivative_rows.take_requested_derivatives(conn, REQUESTED_PER_RUN)
         await jobs.defer_derivatives(
             conn, None, image_ids, batch_images=services.settings.derivative_batch_images
         )
@@ -138,7 +140,7 @@ async def queue_requested(services: Services) -> int:
 async def release(services: Services, image_ids: list[str]) -> None:
     """The job gave up: its images still pending become `missing`, for the backfill."""
     async with services.pool.connection() as conn:
-        await repository.release_images_to_derive(conn, image_ids)
+        await derivative_rows.release_images_to_derive(conn, image_ids)
 
 
 async def derive(services: Services, image: dict[str, Any]) -> DerivativeOutcome:
@@ -215,5 +217,5 @@ async def _record(
     if not outcomes:
         return True
     async with services.pool.connection() as conn:
-        await repository.record_derivatives(conn, outcomes)
-        return import_id is None or not await repository.import_cancelled(conn, import_id)
+        await derivative_rows.record_derivatives(conn, outcomes)
+        return import_id is None or not await import_rows.import_cancelled(conn, import_id)

@@ -11,7 +11,9 @@ import time
 
 import psycopg
 
-from worker import jobs, metrics, repository, transfers
+from domain.imports import listing as listing
+from domain.imports import repository as import_rows
+from worker import jobs, metrics, transfers
 from worker.services import Services
 from worker.settings import Settings
 from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
@@ -28,7 +30,7 @@ async def start_import(services: Services, import_id: str) -> None:
     """Check the root folder can be listed, then queue its first page, unless
     MAX_ACTIVE_IMPORTS imports are running already: then the import fails at once, saying so."""
     async with services.pool.connection() as conn:
-        row = await repository.get_import(conn, import_id)
+        row = await import_rows.get_import_to_run(conn, import_id)
     if row is None or row["status"] != "queued":
         return
     link = services.link_of(row)
@@ -41,15 +43,15 @@ async def start_import(services: Services, import_id: str) -> None:
         return
     cap = services.settings.max_active_imports
     async with services.pool.connection() as conn, conn.transaction():
-        if cap and (running := await repository.count_running_imports(conn)) >= cap:
+        if cap and (running := await import_rows.count_running_imports(conn)) >= cap:
             refusal = (
                 f"not started: {running} imports are running, the most this service runs at "
                 f"once (MAX_ACTIVE_IMPORTS={cap}); start it again when one of them has finished"
             )
-            if await repository.refuse_import(conn, import_id, refusal):
+            if await import_rows.refuse_import(conn, import_id, refusal):
                 log.warning("import.refused import_id=%s running=%d", import_id, running)
             return
-        if await repository.start_import(conn, import_id, root, connector.notes):
+        if await import_rows.start_import(conn, import_id, root, connector.notes):
             await jobs.defer_list_page(conn, import_id, root.folder_id)
     log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
 
@@ -78,14 +80,14 @@ async def list_next_page(
     page as a job of its own. A page that would take the import over MAX_FILES_PER_IMPORT or
     MAX_IMPORT_BYTES records no files and fails the import, naming the cap."""
     async with services.pool.connection() as conn:
-        checkpoint = await repository.get_folder_checkpoint(conn, import_id, folder_id)
+        checkpoint = await listing.get_folder_checkpoint(conn, import_id, folder_id)
     if checkpoint is None or checkpoint["done"] or checkpoint["import_status"] != "running":
         return False
     folder = FolderRef(folder_id, checkpoint["resource_key"])
     page = await services.connector_for(checkpoint).list_page(folder, checkpoint["next_page_token"])
 
     async with services.pool.connection() as conn, conn.transaction():
-        if not await repository.advance_folder_checkpoint(
+        if not await listing.advance_folder_checkpoint(
             conn,
             import_id,
             folder_id,
@@ -95,7 +97,7 @@ async def list_next_page(
             return False  # another run of this job committed this page already
         settings = services.settings
         async with conn.transaction() as recording:
-            added = await repository.add_files(
+            added = await listing.add_files(
                 conn,
                 import_id,
                 checkpoint["source"],
@@ -106,18 +108,18 @@ async def list_next_page(
                 # Back to before this page's files: the import's totals stay within its caps.
                 raise psycopg.Rollback(recording)
         if over_cap:
-            await repository.fail_import(conn, import_id, over_cap)
+            await import_rows.fail_import(conn, import_id, over_cap)
             log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
             return False
         await transfers.defer_transfers(services, conn, import_id, added.to_transfer)
         if checkpoint["recursive"]:
-            for subfolder_id in await repository.add_folders(conn, import_id, page.folders):
+            for subfolder_id in await listing.add_folders(conn, import_id, page.folders):
                 await jobs.defer_list_page(conn, import_id, subfolder_id)
         if page.next_page_token:
             if last_of_job:
                 await jobs.defer_list_page(conn, import_id, folder_id)
         else:
-            await repository.finish_folder(conn, import_id)
+            await listing.finish_folder(conn, import_id)
     count_listed(checkpoint["source"], added)
     log.info(
         "import.page_listed import_id=%s folder_id=%s page=%d files=%d new_images=%d more=%s",
@@ -133,11 +135,11 @@ async def list_next_page(
 
 async def fail_import(services: Services, import_id: str, error: str) -> None:
     async with services.pool.connection() as conn, conn.transaction():
-        await repository.fail_import(conn, import_id, error)
+        await import_rows.fail_import(conn, import_id, error)
     log.warning("import.failed import_id=%s error=%s", import_id, error)
 
 
-def count_listed(source: str, added: repository.AddedFiles) -> None:
+def count_listed(source: str, added: listing.AddedFiles) -> None:
     """Count the files a committed page settled at once: unchanged, and skipped by class."""
     if added.unchanged:
         metrics.FILES.labels(source, "unchanged", "").inc(added.unchanged)
@@ -156,7 +158,7 @@ def skip_reason(file: SourceFile, max_file_bytes: int = 0) -> str | None:
     return None
 
 
-def import_cap_exceeded(settings: Settings, added: repository.AddedFiles) -> str | None:
+def import_cap_exceeded(settings: Settings, added: listing.AddedFiles) -> str | None:
     """Why the import must stop, when its totals after a page are over one of its caps."""
     max_files = settings.max_files_per_import
     if max_files and added.discovered > max_files:

@@ -6,7 +6,6 @@ import base64
 import logging
 import time
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
 from typing import IO
 from urllib.parse import quote
 from xml.etree import ElementTree
@@ -14,6 +13,7 @@ from xml.etree import ElementTree
 import httpx
 from botocore.exceptions import NoCredentialsError
 
+from domain.imports.stored import StoredObject
 from domain.s3_signing import RequestSigner, S3Account
 from worker import metrics
 from worker.http_client import create_store_client
@@ -21,7 +21,6 @@ from worker.multipart_upload import MultipartUploads
 from worker.outage import Outage
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
-from worker.sources.checksums import MD5
 from worker.upload_tally import ByteTally
 
 log = logging.getLogger("worker.storage")
@@ -34,21 +33,6 @@ class NotStored(Exception):
 class StoreUnavailable(Exception):
     """Our own object store is down (no answer, or a server error). Not the source's fault: a
     transfer waits for the store instead of spending the file's attempts."""
-
-
-@dataclass(frozen=True)
-class StoredObject:
-    key: str
-    storage_path: str
-    size: int
-    content_type: str
-    # The bytes' checksums by algorithm: always MD5, and every one the source declared (and so
-    # that was checked).
-    checksums: dict[str, str]
-
-    @property
-    def md5_checksum(self) -> str:
-        return self.checksums[MD5]
 
 
 class ObjectStore:

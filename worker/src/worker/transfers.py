@@ -16,14 +16,16 @@ from typing import Any
 import psycopg
 
 from domain.db import Connection
-from worker import jobs, metrics, repository
+from domain.imports import files as import_files
+from domain.imports.files import FileOutcome
+from domain.imports.stored import StoredObject
+from worker import jobs, metrics
 from worker.multipart_upload import PARTS_IN_MEMORY
-from worker.repository import FileOutcome
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds
 from worker.services import Services
 from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
 from worker.sources.media_types import NotAnImage, typed_by_bytes
-from worker.storage import ObjectStore, StoredObject, StoreUnavailable
+from worker.storage import ObjectStore, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
 
@@ -84,7 +86,7 @@ async def queue_requeued_files(services: Services) -> int:
     """Queue transfer batches for the files a retry put back to pending (by the API or an
     operator's SQL), in one transaction that also takes them off the list; returns how many."""
     async with services.pool.connection() as conn, conn.transaction():
-        by_import = await repository.take_requeued_files(conn, REQUEUES_PER_RUN)
+        by_import = await import_files.take_requeued_files(conn, REQUEUES_PER_RUN)
         for import_id, files in by_import.items():
             await defer_transfers(services, conn, import_id, files)
     queued = sum(len(files) for files in by_import.values())
@@ -98,7 +100,7 @@ async def transfer_batch(services: Services, import_id: str, file_ids: list[str]
     permanent error, or its last attempt), or pending in a retry batch; errors of the
     database propagate, and the job's own retry re-runs what is still pending."""
     async with services.pool.connection() as conn:
-        batch = await repository.get_pending_files(conn, import_id, file_ids)
+        batch = await import_files.get_pending_files(conn, import_id, file_ids)
     if batch.import_status != "running" or batch.link_row is None or not batch.files:
         return
     run = _BatchRun(services, import_id, batch.link_row)
@@ -113,7 +115,7 @@ async def fail_pending_files(
 ) -> None:
     """The batch's files still pending fail for good (its job ran out of attempts)."""
     async with services.pool.connection() as conn:
-        batch = await repository.get_pending_files(conn, import_id, file_ids)
+        batch = await import_files.get_pending_files(conn, import_id, file_ids)
         if batch.source is None or not batch.files:
             return
         outcomes = [
@@ -125,7 +127,7 @@ async def fail_pending_files(
             )
             for row in batch.files
         ]
-        await repository.settle_files(conn, import_id, batch.source, outcomes)
+        await import_files.settle_files(conn, import_id, batch.source, outcomes)
     count_settled(batch.source, outcomes)
     log.warning(
         "import.files_failed import_id=%s files=%d reason=%s", import_id, len(outcomes), reason
@@ -252,7 +254,7 @@ class _BatchRun:
                 return
             try:
                 async with self._services.pool.connection() as conn, conn.transaction():
-                    settled = await repository.settle_files(
+                    settled = await import_files.settle_files(
                         conn, self._import_id, self._source, outcomes
                     )
                     # Derivatives of the stored images, committed with them: off the import's
@@ -288,7 +290,7 @@ class _BatchRun:
         )
         wait = max([wait, *(after for *_, after in self._retries if after is not None)])
         async with self._services.pool.connection() as conn, conn.transaction():
-            still_pending = await repository.postpone_files(
+            still_pending = await import_files.postpone_files(
                 conn, self._import_id, ids, attempts, reasons
             )
             await jobs.defer_transfer_batches(

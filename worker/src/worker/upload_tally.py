@@ -6,8 +6,9 @@ import hashlib
 import io
 from collections.abc import AsyncIterator, Mapping
 
+from domain.sources.records import MD5, normalized_checksums
 from worker.sources.base import TransientSourceError
-from worker.sources.checksums import MD5, new_hasher, normalized
+from worker.sources.checksums import new_hasher
 
 
 class ByteTally:
@@ -18,7 +19,7 @@ class ByteTally:
 
     def __init__(self, expected_size: int | None, expected_checksums: Mapping[str, str]) -> None:
         self._expected_size = expected_size
-        self._expected = normalized(expected_checksums)
+        self._expected = normalized_checksums(expected_checksums)
         self.size = 0
         self.md5 = hashlib.md5(usedforsecurity=False)
         self._others = {

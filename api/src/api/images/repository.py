@@ -154,22 +154,3 @@ async def get_image(conn: Connection, image_id: str) -> ImageRow | None:
 def escape_like(text: str) -> str:
     """`text` as a LIKE pattern that matches only itself: its wildcards become literals."""
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-class DerivativeProgress(NamedTuple):
-    done: int
-    pending: int
-    not_possible: int
-    missing: int
-
-
-async def derivative_progress(conn: Connection, import_id: str) -> DerivativeProgress | None:
-    """How far the derivatives of an import's images are (None for an unknown import): the
-    image_derivative_progress view, a GROUP BY over an index."""
-    cur = conn.cursor(row_factory=args_row(DerivativeProgress))
-    await cur.execute(
-        """SELECT done, pending, not_possible, missing FROM image_derivative_progress
-           WHERE import_id = %s""",
-        (import_id,),
-    )
-    return await cur.fetchone()

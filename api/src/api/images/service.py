@@ -10,6 +10,7 @@ from api.images import repository
 from api.images.repository import ImageRow, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
 from domain.db import Connection
+from domain.derivatives import repository as derivative_rows
 from domain.s3_signing import DownloadLinks, LinkSigner
 from domain.sources.registry import InvalidLink, Registry
 
@@ -92,7 +93,7 @@ async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> 
 
 async def thumbnail_progress(conn: Connection, import_id: str) -> ThumbnailProgress:
     parsed_id = parse_id(import_id, "import")
-    progress = await repository.derivative_progress(conn, parsed_id)
+    progress = await derivative_rows.derivative_progress(conn, parsed_id)
     if progress is None:
         raise NotFound(f"no import with id {import_id}")
     return ThumbnailProgress(import_id=parsed_id, **progress._asdict())

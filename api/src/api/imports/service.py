@@ -21,7 +21,6 @@ from api.errors import (
     NotFound,
 )
 from api.ids import parse_id
-from api.imports import repository
 from api.imports.schemas import (
     CancelAccepted,
     FailedFile,
@@ -37,6 +36,8 @@ from api.imports.schemas import (
 from api.jobs import cancel_jobs, defer_queue_requeued_files, defer_start_import
 from api.webhooks.service import check_notify_url
 from domain.db import Connection
+from domain.imports import files as import_files
+from domain.imports import repository as import_rows
 from domain.sources.registry import Registry, SourceSpec, locator_to_json
 from domain.sources.repository import register_source
 from domain.webhooks.address_policy import IPNetwork
@@ -94,7 +95,7 @@ async def start_import(
         try:
             # A savepoint: losing the race for the key must not abort the request's transaction.
             async with conn.transaction():
-                row = await repository.insert_import(
+                row = await import_rows.insert_import(
                     conn,
                     source=spec.name,
                     source_url=request.url.strip(),
@@ -107,7 +108,7 @@ async def start_import(
                     notify_url=request.notify_url,
                 )
         except errors.UniqueViolation as exc:
-            if exc.diag.constraint_name != repository.IDEMPOTENCY_KEY_INDEX:
+            if exc.diag.constraint_name != import_rows.IDEMPOTENCY_KEY_INDEX:
                 raise
             continue  # a concurrent request with this key committed first: read its import
         if row is not None:
@@ -117,7 +118,7 @@ async def start_import(
         # answer as its replay, not as a different request that found the folder busy.
         if replay := await _replay(conn, idempotency_key, fingerprint):
             return ImportStart(replay, already_live=False)
-        live = await repository.get_live_import(conn, spec.name, locator.folder_id)
+        live = await import_rows.get_live_import(conn, spec.name, locator.folder_id)
         if live is not None:
             return ImportStart(_accepted(live), already_live=True)
     raise Conflict(
@@ -173,7 +174,7 @@ async def _replay(
     the same thing."""
     if idempotency_key is None:
         return None
-    row = await repository.get_import_by_idempotency_key(conn, idempotency_key)
+    row = await import_rows.get_import_by_idempotency_key(conn, idempotency_key)
     if row is None:
         return None
     if row["request_fingerprint"] != fingerprint:
@@ -196,7 +197,7 @@ def _accepted(row: dict[str, Any]) -> ImportAccepted:
 
 
 async def get_import(conn: Connection, import_id: str) -> ImportView:
-    row = await repository.get_import(conn, parse_id(import_id, "import"))
+    row = await import_rows.get_import(conn, parse_id(import_id, "import"))
     if row is None:
         raise NotFound(f"no import with id {import_id}")
     return to_view(row)
@@ -212,7 +213,7 @@ async def list_imports(
 ) -> ImportPage:
     after = decode_cursor(cursor) if cursor else None
     # One extra row tells whether another page exists without a COUNT.
-    rows = await repository.list_imports(
+    rows = await import_rows.list_imports(
         conn,
         limit=limit + 1,
         after=after,
@@ -232,9 +233,9 @@ async def list_failed_files(
 ) -> FailedFilePage:
     parsed_id = parse_id(import_id, "import")
     after = decode_text_cursor(cursor) if cursor else None
-    if not await repository.import_exists(conn, parsed_id):
+    if not await import_rows.import_exists(conn, parsed_id):
         raise NotFound(f"no import with id {import_id}")
-    rows = await repository.list_failed_files(conn, parsed_id, limit=limit + 1, after=after)
+    rows = await import_files.list_failed_files(conn, parsed_id, limit=limit + 1, after=after)
     has_more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_text_cursor(rows[-1]["source_file_id"]) if has_more and rows else None
@@ -260,14 +261,14 @@ async def retry_failed_files(
     transfers, in the request's transaction; a finished import runs again until they settle."""
     parsed_id = parse_id(import_id, "import")
     try:
-        requeued = await repository.requeue_failed_files(conn, parsed_id)
+        requeued = await import_files.requeue_failed_files(conn, parsed_id)
     except errors.NoDataFound:
         raise NotFound(f"no import with id {import_id}") from None
     except (errors.ObjectNotInPrerequisiteState, errors.UniqueViolation) as exc:
         raise Conflict(exc.diag.message_primary or str(exc)) from None
     if requeued:
         await defer_queue_requeued_files(job_app, conn)
-    row = await repository.get_import(conn, parsed_id)
+    row = await import_rows.get_import(conn, parsed_id)
     assert row is not None
     return RetryAccepted(import_id=parsed_id, status=row["status"], requeued=requeued)
 
@@ -278,17 +279,17 @@ async def cancel_import(
     """Stop an import: no further listing or transfers; what it imported stays. `conn` is in
     autocommit: the cancellation commits first, then its queued jobs are cancelled."""
     parsed_id = parse_id(import_id, "import")
-    before = await repository.get_import(conn, parsed_id)
+    before = await import_rows.get_import(conn, parsed_id)
     if before is None:
         raise NotFound(f"no import with id {import_id}")
     if before["status"] == "cancelled":
         return CancelAccepted(import_id=parsed_id, status="cancelled", cancelled_jobs=0)
-    await repository.cancel_import(conn, parsed_id)
-    row = await repository.get_import(conn, parsed_id)
+    await import_rows.cancel_import(conn, parsed_id)
+    row = await import_rows.get_import(conn, parsed_id)
     assert row is not None
     if row["status"] != "cancelled":
         raise Conflict(f"import {import_id} already ended ({row['status']}): nothing to cancel")
-    cancelled_jobs = await cancel_jobs(job_app, await repository.queued_job_ids(conn, parsed_id))
+    cancelled_jobs = await cancel_jobs(job_app, await import_rows.queued_job_ids(conn, parsed_id))
     return CancelAccepted(import_id=parsed_id, status="cancelled", cancelled_jobs=cancelled_jobs)
 
 

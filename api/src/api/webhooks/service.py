@@ -6,9 +6,9 @@ from datetime import datetime
 
 from api.errors import InvalidInput, NotFound
 from api.ids import parse_id
-from api.imports import repository as imports
 from api.webhooks.schemas import Delivery, DeliveryAttempt, DeliveryList
 from domain.db import Connection
+from domain.imports import repository as import_rows
 from domain.webhooks import repository
 from domain.webhooks.address_policy import IPNetwork, RefusedUrl, check_submitted_url
 
@@ -29,7 +29,7 @@ async def check_notify_url(url: str, allowed: Sequence[IPNetwork]) -> str:
 
 async def list_deliveries(conn: Connection, import_id: str) -> DeliveryList:
     parsed_id = parse_id(import_id, "import")
-    if not await imports.import_exists(conn, parsed_id):
+    if not await import_rows.import_exists(conn, parsed_id):
         raise NotFound(f"no import with id {import_id}")
     rows = await repository.list_deliveries(conn, parsed_id, limit=MAX_DELIVERIES_LISTED)
     return DeliveryList(

@@ -5,6 +5,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+# The checksum every stored object has (S3 checks uploads against it).
+MD5 = "md5"
+
+
+def normalized_checksums(checksums: Mapping[str, str | None]) -> dict[str, str]:
+    """`checksums` without empty values, the hex lowercased, as they are stored and compared."""
+    return {algorithm: value.lower() for algorithm, value in checksums.items() if value}
+
 
 @dataclass(frozen=True)
 class FolderRef:

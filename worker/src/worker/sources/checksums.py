@@ -7,10 +7,10 @@ A source with a hash of its own registers its hasher here under the name its con
 """
 
 import hashlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Protocol
 
-MD5 = "md5"
+from domain.sources.records import MD5
 
 
 class Hasher(Protocol):
@@ -39,8 +39,3 @@ def new_hasher(algorithm: str) -> Hasher:
     except KeyError:
         raise LookupError(f"no hasher is registered for the checksum {algorithm!r}") from None
     return factory()
-
-
-def normalized(checksums: Mapping[str, str | None]) -> dict[str, str]:
-    """`checksums` without empty values, the hex lowercased, as they are stored and compared."""
-    return {algorithm: value.lower() for algorithm, value in checksums.items() if value}

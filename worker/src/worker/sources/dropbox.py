@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 
 from domain.sources.dropbox import DropboxSettings
+from domain.sources.records import normalized_checksums
 from worker.sources.base import (
     BoundToLink,
     ConnectorDeps,
@@ -34,7 +35,6 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
-from worker.sources.checksums import normalized
 from worker.sources.dropbox_hash import DROPBOX_CONTENT_HASH
 from worker.sources.dropbox_shared import (
     RATE_LIMIT_PAUSE_SECONDS,
@@ -215,7 +215,7 @@ def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:
         name=name,
         mime_type=guess_mime_type(name),
         size=int(size) if isinstance(size, int) else None,
-        checksums=normalized({DROPBOX_CONTENT_HASH: entry.get("content_hash")})
+        checksums=normalized_checksums({DROPBOX_CONTENT_HASH: entry.get("content_hash")})
         if downloadable
         else {},
         resource_key=link.encode(),

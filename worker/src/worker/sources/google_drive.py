@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from domain.sources.google_drive import GoogleDriveSettings
+from domain.sources.records import MD5, normalized_checksums
 from worker.http_client import retry_after_seconds
 from worker.sources.base import (
     ConnectorDeps,
@@ -27,7 +28,6 @@ from worker.sources.base import (
     SourceFile,
     TransientSourceError,
 )
-from worker.sources.checksums import MD5, normalized
 from worker.sources.http import (
     hold_off_if_rate_limited,
     json_body,
@@ -223,7 +223,7 @@ def _to_source_file(item: dict[str, Any]) -> SourceFile:
         name=item.get("name", ""),
         mime_type=mime_type,
         size=int(size) if size is not None else None,
-        checksums=normalized({MD5: item.get("md5Checksum")}),
+        checksums=normalized_checksums({MD5: item.get("md5Checksum")}),
         resource_key=item.get("resourceKey"),
         not_downloadable=_why_not_downloadable(mime_type),
     )

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from domain.sources.records import MD5
 from worker.sources.base import (
     BoundToLink,
     FolderPage,
@@ -21,7 +22,6 @@ from worker.sources.base import (
     PermanentSourceError,
     SourceFile,
 )
-from worker.sources.checksums import MD5
 from worker.sources.dropbox_shared import LinkRef, folder_path, guess_mime_type
 from worker.sources.dropbox_zip.download import CHUNK, NOT_A_ZIP, ZIP_MAGIC, ZipDownloads
 from worker.sources.dropbox_zip.snapshots import KEEP_SECONDS, ZipCache, ZipCopy, ZipEntry

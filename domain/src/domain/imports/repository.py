@@ -1,4 +1,9 @@
-"""SQL on the import ledger (imports, import_files), as the API sees it."""
+"""SQL on imports as rows: recorded by the api, started, refused, failed and cancelled (each
+change of status is one of migrations/schema/imports.sql's functions), read by both services.
+
+Functions run inside the caller's transaction and never commit: the request or job that calls
+them owns it.
+"""
 
 from datetime import datetime
 from typing import Any
@@ -7,6 +12,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from domain.db import Connection
+from domain.sources.records import FolderRef
 
 # The unique index whose violation the service turns into an answer.
 IDEMPOTENCY_KEY_INDEX = "imports_idempotency_key_idx"
@@ -22,6 +28,58 @@ _VIEW_COLUMNS = sql.SQL(
        extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8
            AS elapsed_seconds"""
 )
+
+# The transaction-level advisory lock every import start takes before it counts the running
+# imports, so that two starts never both see a free slot under MAX_ACTIVE_IMPORTS.
+_START_LOCK = 7_316_283_541
+
+
+async def get_import_to_run(conn: Connection, import_id: str) -> dict[str, Any] | None:
+    cur = await conn.execute(
+        """
+        SELECT id, source, folder_id, locator, link_password, recursive, status
+        FROM imports WHERE id = %s
+        """,
+        (import_id,),
+    )
+    return await cur.fetchone()
+
+
+async def start_import(
+    conn: Connection, import_id: str, root: FolderRef, notes: str | None
+) -> bool:
+    """queued → running, with the root folder as the one pending listing. False if another
+    run of the start job got there first."""
+    cur = await conn.execute(
+        "SELECT import_start(%s, %s, %s, %s) AS started",
+        (import_id, notes, root.folder_id, root.resource_key),
+    )
+    row = await cur.fetchone()
+    return bool(row and row["started"])
+
+
+async def count_running_imports(conn: Connection) -> int:
+    """How many imports are running, counted under the lock that orders every start: until this
+    transaction ends, no other start can change the count."""
+    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_START_LOCK,))
+    cur = await conn.execute("SELECT count(*) AS running FROM imports WHERE status = 'running'")
+    row = await cur.fetchone()
+    assert row is not None
+    running: int = row["running"]
+    return running
+
+
+async def refuse_import(conn: Connection, import_id: str, error: str) -> bool:
+    """queued → failed, for an import that is not to start; False if it was not queued (a
+    repeated run of its start job found it started already)."""
+    cur = await conn.execute("SELECT import_refuse(%s, %s) AS refused", (import_id, error))
+    row = await cur.fetchone()
+    return bool(row and row["refused"])
+
+
+async def fail_import(conn: Connection, import_id: str, error: str) -> None:
+    """queued | running → failed, as a whole."""
+    await conn.execute("SELECT import_fail(%s, %s)", (import_id, error))
 
 
 async def insert_import(
@@ -124,35 +182,6 @@ async def import_exists(conn: Connection, import_id: str) -> bool:
     return await cur.fetchone() is not None
 
 
-async def list_failed_files(
-    conn: Connection, import_id: str, *, limit: int, after: str | None
-) -> list[dict[str, Any]]:
-    """An import's failed files in source file id order, keyset-paginated on that id."""
-    conditions: list[sql.Composable] = [sql.SQL("import_id = %s AND state = 'failed'")]
-    params: list[Any] = [import_id]
-    if after is not None:
-        conditions.append(sql.SQL("source_file_id > %s"))
-        params.append(after)
-    query = sql.SQL(
-        """SELECT source_file_id, name, mime_type, size, reason, attempts, updated_at
-           FROM import_files WHERE {where} ORDER BY source_file_id LIMIT %s"""
-    ).format(where=sql.SQL(" AND ").join(conditions))
-    cur = await conn.execute(query, [*params, limit])
-    return await cur.fetchall()
-
-
-async def requeue_failed_files(conn: Connection, import_id: str) -> int:
-    """The state machine's retry (migrations/schema/imports.sql), which operators
-    call too: failed files back to pending, noted for the worker to queue, the import reopened.
-    Raises NoDataFound, ObjectNotInPrerequisiteState or UniqueViolation with a message a person
-    understands."""
-    cur = await conn.execute("SELECT requeue_failed_files(%s) AS requeued", (import_id,))
-    row = await cur.fetchone()
-    assert row is not None
-    requeued: int = row["requeued"]
-    return requeued
-
-
 async def cancel_import(conn: Connection, import_id: str) -> int:
     """The state machine's cancel (migrations/schema/imports.sql), which operators call too: status
     cancelled; returns how many of its jobs were still queued (they end without doing
@@ -172,3 +201,9 @@ async def queued_job_ids(conn: Connection, import_id: str) -> list[int]:
         (import_id,),
     )
     return [row["id"] for row in await cur.fetchall()]
+
+
+async def import_cancelled(conn: Connection, import_id: str) -> bool:
+    cur = await conn.execute("SELECT status FROM imports WHERE id = %s", (import_id,))
+    row = await cur.fetchone()
+    return row is not None and row["status"] == "cancelled"

@@ -7,10 +7,10 @@ import pytest
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
+from domain.imports import listing
+from domain.sources.records import SourceFile
 from migrate.__main__ import apply_migrations
 from tests.conftest import as_url, create_database
-from worker import repository
-from worker.sources.base import SourceFile
 
 MD5 = "5d41402abc4b2a76b9719d911017c592"
 BLOCKS = "8620913d33852befe09f16fff8fd75f77a83160d29f76f07e0276e9690903035"
@@ -78,7 +78,7 @@ async def test_a_file_is_unchanged_when_its_size_and_a_checksum_both_sides_have_
     ]
     later = await new_import(conn)
 
-    added = await repository.add_files(conn, later, "dropbox", files, [None] * len(files))
+    added = await listing.add_files(conn, later, "dropbox", files, [None] * len(files))
 
     assert added.unchanged == 2
     assert sorted(file_id for file_id, _ in added.to_transfer) == [

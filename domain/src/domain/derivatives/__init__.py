@@ -1,0 +1,1 @@
+"""Derivatives of stored images: thumbnails and facts (`repository.py`)."""
