@@ -1,53 +1,33 @@
-"""Job entry points. Each is thin: it turns a job into a pipeline call and decides, per failure
-class, between retrying (transient, attempts left) and recording the failure for good."""
-
-import logging
+"""Job entry points. Each is thin: a pipeline call, and what its job records of the failures
+it does not retry (failure_ladder.py takes every job's failures down the same ladder)."""
 
 from procrastinate import JobContext, builtin_tasks
 
 from worker import derivatives, jobs, metrics, pipeline, syncs, transfers, webhooks
 from worker import task_names as names
-from worker.retry import (
-    TransientFailureRetry,
-    WebhookAttemptFailed,
-    WebhookDeliveryRetry,
-    is_bug,
-    is_last_attempt,
-)
+from worker.failure_ladder import Ladder, run_job
+from worker.retry import TransientFailureRetry, WebhookAttemptFailed, WebhookDeliveryRetry
 from worker.services import Services, services_of
-from worker.sources.base import PermanentSourceError
 
-log = logging.getLogger("worker.tasks")
 retry = TransientFailureRetry()
 
 
-# A bug is not retried, nor passed off as a source's failure: its traceback goes to the log, its
-# job fails (and stays in the queue's table for operators), and the import says what happened.
-def bug_report(exc: BaseException) -> str:
-    return f"internal error (a bug; see the worker's log): {exc!r}"
-
-
-async def fail_for_a_bug(services: Services, import_id: str, step: str, exc: Exception) -> None:
-    log.exception("import.bug import_id=%s step=%s", import_id, step)
-    await pipeline.fail_import(services, import_id, f"{step}: {bug_report(exc)}")
+def import_fails(services: Services, import_id: str, step: str, giving_up: str) -> Ladder:
+    """A step of an import that fails ends the import, saying which step and why."""
+    return Ladder(
+        about=f"import_id={import_id} step={step}",
+        bug_event="import.bug",
+        record_bug=lambda report: pipeline.fail_import(services, import_id, f"{step}: {report}"),
+        give_up=lambda exc: pipeline.fail_import(services, import_id, f"{giving_up}: {exc}"),
+    )
 
 
 @jobs.app.task(name=names.START_IMPORT, queue=names.LISTING_QUEUE, pass_context=True, retry=retry)
 async def start_import(context: JobContext, import_id: str) -> None:
     services = services_of(context)
-    with metrics.job_run(names.START_IMPORT, retried=not is_last_attempt(context.job)) as run:
-        try:
-            await pipeline.start_import(services, import_id)
-        except Exception as exc:
-            if is_bug(exc):
-                await fail_for_a_bug(services, import_id, f"import.start {import_id}", exc)
-                run.failed()
-                raise
-            if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
-                await pipeline.fail_import(services, import_id, f"could not start: {exc}")
-                run.failed()
-                return
-            raise
+    step = f"import.start {import_id}"
+    ladder = import_fails(services, import_id, step, "could not start")
+    await run_job(context, pipeline.start_import(services, import_id), ladder)
 
 
 @jobs.app.task(
@@ -55,21 +35,9 @@ async def start_import(context: JobContext, import_id: str) -> None:
 )
 async def list_folder_page(context: JobContext, import_id: str, folder_id: str) -> None:
     services = services_of(context)
-    with metrics.job_run(names.LIST_FOLDER_PAGE, retried=not is_last_attempt(context.job)) as run:
-        try:
-            await pipeline.list_folder_pages(services, import_id, folder_id)
-        except Exception as exc:
-            if is_bug(exc):
-                await fail_for_a_bug(services, import_id, f"listing folder {folder_id}", exc)
-                run.failed()
-                raise
-            if isinstance(exc, PermanentSourceError) or is_last_attempt(context.job):
-                await pipeline.fail_import(
-                    services, import_id, f"listing folder {folder_id} failed: {exc}"
-                )
-                run.failed()
-                return
-            raise
+    step = f"listing folder {folder_id}"
+    ladder = import_fails(services, import_id, step, f"{step} failed")
+    await run_job(context, pipeline.list_folder_pages(services, import_id, folder_id), ladder)
 
 
 @jobs.app.task(
@@ -77,29 +45,22 @@ async def list_folder_page(context: JobContext, import_id: str, folder_id: str) 
 )
 async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str]) -> None:
     # Each file's failures are handled inside the batch; what reaches here is a failure of the
-    # batch as a whole (the database), retried as a job: the re-run moves what is still pending.
+    # batch as a whole (the database), retried as a job: the re-run moves what is still
+    # pending. A bug fails the batch's files saying so, so the import ends and can be retried
+    # once the bug is fixed.
     services = services_of(context)
-    with metrics.job_run(names.TRANSFER_BATCH, retried=not is_last_attempt(context.job)) as run:
-        try:
-            await transfers.transfer_batch(services, import_id, file_ids)
-        except Exception as exc:
-            if is_bug(exc):
-                # Not retried, nor hidden as a source's failure: the traceback goes to the log,
-                # the job fails (it stays in the queue's table), and its files fail saying
-                # so, so the import ends and can be retried once the bug is fixed.
-                log.exception("import.batch_bug import_id=%s files=%d", import_id, len(file_ids))
-                reason = f"internal error (a bug; see the worker's log): {exc!r}"
-                await transfers.fail_pending_files(services, import_id, file_ids, reason)
-                run.failed()
-                raise
-            if is_last_attempt(context.job):
-                await transfers.fail_pending_files(services, import_id, file_ids, str(exc))
-                run.failed()
-                return
-            log.info(
-                "import.batch_retry import_id=%s files=%d error=%s", import_id, len(file_ids), exc
-            )
-            raise
+
+    async def fail_files(reason: str) -> None:
+        await transfers.fail_pending_files(services, import_id, file_ids, reason)
+
+    ladder = Ladder(
+        about=f"import_id={import_id} files={len(file_ids)}",
+        bug_event="import.batch_bug",
+        record_bug=fail_files,
+        give_up=lambda exc: fail_files(str(exc)),
+        retry_event="import.batch_retry",
+    )
+    await run_job(context, transfers.transfer_batch(services, import_id, file_ids), ladder)
 
 
 # Files a retry put back to pending get their transfer jobs here: at once when the API asks
@@ -118,7 +79,7 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
     retry=retry,
 )
 async def queue_requeued_files(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.QUEUE_REQUEUED_FILES, retried=False):
+    with metrics.job_run(names.QUEUE_REQUEUED_FILES):
         await transfers.queue_requeued_files(services_of(context))
 
 
@@ -134,27 +95,16 @@ async def make_derivatives(
 ) -> None:
     # A file that does not decode is an outcome recorded inside; what reaches here is a
     # failure of the job as a whole (the database, a store that refuses), retried as a job.
+    # Given up, its images still pending are released for the backfill.
     services = services_of(context)
-    with metrics.job_run(names.MAKE_DERIVATIVES, retried=not is_last_attempt(context.job)) as run:
-        try:
-            await derivatives.make_derivatives(services, import_id, image_ids)
-        except Exception as exc:
-            if is_bug(exc):
-                log.exception("derivatives.bug import_id=%s images=%d", import_id, len(image_ids))
-                await derivatives.release(services, image_ids)
-                run.failed()
-                raise
-            if is_last_attempt(context.job):
-                await derivatives.release(services, image_ids)
-                run.failed()
-                log.warning(
-                    "derivatives.gave_up import_id=%s images=%d error=%s",
-                    import_id,
-                    len(image_ids),
-                    exc,
-                )
-                return
-            raise
+    ladder = Ladder(
+        about=f"import_id={import_id} images={len(image_ids)}",
+        bug_event="derivatives.bug",
+        record_bug=lambda _: derivatives.release(services, image_ids),
+        give_up=lambda _: derivatives.release(services, image_ids),
+        gave_up_event="derivatives.gave_up",
+    )
+    await run_job(context, derivatives.make_derivatives(services, import_id, image_ids), ladder)
 
 
 # Images a backfill requested get their derivative jobs here, within 10 s.
@@ -171,7 +121,7 @@ async def make_derivatives(
     retry=retry,
 )
 async def queue_requested_derivatives(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.QUEUE_REQUESTED_DERIVATIVES, retried=False):
+    with metrics.job_run(names.QUEUE_REQUESTED_DERIVATIVES):
         await derivatives.queue_requested(services_of(context))
 
 
@@ -191,7 +141,7 @@ async def queue_requested_derivatives(context: JobContext, timestamp: int) -> No
     retry=retry,
 )
 async def start_due_sync_runs(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.START_DUE_SYNC_RUNS, retried=False):
+    with metrics.job_run(names.START_DUE_SYNC_RUNS):
         await syncs.start_due_runs(services_of(context))
 
 
@@ -209,7 +159,7 @@ async def start_due_sync_runs(context: JobContext, timestamp: int) -> None:
     retry=retry,
 )
 async def delete_removed_images(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.DELETE_REMOVED_IMAGES, retried=False):
+    with metrics.job_run(names.DELETE_REMOVED_IMAGES):
         await syncs.delete_removed_images(services_of(context))
 
 
@@ -231,7 +181,7 @@ async def delete_removed_images(context: JobContext, timestamp: int) -> None:
 )
 async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     """Jobs of a worker that died (no heartbeat) go back to the queue."""
-    with metrics.job_run(names.RECOVER_STALLED_JOBS, retried=False):
+    with metrics.job_run(names.RECOVER_STALLED_JOBS):
         await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
 
 
@@ -250,7 +200,7 @@ async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
     retry=retry,
 )
 async def queue_webhook_deliveries(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.QUEUE_WEBHOOK_DELIVERIES, retried=False):
+    with metrics.job_run(names.QUEUE_WEBHOOK_DELIVERIES):
         await webhooks.queue_pending_deliveries(services_of(context))
 
 
@@ -264,19 +214,14 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> None:
     # The delivery decides when its next attempt is due and when to give up (its own age);
     # what reaches here besides that is the database around the attempt, or a bug.
     services = services_of(context)
-    with metrics.job_run(names.DELIVER_WEBHOOK, retried=True) as run:
-        try:
-            await webhooks.deliver(services, delivery_id)
-        except WebhookAttemptFailed:
-            raise
-        except Exception as exc:
-            if is_bug(exc):
-                log.exception("webhook.bug delivery_id=%s", delivery_id)
-                await webhooks.fail_delivery(services, delivery_id, bug_report(exc))
-                run.failed()
-                raise
-            log.info("webhook.retry delivery_id=%s error=%s", delivery_id, exc)
-            raise
+    ladder = Ladder(
+        about=f"delivery_id={delivery_id}",
+        bug_event="webhook.bug",
+        record_bug=lambda report: webhooks.fail_delivery(services, delivery_id, report),
+        retry_event="webhook.retry",
+        recorded=(WebhookAttemptFailed,),
+    )
+    await run_job(context, webhooks.deliver(services, delivery_id), ladder)
 
 
 __all__ = [
