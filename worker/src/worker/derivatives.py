@@ -23,6 +23,7 @@ from typing import Any
 
 from worker import jobs, repository
 from worker.imaging import THUMBNAIL_TYPE, Derivative, NotPossible, make_derivative
+from worker.periodic import take_and_queue
 from worker.repository import DerivativeOutcome
 from worker.services import Services
 from worker.settings import Settings
@@ -125,11 +126,12 @@ async def queue_requested(services: Services) -> int:
     """Queue jobs for the images the backfill marked `requested` (`queue_image_derivatives`,
     from `python -m worker.backfill` or an operator's SQL), in the transaction that moves them
     to `pending`; returns how many."""
-    async with services.pool.connection() as conn, conn.transaction():
-        image_ids = await repository.take_requested_derivatives(conn, REQUESTED_PER_RUN)
-        await jobs.defer_derivatives(
-            conn, None, image_ids, batch_images=services.settings.derivative_batch_images
-        )
+    batch_images = services.settings.derivative_batch_images
+    image_ids = await take_and_queue(
+        services,
+        lambda conn: repository.take_requested_derivatives(conn, REQUESTED_PER_RUN),
+        lambda conn, ids: jobs.defer_derivatives(conn, None, ids, batch_images=batch_images),
+    )
     if image_ids:
         log.info("derivatives.requested_queued images=%d", len(image_ids))
     return len(image_ids)

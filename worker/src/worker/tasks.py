@@ -3,9 +3,10 @@ it does not retry (failure_ladder.py takes every job's failures down the same la
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import derivatives, jobs, metrics, pipeline, syncs, transfers, webhooks
+from worker import derivatives, jobs, pipeline, syncs, transfers, webhooks
 from worker import task_names as names
 from worker.failure_ladder import Ladder, run_job
+from worker.periodic import periodic_task
 from worker.retry import TransientFailureRetry, WebhookAttemptFailed, WebhookDeliveryRetry
 from worker.services import Services, services_of
 
@@ -63,26 +64,6 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
     await run_job(context, transfers.transfer_batch(services, import_id, file_ids), ladder)
 
 
-# Files a retry put back to pending get their transfer jobs here: at once when the API asks
-# (it defers this job), within 10 s when an operator's SQL did it.
-@jobs.app.periodic(
-    cron="* * * * * */10",
-    periodic_id="queue-requeued-files",
-    queueing_lock=names.QUEUE_REQUEUED_FILES,
-)
-@jobs.app.task(
-    name=names.QUEUE_REQUEUED_FILES,
-    queue=names.LISTING_QUEUE,
-    priority=jobs.LISTING_PRIORITY,
-    queueing_lock=names.QUEUE_REQUEUED_FILES,
-    pass_context=True,
-    retry=retry,
-)
-async def queue_requeued_files(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.QUEUE_REQUEUED_FILES):
-        await transfers.queue_requeued_files(services_of(context))
-
-
 @jobs.app.task(
     name=names.MAKE_DERIVATIVES,
     queue=names.DERIVATIVES_QUEUE,
@@ -107,103 +88,6 @@ async def make_derivatives(
     await run_job(context, derivatives.make_derivatives(services, import_id, image_ids), ladder)
 
 
-# Images a backfill requested get their derivative jobs here, within 10 s.
-@jobs.app.periodic(
-    cron="* * * * * */10",
-    periodic_id="queue-requested-derivatives",
-    queueing_lock=names.QUEUE_REQUESTED_DERIVATIVES,
-)
-@jobs.app.task(
-    name=names.QUEUE_REQUESTED_DERIVATIVES,
-    queue=names.LISTING_QUEUE,
-    queueing_lock=names.QUEUE_REQUESTED_DERIVATIVES,
-    pass_context=True,
-    retry=retry,
-)
-async def queue_requested_derivatives(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.QUEUE_REQUESTED_DERIVATIVES):
-        await derivatives.queue_requested(services_of(context))
-
-
-# Sync runs start within 5 s of being due; several workers defer this job once per tick (its
-# periodic id) and SQL's SKIP LOCKED starts each run once even if two ran at the same time.
-@jobs.app.periodic(
-    cron="* * * * * */5",
-    periodic_id="start-due-sync-runs",
-    queueing_lock=names.START_DUE_SYNC_RUNS,
-)
-@jobs.app.task(
-    name=names.START_DUE_SYNC_RUNS,
-    queue=names.LISTING_QUEUE,
-    priority=jobs.LISTING_PRIORITY,
-    queueing_lock=names.START_DUE_SYNC_RUNS,
-    pass_context=True,
-    retry=retry,
-)
-async def start_due_sync_runs(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.START_DUE_SYNC_RUNS):
-        await syncs.start_due_runs(services_of(context))
-
-
-# Images their sync found gone and says to delete: objects, then rows, within 10 s.
-@jobs.app.periodic(
-    cron="* * * * * */10",
-    periodic_id="delete-removed-images",
-    queueing_lock=names.DELETE_REMOVED_IMAGES,
-)
-@jobs.app.task(
-    name=names.DELETE_REMOVED_IMAGES,
-    queue=names.LISTING_QUEUE,
-    queueing_lock=names.DELETE_REMOVED_IMAGES,
-    pass_context=True,
-    retry=retry,
-)
-async def delete_removed_images(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.DELETE_REMOVED_IMAGES):
-        await syncs.delete_removed_images(services_of(context))
-
-
-# croniter puts seconds in the sixth field: every 10 seconds. Recovery goes ahead of every
-# listing page and transfer batch, whatever the backlog, and its queueing lock keeps at most one
-# of it waiting: a busy spell never piles the periodic jobs up.
-@jobs.app.periodic(
-    cron="* * * * * */10",
-    periodic_id="recover-stalled-jobs",
-    priority=jobs.RECOVERY_PRIORITY,
-    queueing_lock=names.RECOVER_STALLED_JOBS,
-)
-@jobs.app.task(
-    name=names.RECOVER_STALLED_JOBS,
-    queue=names.LISTING_QUEUE,
-    priority=jobs.RECOVERY_PRIORITY,
-    queueing_lock=names.RECOVER_STALLED_JOBS,
-    pass_context=True,
-)
-async def recover_stalled_jobs(context: JobContext, timestamp: int) -> None:
-    """Jobs of a worker that died (no heartbeat) go back to the queue."""
-    with metrics.job_run(names.RECOVER_STALLED_JOBS):
-        await jobs.recover_stalled_jobs(services_of(context).settings.stalled_worker_seconds)
-
-
-# Deliveries the database recorded when imports ended (by any path, operators' SQL included)
-# get their jobs here, within 5 s.
-@jobs.app.periodic(
-    cron="* * * * * */5",
-    periodic_id="queue-webhook-deliveries",
-    queueing_lock=names.QUEUE_WEBHOOK_DELIVERIES,
-)
-@jobs.app.task(
-    name=names.QUEUE_WEBHOOK_DELIVERIES,
-    queue=names.WEBHOOKS_QUEUE,
-    queueing_lock=names.QUEUE_WEBHOOK_DELIVERIES,
-    pass_context=True,
-    retry=retry,
-)
-async def queue_webhook_deliveries(context: JobContext, timestamp: int) -> None:
-    with metrics.job_run(names.QUEUE_WEBHOOK_DELIVERIES):
-        await webhooks.queue_pending_deliveries(services_of(context))
-
-
 @jobs.app.task(
     name=names.DELIVER_WEBHOOK,
     queue=names.WEBHOOKS_QUEUE,
@@ -224,6 +108,44 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> None:
     await run_job(context, webhooks.deliver(services, delivery_id), ladder)
 
 
+# The periodic jobs (see periodic.py). Files a retry put back to pending get their transfer
+# jobs at once when the API asks (it defers this job), within 10 s when an operator's SQL did it.
+queue_requeued_files = periodic_task(
+    names.QUEUE_REQUEUED_FILES, "queue-requeued-files", 10, transfers.queue_requeued_files,
+    retry=retry, priority=jobs.LISTING_PRIORITY,
+)  # fmt: skip
+# Images a backfill requested get their derivative jobs within 10 s.
+queue_requested_derivatives = periodic_task(
+    names.QUEUE_REQUESTED_DERIVATIVES, "queue-requested-derivatives", 10,
+    derivatives.queue_requested, retry=retry,
+)  # fmt: skip
+# Sync runs start within 5 s of being due; SQL's SKIP LOCKED starts each run once even if two
+# of this job ran at the same time.
+start_due_sync_runs = periodic_task(
+    names.START_DUE_SYNC_RUNS, "start-due-sync-runs", 5, syncs.start_due_runs,
+    retry=retry, priority=jobs.LISTING_PRIORITY,
+)  # fmt: skip
+# Images their sync found gone and says to delete: objects, then rows, within 10 s.
+delete_removed_images = periodic_task(
+    names.DELETE_REMOVED_IMAGES, "delete-removed-images", 10, syncs.delete_removed_images,
+    retry=retry,
+)  # fmt: skip
+# Jobs of a worker that died (no heartbeat) go back to the queue. Recovery goes ahead of every
+# listing page and transfer batch, whatever the backlog; it is not retried (the next tick is
+# seconds away).
+recover_stalled_jobs = periodic_task(
+    names.RECOVER_STALLED_JOBS, "recover-stalled-jobs", 10,
+    lambda services: jobs.recover_stalled_jobs(services.settings.stalled_worker_seconds),
+    retry=None, priority=jobs.RECOVERY_PRIORITY,
+)  # fmt: skip
+# Deliveries the database recorded when imports ended (by any path, operators' SQL included)
+# get their jobs within 5 s.
+queue_webhook_deliveries = periodic_task(
+    names.QUEUE_WEBHOOK_DELIVERIES, "queue-webhook-deliveries", 5,
+    webhooks.queue_pending_deliveries, retry=retry, queue=names.WEBHOOKS_QUEUE,
+)  # fmt: skip
+
+
 __all__ = [
     "builtin_tasks",
     "delete_removed_images",
@@ -233,6 +155,7 @@ __all__ = [
     "queue_requested_derivatives",
     "queue_requeued_files",
     "queue_webhook_deliveries",
+    "recover_stalled_jobs",
     "start_due_sync_runs",
     "start_import",
     "transfer_batch",

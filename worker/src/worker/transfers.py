@@ -17,6 +17,7 @@ import psycopg
 
 from worker import jobs, metrics, repository
 from worker.db import Connection
+from worker.periodic import take_and_queue
 from worker.repository import FileOutcome
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds
 from worker.services import Services
@@ -75,6 +76,13 @@ async def defer_transfers(
     await jobs.defer_transfer_batches(conn, import_id, batches)
 
 
+async def defer_by_import(
+    services: Services, conn: Connection, by_import: dict[str, list[tuple[str, int | None]]]
+) -> None:
+    for import_id, files in by_import.items():
+        await defer_transfers(services, conn, import_id, files)
+
+
 # Requeued files one job queues at most; more wait for the next run (seconds later).
 REQUEUES_PER_RUN = 20_000
 
@@ -82,10 +90,11 @@ REQUEUES_PER_RUN = 20_000
 async def queue_requeued_files(services: Services) -> int:
     """Queue transfer batches for the files a retry put back to pending (by the API or an
     operator's SQL), in one transaction that also takes them off the list; returns how many."""
-    async with services.pool.connection() as conn, conn.transaction():
-        by_import = await repository.take_requeued_files(conn, REQUEUES_PER_RUN)
-        for import_id, files in by_import.items():
-            await defer_transfers(services, conn, import_id, files)
+    by_import = await take_and_queue(
+        services,
+        lambda conn: repository.take_requeued_files(conn, REQUEUES_PER_RUN),
+        lambda conn, taken: defer_by_import(services, conn, taken),
+    )
     queued = sum(len(files) for files in by_import.values())
     for import_id, files in by_import.items():
         log.info("import.requeued_files_queued import_id=%s files=%d", import_id, len(files))
