@@ -3,7 +3,7 @@ it does not retry (failure_ladder.py takes every job's failures down the same la
 
 from procrastinate import JobContext, builtin_tasks
 
-from worker import derivatives, jobs, pipeline, syncs, transfers, webhooks
+from worker import batch_run, derivatives, jobs, pipeline, syncs, transfers, webhooks
 from worker import task_names as names
 from worker.failure_ladder import Ladder, run_job
 from worker.periodic import periodic_task
@@ -52,7 +52,7 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
     services = services_of(context)
 
     async def fail_files(reason: str) -> None:
-        await transfers.fail_pending_files(services, import_id, file_ids, reason)
+        await batch_run.fail_pending_files(services, import_id, file_ids, reason)
 
     ladder = Ladder(
         about=f"import_id={import_id} files={len(file_ids)}",
@@ -61,7 +61,7 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
         give_up=lambda exc: fail_files(str(exc)),
         retry_event="import.batch_retry",
     )
-    await run_job(context, transfers.transfer_batch(services, import_id, file_ids), ladder)
+    await run_job(context, batch_run.transfer_batch(services, import_id, file_ids), ladder)
 
 
 @jobs.app.task(
