@@ -26,6 +26,7 @@ from domain.derivatives.repository import DerivativeOutcome
 from domain.imports import repository as import_rows
 from worker import jobs
 from worker.imaging import THUMBNAIL_TYPE, Derivative, NotPossible, make_derivative
+from worker.periodic import take_and_queue
 from worker.services import Services
 from worker.settings import Settings
 from worker.storage import NotStored, StoreUnavailable
@@ -127,11 +128,12 @@ async def queue_requested(services: Services) -> int:
     """Queue jobs for the images the backfill marked `requested` (`queue_image_derivatives`,
     from `python -m worker.backfill` or an operator's SQL), in the transaction that moves them
     to `pending`; returns how many."""
-    async with services.pool.connection() as conn, conn.transaction():
-        image_ids = await derivative_rows.take_requested_derivatives(conn, REQUESTED_PER_RUN)
-        await jobs.defer_derivatives(
-            conn, None, image_ids, batch_images=services.settings.derivative_batch_images
-        )
+    batch_images = services.settings.derivative_batch_images
+    image_ids = await take_and_queue(
+        services,
+        lambda conn: derivative_rows.take_requested_derivatives(conn, REQUESTED_PER_RUN),
+        lambda conn, ids: jobs.defer_derivatives(conn, None, ids, batch_images=batch_images),
+    )
     if image_ids:
         log.info("derivatives.requested_queued images=%d", len(image_ids))
     return len(image_ids)

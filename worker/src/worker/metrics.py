@@ -2,9 +2,9 @@
 METRICS_PORT (the worker serves nothing else over HTTP). Each worker process is a scrape target
 of its own; Prometheus sums them.
 
-Counters move where outcomes are decided: files where a batch settles them (transfers.py) or a
+Counters move where outcomes are decided: files where a batch settles them (batch_run.py) or a
 listing page records them skipped or unchanged (pipeline.py), pace waits and hold-offs in
-pacing.py, uploads in storage.py, jobs in tasks.py."""
+pacing.py, uploads in storage.py, jobs in failure_ladder.py and tasks.py."""
 
 import time
 from collections.abc import Iterator
@@ -91,8 +91,9 @@ def skip_class(reason: str) -> str:
 
 
 class JobRun:
-    """One job's run as it is measured; `failed()` marks a failure the task recorded for
-    good and returned from (its last attempt), which Procrastinate sees as a success."""
+    """One job's run as it is measured: `succeeded` unless the task says it `failed()` (a bug,
+    or a failure recorded for good, which Procrastinate may see as a success) or is to be
+    `retried()`."""
 
     def __init__(self) -> None:
         self.outcome = "succeeded"
@@ -100,17 +101,21 @@ class JobRun:
     def failed(self) -> None:
         self.outcome = "failed"
 
+    def retried(self) -> None:
+        self.outcome = "retried"
+
 
 @contextmanager
-def job_run(task: str, *, retried: bool) -> Iterator[JobRun]:
-    """Count and time one job of `task`; an exception is `retried` when the job is to run
-    again (its task retries, and it has attempts left), else `failed`."""
+def job_run(task: str) -> Iterator[JobRun]:
+    """Count and time one job of `task`, with the outcome its task set; an exception it did
+    not classify counts as `failed`."""
     run = JobRun()
     started = time.perf_counter()
     try:
         yield run
     except Exception:
-        run.outcome = "retried" if retried else "failed"
+        if run.outcome == "succeeded":
+            run.failed()
         raise
     finally:
         JOBS.labels(task, run.outcome).inc()

@@ -46,13 +46,17 @@ def is_bug(exception: BaseException) -> bool:
     return not isinstance(exception, OUTSIDE_FAILURES)
 
 
+# How Procrastinate cuts a running job short (see was_interrupted).
+INTERRUPTIONS = (asyncio.CancelledError, JobAborted)
+
+
 def was_interrupted(exception: BaseException) -> bool:
     """Whether the job was cut short by its worker stopping (SIGTERM past the grace period, or
     the database lost): Procrastinate cancels it. Nothing of the job failed, so it runs again at
     once, whatever its attempts; left unretried it would end `aborted` with its files neither
     moved nor failed, and its import would never end. (No path of ours asks Procrastinate to
     abort a running job: a cancelled import's jobs end by themselves.)"""
-    return isinstance(exception, asyncio.CancelledError | JobAborted)
+    return isinstance(exception, INTERRUPTIONS)
 
 
 def backoff_seconds(attempts_so_far: int, base: float, cap: float) -> float:

@@ -2,7 +2,7 @@
 found gone from its folder when it says `on_removed: delete`.
 
 Which runs are due, and that none overlaps the previous one or starts twice under several
-workers, is decided in SQL (`sync_start_due_runs`, migrations/schema/syncs.sql); a run is
+workers, is decided in SQL (`sync_start_due_runs`, migrations/versions/0017_syncs.sql); a run is
 an ordinary import, started by the `import.start` job deferred here in the same transaction.
 """
 
@@ -11,6 +11,7 @@ import logging
 
 from domain.db import Connection
 from worker import jobs
+from worker.periodic import take_and_queue
 from worker.services import Services
 
 log = logging.getLogger("worker.syncs")
@@ -24,17 +25,23 @@ DELETION_BATCHES_PER_PASS = 10
 
 async def start_due_runs(services: Services) -> int:
     """Start every sync run that is due (up to MAX_RUNS_PER_PASS); how many started."""
-    async with services.pool.connection() as conn, conn.transaction():
-        cur = await conn.execute(
-            "SELECT sync_id::text, import_id::text FROM sync_start_due_runs(%s)",
-            (MAX_RUNS_PER_PASS,),
-        )
-        started = await cur.fetchall()
-        for run in started:
-            await jobs.defer_start_import(conn, run["import_id"])
+    started = await take_and_queue(services, _take_due_runs, _defer_starts)
     for run in started:
         log.info("sync.run_started sync_id=%s import_id=%s", run["sync_id"], run["import_id"])
     return len(started)
+
+
+async def _take_due_runs(conn: Connection) -> list[dict[str, str]]:
+    cur = await conn.execute(
+        "SELECT sync_id::text, import_id::text FROM sync_start_due_runs(%s)",
+        (MAX_RUNS_PER_PASS,),
+    )
+    return await cur.fetchall()
+
+
+async def _defer_starts(conn: Connection, runs: list[dict[str, str]]) -> None:
+    for run in runs:
+        await jobs.defer_start_import(conn, run["import_id"])
 
 
 async def delete_removed_images(services: Services) -> int:

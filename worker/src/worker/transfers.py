@@ -1,37 +1,23 @@
-"""Transfer batches: a listing page queues its new images as batches of files; a batch job
-streams its pending files from the source into the object store, several at once within the
-worker's in-flight limit, and settles their outcomes in groups.
+"""Transfers, planned and queued: a listing page queues its new images as batches of files
+(batch_run.py runs a batch), and files a retry put back to pending are queued again here.
+A file's download is cut off past MAX_FILE_BYTES here too.
 
 What became of each file is in import_files, so every step can run twice (a re-run of a batch,
 a killed worker) without storing, counting or queueing anything twice: a batch only ever looks
-at its files still pending. A file that fails transiently goes into a new batch of its own
-failures, scheduled after a backoff; the batch's finished files are never sent again.
+at its files still pending.
 """
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
-
-import psycopg
 
 from domain.db import Connection
 from domain.imports import files as import_files
-from domain.imports.files import FileOutcome
-from domain.imports.stored import StoredObject
-from worker import jobs, metrics
-from worker.multipart_upload import PARTS_IN_MEMORY
-from worker.retry import OUTSIDE_FAILURES, backoff_seconds
+from worker import jobs
+from worker.periodic import take_and_queue
 from worker.services import Services
-from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
-from worker.sources.media_types import NotAnImage, typed_by_bytes
-from worker.storage import ObjectStore, StoreUnavailable
+from worker.sources.base import PermanentSourceError
 
 log = logging.getLogger("worker.transfers")
-
-# Outcomes settled per statement: few enough that progress moves visibly and a cancellation is
-# seen within a few files, many enough that the import's row is written rarely.
-SETTLE_EVERY = 32
 
 
 def plan_batches(
@@ -78,6 +64,13 @@ async def defer_transfers(
     await jobs.defer_transfer_batches(conn, import_id, batches)
 
 
+async def defer_by_import(
+    services: Services, conn: Connection, by_import: dict[str, list[tuple[str, int | None]]]
+) -> None:
+    for import_id, files in by_import.items():
+        await defer_transfers(services, conn, import_id, files)
+
+
 # Requeued files one job queues at most; more wait for the next run (seconds later).
 REQUEUES_PER_RUN = 20_000
 
@@ -85,233 +78,15 @@ REQUEUES_PER_RUN = 20_000
 async def queue_requeued_files(services: Services) -> int:
     """Queue transfer batches for the files a retry put back to pending (by the API or an
     operator's SQL), in one transaction that also takes them off the list; returns how many."""
-    async with services.pool.connection() as conn, conn.transaction():
-        by_import = await import_files.take_requeued_files(conn, REQUEUES_PER_RUN)
-        for import_id, files in by_import.items():
-            await defer_transfers(services, conn, import_id, files)
+    by_import = await take_and_queue(
+        services,
+        lambda conn: import_files.take_requeued_files(conn, REQUEUES_PER_RUN),
+        lambda conn, taken: defer_by_import(services, conn, taken),
+    )
     queued = sum(len(files) for files in by_import.values())
     for import_id, files in by_import.items():
         log.info("import.requeued_files_queued import_id=%s files=%d", import_id, len(files))
     return queued
-
-
-async def transfer_batch(services: Services, import_id: str, file_ids: list[str]) -> None:
-    """Move the batch's files still pending. Each file ends imported, failed for good (a
-    permanent error, or its last attempt), or pending in a retry batch; errors of the
-    database propagate, and the job's own retry re-runs what is still pending."""
-    async with services.pool.connection() as conn:
-        batch = await import_files.get_pending_files(conn, import_id, file_ids)
-    if batch.import_status != "running" or batch.link_row is None or not batch.files:
-        return
-    run = _BatchRun(services, import_id, batch.link_row)
-    async with asyncio.TaskGroup() as group:
-        for row in batch.files:
-            group.create_task(run.transfer(row))
-    await run.finish()
-
-
-async def fail_pending_files(
-    services: Services, import_id: str, file_ids: list[str], reason: str
-) -> None:
-    """The batch's files still pending fail for good (its job ran out of attempts)."""
-    async with services.pool.connection() as conn:
-        batch = await import_files.get_pending_files(conn, import_id, file_ids)
-        if batch.source is None or not batch.files:
-            return
-        outcomes = [
-            FileOutcome(
-                row["source_file_id"],
-                row["attempts"] + 1,
-                failure=reason,
-                failure_class="batch_exhausted",
-            )
-            for row in batch.files
-        ]
-        await import_files.settle_files(conn, import_id, batch.source, outcomes)
-    count_settled(batch.source, outcomes)
-    log.warning(
-        "import.files_failed import_id=%s files=%d reason=%s", import_id, len(outcomes), reason
-    )
-
-
-class _BatchRun:
-    """One run of a batch job: its files' outcomes waiting to be settled, and its retries."""
-
-    def __init__(self, services: Services, import_id: str, link_row: dict[str, Any]) -> None:
-        self._services = services
-        self._import_id = import_id
-        self._source: str = link_row["source"]
-        self._connector = services.connector_for(link_row)
-        self._unsettled: list[FileOutcome] = []
-        self._retries: list[tuple[str, int, str, float | None]] = []
-        self._settling = asyncio.Lock()
-        # Set once the import is no longer running (cancelled, failed): no new file starts.
-        self._stopped = False
-
-    async def transfer(self, row: dict[str, Any]) -> None:
-        outcome = await self._move(row)
-        if outcome is not None:
-            await self._record(outcome)
-
-    async def _move(self, row: dict[str, Any]) -> FileOutcome | None:
-        """Copy one file in its turn; its outcome, or None when it is to be tried again later
-        (or not at all: the import stopped)."""
-        file_id = row["source_file_id"]
-        store = self._services.store
-        attempts = row["attempts"] + 1
-        async with self._services.in_flight.slot(self._memory_held(row["size"])):
-            while True:
-                # While our own store is down, nothing is downloaded only to be thrown away,
-                # and a file's attempts are not spent on a fault that is not its source's.
-                await store.wait_until_available()
-                if self._stopped:
-                    return None
-                try:
-                    stored = await self._copy(row)
-                    break
-                except StoreUnavailable:
-                    continue
-                except NotAnImage as exc:
-                    return FileOutcome(file_id, attempts, skipped=str(exc))
-                except PermanentSourceError as exc:
-                    return FileOutcome(file_id, attempts, failure=str(exc))
-                except psycopg.Error:
-                    # Our own database (the shared pace) failed, not the source: no attempt
-                    # of the file's is spent; the batch fails whole and its job retries it.
-                    raise
-                except OUTSIDE_FAILURES as exc:
-                    return self._retry_later(row, attempts, exc)
-                # Any other exception is a bug: it fails the batch's job (see tasks.py).
-        return FileOutcome(file_id, attempts, stored=stored)
-
-    async def finish(self) -> None:
-        """Settle what is left, and queue the files to try again."""
-        await self._settle()
-        if self._retries and not self._stopped:
-            await self._queue_retries()
-
-    async def _copy(self, row: dict[str, Any]) -> StoredObject:
-        services = self._services
-        file = SourceFile(
-            file_id=row["source_file_id"],
-            name=row["name"],
-            mime_type=row["mime_type"],
-            size=row["size"],
-            checksums=row["checksums"],
-            resource_key=row["resource_key"],
-        )
-        key = ObjectStore.key_for(self._source, file.file_id)
-        async with self._connector.open_file(file) as chunks:
-            # The bytes, not the name or the listed type, decide what is an image (and which).
-            content_type, chunks = await typed_by_bytes(chunks, file.mime_type)
-            return await services.store.upload(
-                key,
-                within_file_cap(chunks, services.settings.max_file_bytes),
-                content_type=content_type,
-                expected_size=file.size,
-                expected_checksums=file.checksums,
-            )
-
-    def _memory_held(self, size: int | None) -> int:
-        """What a file may hold in memory while it moves: a small file is held whole for its
-        single PUT; a large one, or one of unknown size, streams through a few multipart
-        parts."""
-        settings = self._services.settings
-        if size is not None and size < settings.s3_multipart_threshold_bytes:
-            return size
-        return settings.s3_part_size_bytes * PARTS_IN_MEMORY
-
-    def _retry_later(
-        self, row: dict[str, Any], attempts: int, exc: Exception
-    ) -> FileOutcome | None:
-        """A transient failure: the file fails for good on its last attempt, and otherwise
-        waits for the retry batch this run queues when it finishes."""
-        file_id = row["source_file_id"]
-        reason = str(exc) or repr(exc)
-        if attempts >= self._services.settings.max_attempts:
-            return FileOutcome(file_id, attempts, failure=reason, failure_class="exhausted")
-        retry_after = exc.retry_after if isinstance(exc, TransientSourceError) else None
-        self._retries.append((file_id, attempts, reason, retry_after))
-        metrics.FILE_RETRIES.labels(self._source).inc()
-        log.info(
-            "import.transfer_retry import_id=%s file_id=%s attempt=%d error=%s",
-            self._import_id,
-            file_id,
-            attempts,
-            reason,
-        )
-        return None
-
-    async def _record(self, outcome: FileOutcome) -> None:
-        self._unsettled.append(outcome)
-        if len(self._unsettled) >= SETTLE_EVERY:
-            await self._settle()
-
-    async def _settle(self) -> None:
-        async with self._settling:
-            outcomes, self._unsettled = self._unsettled, []
-            if not outcomes or self._stopped:
-                return
-            try:
-                async with self._services.pool.connection() as conn, conn.transaction():
-                    settled = await import_files.settle_files(
-                        conn, self._import_id, self._source, outcomes
-                    )
-                    # Derivatives of the stored images, committed with them: off the import's
-                    # path (their own queue, at a lower priority), never lost on a crash.
-                    await jobs.defer_derivatives(
-                        conn,
-                        self._import_id,
-                        settled.images_to_derive,
-                        batch_images=self._services.settings.derivative_batch_images,
-                    )
-                status = settled.import_status
-                count_settled(self._source, outcomes)
-            except psycopg.errors.ObjectNotInPrerequisiteState:
-                status = "cancelled"  # the import's triggers refused the record: nothing kept
-            if status != "running":
-                self._stopped = True
-        failed = [o for o in outcomes if o.failure]
-        for outcome in failed:
-            log.warning(
-                "import.file_failed import_id=%s file_id=%s reason=%s",
-                self._import_id,
-                outcome.file_id,
-                outcome.failure,
-            )
-
-    async def _queue_retries(self) -> None:
-        settings = self._services.settings
-        ids = [file_id for file_id, *_ in self._retries]
-        attempts = [n for _, n, _, _ in self._retries]
-        reasons = [reason for *_, reason, _ in self._retries]
-        wait = backoff_seconds(
-            max(attempts) - 1, settings.retry_base_seconds, settings.retry_max_seconds
-        )
-        wait = max([wait, *(after for *_, after in self._retries if after is not None)])
-        async with self._services.pool.connection() as conn, conn.transaction():
-            still_pending = await import_files.postpone_files(
-                conn, self._import_id, ids, attempts, reasons
-            )
-            await jobs.defer_transfer_batches(
-                conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait
-            )
-
-
-def count_settled(source: str, outcomes: list[FileOutcome]) -> None:
-    """Count settled files and the bytes imported (a batch only settles files still pending,
-    so a re-run does not count a file again)."""
-    imported_bytes = 0
-    for outcome in outcomes:
-        if outcome.stored is not None:
-            imported_bytes += outcome.stored.size
-            metrics.FILES.labels(source, "imported", "").inc()
-        elif outcome.skipped is not None:
-            metrics.FILES.labels(source, "skipped", metrics.skip_class(outcome.skipped)).inc()
-        else:
-            metrics.FILES.labels(source, "failed", outcome.failure_class).inc()
-    if imported_bytes:
-        metrics.BYTES.labels(source).inc(imported_bytes)
 
 
 async def within_file_cap(

@@ -26,6 +26,7 @@ from domain.webhooks.address_policy import IPAddress, NotifyUrl, RefusedUrl, che
 from domain.webhooks.address_policy import parse_notify_url as parse_url
 from worker import jobs
 from worker.http_client import retry_after_seconds
+from worker.periodic import take_and_queue
 from worker.retry import WebhookAttemptFailed, backoff_seconds
 from worker.services import Services
 from worker.settings import Settings, webhook_signing_key
@@ -44,9 +45,11 @@ UNSIGNED_REFUSAL = (
 async def queue_pending_deliveries(services: Services) -> int:
     """Queue a `webhook.deliver` job for each pending delivery, in the transaction that marks
     them queued: a rollback leaves them pending, a commit never loses one."""
-    async with services.pool.connection() as conn, conn.transaction():
-        delivery_ids = await webhook_repository.claim_pending_deliveries(conn, DELIVERIES_PER_RUN)
-        await jobs.defer_webhook_deliveries(conn, delivery_ids)
+    delivery_ids = await take_and_queue(
+        services,
+        lambda conn: webhook_repository.claim_pending_deliveries(conn, DELIVERIES_PER_RUN),
+        jobs.defer_webhook_deliveries,
+    )
     for delivery_id in delivery_ids:
         log.info("webhook.queued delivery_id=%s", delivery_id)
     return len(delivery_ids)
