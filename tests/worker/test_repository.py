@@ -7,20 +7,11 @@ import pytest
 from psycopg.rows import DictRow, dict_row
 from psycopg.types.json import Jsonb
 
-from migrate.__main__ import apply_migrations
-from tests.conftest import as_url, create_database
 from worker import repository
 from worker.sources.base import SourceFile
 
 MD5 = "5d41402abc4b2a76b9719d911017c592"
 BLOCKS = "8620913d33852befe09f16fff8fd75f77a83160d29f76f07e0276e9690903035"
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres_server_url: str) -> str:
-    url = as_url(create_database(postgres_server_url))
-    apply_migrations(url)
-    return url
 
 
 @pytest.fixture
