@@ -14,7 +14,7 @@ TEST_PROCESSES ?= 2
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 CHROMIUM := $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: help install assets chromium up test lint fmt typecheck migrate backfill-derivatives demo bench bench-derivatives clean
+.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives demo bench bench-derivatives clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -52,8 +52,15 @@ $(NEWMAN): curl/package.json curl/package-lock.json
 up: install assets ## Run the whole system locally: postgres, s3, migrations, api :8000, worker, web :8080
 	$(UV) run --frozen devstack up
 
+PYTEST := $(UV) run --frozen pytest $(if $(filter 1,$(TEST_PROCESSES)),,-n $(TEST_PROCESSES) --dist loadfile)
+
 test: install assets $(CHROMIUM) /usr/bin/psql /usr/bin/jq /usr/bin/shellcheck $(NEWMAN) ## Run the whole test suite (real Postgres, S3, worker, Drive emulator, Chromium)
-	$(UV) run --frozen pytest $(if $(filter 1,$(TEST_PROCESSES)),,-n $(TEST_PROCESSES) --dist loadfile) $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
+
+# The tests that start no server: no PostgreSQL, S3, worker, uvicorn or Chromium (tests/conftest.py
+# marks the others `stack` from their fixtures, and refuses to start a server under --fast).
+test-fast: install assets /usr/bin/jq /usr/bin/shellcheck ## Run only the tests that need no servers (no PostgreSQL, S3, worker, uvicorn, Chromium)
+	$(PYTEST) --fast $(PYTEST_ARGS)
 
 lint: install ## Lint, check formatting and type-check the services
 	$(UV) run --frozen ruff check .

@@ -5,6 +5,13 @@ Servers start once per session on free ports. DATABASE_URL / S3_ENDPOINT_URL (wi
 AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY) point the suite at servers of your own instead.
 Each test module gets its own database and bucket and its own worker, so tests never see
 another module's imports and never clean up by deleting.
+
+One fixture per piece of the stack, defined here and nowhere else: `database_url` (a migrated
+database of the module's own), `stack` (that database, a bucket and a worker), `api` (the API
+in process), `api_url` (the API under uvicorn), `receiver` (a webhook receiver). A module
+changes their settings with module-level dicts, never with a fixture of its own:
+WORKER_ENV (the worker's environment), API_SETTINGS (the in-process API's `Settings`) and
+API_ENV (the uvicorn API's environment).
 """
 
 import os
@@ -12,7 +19,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,7 +32,8 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from api.app import create_app
 from api.settings import Settings as ApiSettings
-from devstack.s3 import ensure_bucket, s3_client
+from devstack.postgres import EmbeddedPostgres
+from devstack.s3 import EmbeddedS3, ensure_bucket, s3_client
 from devstack.testing import (
     TEST_ACCESS_KEY,
     TEST_SECRET_KEY,
@@ -36,8 +45,65 @@ from emulators.google_drive import DriveFixture, EmulatorServer
 from migrate.__main__ import apply_migrations
 from tests.drive_fixtures import TEST_DRIVE_SPEC
 from tests.dropbox_fixtures import DROPBOX_TOKEN, TEST_DROPBOX_SPEC
+from tests.servers import FAST_TIER_ENV, Server, refuse_in_fast_tier, start_server
+from tests.webhook_receiver import WebhookReceiver, running_receiver
 
 DRIVE_API_KEY = "test-api-key"
+
+# The fixtures that start a server process (everything else the tests start, the emulators and
+# the webhook receiver, runs in the test's own process). A test that needs one of them,
+# directly or through other fixtures, is marked `stack`; the others are the fast tier.
+SERVER_FIXTURES = frozenset({"postgres_server_url", "s3_server", "browser"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="only the tests that need no server (PostgreSQL, S3, the worker, uvicorn,"
+        " Chromium): those not marked `stack`; a test that starts one anyway fails",
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "stack: needs servers (PostgreSQL, S3, the worker, uvicorn or Chromium); set by"
+        " tests/conftest.py from the test's fixtures, by hand only on a test that starts a"
+        " server itself (tests/devstack)",
+    )
+    if config.getoption("fast"):
+        os.environ[FAST_TIER_ENV] = "1"
+        # The embedded servers refuse to start too, whoever starts them: a test that does so
+        # without being marked fails in the fast tier rather than slowing it down.
+        patch = pytest.MonkeyPatch()
+        config.add_cleanup(patch.undo)
+        for server in (EmbeddedPostgres, EmbeddedS3):
+            patch.setattr(server, "start", refusing_start(server.__name__))
+
+
+def refusing_start(what: str) -> Callable[..., None]:
+    def start(*args: Any, **kwargs: Any) -> None:
+        refuse_in_fast_tier(what)
+
+    return start
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # tryfirst: the marks must be there before `-m stack` / `-m "not stack"` selects by them.
+    fast, needs_servers = [], []
+    for item in items:
+        if item.get_closest_marker("stack"):
+            needs_servers.append(item)
+        elif SERVER_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.stack)
+            needs_servers.append(item)
+        else:
+            fast.append(item)
+    if config.getoption("fast"):
+        config.hook.pytest_deselected(items=needs_servers)
+        items[:] = fast
 
 
 @dataclass(frozen=True)
@@ -146,6 +212,7 @@ WORKER_START_SECONDS = 90
 
 
 def start_worker(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
+    refuse_in_fast_tier("The worker")
     log = log_path.open("ab")
     process = subprocess.Popen(
         [sys.executable, "-m", "worker"], env=env, stdout=log, stderr=subprocess.STDOUT
@@ -169,17 +236,24 @@ def stop_worker(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="module")
+def database_url(postgres_server_url: str) -> str:
+    """A migrated database of the module's own: all a module that needs neither S3 nor the
+    worker asks for."""
+    url = as_url(create_database(postgres_server_url))
+    apply_migrations(url)
+    return url
+
+
+@pytest.fixture(scope="module")
 def stack(
     request: pytest.FixtureRequest,
-    postgres_server_url: str,
+    database_url: str,
     s3_server: S3Server,
     drive: EmulatorServer,
     dropbox: DropboxEmulatorServer,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Stack]:
     """A test module may set WORKER_ENV (a dict) to change the worker's settings."""
-    database_url = as_url(create_database(postgres_server_url))
-    apply_migrations(database_url)
     bucket = f"test-{uuid.uuid4().hex[:12]}"
     ensure_bucket(s3_server.client(), bucket, s3_server.region)
     env = {
@@ -240,15 +314,63 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+ApiClient = AsyncTestClient[Any]
+ApiClientFactory = Callable[..., AbstractAsyncContextManager[ApiClient]]
+
+
 @pytest.fixture(scope="module")
-async def api(stack: Stack) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = ApiSettings(
-        database_url=stack.database_url,
-        s3_endpoint_url=stack.s3.endpoint_url,
-        s3_bucket=stack.bucket,
-        aws_access_key_id=stack.s3.access_key,
-        aws_secret_access_key=stack.s3.secret_key,
-        aws_region=stack.s3.region,
-    )
-    async with AsyncTestClient(app=create_app(settings)) as client:
+def api_client_with(stack: Stack) -> ApiClientFactory:
+    """The API in process on the module's stack, with some `Settings` changed (for a module
+    that needs two differently configured APIs at once)."""
+
+    @asynccontextmanager
+    async def client(**overrides: Any) -> AsyncIterator[ApiClient]:
+        settings = ApiSettings(
+            database_url=stack.database_url,
+            s3_endpoint_url=stack.s3.endpoint_url,
+            s3_bucket=stack.bucket,
+            aws_access_key_id=stack.s3.access_key,
+            aws_secret_access_key=stack.s3.secret_key,
+            aws_region=stack.s3.region,
+            **overrides,
+        )
+        async with AsyncTestClient(app=create_app(settings)) as test_client:
+            yield test_client
+
+    return client
+
+
+@pytest.fixture(scope="module")
+async def api(
+    request: pytest.FixtureRequest, api_client_with: ApiClientFactory
+) -> AsyncIterator[ApiClient]:
+    """The API in process on the module's stack. A test module may set API_SETTINGS (a dict of
+    `api.settings.Settings` fields) to change its settings."""
+    async with api_client_with(**getattr(request.module, "API_SETTINGS", {})) as client:
         yield client
+
+
+def start_api(stack: Stack, log: Path, **env: str) -> Server:
+    """The API under uvicorn on the stack's database and bucket, `env` added to the stack's."""
+    return start_server("api.app:app", {**stack.env, **env}, log)
+
+
+@pytest.fixture(scope="module")
+def api_url(
+    request: pytest.FixtureRequest, stack: Stack, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The API under uvicorn, as it runs in production, on the module's stack; its base URL. A
+    test module may set API_ENV (a dict) to change its environment."""
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    server = start_api(stack, log, **getattr(request.module, "API_ENV", {}))
+    try:
+        yield server.url
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def receiver() -> Iterator[WebhookReceiver]:
+    """A webhook receiver on 127.0.0.1, recording what it is sent."""
+    with running_receiver() as running:
+        yield running

@@ -1,6 +1,12 @@
 """Services of the stack started as real processes (uvicorn on a free port), for the tests that
-talk to them over HTTP from outside: the browser tests and the curl/newman tests."""
+talk to them over HTTP from outside: the browser tests and the curl/newman tests.
 
+Every server process the tests start (PostgreSQL, S3, the worker, uvicorn, Chromium) first
+calls `refuse_in_fast_tier`: `make test-fast` (pytest --fast) runs only the tests that need
+none, and a test that starts one without asking for a server fixture fails there instead of
+slowing the fast tier down unnoticed."""
+
+import os
 import subprocess
 import sys
 import time
@@ -10,6 +16,19 @@ from pathlib import Path
 import httpx
 
 from devstack.ports import free_port
+
+# Set by tests/conftest.py when pytest runs with --fast (in xdist's processes too).
+FAST_TIER_ENV = "IMAGE_IMPORT_TESTS_FAST_TIER"
+
+
+def refuse_in_fast_tier(what: str) -> None:
+    if os.environ.get(FAST_TIER_ENV):
+        raise RuntimeError(
+            f"{what} started in the fast tier (make test-fast), which starts no servers: a test"
+            " that needs one asks for it through a fixture of tests/conftest.py (stack,"
+            " database_url, s3_server, api_url, browser...), or is marked @pytest.mark.stack"
+            " when it starts a server itself"
+        )
 
 
 @dataclass
@@ -29,6 +48,7 @@ class Server:
 
 def start_server(app: str, env: dict[str, str], log: Path, port: int | None = None) -> Server:
     """`uvicorn <app>` on a free port, once its /healthz answers."""
+    refuse_in_fast_tier(f"uvicorn {app}")
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]

@@ -7,8 +7,6 @@ validation and the handlers instead of stopping at a 401 or 429 (both still docu
 Nothing is excluded.
 """
 
-from collections.abc import Iterator
-
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -16,9 +14,6 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import status_code_conformance
-
-from tests.conftest import Stack
-from tests.servers import start_server
 
 # Valid and invalid cases per route: the whole test stays well under a minute on a busy
 # 2-core machine.
@@ -53,16 +48,7 @@ ROUTES = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
 ]
-
-
-@pytest.fixture(scope="module")
-def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    env = {**stack.env, "START_RATE_LIMIT_PER_MINUTE": "0"}
-    server = start_server("api.app:app", env, tmp_path_factory.mktemp("api") / "api.log")
-    try:
-        yield server.url
-    finally:
-        server.stop()
+API_ENV = {"START_RATE_LIMIT_PER_MINUTE": "0"}
 
 
 @pytest.fixture(scope="module")

@@ -4,8 +4,7 @@ request bodies, no stack trace in any error, and the usual security headers on e
 
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -15,48 +14,26 @@ from litestar.testing import AsyncTestClient
 from api.app import create_app
 from api.settings import Settings
 from tests.api.factories import insert_import
-from tests.conftest import Stack
+from tests.conftest import ApiClientFactory, Stack
 
 WRITE_TOKEN = "write-token-4f8a1c9e2b7d"
 READ_TOKEN = "read-token-93e1d0b6a5c2"
 FOLDER_URL = "https://drive.google.com/drive/folders/1SecurityTestFolder000000000000"
 
 Client = AsyncTestClient[Any]
-ClientFactory = Callable[..., AbstractAsyncContextManager[Client]]
 
 
 @pytest.fixture(scope="module")
-def client_with(stack: Stack) -> ClientFactory:
-    """An API client on the module's stack, with some settings changed."""
-
-    @asynccontextmanager
-    async def client(**overrides: Any) -> AsyncIterator[Client]:
-        settings = Settings(
-            database_url=stack.database_url,
-            s3_endpoint_url=stack.s3.endpoint_url,
-            s3_bucket=stack.bucket,
-            aws_access_key_id=stack.s3.access_key,
-            aws_secret_access_key=stack.s3.secret_key,
-            aws_region=stack.s3.region,
-            **overrides,
-        )
-        async with AsyncTestClient(app=create_app(settings)) as test_client:
-            yield test_client
-
-    return client
-
-
-@pytest.fixture(scope="module")
-async def guarded(client_with: ClientFactory) -> AsyncIterator[Client]:
+async def guarded(api_client_with: ApiClientFactory) -> AsyncIterator[Client]:
     """API_TOKEN set, reads open."""
-    async with client_with(api_token=WRITE_TOKEN) as client:
+    async with api_client_with(api_token=WRITE_TOKEN) as client:
         yield client
 
 
 @pytest.fixture(scope="module")
-async def closed(client_with: ClientFactory) -> AsyncIterator[Client]:
+async def closed(api_client_with: ApiClientFactory) -> AsyncIterator[Client]:
     """API_TOKEN and API_READ_TOKEN set."""
-    async with client_with(api_token=WRITE_TOKEN, api_read_token=READ_TOKEN) as client:
+    async with api_client_with(api_token=WRITE_TOKEN, api_read_token=READ_TOKEN) as client:
         yield client
 
 
@@ -137,9 +114,9 @@ def test_a_read_token_without_a_write_token_is_refused_at_startup() -> None:
 
 
 async def test_start_requests_past_the_rate_limit_get_429_with_retry_after(
-    client_with: ClientFactory, finished_import: str
+    api_client_with: ApiClientFactory, finished_import: str
 ) -> None:
-    async with client_with(start_rate_limit_per_minute=3) as client:
+    async with api_client_with(start_rate_limit_per_minute=3) as client:
         for _ in range(3):
             # Refused or not, each request to start work counts.
             response = await client.post("/import/google-drive", json={"url": "not a link"})
@@ -188,14 +165,14 @@ async def post_in_chunks(client: Client, path: str, chunks: list[bytes]) -> tupl
 
 
 async def test_a_body_over_max_request_bytes_gets_413_whether_announced_or_streamed(
-    client_with: ClientFactory,
+    api_client_with: ApiClientFactory,
 ) -> None:
     body = b'{"url": "' + b"x" * 2000 + b'"}'
     too_large = {
         "error": "request_too_large",
         "detail": "the request body is larger than the 1024 bytes this API accepts",
     }
-    async with client_with(max_request_bytes=1024) as client:
+    async with api_client_with(max_request_bytes=1024) as client:
         announced = await client.post(
             "/import/google-drive", content=body, headers={"content-type": "application/json"}
         )

@@ -339,7 +339,7 @@ def test_scripts_run_under_posix_sh() -> None:
         assert result.returncode == 0, (path.name, result.stderr)
 
 
-def test_the_collection_is_v2_1_with_examples_and_tests_on_every_request() -> None:
+def test_the_collection_is_v2_1_with_tests_and_no_saved_answers_on_every_request() -> None:
     collection = json.loads(COLLECTION.read_text())
     assert collection["info"]["schema"] == (
         "https://schema.getpostman.com/json/collection/v2.1.0/collection.json"
@@ -351,7 +351,9 @@ def test_the_collection_is_v2_1_with_examples_and_tests_on_every_request() -> No
     assert len(items) >= 15
     for item in items:
         assert item["request"]["url"]["raw"].startswith("{{baseUrl}}/"), item["name"]
-        assert item["response"], f"{item['name']} has no saved example response"
+        # The API's answers are described once, in its OpenAPI document; a saved example here
+        # would be a second description, left behind when the API changes.
+        assert not item.get("response"), f"{item['name']} saves an example answer"
         tests = "\n".join(
             line
             for event in item["event"]

@@ -20,6 +20,7 @@ from devstack.s3 import EmbeddedS3, s3_client
 from devstack.testing import start_postgres_for_tests, start_s3_for_tests
 
 
+@pytest.mark.stack  # starts its own server
 def test_embedded_postgres_answers_queries_on_a_free_port(tmp_path: Path) -> None:
     postgres = start_postgres_for_tests(tmp_path)
     try:
@@ -34,6 +35,7 @@ def test_embedded_postgres_answers_queries_on_a_free_port(tmp_path: Path) -> Non
         postgres.stop()
 
 
+@pytest.mark.stack  # starts its own server
 def test_postgres_restart_on_the_same_data_dir_keeps_data(tmp_path: Path) -> None:
     postgres = start_postgres_for_tests(tmp_path)
     with psycopg.connect(postgres.url, autocommit=True) as conn:
@@ -50,6 +52,7 @@ def test_postgres_restart_on_the_same_data_dir_keeps_data(tmp_path: Path) -> Non
         again.stop()
 
 
+@pytest.mark.stack  # starts its own server
 def test_postgres_restarts_after_the_previous_server_was_killed(tmp_path: Path) -> None:
     postgres = start_postgres_for_tests(tmp_path)
     pid_file = postgres.data_dir / "postmaster.pid"
@@ -66,6 +69,7 @@ def test_postgres_restarts_after_the_previous_server_was_killed(tmp_path: Path) 
         again.stop()
 
 
+@pytest.mark.stack  # starts its own server
 def test_embedded_s3_round_trips_only_signed_requests(tmp_path: Path) -> None:
     s3 = start_s3_for_tests(tmp_path, "images")
     try:
@@ -85,6 +89,7 @@ def test_embedded_s3_round_trips_only_signed_requests(tmp_path: Path) -> None:
         s3.stop()
 
 
+@pytest.mark.stack  # starts its own server
 def test_s3_restart_on_the_same_data_dir_keeps_objects(tmp_path: Path) -> None:
     s3 = start_s3_for_tests(tmp_path, "images")
     s3.client().put_object(Bucket="images", Key="kept", Body=b"still here")
@@ -156,6 +161,7 @@ def test_console_prefixes_each_line_with_the_padded_service_name() -> None:
     assert out.getvalue() == "api      | listening\npostgres | ready\n"
 
 
+@pytest.mark.stack  # starts its own server
 def test_migrating_a_new_and_a_migrated_database_logs_no_server_errors(tmp_path: Path) -> None:
     from migrate.__main__ import apply_migrations
 
@@ -170,6 +176,7 @@ def test_migrating_a_new_and_a_migrated_database_logs_no_server_errors(tmp_path:
     assert "ERROR" not in log, log
 
 
+@pytest.mark.stack  # starts its own server
 def test_embedded_s3_prints_warnings_only_and_keeps_its_info_lines_in_files(
     tmp_path: Path,
 ) -> None:

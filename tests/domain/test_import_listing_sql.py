@@ -9,18 +9,9 @@ from psycopg.types.json import Jsonb
 
 from domain.imports import listing
 from domain.sources.records import SourceFile
-from migrate.__main__ import apply_migrations
-from tests.conftest import as_url, create_database
 
 MD5 = "5d41402abc4b2a76b9719d911017c592"
 BLOCKS = "8620913d33852befe09f16fff8fd75f77a83160d29f76f07e0276e9690903035"
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres_server_url: str) -> str:
-    url = as_url(create_database(postgres_server_url))
-    apply_migrations(url)
-    return url
 
 
 @pytest.fixture

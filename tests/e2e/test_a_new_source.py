@@ -2,20 +2,19 @@
 entry, named in SOURCE_PLUGINS; an emulator of its own) imports through the real stack: the API
 routes, the pipeline, the worker and the schema take it without a change of their own."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from api.settings import Settings as ApiSettings
 from tests.conftest import Stack
 from tests.helpers import all_images, wait_for_import
 from tests.plugins.album_emulator import AlbumFile, Albums, serve
 
 PLUGIN = "tests.plugins.album_source:SPEC"
 WORKER_ENV = {"SOURCE_PLUGINS": PLUGIN}
+API_SETTINGS = {"source_plugins": [PLUGIN]}
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
@@ -37,21 +36,6 @@ def albums() -> Iterator[tuple[Albums, str]]:
     )
     with serve(albums) as base_url:
         yield albums, base_url
-
-
-@pytest.fixture(scope="module")
-async def api(stack: Stack) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = ApiSettings(
-        database_url=stack.database_url,
-        s3_endpoint_url=stack.s3.endpoint_url,
-        s3_bucket=stack.bucket,
-        aws_access_key_id=stack.s3.access_key,
-        aws_secret_access_key=stack.s3.secret_key,
-        aws_region=stack.s3.region,
-        source_plugins=[PLUGIN],
-    )
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        yield client
 
 
 async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(

@@ -4,7 +4,7 @@ at the source, notes what is gone, and never runs twice at once, whatever the wo
 import asyncio
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
@@ -12,11 +12,12 @@ import pytest
 from litestar.testing import AsyncTestClient
 from psycopg.types.json import Jsonb
 
-from api.app import create_app
-from api.settings import Settings as ApiSettings
 from emulators.google_drive import DriveFixture, EmulatorServer
 from tests.conftest import Stack, start_worker, stop_worker
 from tests.helpers import all_images, eventually, wait_for_import
+
+# Syncs here run every second, not at the production's shortest quarter hour.
+API_SETTINGS = {"sync_min_interval_seconds": 1}
 
 
 def folder_files(version: int) -> list[dict[str, Any]]:
@@ -50,21 +51,6 @@ def drive() -> Iterator[EmulatorServer]:
     """A Drive of this module's own, whose folders the tests change between runs."""
     with EmulatorServer(DriveFixture(drive_spec(1))) as server:
         yield server
-
-
-@pytest.fixture(scope="module")
-async def api(stack: Stack) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = ApiSettings(
-        database_url=stack.database_url,
-        s3_endpoint_url=stack.s3.endpoint_url,
-        s3_bucket=stack.bucket,
-        aws_access_key_id=stack.s3.access_key,
-        aws_secret_access_key=stack.s3.secret_key,
-        aws_region=stack.s3.region,
-        sync_min_interval_seconds=1,
-    )
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        yield client
 
 
 async def create_sync(api: AsyncTestClient[Any], url: str, **options: Any) -> dict[str, Any]:

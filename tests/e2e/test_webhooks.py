@@ -10,20 +10,17 @@ name for this module only; retries are a fraction of a second apart and stop aft
 import asyncio
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from litestar.testing import AsyncTestClient
 from standardwebhooks import Webhook
 
-from api.app import create_app
-from api.settings import Settings as ApiSettings
 from tests.api.factories import insert_import
 from tests.conftest import Stack
 from tests.helpers import start_import, wait_for_import
 from tests.ops.psql import ops
-from tests.webhook_receiver import ReceivedRequest, WebhookReceiver, running_receiver
+from tests.webhook_receiver import ReceivedRequest, WebhookReceiver
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 RETRY_FOR_SECONDS = 20
@@ -37,27 +34,7 @@ WORKER_ENV = {
     "WEBHOOK_RETRY_FOR_SECONDS": str(RETRY_FOR_SECONDS),
     "API_PUBLIC_URL": PUBLIC_URL,
 }
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    with running_receiver() as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def api(stack: Stack) -> AsyncIterator[AsyncTestClient[Any]]:
-    settings = ApiSettings(
-        database_url=stack.database_url,
-        s3_endpoint_url=stack.s3.endpoint_url,
-        s3_bucket=stack.bucket,
-        aws_access_key_id=stack.s3.access_key,
-        aws_secret_access_key=stack.s3.secret_key,
-        aws_region=stack.s3.region,
-        webhook_allowed_networks=["127.0.0.1/32"],
-    )
-    async with AsyncTestClient(app=create_app(settings)) as client:
-        yield client
+API_SETTINGS = {"webhook_allowed_networks": ["127.0.0.1/32"]}
 
 
 async def wait_for(check: Callable[[], Any], timeout: float = 30) -> Any:

@@ -6,18 +6,14 @@ from typing import Any
 import psycopg
 import pytest
 
-from migrate.__main__ import apply_migrations
 from tests.api.factories import insert_import, insert_import_file
-from tests.conftest import as_url, create_database
 
 HOOK = "https://hooks.example.com/imports"
 
 
 @pytest.fixture(scope="module")
-def db(postgres_server_url: str) -> Any:
-    url = as_url(create_database(postgres_server_url))
-    apply_migrations(url)
-    with psycopg.connect(url, autocommit=True) as conn:
+def db(database_url: str) -> Any:
+    with psycopg.connect(database_url, autocommit=True) as conn:
         yield conn
 
 

@@ -15,8 +15,7 @@ import pytest
 from playwright.async_api import Browser, ConsoleMessage, Dialog, Page, async_playwright
 
 from devstack.ports import free_port
-from tests.conftest import Stack
-from tests.servers import Server, start_server
+from tests.servers import Server, refuse_in_fast_tier, start_server
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 CHROMIUM_FLAGS = [
@@ -34,27 +33,27 @@ DESKTOP = {"width": 1280, "height": 860}
 PHONE = {"width": 390, "height": 844}
 
 
-@pytest.fixture(scope="module")
-def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The API under uvicorn, on the module's database and bucket."""
-    log = tmp_path_factory.mktemp("api") / "api.log"
-    server = start_server("api.app:app", stack.env, log)
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-def start_web(api_url: str, log: Path) -> Server:
+def start_web(api_url: str, log: Path, **env: str) -> Server:
+    """The web service under uvicorn on a free port, talking to the API at `api_url`, with
+    `env` added to this process's environment."""
     port = free_port()
-    env = {**os.environ, "API_URL": api_url, "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}"}
-    return start_server("web.app:app", env, log, port)
+    web_env = {
+        **os.environ,
+        "API_URL": api_url,
+        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
+        **env,
+    }
+    return start_server("web.app:app", web_env, log, port)
 
 
 @pytest.fixture(scope="module")
-def web(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The web service under uvicorn, talking to the API over HTTP; its base URL."""
-    server = start_web(api_url, tmp_path_factory.mktemp("web") / "web.log")
+def web(
+    request: pytest.FixtureRequest, api_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """The web service under uvicorn, talking to the API over HTTP; its base URL. A test
+    module may set WEB_ENV (a dict) to change its environment."""
+    log = tmp_path_factory.mktemp("web") / "web.log"
+    server = start_web(api_url, log, **getattr(request.module, "WEB_ENV", {}))
     try:
         yield server.url
     finally:
@@ -63,6 +62,7 @@ def web(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    refuse_in_fast_tier("Chromium")
     if not Path(CHROMIUM).exists():
         pytest.fail(f"no Chromium at {CHROMIUM}: run `make chromium` (or set CHROMIUM_PATH)")
     async with async_playwright() as playwright:

@@ -2,7 +2,6 @@
 gallery. Chromium drives the real web service, API, worker, S3 and the Drive emulator."""
 
 import contextlib
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,8 +12,7 @@ from playwright.async_api import Browser, Dialog, Page, expect
 
 from devstack.ports import free_port
 from emulators.google_drive import FaultRule
-from tests.conftest import Stack
-from tests.servers import start_server
+from tests.conftest import Stack, start_api
 from tests.web.conftest import browser_page, screenshot, start_web
 
 API_TOKEN = "browser-test-token-3b9f1e"
@@ -343,17 +341,9 @@ async def test_pages_fit_a_phone_screen(browser: Browser, web: str) -> None:
 def guarded_web(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The API with API_TOKEN, and a web service holding it and WEB_PASSWORD."""
     logs = tmp_path_factory.mktemp("guarded")
-    api = start_server("api.app:app", {**stack.env, "API_TOKEN": API_TOKEN}, logs / "api.log")
-    port = free_port()
-    env = {
-        **os.environ,
-        "API_URL": api.url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "API_TOKEN": API_TOKEN,
-        "WEB_PASSWORD": WEB_PASSWORD,
-    }
+    api = start_api(stack, logs / "api.log", API_TOKEN=API_TOKEN)
     try:
-        web = start_server("web.app:app", env, logs / "web.log", port)
+        web = start_web(api.url, logs / "web.log", API_TOKEN=API_TOKEN, WEB_PASSWORD=WEB_PASSWORD)
         try:
             yield web.url
         finally:

@@ -18,7 +18,6 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from tests.conftest import Stack
-from tests.servers import start_server
 from tests.web.test_pages import import_view, with_csrf_token
 from tests.web.test_sign_in import API_TOKEN, sign_in
 from web.app import create_app
@@ -30,18 +29,8 @@ SYNC_ID = "0d9a3f1e-5b7c-4e2a-8c6d-1f2e3d4c5b6a"
 # A public address literal: the API's notify_url policy takes it without asking DNS. Set only
 # between runs, so nothing is ever sent to it.
 PUBLIC_HOOK = "https://93.184.215.14/hooks/syncs"
-
-
-@pytest.fixture(scope="module")
-def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The API as the web tests run it, with room for this module's changes: all of them come
-    from one address, more than the default 30 a minute."""
-    env = {**stack.env, "START_RATE_LIMIT_PER_MINUTE": "600"}
-    server = start_server("api.app:app", env, tmp_path_factory.mktemp("api") / "api.log")
-    try:
-        yield server.url
-    finally:
-        server.stop()
+# All of this module's changes come from one address: more than the default 30 a minute.
+API_ENV = {"START_RATE_LIMIT_PER_MINUTE": "600"}
 
 
 @pytest.fixture

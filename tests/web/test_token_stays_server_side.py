@@ -4,53 +4,24 @@ carry the usual security headers, and the API limits start requests per visitor,
 service. The real API and web under uvicorn, on the module's stack."""
 
 import contextlib
-import os
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import pytest
 
-from devstack.ports import free_port
 from tests.conftest import Stack
-from tests.servers import start_server
 
 API_TOKEN = "web-held-token-6c1f0e8d4b2a9e73"
 API_READ_TOKEN = "read-token-1b7e5d3c9a0f4e28"
 START_LIMIT = 3
-
-
-@pytest.fixture(scope="module")
-def api_url(stack: Stack, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The API with both tokens and a small start limit."""
-    env = {
-        **stack.env,
-        "API_TOKEN": API_TOKEN,
-        "API_READ_TOKEN": API_READ_TOKEN,
-        "START_RATE_LIMIT_PER_MINUTE": str(START_LIMIT),
-    }
-    server = start_server("api.app:app", env, tmp_path_factory.mktemp("api") / "api.log")
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-@pytest.fixture(scope="module")
-def web(api_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "API_URL": api_url,
-        "PUBLIC_BASE_URL": f"http://127.0.0.1:{port}",
-        "API_TOKEN": API_TOKEN,
-    }
-    server = start_server("web.app:app", env, tmp_path_factory.mktemp("web") / "web.log", port)
-    try:
-        yield server.url
-    finally:
-        server.stop()
+# The API with both tokens and a small start limit.
+API_ENV = {
+    "API_TOKEN": API_TOKEN,
+    "API_READ_TOKEN": API_READ_TOKEN,
+    "START_RATE_LIMIT_PER_MINUTE": str(START_LIMIT),
+}
+# The web service holds the write token.
+WEB_ENV = {"API_TOKEN": API_TOKEN}
 
 
 def visitor(address: str) -> dict[str, str]:

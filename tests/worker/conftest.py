@@ -1,12 +1,15 @@
-"""What the worker's tests share: an object store on a bucket of the module's own."""
+"""What the worker's tests share: an object store on a bucket of the module's own, and the
+sources' HTTP client."""
 
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 
 from devstack.s3 import ensure_bucket
 from tests.conftest import S3Server
+from worker.http_client import create_source_client
 from worker.settings import Settings
 from worker.storage import ObjectStore
 
@@ -30,3 +33,13 @@ async def store(s3_server: S3Server) -> AsyncIterator[ObjectStore]:
     object_store = ObjectStore(settings)
     yield object_store
     await object_store.aclose()
+
+
+@pytest.fixture
+async def http(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
+    """The sources' HTTP client as the worker builds it: it follows redirects, which the
+    key-less Drive path must not rely on. A test module may set SOURCE_TIMEOUT_SECONDS
+    (default 10)."""
+    timeout = getattr(request.module, "SOURCE_TIMEOUT_SECONDS", 10)
+    async with create_source_client(Settings(source_timeout_seconds=timeout)) as client:
+        yield client

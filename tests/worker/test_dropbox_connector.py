@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -12,9 +12,7 @@ import pytest
 
 from domain.sources.dropbox import DropboxFolder
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture, FaultRule
-from worker.http_client import create_source_client
 from worker.pacing import NoPacing
-from worker.settings import Settings
 from worker.sources.base import (
     FolderPage,
     FolderRef,
@@ -86,12 +84,6 @@ def clean_emulator(dropbox: DropboxEmulatorServer) -> Iterator[None]:
     dropbox.settings.update(
         {"accepted_tokens": None, "accepted_apps": None, "cursor_generation": 0}
     )
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_source_client(Settings(source_timeout_seconds=10)) as client:
-        yield client
 
 
 def connector(

@@ -6,7 +6,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +15,7 @@ import pytest
 
 from domain.sources.dropbox import DropboxFolder
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture, FaultRule
-from worker.http_client import create_source_client
 from worker.pacing import NoPacing
-from worker.settings import Settings
 from worker.sources.base import (
     FolderPage,
     FolderRef,
@@ -70,12 +68,6 @@ def clean_emulator(dropbox: DropboxEmulatorServer) -> Iterator[None]:
     yield
     dropbox.set_faults()
     dropbox.settings.update({"zip_max_files": 10_000})
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_source_client(Settings(source_timeout_seconds=10)) as client:
-        yield client
 
 
 def connector(

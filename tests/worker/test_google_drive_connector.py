@@ -3,15 +3,13 @@ every connector does is in sources/test_conformance.py)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 
 from emulators.google_drive import DriveFixture, EmulatorServer, FaultRule
-from worker.http_client import create_source_client
-from worker.settings import Settings
 from worker.sources.base import (
     FolderPage,
     FolderRef,
@@ -63,12 +61,6 @@ class RecordingPacer:
 def drive() -> Iterator[EmulatorServer]:
     with EmulatorServer(DriveFixture(SPEC)) as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_source_client(Settings(source_timeout_seconds=10)) as client:
-        yield client
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,9 +14,7 @@ import httpx
 import pytest
 
 from emulators.google_drive import DriveFixture, EmulatorServer, EmulatorSettings, FaultRule
-from worker.http_client import create_source_client
 from worker.pacing import NoPacing
-from worker.settings import Settings
 from worker.sources.base import (
     FolderRef,
     FolderUnavailable,
@@ -75,6 +73,8 @@ SPEC: dict[str, Any] = {
     ],
 }
 
+SOURCE_TIMEOUT_SECONDS = 30
+
 
 @pytest.fixture(scope="module")
 def drive_fixture() -> DriveFixture:
@@ -98,13 +98,6 @@ def start_emulator(drive_fixture: DriveFixture) -> Iterator[Callable[..., Emulat
 @pytest.fixture
 def emulator(start_emulator: Callable[..., EmulatorServer]) -> EmulatorServer:
     return start_emulator()
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # As the worker builds it: following redirects, which the connector must not rely on.
-    async with create_source_client(Settings(source_timeout_seconds=30)) as client:
-        yield client
 
 
 def connector_for(server: EmulatorServer, http: httpx.AsyncClient) -> GoogleDriveWebConnector:

@@ -4,27 +4,22 @@ reaches the connectors as httpx's errors, and so as `TransientSourceError`."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 
 from emulators.google_drive import EmulatorServer, FaultRule
 from tests.conftest import DRIVE_API_KEY
-from worker.http_client import create_source_client
 from worker.pacing import NoPacing
-from worker.settings import Settings
 from worker.sources.base import SourceError, SourceFile, TransientSourceError
 from worker.sources.google_drive import GoogleDriveConnector
 from worker.sources.http import open_download
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    async with create_source_client(Settings(source_timeout_seconds=0.5)) as client:
-        yield client
+# Short: the stall tests wait this long for each timeout.
+SOURCE_TIMEOUT_SECONDS = 0.5
 
 
 async def serve(handler: Handler) -> tuple[asyncio.Server, str]:

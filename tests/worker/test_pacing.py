@@ -8,18 +8,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from migrate.__main__ import apply_migrations
-from tests.conftest import as_url, create_database
 from worker.db import Pool
 from worker.pacing import PostgresPacer
 from worker.settings import Settings
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres_server_url: str) -> str:
-    url = as_url(create_database(postgres_server_url))
-    apply_migrations(url)
-    return url
 
 
 @pytest.fixture

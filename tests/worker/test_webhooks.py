@@ -3,7 +3,7 @@ Standard Webhooks one, an address the worker's policy refuses is never sent to (
 API allowed when the URL was submitted), and a delivered event is never sent again."""
 
 import base64
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -13,10 +13,8 @@ from procrastinate.jobs import Job
 from pydantic import SecretStr
 from standardwebhooks import Webhook
 
-from migrate.__main__ import apply_migrations
 from tests.api.factories import insert_import
-from tests.conftest import as_url, create_database
-from tests.webhook_receiver import WebhookReceiver, running_receiver
+from tests.webhook_receiver import WebhookReceiver
 from worker import webhooks
 from worker.db import create_pool
 from worker.http_client import create_webhook_client
@@ -62,19 +60,6 @@ def test_the_event_carries_the_import_as_it_ended_with_links_under_the_public_ur
     )
     relative = webhooks.event_body(delivery, None)
     assert b'"import":"/imports/0b7c1f38-4a8d-4d5e-9a51-1b1f0c6f6e11"' in relative
-
-
-@pytest.fixture(scope="module")
-def database_url(postgres_server_url: str) -> str:
-    url = as_url(create_database(postgres_server_url))
-    apply_migrations(url)
-    return url
-
-
-@pytest.fixture(scope="module")
-def receiver() -> Iterator[WebhookReceiver]:
-    with running_receiver() as running:
-        yield running
 
 
 async def worker_services(settings: Settings) -> AsyncIterator[Services]:

@@ -5,7 +5,7 @@ through, and what the source can express (paging, slashes in names, native docum
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -17,9 +17,7 @@ from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.dropbox import FaultRule as DropboxFault
 from emulators.google_drive import DriveFixture, EmulatorServer
 from emulators.google_drive import FaultRule as DriveFault
-from worker.http_client import create_source_client
 from worker.pacing import NoPacing
-from worker.settings import Settings
 from worker.sources.base import FolderRef, ImportLink, SourceConnector
 from worker.sources.dropbox import DropboxConnector
 from worker.sources.dropbox_zip import DropboxZipConnector
@@ -278,13 +276,6 @@ def drive_server() -> Iterator[EmulatorServer]:
 def dropbox_server() -> Iterator[DropboxEmulatorServer]:
     with DropboxEmulatorServer(DropboxFixture(spec(drive=False))) as server:
         yield server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    # As the worker builds it (it follows redirects; the key-less Drive path must not rely on it).
-    async with create_source_client(Settings(source_timeout_seconds=10)) as client:
-        yield client
 
 
 @pytest.fixture(params=["drive_api", "drive_web", "dropbox_api", "dropbox_zip"])
