@@ -3,8 +3,8 @@ waiting, retried by the one policy (recovery excepted)."""
 
 from procrastinate import BaseRetryStrategy
 
+from domain import task_names as names
 from worker import jobs, tasks
-from worker import task_names as names
 from worker.retry import TransientFailureRetry
 
 EXPECTED = {
