@@ -23,12 +23,12 @@ import uvloop
 
 from domain.sources.google_drive import GoogleDriveSettings
 from worker.http_client import create_source_client
+from worker.imports.listing import skip_reason
 from worker.pacing import NoPacing
-from worker.pipeline import skip_reason
 from worker.settings import Settings
 from worker.sources.base import FolderRef, SourceFile
 from worker.sources.google_drive import GoogleDriveConnector
-from worker.storage import ObjectStore
+from worker.storage.object_store import ObjectStore
 
 TRANSFERS = 16
 _DONE = None

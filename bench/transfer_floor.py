@@ -52,7 +52,7 @@ from worker.pacing import NoPacing
 from worker.settings import Settings
 from worker.sources.base import FolderRef, SourceFile
 from worker.sources.google_drive import GoogleDriveConnector
-from worker.storage import ObjectStore
+from worker.storage.object_store import ObjectStore
 
 try:  # The source client as the worker builds it, where the worker has that module.
     from worker.http_client import create_source_client

@@ -58,9 +58,9 @@ def seed_images(
 
 
 def run_backfill(stack: Stack, *args: str) -> int:
-    """`python -m worker.backfill` against the stack; how many images it queued."""
+    """`python -m worker.derivatives.backfill` against the stack; how many images it queued."""
     done = subprocess.run(
-        [sys.executable, "-m", "worker.backfill", *args],
+        [sys.executable, "-m", "worker.derivatives.backfill", *args],
         env=stack.env,
         capture_output=True,
         text=True,

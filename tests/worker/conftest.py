@@ -11,7 +11,7 @@ from devstack.s3 import ensure_bucket
 from tests.conftest import S3Server
 from worker.http_client import create_source_client
 from worker.settings import Settings
-from worker.storage import ObjectStore
+from worker.storage.object_store import ObjectStore
 
 # The smallest S3 allows, so that multipart uploads need only a few MiB.
 MULTIPART_THRESHOLD = 5 * 1024 * 1024

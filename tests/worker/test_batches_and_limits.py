@@ -3,8 +3,8 @@
 import asyncio
 from typing import Any
 
+from worker.imports.transfers import plan_batches
 from worker.in_flight import InFlightLimit
-from worker.transfers import plan_batches
 
 MB = 1_000_000
 

@@ -18,8 +18,8 @@ from tests.image_files import (
     png_bomb,
     truncated_jpeg,
 )
-from worker import imaging
-from worker.imaging import NotPossible, make_derivative
+from worker.derivatives import imaging
+from worker.derivatives.imaging import NotPossible, make_derivative
 
 LONGEST_SIDE = 320
 MAX_PIXELS = 50_000_000

@@ -12,7 +12,7 @@ from tests.conftest import S3Server
 from tests.worker.conftest import MULTIPART_THRESHOLD
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
-from worker.storage import ObjectStore, StoreUnavailable
+from worker.storage.object_store import ObjectStore, StoreUnavailable
 
 
 async def chunks_of(data: bytes, size: int = 64 * 1024) -> AsyncIterator[bytes]:

@@ -15,12 +15,12 @@ from standardwebhooks import Webhook
 
 from tests.api.factories import insert_import
 from tests.webhook_receiver import WebhookReceiver
-from worker import webhooks
 from worker.db import create_pool
 from worker.http_client import create_webhook_client
 from worker.retry import WebhookDeliveryRetry
 from worker.services import Services
 from worker.settings import Settings, webhook_signing_key
+from worker.webhooks import delivery as webhooks
 
 # The test vector of the Standard Webhooks specification (and of its reference libraries).
 SPEC_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

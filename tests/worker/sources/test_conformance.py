@@ -9,7 +9,7 @@ import tracemalloc
 import pytest
 
 from tests.worker.sources.conftest import BIG_SIZE, PAGED_NAMES, Harness
-from worker.pipeline import skip_reason
+from worker.imports.listing import skip_reason
 from worker.sources.base import (
     FolderPage,
     FolderRef,

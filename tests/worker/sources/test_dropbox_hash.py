@@ -8,7 +8,7 @@ import pytest
 from tests.conftest import S3Server
 from worker.sources.base import TransientSourceError
 from worker.sources.dropbox_hash import DROPBOX_CONTENT_HASH, DropboxContentHasher
-from worker.storage import ObjectStore
+from worker.storage.object_store import ObjectStore
 
 # N bytes of "A" and their content_hash: rclone's dbhash test vectors, as the reference notes
 # (B7) give them.

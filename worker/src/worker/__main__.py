@@ -11,14 +11,14 @@ from domain.sources.registry import load_registry
 from domain.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE, WEBHOOKS_QUEUE
 from worker import metrics, tasks  # noqa: F401 - tasks registers the tasks on the app
 from worker.db import create_pool, database_answers
-from worker.derivatives import create_derivative_threads
+from worker.derivatives.making import create_derivative_threads
 from worker.http_client import create_source_client, create_webhook_client
 from worker.in_flight import InFlightLimit
 from worker.jobs import app, recover_stalled_jobs
 from worker.services import Services
 from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
-from worker.storage import ObjectStore
+from worker.storage.object_store import ObjectStore
 
 log = logging.getLogger("worker")
 

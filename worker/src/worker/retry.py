@@ -14,7 +14,7 @@ from procrastinate.jobs import Job
 
 from worker.settings import get_settings
 from worker.sources.base import PermanentSourceError, SourceError, TransientSourceError
-from worker.storage import StoreUnavailable
+from worker.storage.object_store import StoreUnavailable
 
 
 class WebhookAttemptFailed(Exception):

@@ -14,7 +14,7 @@ from worker.db import Pool
 from worker.in_flight import InFlightLimit
 from worker.settings import Settings
 from worker.sources.base import ImportLink, SourceConnector
-from worker.storage import ObjectStore
+from worker.storage.object_store import ObjectStore
 
 
 @dataclass(frozen=True)

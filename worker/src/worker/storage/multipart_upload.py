@@ -16,7 +16,7 @@ from domain.s3_signing import S3Account
 from worker import metrics
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
-from worker.upload_tally import BlockingReader, ByteTally
+from worker.storage.upload_tally import BlockingReader, ByteTally
 
 # What a multipart upload holds in memory at most, in parts: those s3transfer reads ahead and
 # the one the stream is filling.

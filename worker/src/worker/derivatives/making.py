@@ -25,11 +25,11 @@ from domain.derivatives import repository as derivative_rows
 from domain.derivatives.repository import DerivativeOutcome
 from domain.imports import repository as import_rows
 from worker import jobs
-from worker.imaging import THUMBNAIL_TYPE, Derivative, NotPossible, make_derivative
+from worker.derivatives.imaging import THUMBNAIL_TYPE, Derivative, NotPossible, make_derivative
 from worker.periodic import take_and_queue
 from worker.services import Services
 from worker.settings import Settings
-from worker.storage import NotStored, StoreUnavailable
+from worker.storage.object_store import NotStored, StoreUnavailable
 
 log = logging.getLogger("worker.derivatives")
 
@@ -126,8 +126,8 @@ REQUESTED_PER_RUN = 10_000
 
 async def queue_requested(services: Services) -> int:
     """Queue jobs for the images the backfill marked `requested` (`queue_image_derivatives`,
-    from `python -m worker.backfill` or an operator's SQL), in the transaction that moves them
-    to `pending`; returns how many."""
+    from `python -m worker.derivatives.backfill` or an operator's SQL), in the transaction that
+    moves them to `pending`; returns how many."""
     batch_images = services.settings.derivative_batch_images
     image_ids = await take_and_queue(
         services,

@@ -18,13 +18,13 @@ from domain.imports import files as import_files
 from domain.imports.files import FileOutcome
 from domain.imports.stored import StoredObject
 from worker import jobs, metrics
-from worker.multipart_upload import PARTS_IN_MEMORY
+from worker.imports.transfers import within_file_cap
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds
 from worker.services import Services
 from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
 from worker.sources.media_types import NotAnImage, typed_by_bytes
-from worker.storage import ObjectStore, StoreUnavailable
-from worker.transfers import within_file_cap
+from worker.storage.multipart_upload import PARTS_IN_MEMORY
+from worker.storage.object_store import ObjectStore, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
 

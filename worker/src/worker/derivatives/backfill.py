@@ -1,6 +1,6 @@
-"""`python -m worker.backfill`: request derivatives for the images that have none and no job
-making them (stored before derivatives existed, or whose job was cancelled or gave up); the
-workers queue their jobs within seconds.
+"""`python -m worker.derivatives.backfill`: request derivatives for the images that have none
+and no job making them (stored before derivatives existed, or whose job was cancelled or gave
+up); the workers queue their jobs within seconds.
 
 Bounded and resumable: it requests at most `--max-images` images, `--chunk` at a time, each
 chunk committed on its own, so stopping it anywhere loses nothing and running it again goes on
@@ -15,7 +15,7 @@ import psycopg
 
 from worker.settings import get_settings
 
-log = logging.getLogger("worker.backfill")
+log = logging.getLogger("worker.derivatives.backfill")
 
 
 def queue_derivatives(database_url: str, *, max_images: int, chunk: int) -> int:
@@ -36,7 +36,9 @@ def queue_derivatives(database_url: str, *, max_images: int, chunk: int) -> int:
 
 def main() -> None:
     settings = get_settings()
-    parser = argparse.ArgumentParser(prog="python -m worker.backfill", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m worker.derivatives.backfill", description=__doc__
+    )
     parser.add_argument("--max-images", type=int, default=100_000, help="at most this many")
     parser.add_argument("--chunk", type=int, default=1_000, help="images per transaction")
     args = parser.parse_args()

@@ -17,11 +17,11 @@ from domain.imports.stored import StoredObject
 from domain.s3_signing import RequestSigner, S3Account
 from worker import metrics
 from worker.http_client import create_store_client
-from worker.multipart_upload import MultipartUploads
-from worker.outage import Outage
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
-from worker.upload_tally import ByteTally
+from worker.storage.multipart_upload import MultipartUploads
+from worker.storage.outage import Outage
+from worker.storage.upload_tally import ByteTally
 
 log = logging.getLogger("worker.storage")
 

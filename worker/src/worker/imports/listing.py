@@ -13,11 +13,12 @@ import psycopg
 
 from domain.imports import listing as listing
 from domain.imports import repository as import_rows
-from worker import jobs, metrics, transfers
+from worker import jobs, metrics
+from worker.imports import transfers
+from worker.imports.transfers import over_file_cap
 from worker.services import Services
 from worker.settings import Settings
 from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
-from worker.transfers import over_file_cap
 
 log = logging.getLogger("worker.pipeline")
 
