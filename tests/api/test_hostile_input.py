@@ -18,7 +18,8 @@ DRIVE_ID = "1HostileInputFolder0000000000000"
 def assert_refused(response: Any, status: int = 422) -> None:
     assert response.status_code == status, (response.status_code, response.text)
     body = response.json()
-    assert set(body) == {"error", "detail"}, body
+    # The error body: always error and detail; field and conflict when the API knows them.
+    assert {"error", "detail"} <= set(body) <= {"error", "detail", "field", "conflict"}, body
     assert body["detail"]
 
 
