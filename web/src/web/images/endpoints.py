@@ -1,7 +1,6 @@
 """The image gallery: a grid of thumbnails filtered by name, source, import and type, paged by
 infinite scroll, and one image's page with its download link."""
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
@@ -114,22 +113,16 @@ async def _results(
     return {"filters": filters, "page": page, "error": None, "next_query": next_query}, 200
 
 
-@dataclass(frozen=True)
-class ImportOption:
-    value: str
-    label: str
-
-
 def _import_options(
     imports: list[Import], selected: str | None, sources: SourceCatalogue
-) -> list[ImportOption]:
-    options = [
-        ImportOption(
-            imp.import_id,
-            f"{imp.created_at:%d %b %H:%M} · {sources.name_of(imp.source)} · {imp.folder_id}",
-        )
-        for imp in imports
-    ]
-    if selected and selected not in {option.value for option in options}:
-        options.insert(0, ImportOption(selected, f"Import {selected}"))
+) -> dict[str, str]:
+    """The imports to filter by, import id: label; the one chosen first when it is not among
+    the latest."""
+    options = {imp.import_id: _import_label(imp, sources) for imp in imports}
+    if selected and selected not in options:
+        return {selected: f"Import {selected}", **options}
     return options
+
+
+def _import_label(imp: Import, sources: SourceCatalogue) -> str:
+    return f"{imp.created_at:%d %b %H:%M} · {sources.name_of(imp.source)} · {imp.folder_id}"
