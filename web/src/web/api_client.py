@@ -91,11 +91,7 @@ class ApiClient:
         notify_url: str | None = None,
     ) -> ImportStarted:
         """The API decides the source from the link, and says what is wrong with it."""
-        body: dict[str, Any] = {"url": url, "recursive": recursive}
-        if password:
-            body["password"] = password
-        if notify_url:
-            body["notify_url"] = notify_url
+        body = {"url": url, "recursive": recursive, **_given(password, notify_url)}
         response = await self._send("POST", "/imports", json=body)
         started = _decode(response, ImportStarted)
         started.already_live = response.status_code == 200
@@ -112,16 +108,13 @@ class ApiClient:
         notify_url: str | None = None,
     ) -> Sync:
         """A sync of the folder, whose first run the API starts now."""
-        body: dict[str, Any] = {
+        body = {
             "url": url,
             "every": every,
             "recursive": recursive,
             "on_removed": on_removed,
+            **_given(password, notify_url),
         }
-        if password:
-            body["password"] = password
-        if notify_url:
-            body["notify_url"] = notify_url
         return await self._call("POST", "/syncs", Sync, json=body)
 
     async def list_syncs(self, *, limit: int, cursor: str | None = None) -> SyncPage:
@@ -237,6 +230,12 @@ def _api_error(response: httpx.Response) -> ApiError:
         field=body.field,
         conflict=body.conflict,
     )
+
+
+def _given(password: str | None, notify_url: str | None) -> dict[str, str]:
+    """The optional fields of a new import or sync: the API takes a field left out as none."""
+    given = {"password": password, "notify_url": notify_url}
+    return {name: value for name, value in given.items() if value}
 
 
 def _params(limit: int, cursor: str | None) -> dict[str, str]:

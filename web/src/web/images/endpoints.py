@@ -1,12 +1,11 @@
 """The image gallery: a grid of thumbnails filtered by name, source, import and type, paged by
 infinite scroll, and one image's page with its download link."""
 
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from litestar import Controller, get
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
@@ -22,28 +21,38 @@ IMAGES_PER_PAGE = 24
 IMPORT_CHOICES = 50
 
 
+async def _filters(
+    q: FromQuery[str | None] = None,
+    source: FromQuery[str | None] = None,
+    import_id: FromQuery[str | None] = None,
+    mime_type: FromQuery[str | None] = None,
+    show_removed: FromQuery[bool] = False,
+) -> dict[str, str]:
+    """The gallery's filters in use, from the query of the grid and of its next tiles alike: a
+    form sends empty fields for "any"."""
+    values = {
+        "q": q,
+        "source": source,
+        "import_id": import_id,
+        "mime_type": mime_type,
+        "show_removed": "true" if show_removed else None,
+    }
+    return {name: value.strip() for name, value in values.items() if value and value.strip()}
+
+
 class ImagePages(Controller):
+    dependencies = {"filters": Provide(_filters)}
+
     @get("/images")
     async def gallery(
         self,
         request: HTMXRequest,
         api: NamedDependency[ApiClient],
-        q: FromQuery[str | None] = None,
-        source: FromQuery[str | None] = None,
-        import_id: FromQuery[str | None] = None,
-        mime_type: FromQuery[str | None] = None,
-        show_removed: FromQuery[bool] = False,
+        filters: NamedDependency[dict[str, str]],
         cursor: FromQuery[str | None] = None,
     ) -> Template:
         """The image grid, filtered by name, source, import and type; images a sync found gone
         from their source only when asked."""
-        filters = _filters(
-            q=q,
-            source=source,
-            import_id=import_id,
-            mime_type=mime_type,
-            show_removed="true" if show_removed else None,
-        )
         context, status_code = await _results(api, filters, cursor)
         if wants_fragment(request):
             return Template("_results.html", context=context, status_code=status_code)
@@ -51,7 +60,9 @@ class ImagePages(Controller):
         context |= {
             "sources": request.app.state.sources.names,
             "image_types": IMAGE_TYPES,
-            "import_options": _import_options(imports.items, import_id, request.app.state.sources),
+            "import_options": _import_options(
+                imports.items, filters.get("import_id"), request.app.state.sources
+            ),
         }
         return Template("images.html", context=context, status_code=status_code)
 
@@ -59,21 +70,10 @@ class ImagePages(Controller):
     async def more_images(
         self,
         api: NamedDependency[ApiClient],
+        filters: NamedDependency[dict[str, str]],
         cursor: FromQuery[str],
-        q: FromQuery[str | None] = None,
-        source: FromQuery[str | None] = None,
-        import_id: FromQuery[str | None] = None,
-        mime_type: FromQuery[str | None] = None,
-        show_removed: FromQuery[bool] = False,
     ) -> Template:
         """The next tiles of the grid, for infinite scroll."""
-        filters = _filters(
-            q=q,
-            source=source,
-            import_id=import_id,
-            mime_type=mime_type,
-            show_removed="true" if show_removed else None,
-        )
         context, status_code = await _results(api, filters, cursor)
         return Template("_image_tiles.html", context=context, status_code=status_code)
 
@@ -90,11 +90,6 @@ class ImagePages(Controller):
     ) -> Redirect:
         """Send the browser to a fresh short-lived link to the image's bytes."""
         return Redirect(await api.image_content_url(image_id))
-
-
-def _filters(**values: str | None) -> dict[str, str]:
-    """The filters in use: a form sends empty fields for "any"."""
-    return {name: value.strip() for name, value in values.items() if value and value.strip()}
 
 
 def _api_filters(filters: dict[str, str]) -> dict[str, str]:
@@ -118,22 +113,16 @@ async def _results(
     return {"filters": filters, "page": page, "error": None, "next_query": next_query}, 200
 
 
-@dataclass(frozen=True)
-class ImportOption:
-    value: str
-    label: str
-
-
 def _import_options(
     imports: list[Import], selected: str | None, sources: SourceCatalogue
-) -> list[ImportOption]:
-    options = [
-        ImportOption(
-            imp.import_id,
-            f"{imp.created_at:%d %b %H:%M} · {sources.name_of(imp.source)} · {imp.folder_id}",
-        )
-        for imp in imports
-    ]
-    if selected and selected not in {option.value for option in options}:
-        options.insert(0, ImportOption(selected, f"Import {selected}"))
+) -> dict[str, str]:
+    """The imports to filter by, import id: label; the one chosen first when it is not among
+    the latest."""
+    options = {imp.import_id: _import_label(imp, sources) for imp in imports}
+    if selected and selected not in options:
+        return {selected: f"Import {selected}", **options}
     return options
+
+
+def _import_label(imp: Import, sources: SourceCatalogue) -> str:
+    return f"{imp.created_at:%d %b %H:%M} · {sources.name_of(imp.source)} · {imp.folder_id}"

@@ -9,20 +9,19 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromPath, FromQuery
-from litestar.plugins.htmx import ClientRedirect, HTMXRequest
+from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from web.api_client import ApiClient, ApiError, ApiUnavailable
 from web.formatting import DEFAULT_SYNC_INTERVAL
-from web.fragments import wants_fragment
-from web.schemas import FailedFilePage, Import, Sync
+from web.fragments import go_to, paged_list, wants_fragment
+from web.schemas import Import, Sync
 from web.sources import SourceCatalogue
 
 logger = logging.getLogger(__name__)
@@ -97,9 +96,7 @@ class ImportPages(Controller):
             logger.warning("web.api_unavailable %s", exc)
             error = "The server's API is not answering, so nothing was started: try again soon."
             return await _import_form_error(request, api, data, error, status_code=503)
-        if wants_fragment(request):
-            return ClientRedirect(target)
-        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+        return go_to(request, target)
 
     @get("/imports")
     async def list_imports(
@@ -110,15 +107,8 @@ class ImportPages(Controller):
     ) -> Template:
         """Recent imports with their status and progress; refreshes itself while any is live."""
         page = await api.list_imports(limit=IMPORTS_PER_PAGE, cursor=cursor)
-        live = not cursor and any(imp.is_live for imp in page.items)
-        context = {
-            "imports": page,
-            "cursor": cursor,
-            "poll_url": "/imports" if live else None,
-            "older_url": f"/imports?{urlencode({'cursor': page.next_cursor or ''})}",
-        }
-        template = "_imports_table.html" if wants_fragment(request) else "imports.html"
-        return Template(template, context=context)
+        live = any(imp.is_live for imp in page.items)
+        return paged_list(request, "imports", page, cursor, live=live)
 
     @get("/imports/{import_id:str}")
     async def show_import(
@@ -129,25 +119,16 @@ class ImportPages(Controller):
         failures_cursor: FromQuery[str | None] = None,
     ) -> Template:
         """An import's live progress, its failed files and a retry button."""
-        imp = await api.get_import(import_id)
-        failures = await _failures(api, imp, failures_cursor)
-        context: dict[str, Any] = {"imp": imp, "failures": failures, "existing": existing}
-        context["thumbnails"] = await api.thumbnail_progress(import_id)
-        return Template("import.html", context=context)
+        progress = await _progress(api, await api.get_import(import_id), failures_cursor)
+        return Template("import.html", context={**progress, "existing": existing})
 
     @get("/imports/{import_id:str}/progress")
     async def import_progress(
         self, api: NamedDependency[ApiClient], import_id: FromPath[str]
     ) -> Template:
         """The progress section alone, polled by htmx until the import ends."""
-        imp = await api.get_import(import_id)
-        context: dict[str, Any] = {
-            "imp": imp,
-            "failures": await _failures(api, imp),
-            "fragment": True,
-        }
-        context["thumbnails"] = await api.thumbnail_progress(import_id)
-        return Template("_progress.html", context=context)
+        progress = await _progress(api, await api.get_import(import_id))
+        return Template("_progress.html", context={**progress, "fragment": True})
 
     @get("/imports/{import_id:str}/failures")
     async def more_failures(
@@ -225,13 +206,8 @@ async def _act_on_import(
         action_error = exc.detail
     if action_error is None and not wants_fragment(request):
         return Redirect(f"/imports/{import_id}", status_code=HTTP_303_SEE_OTHER)
-    imp = await api.get_import(import_id)
-    context: dict[str, Any] = {
-        "imp": imp,
-        "failures": await _failures(api, imp),
-        "action_error": action_error,
-    }
-    context["thumbnails"] = await api.thumbnail_progress(import_id)
+    progress = await _progress(api, await api.get_import(import_id))
+    context = {**progress, "action_error": action_error}
     status_code = 409 if action_error else 200
     if wants_fragment(request):
         return Template(
@@ -240,12 +216,18 @@ async def _act_on_import(
     return Template("import.html", context=context, status_code=status_code)
 
 
-async def _failures(
-    api: ApiClient, imp: Import, cursor: str | None = None
-) -> FailedFilePage | None:
-    if not imp.counts.failed:
-        return None
-    return await api.list_failures(imp.import_id, limit=FAILURES_PER_PAGE, cursor=cursor)
+async def _progress(
+    api: ApiClient, imp: Import, failures_cursor: str | None = None
+) -> dict[str, Any]:
+    """What the progress section shows: the import, a page of its failed files (if any failed)
+    and how far its thumbnails are."""
+    failures = None
+    if imp.counts.failed:
+        failures = await api.list_failures(
+            imp.import_id, limit=FAILURES_PER_PAGE, cursor=failures_cursor
+        )
+    thumbnails = await api.thumbnail_progress(imp.import_id)
+    return {"imp": imp, "failures": failures, "thumbnails": thumbnails}
 
 
 def _form_values(data: ImportForm) -> dict[str, Any]:

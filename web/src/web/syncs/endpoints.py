@@ -6,7 +6,7 @@ import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_303_SEE_OTHER
 
 from web.api_client import ApiClient, ApiError
 from web.auth import service as auth
-from web.fragments import wants_fragment
+from web.fragments import go_to, paged_list, wants_fragment
 from web.schemas import Sync
 
 SYNCS_PER_PAGE = 25
@@ -60,15 +60,8 @@ class SyncPages(Controller):
     ) -> Template:
         """Every sync with its schedule and last run; refreshes itself while a run is live."""
         page = await api.list_syncs(limit=SYNCS_PER_PAGE, cursor=cursor)
-        live = not cursor and any(s.last_run and s.last_run.is_live for s in page.items)
-        context = {
-            "syncs": page,
-            "cursor": cursor,
-            "poll_url": "/syncs" if live else None,
-            "older_url": f"/syncs?{urlencode({'cursor': page.next_cursor or ''})}",
-        }
-        template = "_syncs_table.html" if wants_fragment(request) else "syncs.html"
-        return Template(template, context=context)
+        live = any(s.last_run and s.last_run.is_live for s in page.items)
+        return paged_list(request, "syncs", page, cursor, live=live)
 
     @get("/syncs/{sync_id:str}")
     async def show_sync(
@@ -104,10 +97,7 @@ class SyncPages(Controller):
                 raise
             # Deleted meanwhile: its page says so (htmx swaps no 404 into the form).
             return ClientRedirect(f"/syncs/{quote(sync_id, safe='')}")
-        target = f"/syncs/{sync.sync_id}?saved=1#settings"
-        if wants_fragment(request):
-            return ClientRedirect(target)
-        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+        return go_to(request, f"/syncs/{sync.sync_id}?saved=1#settings")
 
     @post("/syncs/{sync_id:str}/pause")
     async def pause_sync(
