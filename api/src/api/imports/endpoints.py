@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 from api.constraints import Cursor
 from api.db import provide_autocommit_connection
 from api.errors import error_responses
-from api.imports import service
+from api.imports import service, starting
 from api.imports.schemas import (
     CancelAccepted,
     FailedFilePage,
@@ -24,6 +24,7 @@ from api.imports.schemas import (
     ImportView,
     RetryAccepted,
 )
+from api.imports.starting import IDEMPOTENCY_KEY_PATTERN
 from domain.db import Connection
 
 IdempotencyKey = Annotated[
@@ -31,8 +32,8 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         description="Makes a retried POST return the import the first one created.",
-        # Checked by the service, which says what is wrong in the API's own words.
-        schema_extra={"minLength": 1, "maxLength": 255, "pattern": service.IDEMPOTENCY_KEY_PATTERN},
+        # Checked by starting.py, which says what is wrong in the API's own words.
+        schema_extra={"minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
     ),
 ]
 # Every POST: the token, the body cap and the start limit apply.
@@ -161,7 +162,7 @@ async def _start(
     idempotency_key: str | None,
     source: str | None = None,
 ) -> Response[ImportAccepted]:
-    start = await service.start_import(
+    start = await starting.start_import(
         conn,
         state.job_app,
         state.sources,

@@ -11,7 +11,8 @@ import procrastinate
 from api.cursor import decode_cursor, encode_cursor
 from api.errors import Conflict, ConflictingResource, InvalidInput, NotFound
 from api.ids import parse_id
-from api.imports.service import check_password, counts_of
+from api.imports.service import counts_of
+from api.imports.starting import check_password
 from api.jobs import defer_start_import
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRun, SyncRunAccepted, SyncView
