@@ -3,7 +3,7 @@
 import uuid
 from datetime import UTC, datetime
 
-from api.cursor import decode_cursor, encode_cursor
+from api.cursor import decode_cursor, encode_cursor, next_page
 from api.errors import InvalidInput, NotFound
 from api.ids import parse_id
 from api.images import repository
@@ -52,7 +52,6 @@ async def list_images(
             f"({taken_before.isoformat()})"
         )
     after = decode_cursor(cursor) if cursor else None
-    # One extra row tells whether another page exists without a COUNT.
     rows = await repository.list_images(
         conn,
         limit=limit + 1,
@@ -70,11 +69,9 @@ async def list_images(
         removed=removed,
         sort=sort,
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if has_more and rows:
-        next_cursor = encode_cursor(repository.sort_key(rows[-1], sort), rows[-1].id)
+    rows, next_cursor = next_page(
+        rows, limit, lambda row: encode_cursor(repository.sort_key(row, sort), row.id)
+    )
     signer = links.signer()
     return ImagePage(items=[to_view(row, signer) for row in rows], next_cursor=next_cursor)
 

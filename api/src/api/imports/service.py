@@ -7,7 +7,13 @@ from typing import Any
 import procrastinate
 from psycopg import errors
 
-from api.cursor import decode_cursor, decode_text_cursor, encode_cursor, encode_text_cursor
+from api.cursor import (
+    created_cursor,
+    decode_cursor,
+    decode_text_cursor,
+    encode_text_cursor,
+    next_page,
+)
 from api.errors import Conflict, NotFound
 from api.ids import parse_id
 from api.imports.schemas import (
@@ -42,7 +48,6 @@ async def list_imports(
     sync_id: uuid.UUID | None = None,
 ) -> ImportPage:
     after = decode_cursor(cursor) if cursor else None
-    # One extra row tells whether another page exists without a COUNT.
     rows = await import_rows.list_imports(
         conn,
         limit=limit + 1,
@@ -50,11 +55,7 @@ async def list_imports(
         status=status,
         sync_id=None if sync_id is None else str(sync_id),
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = (
-        encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"])) if has_more and rows else None
-    )
+    rows, next_cursor = next_page(rows, limit, created_cursor)
     return ImportPage(items=[to_view(row) for row in rows], next_cursor=next_cursor)
 
 
@@ -66,9 +67,9 @@ async def list_failed_files(
     if not await import_rows.import_exists(conn, parsed_id):
         raise NotFound(f"no import with id {import_id}")
     rows = await import_files.list_failed_files(conn, parsed_id, limit=limit + 1, after=after)
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_text_cursor(rows[-1]["source_file_id"]) if has_more and rows else None
+    rows, next_cursor = next_page(
+        rows, limit, lambda row: encode_text_cursor(row["source_file_id"])
+    )
     items = [
         FailedFile(
             file_id=row["source_file_id"],

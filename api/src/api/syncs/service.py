@@ -8,7 +8,7 @@ from typing import Any
 import msgspec
 import procrastinate
 
-from api.cursor import decode_cursor, encode_cursor
+from api.cursor import created_cursor, decode_cursor, next_page
 from api.errors import Conflict, ConflictingResource, InvalidInput, NotFound
 from api.ids import parse_id
 from api.imports.service import counts_of
@@ -78,11 +78,7 @@ async def get_sync(conn: Connection, sync_id: str) -> SyncView:
 async def list_syncs(conn: Connection, *, limit: int, cursor: str | None) -> SyncPage:
     after = decode_cursor(cursor) if cursor else None
     rows = await repository.list_syncs(conn, limit=limit + 1, after=after)
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = (
-        encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"])) if has_more and rows else None
-    )
+    rows, next_cursor = next_page(rows, limit, created_cursor)
     return SyncPage(items=[to_view(row) for row in rows], next_cursor=next_cursor)
 
 
