@@ -15,10 +15,11 @@ from psycopg import errors
 from api.errors import Conflict, ConflictingResource, IdempotencyKeyReused, InvalidInput
 from api.imports.schemas import ImportAccepted, ImportRequest
 from api.jobs import defer_start_import
+from api.sources.service import requested_folder
 from api.webhooks.service import check_notify_url
 from domain.db import Connection
 from domain.imports import repository as import_rows
-from domain.sources.registry import Registry, SourceSpec, locator_to_json
+from domain.sources.registry import Registry
 from domain.sources.repository import register_source
 from domain.webhooks.address_policy import IPNetwork
 
@@ -62,7 +63,9 @@ async def start_import(
     else:
         spec = sources.get(source)
         locator = spec.parse_link(request.url)
-    check_password(spec, request.password)
+    folder = requested_folder(
+        spec, locator, url=request.url, password=request.password, recursive=request.recursive
+    )
     if request.notify_url is not None:
         await check_notify_url(request.notify_url, notify_networks)
     if idempotency_key is not None:
@@ -77,12 +80,7 @@ async def start_import(
             async with conn.transaction():
                 row = await import_rows.insert_import(
                     conn,
-                    source=spec.name,
-                    source_url=request.url.strip(),
-                    folder_id=locator.folder_id,
-                    locator=locator_to_json(locator),
-                    link_password=request.password,
-                    recursive=request.recursive,
+                    folder,
                     idempotency_key=idempotency_key,
                     request_fingerprint=fingerprint,
                     notify_url=request.notify_url,
@@ -105,19 +103,6 @@ async def start_import(
         f"the import of folder {locator.folder_id} kept changing state during this request; "
         "retry it"
     )
-
-
-def check_password(spec: SourceSpec, password: str | None) -> None:
-    if password is None:
-        return
-    if not spec.accepts_password:
-        raise InvalidInput(
-            f"{spec.display_name} links have no password: leave password out", field="password"
-        )
-    if not password:
-        raise InvalidInput(
-            "password is empty: leave it out for a link without a password", field="password"
-        )
 
 
 def check_idempotency_key(key: str) -> None:

@@ -12,13 +12,13 @@ from api.cursor import created_cursor, decode_cursor, next_page
 from api.errors import Conflict, ConflictingResource, InvalidInput, NotFound
 from api.ids import parse_id
 from api.imports.service import counts_of
-from api.imports.starting import check_password
 from api.jobs import defer_start_import
+from api.sources.service import requested_folder
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRun, SyncRunAccepted, SyncView
 from api.webhooks.service import check_notify_url
 from domain.db import Connection
-from domain.sources.registry import Registry, locator_to_json
+from domain.sources.registry import Registry
 from domain.sources.repository import register_source
 from domain.syncs import repository
 from domain.webhooks.address_policy import IPNetwork
@@ -39,19 +39,16 @@ async def create_sync(
     """Record a sync of the folder the link names and start its first run now. A folder has
     one sync: a second is a conflict naming the first, which PATCH changes."""
     spec, locator = sources.detect(request.url)
-    check_password(spec, request.password)
+    folder = requested_folder(
+        spec, locator, url=request.url, password=request.password, recursive=request.recursive
+    )
     every_seconds = checked_interval(request.every, min_interval_seconds)
     if request.notify_url is not None:
         await check_notify_url(request.notify_url, notify_networks)
     await register_source(conn, spec.name, spec.display_name)
     sync_id = await repository.insert_sync(
         conn,
-        source=spec.name,
-        source_url=request.url.strip(),
-        folder_id=locator.folder_id,
-        locator=locator_to_json(locator),
-        link_password=request.password,
-        recursive=request.recursive,
+        folder,
         every_seconds=every_seconds,
         on_removed=request.on_removed,
         notify_url=request.notify_url,
