@@ -11,7 +11,7 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
-from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor
+from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor, PageLimit
 from api.db import provide_autocommit_connection
 from api.errors import error_responses
 from api.images import service
@@ -64,7 +64,7 @@ class ImageController(Controller):
         self,
         conn: NamedDependency[Connection],
         state: State,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        limit: PageLimit = 50,
         cursor: Cursor = None,
         source: SourceName = None,
         import_id: FromQuery[uuid.UUID | None] = None,
