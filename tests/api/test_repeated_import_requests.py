@@ -10,7 +10,7 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.errors import IdempotencyKeyReused
-from api.imports import service
+from api.imports import starting
 from api.imports.schemas import ImportRequest
 from domain.db import Connection
 from domain.sources.registry import load_registry
@@ -197,14 +197,14 @@ async def test_the_longest_allowed_idempotency_key_is_accepted(
 # Races: the first request holds its transaction open with its import inserted; the second
 # must wait on the unique index, and decide only once the first commits.
 
-Start = Callable[[Connection], Awaitable[service.ImportStart]]
+Start = Callable[[Connection], Awaitable[starting.ImportStart]]
 
 
 def start(job_app: procrastinate.App, folder_id: str, key: str | None = None, **body: Any) -> Start:
     request = ImportRequest(url=folder_url(folder_id), **body)
 
-    async def call(conn: Connection) -> service.ImportStart:
-        return await service.start_import(conn, job_app, load_registry(), request, key)
+    async def call(conn: Connection) -> starting.ImportStart:
+        return await starting.start_import(conn, job_app, load_registry(), request, key)
 
     return call
 
@@ -217,7 +217,7 @@ async def test_two_racing_posts_of_one_folder_create_one_import_and_one_job(
 
     first, second = await race(stack, pool, start(job_app, folder_id), start(job_app, folder_id))
 
-    assert isinstance(second, service.ImportStart), second
+    assert isinstance(second, starting.ImportStart), second
     assert (first.already_live, second.already_live) == (False, True)
     assert second.accepted.import_id == first.accepted.import_id
     assert imports_of(stack, folder_id) == [first.accepted.import_id]
@@ -236,7 +236,7 @@ async def test_two_racing_posts_with_one_idempotency_key_create_one_import(
     )
 
     # The second is a replay of the first, not a different request that found the folder busy.
-    assert isinstance(second, service.ImportStart), second
+    assert isinstance(second, starting.ImportStart), second
     assert (first.already_live, second.already_live) == (False, False)
     assert second.accepted.import_id == first.accepted.import_id
     assert jobs_of(stack, first.accepted.import_id) == ["import.start"]

@@ -53,3 +53,5 @@ Cursor = Annotated[
         description="`next_cursor` of the previous page, passed back unchanged.",
     ),
 ]
+# How many rows a page of a list holds at the most.
+PageLimit = Annotated[int, QueryParameter(ge=1, le=500)]

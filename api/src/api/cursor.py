@@ -5,10 +5,29 @@ import base64
 import binascii
 import json
 import uuid
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from api.errors import InvalidInput
+
+Row = TypeVar("Row")
+
+
+def next_page(
+    rows: Sequence[Row], limit: int, cursor_of: Callable[[Row], str]
+) -> tuple[list[Row], str | None]:
+    """A page of a keyset-paginated list, from rows fetched with `limit + 1`: one extra row
+    tells whether another page exists without a COUNT. The first `limit` rows, and the cursor
+    of the last of them when more follow (None on the last page)."""
+    page = list(rows[:limit])
+    has_more = len(rows) > limit and page
+    return page, cursor_of(page[-1]) if has_more else None
+
+
+def created_cursor(row: Mapping[str, Any]) -> str:
+    """The cursor after a row of a list ordered newest first on (created_at, id)."""
+    return encode_cursor(row["created_at"], str(row["id"]))
 
 
 def encode_cursor(created_at: datetime, row_id: str) -> str:

@@ -35,10 +35,17 @@ class ConflictingResource(msgspec.Struct, frozen=True):
 class ApiError(Exception):
     """An expected failure with its HTTP status; raise it from anywhere below a handler.
     `field` names the one request field at fault (a body field, query parameter or header,
-    as the client spelled it); `conflict`, the other resource that stands in the way."""
+    as the client spelled it); `conflict`, the other resource that stands in the way. A
+    subclass names its status and its `error` code where it is declared:
+    `class NotFound(ApiError, status_code=404, error="not_found")`."""
 
     status_code = 400
     error = "bad_request"
+
+    def __init_subclass__(cls, *, status_code: int, error: str) -> None:
+        super().__init_subclass__()
+        cls.status_code = status_code
+        cls.error = error
 
     def __init__(
         self,
@@ -55,40 +62,28 @@ class ApiError(Exception):
         self.conflict = conflict
 
 
-class InvalidInput(ApiError):
-    status_code = 422
-    error = "invalid_input"
+class InvalidInput(ApiError, status_code=422, error="invalid_input"):
+    """A parameter, the body or a link is wrong."""
 
 
-class IdempotencyKeyReused(ApiError):
-    status_code = 422
-    error = "idempotency_key_reused"
+class IdempotencyKeyReused(ApiError, status_code=422, error="idempotency_key_reused"):
+    """The Idempotency-Key was used before, for a different body."""
 
 
-class NotFound(ApiError):
-    status_code = 404
-    error = "not_found"
+class NotFound(ApiError, status_code=404, error="not_found"):
+    """No such resource."""
 
 
-class Unauthorized(ApiError):
+class Unauthorized(ApiError, status_code=401, error="unauthorized"):
     """No bearer token, or not one this route accepts."""
 
-    status_code = 401
-    error = "unauthorized"
 
-
-class Conflict(ApiError):
+class Conflict(ApiError, status_code=409, error="conflict"):
     """The request is valid but the resource is in a state that does not allow it."""
 
-    status_code = 409
-    error = "conflict"
 
-
-class Unavailable(ApiError):
+class Unavailable(ApiError, status_code=503, error="unavailable"):
     """A dependency (the database) cannot be reached; the same request may work shortly."""
-
-    status_code = 503
-    error = "unavailable"
 
 
 # What a client is told to wait when the database is unreachable: about what a restart takes.

@@ -11,11 +11,11 @@ from litestar.params import FromPath, FromQuery, QueryParameter
 from litestar.response import Redirect
 from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
-from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor
+from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor, PageLimit
 from api.db import provide_autocommit_connection
 from api.errors import error_responses
 from api.images import service
-from api.images.repository import Sort
+from api.images.repository import ImageFilters, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress
 from domain.db import Connection
 
@@ -64,7 +64,7 @@ class ImageController(Controller):
         self,
         conn: NamedDependency[Connection],
         state: State,
-        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        limit: PageLimit = 50,
         cursor: Cursor = None,
         source: SourceName = None,
         import_id: FromQuery[uuid.UUID | None] = None,
@@ -92,15 +92,11 @@ class ImageController(Controller):
         ] = "created_at",
     ) -> ImagePage:
         """Imported images, newest first, filtered; follow `next_cursor` for the next page."""
-        return await service.list_images(
-            conn,
-            state.download_links,
-            limit=limit,
-            cursor=cursor,
+        filters = ImageFilters(
             source=service.source_filter(state.sources, source),
-            import_id=import_id,
+            import_id=str(import_id) if import_id else None,
             mime_type=mime_type,
-            q=q,
+            name_contains=q,
             min_size=min_size,
             max_size=max_size,
             min_width=min_width,
@@ -108,7 +104,9 @@ class ImageController(Controller):
             taken_after=taken_after,
             taken_before=taken_before,
             removed=removed,
-            sort=sort,
+        )
+        return await service.list_images(
+            conn, state.download_links, filters, limit=limit, cursor=cursor, sort=sort
         )
 
     @get("/images/{image_id:str}", responses=error_responses(401, 404))

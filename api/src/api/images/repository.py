@@ -1,5 +1,7 @@
 """SQL on the images table."""
 
+import dataclasses
+from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from typing import Any, Literal, NamedTuple
@@ -56,49 +58,44 @@ _SELECT = sql.SQL(
 )
 
 
+@dataclass(frozen=True)
+class ImageFilters:
+    """What a list of images is narrowed to; a filter left None narrows nothing."""
+
+    source: str | None = None
+    import_id: str | None = None
+    mime_type: str | None = None
+    name_contains: str | None = None
+    min_size: int | None = None
+    max_size: int | None = None
+    min_width: int | None = None
+    min_height: int | None = None
+    taken_after: datetime | None = None
+    taken_before: datetime | None = None
+    removed: bool | None = None
+
+
 async def list_images(
     conn: Connection,
+    filters: ImageFilters,
     *,
     limit: int,
     after: tuple[datetime, str] | None,
-    source: str | None = None,
-    import_id: str | None = None,
-    mime_type: str | None = None,
-    name_contains: str | None = None,
-    min_size: int | None = None,
-    max_size: int | None = None,
-    min_width: int | None = None,
-    min_height: int | None = None,
-    taken_after: datetime | None = None,
-    taken_before: datetime | None = None,
-    removed: bool | None = None,
     sort: Sort = "created_at",
 ) -> list[ImageRow]:
     """Newest first (by when stored, or by when taken), keyset-paginated on (sort key, id);
     every filter narrows the same scan."""
-    filters: list[str] = []
+    names: list[str] = []
     params: list[Any] = []
-    for name, value in (
-        ("source", source),
-        ("import_id", import_id),
-        ("mime_type", mime_type),
-        ("name_contains", None if name_contains is None else escape_like(name_contains)),
-        ("min_size", min_size),
-        ("max_size", max_size),
-        ("min_width", min_width),
-        ("min_height", min_height),
-        ("taken_after", taken_after),
-        ("taken_before", taken_before),
-        ("removed", removed),
-    ):
+    for name, value in dataclasses.asdict(filters).items():
         if value is not None:
-            filters.append(name)
-            params.append(value)
+            names.append(name)
+            params.append(escape_like(value) if name == "name_contains" else value)
     if after is not None:
-        filters.append(f"after_{sort}")
+        names.append(f"after_{sort}")
         params.extend(after)
     cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
-    await cur.execute(_list_query(tuple(filters), sort), [*params, limit])
+    await cur.execute(_list_query(tuple(names), sort), [*params, limit])
     return await cur.fetchall()
 
 

@@ -1,13 +1,13 @@
 """Browsing the image catalogue."""
 
-import uuid
+import dataclasses
 from datetime import UTC, datetime
 
-from api.cursor import decode_cursor, encode_cursor
+from api.cursor import decode_cursor, encode_cursor, next_page
 from api.errors import InvalidInput, NotFound
 from api.ids import parse_id
 from api.images import repository
-from api.images.repository import ImageRow, Sort
+from api.images.repository import ImageFilters, ImageRow, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
 from domain.db import Connection
 from domain.derivatives import repository as derivative_rows
@@ -28,53 +28,31 @@ def source_filter(sources: Registry, name: str | None) -> str | None:
 async def list_images(
     conn: Connection,
     links: DownloadLinks,
+    filters: ImageFilters,
     *,
     limit: int,
     cursor: str | None,
-    source: str | None = None,
-    import_id: uuid.UUID | None = None,
-    mime_type: str | None = None,
-    q: str | None = None,
-    min_size: int | None = None,
-    max_size: int | None = None,
-    min_width: int | None = None,
-    min_height: int | None = None,
-    taken_after: datetime | None = None,
-    taken_before: datetime | None = None,
-    removed: bool | None = None,
     sort: Sort = "created_at",
 ) -> ImagePage:
+    min_size, max_size = filters.min_size, filters.max_size
     if min_size is not None and max_size is not None and min_size > max_size:
         raise InvalidInput(f"min_size ({min_size}) is greater than max_size ({max_size})")
+    taken_after, taken_before = filters.taken_after, filters.taken_before
     if taken_after is not None and taken_before is not None and taken_after >= taken_before:
         raise InvalidInput(
             f"taken_after ({taken_after.isoformat()}) is not before taken_before "
             f"({taken_before.isoformat()})"
         )
-    after = decode_cursor(cursor) if cursor else None
-    # One extra row tells whether another page exists without a COUNT.
-    rows = await repository.list_images(
-        conn,
-        limit=limit + 1,
-        after=after,
-        source=source,
-        import_id=str(import_id) if import_id else None,
-        mime_type=mime_type,
-        name_contains=q,
-        min_size=min_size,
-        max_size=max_size,
-        min_width=min_width,
-        min_height=min_height,
+    filters = dataclasses.replace(
+        filters,
         taken_after=_as_camera_clock(taken_after),
         taken_before=_as_camera_clock(taken_before),
-        removed=removed,
-        sort=sort,
     )
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = None
-    if has_more and rows:
-        next_cursor = encode_cursor(repository.sort_key(rows[-1], sort), rows[-1].id)
+    after = decode_cursor(cursor) if cursor else None
+    rows = await repository.list_images(conn, filters, limit=limit + 1, after=after, sort=sort)
+    rows, next_cursor = next_page(
+        rows, limit, lambda row: encode_cursor(repository.sort_key(row, sort), row.id)
+    )
     signer = links.signer()
     return ImagePage(items=[to_view(row, signer) for row in rows], next_cursor=next_cursor)
 

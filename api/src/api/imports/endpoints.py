@@ -6,14 +6,15 @@ from typing import Annotated
 from litestar import Controller, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
-from api.constraints import Cursor
+from api.constraints import Cursor, PageLimit
 from api.db import provide_autocommit_connection
 from api.errors import error_responses
-from api.imports import service
+from api.imports import service, starting
 from api.imports.schemas import (
     CancelAccepted,
     FailedFilePage,
@@ -24,6 +25,7 @@ from api.imports.schemas import (
     ImportView,
     RetryAccepted,
 )
+from api.imports.starting import IDEMPOTENCY_KEY_PATTERN
 from domain.db import Connection
 
 IdempotencyKey = Annotated[
@@ -31,8 +33,8 @@ IdempotencyKey = Annotated[
     HeaderParameter(
         name="Idempotency-Key",
         description="Makes a retried POST return the import the first one created.",
-        # Checked by the service, which says what is wrong in the API's own words.
-        schema_extra={"minLength": 1, "maxLength": 255, "pattern": service.IDEMPOTENCY_KEY_PATTERN},
+        # Checked by starting.py, which says what is wrong in the API's own words.
+        schema_extra={"minLength": 1, "maxLength": 255, "pattern": IDEMPOTENCY_KEY_PATTERN},
     ),
 ]
 # Every POST: the token, the body cap and the start limit apply.
@@ -43,58 +45,63 @@ _ALREADY_LIVE = {
         description="The folder already had a queued or running import: that one.",
     )
 }
-PageLimit = Annotated[int, QueryParameter(ge=1, le=500)]
+
+
+def _start_route(path: str, name: str, doc: str, source: str | None = None) -> HTTPRouteHandler:
+    """A route that starts an import: `POST /imports`, which takes a link of any source, and
+    its aliases, which take the links of one `source` only. One function serves them all; each
+    route gets its own copy, named and documented as OpenAPI shows it."""
+
+    async def start(
+        self: Controller,
+        data: JSONBody[ImportRequest],
+        conn: NamedDependency[Connection],
+        state: State,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[ImportAccepted]:
+        started = await starting.start_import(
+            conn,
+            state.job_app,
+            state.sources,
+            data,
+            idempotency_key,
+            source=source,
+            notify_networks=state.notify_networks,
+        )
+        status_code = HTTP_200_OK if started.already_live else HTTP_202_ACCEPTED
+        return Response(started.accepted, status_code=status_code)
+
+    start.__name__ = start.__qualname__ = name
+    start.__doc__ = doc
+    return post(
+        path,
+        status_code=HTTP_202_ACCEPTED,
+        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
+    )(start)
 
 
 class ImportController(Controller):
     tags = ["imports"]
 
-    @post(
+    start_import = _start_route(
         "/imports",
-        status_code=HTTP_202_ACCEPTED,
-        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
+        "start_import",
+        "Start importing every image in a shared folder; its link says which source.",
     )
-    async def start_import(
-        self,
-        data: JSONBody[ImportRequest],
-        conn: NamedDependency[Connection],
-        state: State,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[ImportAccepted]:
-        """Start importing every image in a shared folder; its link says which source."""
-        return await _start(conn, state, data, idempotency_key)
-
-    @post(
+    import_google_drive = _start_route(
         "/import/google-drive",
-        status_code=HTTP_202_ACCEPTED,
-        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
+        "import_google_drive",
+        "Start importing every image in a public Google Drive folder (`POST /imports`,\n"
+        "refusing links of other sources).",
+        source="google_drive",
     )
-    async def import_google_drive(
-        self,
-        data: JSONBody[ImportRequest],
-        conn: NamedDependency[Connection],
-        state: State,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[ImportAccepted]:
-        """Start importing every image in a public Google Drive folder (`POST /imports`,
-        refusing links of other sources)."""
-        return await _start(conn, state, data, idempotency_key, source="google_drive")
-
-    @post(
+    import_dropbox = _start_route(
         "/import/dropbox",
-        status_code=HTTP_202_ACCEPTED,
-        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
+        "import_dropbox",
+        "Start importing every image in a Dropbox shared folder (`POST /imports`, refusing\n"
+        "links of other sources).",
+        source="dropbox",
     )
-    async def import_dropbox(
-        self,
-        data: JSONBody[ImportRequest],
-        conn: NamedDependency[Connection],
-        state: State,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[ImportAccepted]:
-        """Start importing every image in a Dropbox shared folder (`POST /imports`, refusing
-        links of other sources)."""
-        return await _start(conn, state, data, idempotency_key, source="dropbox")
 
     @get("/imports", responses=error_responses(401, 422))
     async def list_imports(
@@ -152,23 +159,3 @@ class ImportController(Controller):
     ) -> CancelAccepted:
         """Stop an import: queued work is cancelled, running work ends at its next step."""
         return await service.cancel_import(conn, state.job_app, import_id)
-
-
-async def _start(
-    conn: Connection,
-    state: State,
-    data: ImportRequest,
-    idempotency_key: str | None,
-    source: str | None = None,
-) -> Response[ImportAccepted]:
-    start = await service.start_import(
-        conn,
-        state.job_app,
-        state.sources,
-        data,
-        idempotency_key,
-        source=source,
-        notify_networks=state.notify_networks,
-    )
-    status_code = HTTP_200_OK if start.already_live else HTTP_202_ACCEPTED
-    return Response(start.accepted, status_code=status_code)

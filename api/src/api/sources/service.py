@@ -1,9 +1,13 @@
-"""The sources this service imports from, as the registry declares them."""
+"""The sources this service imports from, as the registry declares them, and the folder a
+request for an import or a sync names."""
 
 import dataclasses
+from typing import Any
 
+from api.errors import InvalidInput
 from api.sources.schemas import Capabilities, DetectedLink, ReadingMode, SourceList, SourceView
-from domain.sources.registry import Registry, SourceSpec
+from domain.sources.records import RequestedFolder
+from domain.sources.registry import Registry, SourceSpec, locator_to_json
 
 
 def list_sources(sources: Registry) -> SourceList:
@@ -19,6 +23,35 @@ def detect(sources: Registry, url: str) -> DetectedLink:
         folder_id=locator.folder_id,
         accepts_password=spec.accepts_password,
     )
+
+
+def requested_folder(
+    spec: SourceSpec, locator: Any, *, url: str, password: str | None, recursive: bool
+) -> RequestedFolder:
+    """The folder a request for an import or a sync names, as both record it, once the link's
+    password suits its source."""
+    check_password(spec, password)
+    return RequestedFolder(
+        source=spec.name,
+        source_url=url.strip(),
+        folder_id=locator.folder_id,
+        locator=locator_to_json(locator),
+        link_password=password,
+        recursive=recursive,
+    )
+
+
+def check_password(spec: SourceSpec, password: str | None) -> None:
+    if password is None:
+        return
+    if not spec.accepts_password:
+        raise InvalidInput(
+            f"{spec.display_name} links have no password: leave password out", field="password"
+        )
+    if not password:
+        raise InvalidInput(
+            "password is empty: leave it out for a link without a password", field="password"
+        )
 
 
 def _view(spec: SourceSpec) -> SourceView:

@@ -1,14 +1,12 @@
 """HTTP routes for syncs."""
 
-from typing import Annotated
-
 from litestar import Controller, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
-from api.constraints import Cursor
+from api.constraints import Cursor, PageLimit
 from api.errors import error_responses
 from api.syncs import service
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRunAccepted, SyncView
@@ -16,7 +14,6 @@ from domain.db import Connection
 
 # Every change: the token, the body cap and the rate limit apply.
 _WORK = (401, 413, 429)
-PageLimit = Annotated[int, QueryParameter(ge=1, le=500)]
 
 
 class SyncController(Controller):

@@ -8,16 +8,17 @@ from typing import Any
 import msgspec
 import procrastinate
 
-from api.cursor import decode_cursor, encode_cursor
+from api.cursor import created_cursor, decode_cursor, next_page
 from api.errors import Conflict, ConflictingResource, InvalidInput, NotFound
 from api.ids import parse_id
-from api.imports.service import check_password, counts_of
+from api.imports.service import counts_of
 from api.jobs import defer_start_import
+from api.sources.service import requested_folder
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRun, SyncRunAccepted, SyncView
 from api.webhooks.service import check_notify_url
 from domain.db import Connection
-from domain.sources.registry import Registry, locator_to_json
+from domain.sources.registry import Registry
 from domain.sources.repository import register_source
 from domain.syncs import repository
 from domain.webhooks.address_policy import IPNetwork
@@ -38,19 +39,16 @@ async def create_sync(
     """Record a sync of the folder the link names and start its first run now. A folder has
     one sync: a second is a conflict naming the first, which PATCH changes."""
     spec, locator = sources.detect(request.url)
-    check_password(spec, request.password)
+    folder = requested_folder(
+        spec, locator, url=request.url, password=request.password, recursive=request.recursive
+    )
     every_seconds = checked_interval(request.every, min_interval_seconds)
     if request.notify_url is not None:
         await check_notify_url(request.notify_url, notify_networks)
     await register_source(conn, spec.name, spec.display_name)
     sync_id = await repository.insert_sync(
         conn,
-        source=spec.name,
-        source_url=request.url.strip(),
-        folder_id=locator.folder_id,
-        locator=locator_to_json(locator),
-        link_password=request.password,
-        recursive=request.recursive,
+        folder,
         every_seconds=every_seconds,
         on_removed=request.on_removed,
         notify_url=request.notify_url,
@@ -77,11 +75,7 @@ async def get_sync(conn: Connection, sync_id: str) -> SyncView:
 async def list_syncs(conn: Connection, *, limit: int, cursor: str | None) -> SyncPage:
     after = decode_cursor(cursor) if cursor else None
     rows = await repository.list_syncs(conn, limit=limit + 1, after=after)
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = (
-        encode_cursor(rows[-1]["created_at"], str(rows[-1]["id"])) if has_more and rows else None
-    )
+    rows, next_cursor = next_page(rows, limit, created_cursor)
     return SyncPage(items=[to_view(row) for row in rows], next_cursor=next_cursor)
 
 

@@ -9,10 +9,10 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from domain.db import Connection
-from domain.sources.records import FolderRef
+from domain.sources.records import FolderRef, RequestedFolder
+from domain.sources.repository import FOLDER_COLUMNS, folder_values
 
 # The unique index whose violation the service turns into an answer.
 IDEMPOTENCY_KEY_INDEX = "imports_idempotency_key_idx"
@@ -84,13 +84,8 @@ async def fail_import(conn: Connection, import_id: str, error: str) -> None:
 
 async def insert_import(
     conn: Connection,
+    folder: RequestedFolder,
     *,
-    source: str,
-    source_url: str,
-    folder_id: str,
-    locator: dict[str, Any],
-    link_password: str | None,
-    recursive: bool,
     idempotency_key: str | None = None,
     request_fingerprint: str | None = None,
     notify_url: str | None = None,
@@ -99,23 +94,12 @@ async def insert_import(
     one. A taken idempotency key raises UniqueViolation on IDEMPOTENCY_KEY_INDEX."""
     cur = await conn.execute(
         f"""
-        INSERT INTO imports (source, source_url, folder_id, locator, link_password, recursive,
-                             idempotency_key, request_fingerprint, notify_url)
+        INSERT INTO imports ({FOLDER_COLUMNS}, idempotency_key, request_fingerprint, notify_url)
         VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)
         ON CONFLICT (source, folder_id) WHERE status IN ('queued', 'running') DO NOTHING
         RETURNING {_ACCEPTED_COLUMNS}
-        """,  # noqa: S608 - a fixed column list
-        (
-            source,
-            source_url,
-            folder_id,
-            Jsonb(locator),
-            link_password,
-            recursive,
-            idempotency_key,
-            request_fingerprint,
-            notify_url,
-        ),
+        """,  # noqa: S608 - fixed column lists
+        (*folder_values(folder), idempotency_key, request_fingerprint, notify_url),
     )
     return await cur.fetchone()
 

@@ -34,6 +34,21 @@ class ImportLink:
 
 
 @dataclass(frozen=True)
+class RequestedFolder:
+    """A folder as a request for an import or a sync named it, recorded alike on both: the
+    source, the link as given, the folder's id, the typed locator as JSON (see the registry),
+    the link's password, and whether subfolders are read."""
+
+    source: str
+    source_url: str
+    folder_id: str
+    locator: dict[str, Any]
+    # Never in a log line, never in the API's answers.
+    link_password: str | None = field(repr=False)
+    recursive: bool
+
+
+@dataclass(frozen=True)
 class SourceFile:
     """A file as the source describes it. `size` and `checksums` are what the bytes must match
     when the source knows them: `{algorithm: hex}`, each algorithm one with a hasher registered

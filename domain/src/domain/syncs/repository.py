@@ -5,9 +5,10 @@ from datetime import datetime
 from typing import Any
 
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 from domain.db import Connection
+from domain.sources.records import RequestedFolder
+from domain.sources.repository import FOLDER_COLUMNS, folder_values
 
 _VIEW = sql.SQL(
     """
@@ -30,37 +31,21 @@ _VIEW = sql.SQL(
 
 async def insert_sync(
     conn: Connection,
+    folder: RequestedFolder,
     *,
-    source: str,
-    source_url: str,
-    folder_id: str,
-    locator: dict[str, Any],
-    link_password: str | None,
-    recursive: bool,
     every_seconds: int,
     on_removed: str,
     notify_url: str | None,
 ) -> str | None:
     """The new sync's id, or None when the folder has a sync already."""
     cur = await conn.execute(
-        """
-        INSERT INTO syncs (source, source_url, folder_id, locator, link_password, recursive,
-                           every, on_removed, notify_url)
+        f"""
+        INSERT INTO syncs ({FOLDER_COLUMNS}, every, on_removed, notify_url)
         VALUES (%s, %s, %s, %s, %s, %s, justify_interval(make_interval(secs => %s)), %s, %s)
         ON CONFLICT (source, folder_id) DO NOTHING
         RETURNING id
-        """,
-        (
-            source,
-            source_url,
-            folder_id,
-            Jsonb(locator),
-            link_password,
-            recursive,
-            every_seconds,
-            on_removed,
-            notify_url,
-        ),
+        """,  # noqa: S608 - a fixed column list
+        (*folder_values(folder), every_seconds, on_removed, notify_url),
     )
     row = await cur.fetchone()
     return None if row is None else str(row["id"])
