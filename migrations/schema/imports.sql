@@ -102,28 +102,31 @@ BEGIN
 END;
 $$;
 
+-- → failed as a whole, from one of the statuses `allowed`; false if the import was in none.
+CREATE OR REPLACE FUNCTION import_fail_from(import_id uuid, reason text, allowed text[])
+    RETURNS boolean
+    LANGUAGE sql
+AS $$
+    WITH failed AS (
+        UPDATE imports SET status = 'failed', error = reason, finished_at = now()
+        WHERE id = import_fail_from.import_id AND status = ANY (allowed)
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM failed);
+$$;
+
 -- queued → failed, for an import that is not to start (a cap); false if it was not queued.
 CREATE OR REPLACE FUNCTION import_refuse(import_id uuid, reason text) RETURNS boolean
     LANGUAGE sql
 AS $$
-    WITH refused AS (
-        UPDATE imports SET status = 'failed', error = reason, finished_at = now()
-        WHERE id = import_refuse.import_id AND status = 'queued'
-        RETURNING 1
-    )
-    SELECT EXISTS (SELECT 1 FROM refused);
+    SELECT import_fail_from(import_id, reason, ARRAY['queued']);
 $$;
 
 -- queued | running → failed as a whole (the folder cannot be listed, a cap was reached).
 CREATE OR REPLACE FUNCTION import_fail(import_id uuid, reason text) RETURNS boolean
     LANGUAGE sql
 AS $$
-    WITH failed AS (
-        UPDATE imports SET status = 'failed', error = reason, finished_at = now()
-        WHERE id = import_fail.import_id AND status IN ('queued', 'running')
-        RETURNING 1
-    )
-    SELECT EXISTS (SELECT 1 FROM failed);
+    SELECT import_fail_from(import_id, reason, ARRAY['queued', 'running']);
 $$;
 
 -- running → completed | completed_with_errors once the import is settled; the status guard
