@@ -4,7 +4,7 @@
 --   missing ──queue_image_derivatives──▶ requested ──(the worker queues a job)──▶ pending
 --   pending ──(its job)──▶ done | not_possible      pending ──(its job gave up)──▶ missing
 --
--- The worker moves the states its jobs own (worker/repository.py); this file holds what
+-- The worker moves the states its jobs own (domain/derivatives/repository.py); this file holds what
 -- operators and the API read, and the backfill. Applied by migrate on every run, after
 -- imports.sql (see its header for what belongs here and what in a versioned migration).
 

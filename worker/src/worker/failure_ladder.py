@@ -1,5 +1,5 @@
-"""The ladder every job's failures go down, written once (tasks.py declares, per task, only
-what to record):
+"""The ladder every job's failures go down, written once (each lifecycle's tasks.py declares,
+per task, only what to record):
 
 1. a job cut short by its worker stopping is no failure: it runs again at once;
 2. a bug (an exception that is no failure of the outside world: `retry.OUTSIDE_FAILURES`)

@@ -33,7 +33,7 @@ def create_source_client(settings: Settings) -> httpx.AsyncClient:
 
 
 def create_store_client(settings: Settings) -> httpx.AsyncClient:
-    """The client for the object store's single PUTs (see storage.py): no redirects, a
+    """The client for the object store's single PUTs (see storage/object_store.py): no redirects, a
     connection per file in flight."""
     return _client(
         settings.transfer_concurrency, settings.source_timeout_seconds, follow_redirects=False

@@ -1,5 +1,5 @@
 """Syncs: a folder imported again on a schedule. The API records them and starts a new sync's
-first run; the worker's scheduler starts the later ones (worker/syncs.py). Each run is an
+first run; the worker's scheduler starts the later ones (worker/syncs/runs.py). Each run is an
 ordinary import."""
 
 from collections.abc import Sequence
