@@ -91,7 +91,7 @@ async def test_a_password_is_kept_once_on_the_import_and_never_shown(
         ),
         ({"url": "https://www.dropbox.com/sh/abc123"}, "malformed Dropbox folder link"),
         ({"url": SCL.split("?")[0]}, "no rlkey parameter"),
-        ({"url": ""}, "url is empty"),
+        ({"url": ""}, "length >= 1"),
         ({"url": SH, "password": ""}, "password is empty"),
         ({}, "url"),
         ({"url": 42}, "url"),

@@ -12,6 +12,8 @@ from tests.api.factories import insert_import
 from tests.conftest import Stack
 
 Client = AsyncTestClient[Any]
+# Many POSTs from one address: past the start limit they would be 429 before being read.
+API_SETTINGS = {"start_rate_limit_per_minute": 0}
 DRIVE_ID = "1HostileInputFolder0000000000000"
 
 
@@ -129,3 +131,73 @@ async def test_a_drive_id_of_200_characters_is_still_accepted(api: Client) -> No
 @pytest.mark.parametrize("url", ["\x16[A\x81", "https://[drive.google.com/drive/folders/x"])
 async def test_a_link_urllib_cannot_split_is_refused(api: Client, route: str, url: str) -> None:
     assert_refused(await api.post(route, json={"url": url}))
+
+
+@pytest.mark.parametrize("depth", [100, 1_000, 5_000])
+@pytest.mark.parametrize(
+    ("method", "route"),
+    [("POST", "/import/google-drive"), ("POST", "/imports"), ("POST", "/syncs")],
+)
+async def test_a_body_nested_at_any_depth_is_refused_not_a_server_error(
+    api: Client, method: str, route: str, depth: int
+) -> None:
+    for body in [b"[" * depth, b'{"url": ' + b'{"a": ' * depth, b"[" * depth + b"]" * depth]:
+        response = await api.request(
+            method, route, content=body, headers={"content-type": "application/json"}
+        )
+        # Either too deep to read or not the body's shape: 422; or, past the body limit, 413.
+        assert response.status_code in (413, 422), (depth, response.status_code, response.text)
+        assert_refused(response, response.status_code)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        None,
+        "text/plain",
+        "text/plain;charset=UTF-8",
+        "application/x-www-form-urlencoded",
+        "multipart/form-data; boundary=x",
+    ],
+)
+@pytest.mark.parametrize(
+    ("method", "route"),
+    [
+        ("POST", "/import/google-drive"),
+        ("POST", "/imports"),
+        ("POST", "/syncs"),
+        ("PATCH", "/syncs/00000000-0000-4000-8000-000000000000"),
+    ],
+)
+async def test_a_body_not_sent_as_json_is_refused_with_415_before_it_is_read(
+    api: Client, stack: Stack, method: str, route: str, content_type: str | None
+) -> None:
+    headers = {"content-type": content_type} if content_type else {}
+    body = json.dumps({"url": DRIVE_ID, "every": "1h"}).encode()
+    count = "SELECT (SELECT count(*) FROM imports) + (SELECT count(*) FROM syncs)"
+    with stack.db() as db:
+        before = db.execute(count).fetchone()
+    response = await api.request(method, route, content=body, headers=headers)
+    assert_refused(response, 415)
+    assert response.json()["error"] == "unsupported_media_type"
+    assert response.json()["field"] == "Content-Type"
+    with stack.db() as db:
+        assert db.execute(count).fetchone() == before
+
+
+@pytest.mark.parametrize(
+    "forged",
+    [
+        base64.urlsafe_b64encode(raw).decode().rstrip("=")
+        for raw in [b'{"x":1}', b'{"a":1,"b":2}', b"1", b'"a"', b"[1]", b"[null]", b"[[]]"]
+    ],
+)
+@pytest.mark.parametrize("path", ["/imports", "/images", "/syncs", "/imports/{import_id}/failures"])
+async def test_a_forged_cursor_is_refused_on_every_list(
+    api: Client, stack: Stack, path: str, forged: str
+) -> None:
+    with stack.db() as db:
+        import_id = insert_import(db, status="completed")
+    response = await api.get(path.format(import_id=import_id), params={"cursor": forged})
+    assert_refused(response)
+    assert response.json()["field"] == "cursor"

@@ -43,7 +43,7 @@ async def test_post_answers_202_with_the_import_and_queues_one_job(
     [
         ({"url": "https://example.com/folders/abc"}, "not a Google Drive link"),
         ({"url": f"https://drive.google.com/file/d/{FOLDER}/view"}, "single file"),
-        ({"url": ""}, "empty"),
+        ({"url": ""}, "length >= 1"),
         ({}, "url"),
         ({"url": 42}, "url"),
         ({"url": f"https://drive.google.com/drive/folders/{FOLDER}", "extra": 1}, "extra"),

@@ -2,7 +2,10 @@
 
 from typing import Any
 
+import pytest
 from litestar.testing import AsyncTestClient
+
+from tests.conftest import ApiClientFactory
 
 
 async def test_every_route_is_in_the_openapi_schema_with_its_docstring(
@@ -56,3 +59,70 @@ async def test_every_route_documents_the_refusals_it_can_answer_with_the_error_b
         for method, operation in operations.items():
             if path != "/healthz":
                 assert "503" in operation["responses"], (method, path)
+
+
+async def test_options_allows_every_method_of_its_path(api: AsyncTestClient[Any]) -> None:
+    expected = {
+        "/imports": "GET, OPTIONS, POST",
+        "/syncs": "GET, OPTIONS, POST",
+        "/syncs/00000000-0000-4000-8000-000000000000": "DELETE, GET, OPTIONS, PATCH",
+        "/imports/00000000-0000-4000-8000-000000000000": "GET, OPTIONS",
+        "/images": "GET, OPTIONS",
+    }
+    for path, allow in expected.items():
+        response = await api.options(path)
+        assert response.status_code == 204, (path, response.text)
+        assert response.headers["allow"] == allow, path
+    # Against the schema: each path's operations are the methods its OPTIONS names.
+    schema = (await api.get("/schema/openapi.json")).json()
+    for template, operations in schema["paths"].items():
+        path = template.replace("{", "").replace("}", "")
+        allowed = set((await api.options(path)).headers["allow"].split(", "))
+        assert allowed - {"OPTIONS"} == {m.upper() for m in operations}, template
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/images", "/imports", "/syncs", "/sources", "/healthz", "/imports/x/failures", "/images/x"],
+)
+async def test_an_unknown_query_parameter_is_refused_naming_it(
+    api: AsyncTestClient[Any], path: str
+) -> None:
+    response = await api.get(path, params={"limit": "5", "colour": "red"})
+    assert response.status_code == 422, response.text
+    body = response.json()
+    assert body["error"] == "invalid_input"
+    assert body["field"] == "colour"
+    assert "`colour`" in body["detail"]
+
+
+async def test_the_server_enforced_bounds_are_in_the_schema(api: AsyncTestClient[Any]) -> None:
+    schema = (await api.get("/schema/openapi.json")).json()
+    images = {p["name"]: p["schema"] for p in schema["paths"]["/images"]["get"]["parameters"]}
+    for name in ("min_height", "min_width", "min_size", "max_size"):
+        assert images[name]["minimum"] == 0, (name, images[name])
+    for body in ("ImportRequest", "SyncRequest"):
+        url = schema["components"]["schemas"][body]["properties"]["url"]
+        assert url.get("minLength") == 1, (body, url)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "secured"),
+    [
+        ({}, set()),
+        ({"api_token": "w" * 32}, {"post", "patch", "delete"}),
+        ({"api_token": "w" * 32, "api_read_token": "r" * 32}, {"get", "post", "patch", "delete"}),
+    ],
+)
+async def test_the_bearer_token_is_declared_only_on_the_operations_that_need_it(
+    api_client_with: ApiClientFactory, overrides: dict[str, str], secured: set[str]
+) -> None:
+    async with api_client_with(**overrides) as client:
+        schema = (await client.get("/schema/openapi.json")).json()
+    assert "security" not in schema
+    for path, operations in schema["paths"].items():
+        for method, operation in operations.items():
+            needs = method in secured and path not in ("/healthz", "/readyz")
+            assert ("security" in operation) == needs, (method, path)
+            if needs:
+                assert operation["security"] == [{"bearer": []}]

@@ -11,13 +11,26 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
 from api.db import create_pool, provide_connection
-from api.errors import EXCEPTION_HANDLERS, ApiRequest
+from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.images.endpoints import ImageController
 from api.imports.endpoints import ImportController
 from api.jobs import create_job_app
 from api.metrics import METRICS_PATH, PROMETHEUS, metrics
-from api.security import bearer_token_guard, security_headers, start_rate_limit
+from api.route_rules import (
+    ApiRequest,
+    allow_every_method,
+    http_routes,
+    methods_by_path,
+    query_parameters_by_handler,
+    refuse_unknown_query_parameters,
+)
+from api.security import (
+    bearer_token_guard,
+    declare_bearer_where_needed,
+    security_headers,
+    start_rate_limit,
+)
 from api.settings import Settings, get_settings
 from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, download_links
@@ -50,7 +63,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     rate_limit = start_rate_limit(settings)
-    return Litestar(
+    open_paths = [*HEALTH_PATHS, METRICS_PATH, OPENAPI_PATH]
+    # Read from the routes once the app has registered them, below.
+    query_parameters: dict[int, frozenset[str]] = {}
+    methods: dict[str, str] = {}
+    app = Litestar(
         route_handlers=[
             healthz,
             readyz,
@@ -74,10 +91,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         request_class=ApiRequest,
         lifespan=[lifespan],
         guards=[
-            bearer_token_guard(settings, open_paths=[*HEALTH_PATHS, METRICS_PATH, OPENAPI_PATH])
+            bearer_token_guard(settings, open_paths=open_paths),
+            refuse_unknown_query_parameters(query_parameters),
         ],
         middleware=[PROMETHEUS.middleware, *([rate_limit.middleware] if rate_limit else [])],
-        before_send=[security_headers(docs_path=OPENAPI_PATH)],
+        before_send=[security_headers(docs_path=OPENAPI_PATH), allow_every_method(methods)],
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(
             title="Image import API",
@@ -94,11 +112,13 @@ def create_app(settings: Settings | None = None) -> Litestar:
                     )
                 }
             ),
-            # Lets the docs pages send a token; a route that needs none ignores it.
-            security=[{"bearer": []}] if settings.api_token else None,
         ),
         logging_config=None,
     )
+    query_parameters.update(query_parameters_by_handler(app))
+    methods.update(methods_by_path(app))
+    declare_bearer_where_needed(http_routes(app), settings, open_paths=open_paths)
+    return app
 
 
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s %(message)s")

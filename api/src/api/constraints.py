@@ -20,6 +20,7 @@ MAX_CURSOR_LENGTH = 512
 Link = Annotated[
     str,
     msgspec.Meta(
+        min_length=1,
         max_length=MAX_LINK_LENGTH,
         pattern=NO_NUL,
         description="The folder's shared link, as copied from the source.",

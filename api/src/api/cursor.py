@@ -54,7 +54,7 @@ def decode_text_cursor(cursor: str) -> str:
     except (ValueError, TypeError):
         raise _invalid() from None
     # No cursor of ours holds a NUL (PostgreSQL text cannot): a forged one gets no further.
-    if not isinstance(key, str) or "\x00" in key:
+    if "\x00" in key:
         raise _invalid()
     return key
 
@@ -64,12 +64,17 @@ def _encode(values: list[str]) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def _decode(cursor: str) -> Any:
+def _decode(cursor: str) -> list[str]:
+    # Only the shape `_encode` writes, a list of strings: a forged object or number would
+    # otherwise unpack (a dict's keys) into a sort key of the right arity.
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        return json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+        values = json.loads(raw)
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise _invalid() from None
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise _invalid()
+    return values
 
 
 def _invalid() -> InvalidInput:

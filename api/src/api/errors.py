@@ -9,7 +9,7 @@ from typing import Any, Literal
 import msgspec
 import psycopg
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, SerializationException, ValidationException
+from litestar.exceptions import HTTPException, ValidationException
 from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.status_codes import (
@@ -78,6 +78,10 @@ class Unauthorized(ApiError, status_code=401, error="unauthorized"):
     """No bearer token, or not one this route accepts."""
 
 
+class UnsupportedMediaType(ApiError, status_code=415, error="unsupported_media_type"):
+    """A body sent as anything but `application/json`."""
+
+
 class Conflict(ApiError, status_code=409, error="conflict"):
     """The request is valid but the resource is in a state that does not allow it."""
 
@@ -107,36 +111,31 @@ _ERROR_DESCRIPTIONS = {
     404: "No such resource.",
     409: "The resource's current state does not allow this request.",
     413: "The request body is larger than MAX_REQUEST_BYTES.",
-    422: "The request is not valid: a parameter, the body or a link is wrong.",
+    415: "The body is not sent as `Content-Type: application/json`.",
+    422: "The request is not valid: a parameter, the body or a link is wrong, or a query "
+    "parameter is one the route does not take.",
     429: "Too many requests that start or change work from this address: see Retry-After.",
     503: "The database is not answering; try again after Retry-After.",
 }
 
 
+def query_refusal() -> dict[int, ResponseSpec]:
+    """The one refusal every route can answer with, for the routes that need no other (health):
+    a query parameter the route does not take (422)."""
+    return {422: _error_response(422)}
+
+
+def _error_response(code: int) -> ResponseSpec:
+    return ResponseSpec(
+        data_container=ErrorBody, description=_ERROR_DESCRIPTIONS[code], generate_examples=False
+    )
+
+
 def error_responses(*status_codes: int) -> dict[int, ResponseSpec]:
     """The refusals a route can answer with, for its `responses=`: each with the error body.
-    Every route that uses them reads the database, so each also answers 503 while the
-    database is unreachable."""
-    return {
-        code: ResponseSpec(
-            data_container=ErrorBody,
-            description=_ERROR_DESCRIPTIONS[code],
-            generate_examples=False,
-        )
-        for code in (*status_codes, 503)
-    }
-
-
-class ApiRequest(Request[Any, Any, Any]):
-    """The app's request class: a body that is not JSON, or not UTF-8 (which msgspec reports
-    as a UnicodeDecodeError that Litestar does not expect), is request validation like any
-    other bad input."""
-
-    async def json(self) -> Any:
-        try:
-            return await super().json()
-        except (SerializationException, UnicodeDecodeError) as exc:
-            raise ValidationException(f"the body is not valid UTF-8 JSON: {exc}") from None
+    Every route refuses a query parameter it does not take (422), and every route that uses
+    them reads the database, so each also answers 503 while the database is unreachable."""
+    return {code: _error_response(code) for code in sorted({*status_codes, 422, 503})}
 
 
 def _body(
@@ -236,9 +235,16 @@ def handle_http_exception(
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[dict[str, Any]]:
     # The trace stays in the server's log; the client learns only that something went wrong.
-    log.error(
-        "api.unexpected_error method=%s path=%s", request.method, request.url.path, exc_info=exc
-    )
+    # The handler itself must not fail: a trace that cannot be written (a RecursionError's
+    # own, deep in a nested structure) is logged without it.
+    try:
+        log.error(
+            "api.unexpected_error method=%s path=%s", request.method, request.url.path, exc_info=exc
+        )
+    except Exception:
+        log.error(
+            "api.unexpected_error path=%s error=%s", request.scope.get("path"), type(exc).__name__
+        )
     return Response(
         _body("internal_error", "unexpected server error; it has been logged"),
         status_code=HTTP_500_INTERNAL_SERVER_ERROR,

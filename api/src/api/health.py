@@ -8,6 +8,7 @@ from litestar.openapi import ResponseSpec
 from litestar.response import Response
 from psycopg_pool import AsyncConnectionPool
 
+from api.errors import query_refusal
 from api.storage import BucketCheck
 from domain.db import Connection
 
@@ -15,7 +16,7 @@ from domain.db import Connection
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
-@get("/healthz", tags=["health"])
+@get("/healthz", tags=["health"], responses=query_refusal())
 async def healthz() -> dict[str, str]:
     """Alive: the process serves requests. Says nothing of the database or the store."""
     return {"status": "ok"}
@@ -25,12 +26,13 @@ async def healthz() -> dict[str, str]:
     "/readyz",
     tags=["health"],
     responses={
+        **query_refusal(),
         503: ResponseSpec(
             data_container=dict[str, str],
             description="The database or the object store does not answer: `status` is "
             "`unavailable`, and each of them says which.",
             generate_examples=False,
-        )
+        ),
     },
 )
 async def readyz(state: State) -> Response[dict[str, str]]:

@@ -18,6 +18,7 @@ from litestar.connection import ASGIConnection, Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.routes import HTTPRoute
 from litestar.types import BeforeMessageSendHookHandler, Guard, Message, Scope
 from pydantic import SecretStr
 
@@ -42,6 +43,27 @@ def starts_or_changes_work(connection: ASGIConnection[Any, Any, Any, Any]) -> bo
     return connection.scope.get("method", "GET") not in SAFE_METHODS
 
 
+def needs_token(settings: Settings, method: str, path: str, *, open_paths: Sequence[str]) -> bool:
+    """Whether a request (or, given a route's path template, a route) needs a bearer token:
+    with API_TOKEN set, one that starts or changes work; with API_READ_TOKEN set too, every
+    other one but `open_paths` and what is below them."""
+    if method not in SAFE_METHODS:
+        return settings.api_token is not None
+    is_open = any(path == p or path.startswith(f"{p.rstrip('/')}/") for p in open_paths)
+    return settings.api_read_token is not None and not is_open
+
+
+def declare_bearer_where_needed(
+    routes: Sequence[HTTPRoute], settings: Settings, *, open_paths: Sequence[str]
+) -> None:
+    """Declares the bearer scheme in the OpenAPI schema on exactly the operations the guard
+    asks a token of, and on no other. Runs before the schema is first built."""
+    for route in routes:
+        for method, (handler, _) in route.route_handler_map.items():
+            if needs_token(settings, method, route.path, open_paths=open_paths):
+                handler.security = [{"bearer": []}]
+
+
 def bearer_token_guard(settings: Settings, *, open_paths: Sequence[str]) -> Guard:
     """A guard for every route: with API_TOKEN set, routes that start or change work need it;
     with API_READ_TOKEN set too, every other route but `open_paths` (and what is below them)
@@ -49,18 +71,11 @@ def bearer_token_guard(settings: Settings, *, open_paths: Sequence[str]) -> Guar
     write_token = _encoded(settings.api_token)
     read_tokens = [t for t in (_encoded(settings.api_read_token), write_token) if t]
 
-    def is_open(path: str) -> bool:
-        return any(path == p or path.startswith(f"{p.rstrip('/')}/") for p in open_paths)
-
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        if starts_or_changes_work(connection):
-            accepted = [write_token] if write_token else []
-        elif settings.api_read_token is not None and not is_open(connection.scope["path"]):
-            accepted = read_tokens
-        else:
+        method, path = str(connection.scope.get("method", "GET")), connection.scope["path"]
+        if not needs_token(settings, method, path, open_paths=open_paths):
             return
-        if not accepted:
-            return
+        accepted = read_tokens if method in SAFE_METHODS else [write_token] if write_token else []
         presented = _bearer_token(connection)
         if presented is None:
             raise Unauthorized(

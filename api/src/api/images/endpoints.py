@@ -33,7 +33,10 @@ NameContains = Annotated[
         description="Case-insensitive: the name contains it.",
     ),
 ]
-Size = Annotated[int | None, QueryParameter(ge=0, description="Size in bytes.")]
+# `minimum` again in the schema: Litestar leaves `ge` out of an optional parameter's.
+Size = Annotated[
+    int | None, QueryParameter(ge=0, schema_extra={"minimum": 0}, description="Size in bytes.")
+]
 SourceName = Annotated[
     str | None,
     QueryParameter(
@@ -43,7 +46,12 @@ SourceName = Annotated[
     ),
 ]
 Pixels = Annotated[
-    int | None, QueryParameter(ge=0, description="Pixels, as displayed (EXIF orientation applied).")
+    int | None,
+    QueryParameter(
+        ge=0,
+        schema_extra={"minimum": 0},
+        description="Pixels, as displayed (EXIF orientation applied).",
+    ),
 ]
 TakenAt = Annotated[
     datetime | None,

@@ -39,6 +39,8 @@ IdempotencyKey = Annotated[
 ]
 # Every POST: the token, the body cap and the start limit apply.
 _WORK = (401, 413, 429)
+# What a route that reads a JSON body adds to them.
+_BODY = 415
 _ALREADY_LIVE = {
     HTTP_200_OK: ResponseSpec(
         data_container=ImportAccepted,
@@ -76,7 +78,7 @@ def _start_route(path: str, name: str, doc: str, source: str | None = None) -> H
     return post(
         path,
         status_code=HTTP_202_ACCEPTED,
-        responses=_ALREADY_LIVE | error_responses(*_WORK, 409, 422),
+        responses=_ALREADY_LIVE | error_responses(*_WORK, _BODY, 409, 422),
     )(start)
 
 

@@ -14,12 +14,16 @@ from domain.db import Connection
 
 # Every change: the token, the body cap and the rate limit apply.
 _WORK = (401, 413, 429)
+# What a route that reads a JSON body adds to them.
+_BODY = 415
 
 
 class SyncController(Controller):
     tags = ["syncs"]
 
-    @post("/syncs", status_code=HTTP_201_CREATED, responses=error_responses(*_WORK, 409, 422))
+    @post(
+        "/syncs", status_code=HTTP_201_CREATED, responses=error_responses(*_WORK, _BODY, 409, 422)
+    )
     async def create_sync(
         self, data: JSONBody[SyncRequest], conn: NamedDependency[Connection], state: State
     ) -> SyncView:
@@ -46,7 +50,7 @@ class SyncController(Controller):
         """A sync's schedule, its last run's status and counts, and its next run."""
         return await service.get_sync(conn, sync_id)
 
-    @patch("/syncs/{sync_id:str}", responses=error_responses(*_WORK, 404, 422))
+    @patch("/syncs/{sync_id:str}", responses=error_responses(*_WORK, _BODY, 404, 422))
     async def change_sync(
         self,
         sync_id: FromPath[str],
