@@ -2,9 +2,9 @@
 METRICS_PORT (the worker serves nothing else over HTTP). Each worker process is a scrape target
 of its own; Prometheus sums them.
 
-Counters move where outcomes are decided: files where a batch settles them (imports/batch_run.py) or a
-listing page records them skipped or unchanged (imports/listing.py), pace waits and hold-offs in
-pacing.py, uploads in storage/, jobs in failure_ladder.py."""
+Counters move where outcomes are decided: files where a batch settles them
+(imports/batch_run.py) or a listing page records them skipped or unchanged (imports/listing.py),
+pace waits and hold-offs in pacing.py, uploads in storage/, jobs in failure_ladder.py."""
 
 import time
 from collections.abc import Iterator
