@@ -139,6 +139,7 @@ def to_view(row: dict[str, Any]) -> ImportView:
         bytes_imported=row["bytes_imported"],
         error=row["error"],
         notes=row["notes"],
+        queue_position=row["queue_position"],
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],

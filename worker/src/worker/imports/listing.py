@@ -11,11 +11,13 @@ import time
 
 import psycopg
 
+from domain.db import Connection
 from domain.imports import listing as listing
 from domain.imports import repository as import_rows
 from worker import jobs, metrics
 from worker.imports import transfers
 from worker.imports.transfers import over_file_cap
+from worker.periodic import take_and_queue
 from worker.services import Services
 from worker.settings import Settings
 from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
@@ -25,11 +27,15 @@ log = logging.getLogger("worker.pipeline")
 # How long one listing job goes on listing its folder's pages before it queues the rest as a
 # new job: well within SHUTDOWN_GRACE_SECONDS, so a stopping worker lets it finish.
 LISTING_SLICE_SECONDS = 10.0
+# Start jobs one pass of queue_imports_in_turn queues at most (without MAX_ACTIVE_IMPORTS: the
+# queued imports whose start job was lost); the next pass takes the rest.
+MAX_STARTS_PER_PASS = 100
 
 
 async def start_import(services: Services, import_id: str) -> None:
-    """Check the root folder can be listed, then queue its first page, unless
-    MAX_ACTIVE_IMPORTS imports are running already: then the import fails at once, saying so."""
+    """Check the root folder can be listed, then, when the import's turn has come under
+    MAX_ACTIVE_IMPORTS, start it and queue its first page. Otherwise it waits in line, queued,
+    and this job ends: `queue_imports_in_turn` queues its start again when a slot is its."""
     async with services.pool.connection() as conn:
         row = await import_rows.get_import_to_run(conn, import_id)
     if row is None or row["status"] != "queued":
@@ -42,19 +48,35 @@ async def start_import(services: Services, import_id: str) -> None:
     except FolderUnavailable as exc:
         await fail_import(services, import_id, str(exc))
         return
-    cap = services.settings.max_active_imports
     async with services.pool.connection() as conn, conn.transaction():
-        if cap and (running := await import_rows.count_running_imports(conn)) >= cap:
-            refusal = (
-                f"not started: {running} imports are running, the most this service runs at "
-                f"once (MAX_ACTIVE_IMPORTS={cap}); start it again when one of them has finished"
-            )
-            if await import_rows.refuse_import(conn, import_id, refusal):
-                log.warning("import.refused import_id=%s running=%d", import_id, running)
+        turn = await import_rows.take_turn(conn, import_id, services.settings.max_active_imports)
+        if turn == "waiting":
+            log.info("import.waiting import_id=%s", import_id)
             return
-        if await import_rows.start_import(conn, import_id, root, connector.notes):
-            await jobs.defer_list_page(conn, import_id, root.folder_id)
+        if turn != "start" or not await import_rows.start_import(
+            conn, import_id, root, connector.notes
+        ):
+            return
+        await jobs.defer_list_page(conn, import_id, root.folder_id)
     log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
+
+
+async def queue_imports_in_turn(services: Services) -> list[str]:
+    """Queue the start jobs of the imports at the head of the line whose turn has come (a
+    slot is free for them under MAX_ACTIVE_IMPORTS) and that have none queued or running."""
+    cap = services.settings.max_active_imports
+
+    async def take(conn: Connection) -> list[str]:
+        return await import_rows.imports_due_to_start(conn, cap, MAX_STARTS_PER_PASS)
+
+    async def queue(conn: Connection, import_ids: list[str]) -> None:
+        for import_id in import_ids:
+            await jobs.defer_start_import(conn, import_id)
+
+    due = await take_and_queue(services, take, queue)
+    for import_id in due:
+        log.info("import.turn_came import_id=%s", import_id)
+    return due
 
 
 async def list_folder_pages(services: Services, import_id: str, folder_id: str) -> None:
