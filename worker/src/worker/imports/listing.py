@@ -132,6 +132,7 @@ async def list_next_page(
                 raise psycopg.Rollback(recording)
         if over_cap:
             await import_rows.fail_import(conn, import_id, over_cap)
+            await jobs.queue_imports_in_turn_if_ended(conn, "failed")
             log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
             return False
         await transfers.defer_transfers(services, conn, import_id, added.to_transfer)
@@ -142,7 +143,8 @@ async def list_next_page(
             if last_of_job:
                 await jobs.defer_list_page(conn, import_id, folder_id)
         else:
-            await listing.finish_folder(conn, import_id)
+            status = await listing.finish_folder(conn, import_id)
+            await jobs.queue_imports_in_turn_if_ended(conn, status)
     count_listed(checkpoint["source"], added)
     log.info(
         "import.page_listed import_id=%s folder_id=%s page=%d files=%d new_images=%d more=%s",
@@ -159,6 +161,7 @@ async def list_next_page(
 async def fail_import(services: Services, import_id: str, error: str) -> None:
     async with services.pool.connection() as conn, conn.transaction():
         await import_rows.fail_import(conn, import_id, error)
+        await jobs.queue_imports_in_turn_if_ended(conn, "failed")
     log.warning("import.failed import_id=%s error=%s", import_id, error)
 
 
