@@ -32,7 +32,7 @@ LINE_DROPBOX_SPEC: dict[str, Any] = {
             "name": f"line {n}",
             "files": [{"name_pattern": f"l{n}_{{i}}.jpg", "count": 6, "size": 1500}],
         }
-        for n in range(1, 9)
+        for n in range(1, 10)
     ],
 }
 
@@ -110,6 +110,22 @@ async def test_a_waiting_import_shows_its_place_and_cancelling_one_moves_the_oth
     first, last = [await wait_for_import(api, i) for i in (waiting[0], waiting[2])]
     assert (first["status"], last["status"]) == ("completed", "completed")
     assert first["started_at"] <= last["started_at"]
+
+
+async def test_a_sync_run_waits_its_turn_like_any_import(
+    api: AsyncTestClient[Any], stack: Stack, dropbox: DropboxEmulatorServer
+) -> None:
+    with stack.db() as db:
+        running = [insert_import(db, status="running") for _ in range(MAX_ACTIVE_IMPORTS)]
+    created = await api.post("/syncs", json={"url": dropbox.fixture.link("line 9"), "every": "1h"})
+    assert created.status_code == 201, created.text
+    run_id = created.json()["last_run"]["import_id"]
+    await wait_for_positions(api, [run_id], [1])
+
+    for import_id in running:
+        assert (await api.post(f"/imports/{import_id}/cancel")).status_code == 202
+    run = await wait_for_import(api, run_id)
+    assert (run["status"], run["sync_id"]) == ("completed", created.json()["sync_id"])
 
 
 async def test_two_starts_at_once_do_not_both_take_the_last_slot(stack: Stack) -> None:
