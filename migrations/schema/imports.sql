@@ -480,7 +480,8 @@ $$;
 -- Operators: progress and throughput of every import. `settled` files reached a final state,
 -- `pending` ones are found but not settled yet; `percent_done` is of the files found so far (a folder still being listed finds
 -- more). Rates divide the settled files and the imported bytes by the time since the import
--- started. `removed`: the images a sync run found gone; `sync_id`: the sync it is a run of.
+-- started. `removed`: the images a sync run found gone; `sync_id`: the sync it is a run of;
+-- `queue_position`: its place in the line of imports waiting to start (1 = next), if it waits.
 CREATE OR REPLACE VIEW import_progress AS
 SELECT i.id AS import_id,
        i.source,
@@ -505,7 +506,8 @@ SELECT i.id AS import_id,
        i.error,
        i.removed,
        i.sync_id,
-       t.settled
+       t.settled,
+       import_queue_position(i) AS queue_position
 FROM imports i
 CROSS JOIN LATERAL (
     SELECT import_settled_files(i) AS settled,

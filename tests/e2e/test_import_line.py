@@ -19,6 +19,7 @@ from tests.api.races import race
 from tests.conftest import Stack
 from tests.dropbox_fixtures import start_dropbox_import
 from tests.helpers import wait_for_import
+from tests.ops.psql import ops
 from worker.sources.base import FolderRef
 
 MAX_ACTIVE_IMPORTS = 2
@@ -99,6 +100,8 @@ async def test_a_waiting_import_shows_its_place_and_cancelling_one_moves_the_oth
     )
     body = (await api.get(f"/imports/{waiting[0]}")).json()
     assert (body["status"], body["started_at"], body["error"]) == ("queued", None, None)
+    (progress,) = ops(stack.database_url, "import_progress.sql", import_id=waiting[2])
+    assert (progress["status"], progress["queue_position"]) == ("queued", "3")
 
     assert (await api.post(f"/imports/{waiting[1]}/cancel")).status_code == 202
     await wait_for_positions(api, [waiting[0], waiting[2]], [1, 2])
