@@ -118,7 +118,7 @@ $$;
 
 -- The line of imports waiting to start: every queued import, oldest first. Past
 -- MAX_ACTIVE_IMPORTS running, an import waits in it, queued, and starts when the running
--- imports and those ahead of it leave a slot; `waiting_since` says it waited. Its place
+-- imports leave a slot and those ahead of it have started; `waiting_since` says it waited. Its place
 -- (1 = next) while it waits, NULL when it is not waiting: what the API shows.
 CREATE OR REPLACE FUNCTION import_queue_position(i imports) RETURNS integer
     LANGUAGE sql STABLE
@@ -130,11 +130,12 @@ AS $$
 $$;
 
 -- Whether a queued import's turn to start has come under `cap` running imports (0: no cap):
--- 'start' when the running imports and the queued ones ahead of it in line leave a slot free,
--- 'waiting' when they do not (the import stays queued, marked waiting), 'gone' when it is no
--- longer queued (another run of its start job, a cancellation). Every start takes the same
--- transaction-level advisory lock first and, on 'start', calls import_start in the same
--- transaction: two starts never both see the last free slot, nor pass one another in line.
+-- 'start' when it is first in line and a slot is free, 'waiting' otherwise (the import stays
+-- queued, marked waiting: the start of the one ahead, or the end of a running one, queues its
+-- start again), 'gone' when it is no longer queued (another run of its start job, a
+-- cancellation). Every start takes the same transaction-level advisory lock first and, on
+-- 'start', calls import_start in the same transaction: two starts never both see the last
+-- free slot, and imports start one after the other, oldest first.
 CREATE OR REPLACE FUNCTION import_take_turn(import_id uuid, cap integer) RETURNS text
     LANGUAGE plpgsql
 AS $$
@@ -147,10 +148,10 @@ BEGIN
         RETURN 'gone';
     END IF;
     IF cap > 0
-       AND (SELECT count(*) FROM imports WHERE status = 'running')
-           + (SELECT count(*) FROM imports ahead
-              WHERE ahead.status = 'queued'
-                AND (ahead.created_at, ahead.id) < (me.created_at, me.id)) >= cap THEN
+       AND (EXISTS (SELECT FROM imports ahead
+                    WHERE ahead.status = 'queued'
+                      AND (ahead.created_at, ahead.id) < (me.created_at, me.id))
+            OR (SELECT count(*) FROM imports WHERE status = 'running') >= cap) THEN
         UPDATE imports SET waiting_since = coalesce(waiting_since, now())
         WHERE id = import_take_turn.import_id;
         RETURN 'waiting';
@@ -162,7 +163,7 @@ $$;
 -- The queued imports at the head of the line that have slots under `cap` (0: no cap, up to
 -- `most`) and no job queued or running (a queued import's only job is its start): those that waited and whose turn has come, or
 -- whose start job was lost. The worker queues their start jobs (it looks every few seconds,
--- and at once when an import ends); each start takes its turn again under the lock above.
+-- and at once when an import starts or ends); each takes its turn under the lock above.
 CREATE OR REPLACE FUNCTION imports_due_to_start(cap integer, most integer) RETURNS SETOF uuid
     LANGUAGE sql STABLE
 AS $$

@@ -5,6 +5,7 @@ last slot."""
 
 import asyncio
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -112,7 +113,7 @@ async def test_a_waiting_import_shows_its_place_and_cancelling_one_moves_the_oth
         assert (await api.post(f"/imports/{import_id}/cancel")).status_code == 202
     first, last = [await wait_for_import(api, i) for i in (waiting[0], waiting[2])]
     assert (first["status"], last["status"]) == ("completed", "completed")
-    assert first["started_at"] <= last["started_at"]
+    assert datetime.fromisoformat(first["started_at"]) < datetime.fromisoformat(last["started_at"])
 
 
 async def test_a_sync_run_waits_its_turn_like_any_import(

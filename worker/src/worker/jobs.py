@@ -61,10 +61,14 @@ async def defer_start_import(conn: Connection, import_id: str) -> None:
 
 
 async def queue_imports_in_turn_if_ended(conn: Connection, import_status: str | None) -> None:
-    """When the caller's transaction ends an import, a run now of the periodic job that starts
-    the imports whose turn has come (their slot is free); one such job waiting is enough."""
-    if import_status not in ENDED_STATUSES:
-        return
+    """When the caller's transaction ends an import, its slot is free: `queue_imports_in_turn`."""
+    if import_status in ENDED_STATUSES:
+        await queue_imports_in_turn(conn)
+
+
+async def queue_imports_in_turn(conn: Connection) -> None:
+    """A run now, on the caller's transaction, of the periodic job that queues the start of the
+    imports whose turn has come; one such job waiting is enough."""
     deferrer: Any = app.configure_task(
         QUEUE_IMPORTS_IN_TURN,
         queue=LISTING_QUEUE,

@@ -33,12 +33,17 @@ MAX_STARTS_PER_PASS = 100
 
 
 async def start_import(services: Services, import_id: str) -> None:
-    """Check the root folder can be listed, then, when the import's turn has come under
-    MAX_ACTIVE_IMPORTS, start it and queue its first page. Otherwise it waits in line, queued,
-    and this job ends: `queue_imports_in_turn` queues its start again when a slot is its."""
-    async with services.pool.connection() as conn:
+    """When the import's turn has come under MAX_ACTIVE_IMPORTS (first in line, a slot free),
+    check its root folder can be listed, start it and queue its first page. Otherwise it waits
+    in line, queued, and this job ends: `queue_imports_in_turn` queues its start again when
+    the import ahead of it starts or a running one ends."""
+    cap = services.settings.max_active_imports
+    async with services.pool.connection() as conn, conn.transaction():
         row = await import_rows.get_import_to_run(conn, import_id)
-    if row is None or row["status"] != "queued":
+        turn = "gone" if row is None else await import_rows.take_turn(conn, import_id, cap)
+    if turn == "waiting":
+        log.info("import.waiting import_id=%s", import_id)
+    if row is None or turn != "start":
         return
     link = services.link_of(row)
     root = link.locator.root()
@@ -49,15 +54,13 @@ async def start_import(services: Services, import_id: str) -> None:
         await fail_import(services, import_id, str(exc))
         return
     async with services.pool.connection() as conn, conn.transaction():
-        turn = await import_rows.take_turn(conn, import_id, services.settings.max_active_imports)
-        if turn == "waiting":
-            log.info("import.waiting import_id=%s", import_id)
-            return
-        if turn != "start" or not await import_rows.start_import(
-            conn, import_id, root, connector.notes
-        ):
+        if await import_rows.take_turn(conn, import_id, cap) != "start":
+            return  # a retried import took the slot meanwhile, or this one was cancelled
+        if not await import_rows.start_import(conn, import_id, root, connector.notes):
             return
         await jobs.defer_list_page(conn, import_id, root.folder_id)
+        if cap:
+            await jobs.queue_imports_in_turn(conn)  # the next in line, if a slot is left
     log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
 
 
