@@ -8,7 +8,7 @@ set -eu
 USAGE="Usage: ${0##*/} ID
 
 Follow an import until it ends: one progress line (files settled of those found, by outcome,
-bytes imported, rate, time). On a terminal the line is redrawn in place; otherwise a line is
+bytes imported, rate, time), or, while it waits its turn to start, how many imports are ahead. On a terminal the line is redrawn in place; otherwise a line is
 printed each time the progress changes.
 
   ID          the import's id (import-google-drive.sh and import-dropbox.sh print it)
@@ -45,12 +45,17 @@ def bytes: if . >= 1e9 then "\(. / 1e9 | one) GB" elif . >= 1e6 then "\(. / 1e6 
 .counts as $c
 | $c.settled as $settled
 | .status,
-  ([.status, $c.discovered, $settled, $c.failed, .bytes_imported] | map(tostring) | join(" ")),
-  ("\(.status): \($settled)/\($c.discovered) files (\($c.imported) imported, \($c.unchanged) unchanged, "
+  ([.status, .queue_position, $c.discovered, $settled, $c.failed, .bytes_imported]
+   | map(tostring) | join(" ")),
+  (if .queue_position then
+     "\(.status): waiting: \(.queue_position - 1) import\(if .queue_position == 2 then "" else "s" end) ahead"
+   else
+  "\(.status): \($settled)/\($c.discovered) files (\($c.imported) imported, \($c.unchanged) unchanged, "
    + "\($c.skipped) skipped, \($c.failed) failed), \(.bytes_imported | bytes)"
    + (if .rate then ", \(.rate.files_per_second | one) files/s, \(.rate.bytes_per_second | bytes)/s"
       else "" end)
-   + (if .elapsed_seconds then ", \(.elapsed_seconds | one)s" else "" end))'
+   + (if .elapsed_seconds then ", \(.elapsed_seconds | one)s" else "" end)
+   end)'
 
 tty=false
 if [ -t 1 ]; then tty=true; fi

@@ -4,8 +4,9 @@
 -- and operators' SQL call them, and none of them writes a status or a counter itself.
 --
 --   queued ──import_start──▶ running ──(import_settled)──▶ completed | completed_with_errors
---     │                        │  ▲                                         │
---     ├──import_refuse──▶ failed ◀──import_fail                             │
+--   (import_take_turn: it waits    │  ▲                                     │
+--    its turn in line, queued)     │  │                                     │
+--     ├────────────────▶ failed ◀──import_fail                             │
 --     │                        │  └───────────── requeue_failed_files ◀─────┘
 --     └────────────────────────┴──cancel_import──▶ cancelled
 --   a file: (import_add_files) pending ──import_settle_files──▶ imported | skipped | failed
@@ -115,11 +116,68 @@ AS $$
     SELECT EXISTS (SELECT 1 FROM failed);
 $$;
 
--- queued → failed, for an import that is not to start (a cap); false if it was not queued.
-CREATE OR REPLACE FUNCTION import_refuse(import_id uuid, reason text) RETURNS boolean
-    LANGUAGE sql
+-- The line of imports waiting to start: every queued import, oldest first. Past
+-- MAX_ACTIVE_IMPORTS running, an import waits in it, queued, and starts when the running
+-- imports leave a slot and those ahead of it have started; `waiting_since` says it waited. Its place
+-- (1 = next) while it waits, NULL when it is not waiting: what the API shows.
+CREATE OR REPLACE FUNCTION import_queue_position(i imports) RETURNS integer
+    LANGUAGE sql STABLE
 AS $$
-    SELECT import_fail_from(import_id, reason, ARRAY['queued']);
+    SELECT CASE WHEN i.status = 'queued' AND i.waiting_since IS NOT NULL THEN
+        (SELECT count(*)::integer FROM imports ahead
+         WHERE ahead.status = 'queued' AND (ahead.created_at, ahead.id) <= (i.created_at, i.id))
+    END;
+$$;
+
+-- Whether a queued import's turn to start has come under `cap` running imports (0: no cap):
+-- 'start' when it is first in line and a slot is free, 'waiting' otherwise (the import stays
+-- queued, marked waiting: the start of the one ahead, or the end of a running one, queues its
+-- start again), 'gone' when it is no longer queued (another run of its start job, a
+-- cancellation). Every start takes the same transaction-level advisory lock first and, on
+-- 'start', calls import_start in the same transaction: two starts never both see the last
+-- free slot, and imports start one after the other, oldest first.
+CREATE OR REPLACE FUNCTION import_take_turn(import_id uuid, cap integer) RETURNS text
+    LANGUAGE plpgsql
+AS $$
+DECLARE
+    me imports;
+BEGIN
+    PERFORM pg_advisory_xact_lock(7316283541);
+    SELECT * INTO me FROM imports WHERE id = import_take_turn.import_id;
+    IF NOT FOUND OR me.status <> 'queued' THEN
+        RETURN 'gone';
+    END IF;
+    IF cap > 0
+       AND (EXISTS (SELECT FROM imports ahead
+                    WHERE ahead.status = 'queued'
+                      AND (ahead.created_at, ahead.id) < (me.created_at, me.id))
+            OR (SELECT count(*) FROM imports WHERE status = 'running') >= cap) THEN
+        UPDATE imports SET waiting_since = coalesce(waiting_since, now())
+        WHERE id = import_take_turn.import_id;
+        RETURN 'waiting';
+    END IF;
+    RETURN 'start';
+END;
+$$;
+
+-- The queued imports at the head of the line that have slots under `cap` (0: no cap, up to
+-- `most`) and no job queued or running (a queued import's only job is its start): those that waited and whose turn has come, or
+-- whose start job was lost. The worker queues their start jobs (it looks every few seconds,
+-- and at once when an import starts or ends); each takes its turn under the lock above.
+CREATE OR REPLACE FUNCTION imports_due_to_start(cap integer, most integer) RETURNS SETOF uuid
+    LANGUAGE sql STABLE
+AS $$
+    SELECT head.id
+    FROM (SELECT id, created_at FROM imports WHERE status = 'queued'
+          ORDER BY created_at, id
+          LIMIT CASE WHEN cap > 0
+                     THEN least(most, greatest(cap - (SELECT count(*) FROM imports
+                                                      WHERE status = 'running'), 0))
+                     ELSE most END) head
+    WHERE NOT EXISTS (SELECT FROM procrastinate_jobs j
+                      WHERE j.status IN ('todo', 'doing')
+                        AND j.args ->> 'import_id' = head.id::text)
+    ORDER BY head.created_at, head.id;
 $$;
 
 -- queued | running → failed as a whole (the folder cannot be listed, a cap was reached).
@@ -423,7 +481,8 @@ $$;
 -- Operators: progress and throughput of every import. `settled` files reached a final state,
 -- `pending` ones are found but not settled yet; `percent_done` is of the files found so far (a folder still being listed finds
 -- more). Rates divide the settled files and the imported bytes by the time since the import
--- started. `removed`: the images a sync run found gone; `sync_id`: the sync it is a run of.
+-- started. `removed`: the images a sync run found gone; `sync_id`: the sync it is a run of;
+-- `queue_position`: its place in the line of imports waiting to start (1 = next), if it waits.
 CREATE OR REPLACE VIEW import_progress AS
 SELECT i.id AS import_id,
        i.source,
@@ -448,7 +507,8 @@ SELECT i.id AS import_id,
        i.error,
        i.removed,
        i.sync_id,
-       t.settled
+       t.settled,
+       import_queue_position(i) AS queue_position
 FROM imports i
 CROSS JOIN LATERAL (
     SELECT import_settled_files(i) AS settled,

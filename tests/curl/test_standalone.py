@@ -425,6 +425,27 @@ def test_watch_exit_code_says_how_the_import_ended(
     assert [r.path for r in recording_api.requests] == [f"/imports/{IMPORT_ID}"]
 
 
+def test_watch_prints_how_many_imports_are_ahead_while_the_import_waits(
+    recording_api: RecordingApi,
+) -> None:
+    recording_api.body = import_view("queued", queue_position=3)
+    env = env_for(recording_api.url, WATCH_INTERVAL="0.1")
+    with subprocess.Popen(
+        [SHELL, str(CURL_DIR / "watch-import.sh"), IMPORT_ID],
+        env=env,
+        stdout=subprocess.PIPE,
+        text=True,
+    ) as watching:
+        assert watching.stdout is not None
+        assert watching.stdout.readline() == "queued: waiting: 2 imports ahead\n"
+        recording_api.body = import_view("queued", queue_position=2)
+        assert watching.stdout.readline() == "queued: waiting: 1 import ahead\n"
+        recording_api.body = import_view("completed", queue_position=None)
+        rest, _ = watching.communicate(timeout=30)
+    assert watching.returncode == 0
+    assert rest.startswith("completed: 3/3 files")
+
+
 def test_cancel_prints_the_status_and_the_jobs_it_cancelled(recording_api: RecordingApi) -> None:
     recording_api.status = 202
     recording_api.body = json.dumps(

@@ -1,7 +1,7 @@
 """The caps a public deployment sets on imports, enforced by the real worker: an image over
 MAX_FILE_BYTES is skipped when its size is listed and fails when only its download shows it, an
 import that would pass MAX_FILES_PER_IMPORT or MAX_IMPORT_BYTES stops listing and fails naming
-the cap, and no import starts while MAX_ACTIVE_IMPORTS are running.
+the cap. (MAX_ACTIVE_IMPORTS, the line of imports waiting their turn: test_import_line.py.)
 
 Dropbox announces sizes when listing; Drive without an API key does not (its web pages give
 none), so this module's worker reads Drive that way. Both emulators carry this module's own
@@ -14,29 +14,21 @@ from typing import Any
 import pytest
 from litestar.testing import AsyncTestClient
 
-from api.db import create_pool
-from api.settings import Settings as ApiSettings
-from domain.imports import repository as import_rows
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.google_drive import DriveFixture, EmulatorServer
-from tests.api.factories import insert_import
-from tests.api.races import race
 from tests.conftest import Stack
 from tests.dropbox_fixtures import start_dropbox_import
 from tests.helpers import all_images, start_import, wait_for_import
-from worker.sources.base import FolderRef
 
 MAX_FILE_BYTES = 1_000_000
 MAX_FILES_PER_IMPORT = 20
 MAX_IMPORT_BYTES = 3_000_000
-MAX_ACTIVE_IMPORTS = 2
 
 WORKER_ENV = {
     "GOOGLE_API_KEY": "",
     "MAX_FILE_BYTES": str(MAX_FILE_BYTES),
     "MAX_FILES_PER_IMPORT": str(MAX_FILES_PER_IMPORT),
     "MAX_IMPORT_BYTES": str(MAX_IMPORT_BYTES),
-    "MAX_ACTIVE_IMPORTS": str(MAX_ACTIVE_IMPORTS),
     # Pages of 8 files, so a folder's files add up over several listing transactions.
     "LISTING_PAGE_SIZE": "8",
     "SOURCE_REQUESTS_PER_SECOND": "400",
@@ -184,66 +176,3 @@ async def test_an_import_whose_images_would_pass_max_import_bytes_stops_listing_
             "SELECT discovered, bytes_discovered FROM imports WHERE id = %s", (import_id,)
         ).fetchone()
     assert row == (2, 1_800_000)
-
-
-async def test_no_import_starts_while_max_active_imports_are_running(
-    api: AsyncTestClient[Any], stack: Stack, dropbox: DropboxEmulatorServer
-) -> None:
-    with stack.db() as db:
-        running = [insert_import(db, status="running") for _ in range(MAX_ACTIVE_IMPORTS)]
-    try:
-        refused = await wait_for_import(
-            api, await start_dropbox_import(api, dropbox.fixture.link("ordinary"))
-        )
-    finally:
-        for import_id in running:
-            assert (await api.post(f"/imports/{import_id}/cancel")).status_code == 202
-
-    assert refused["status"] == "failed"
-    assert refused["started_at"] is None
-    assert refused["error"] == (
-        "not started: 2 imports are running, the most this service runs at once "
-        "(MAX_ACTIVE_IMPORTS=2); start it again when one of them has finished"
-    )
-    # A slot free again, the same folder imports.
-    again = await wait_for_import(
-        api, await start_dropbox_import(api, dropbox.fixture.link("ordinary"))
-    )
-    assert again["status"] == "completed", again
-
-
-async def test_two_starts_at_once_do_not_both_take_the_last_slot(stack: Stack) -> None:
-    """Each start counts the running imports under one lock: the second waits for the first
-    to commit, then sees the slot taken."""
-    with stack.db() as db:
-        running = db.execute("SELECT count(*) FROM imports WHERE status = 'running'").fetchone()
-        first_id = insert_import(db, status="queued")
-        second_id = insert_import(db, status="queued")
-    assert running is not None
-    last_slot = running[0] + 1
-    pool = create_pool(ApiSettings(database_url=stack.database_url, db_pool_max_size=2))
-    await pool.open()
-
-    def start_within(import_id: str) -> Any:
-        async def start(conn: Any) -> bool:
-            if await import_rows.count_running_imports(conn) >= last_slot:
-                await import_rows.refuse_import(conn, import_id, "no slot")
-                return False
-            return await import_rows.start_import(conn, import_id, FolderRef("f"), None)
-
-        return start
-
-    try:
-        first, second = await race(stack, pool, start_within(first_id), start_within(second_id))
-    finally:
-        await pool.close()
-    assert (first, second) == (True, False)
-    with stack.db() as db:
-        db.execute("SELECT cancel_import(%s)", (first_id,))
-        statuses = dict(
-            db.execute(
-                "SELECT id::text, status FROM imports WHERE id = ANY(%s::uuid[])",
-                ([first_id, second_id],),
-            ).fetchall()
-        )
-    assert statuses == {first_id: "cancelled", second_id: "failed"}

@@ -28,7 +28,7 @@ def deliveries(db: Any, import_id: str) -> list[tuple[str, str, dict[str, Any]]]
 
 def test_each_way_an_import_ends_records_its_event(db: Any) -> None:
     refused = insert_import(db, status="queued", notify_url=HOOK)
-    db.execute("SELECT import_refuse(%s, 'too many imports')", (refused,))
+    db.execute("SELECT import_fail(%s, 'too many imports')", (refused,))
     failed = insert_import(db, status="running", notify_url=HOOK)
     db.execute("SELECT import_fail(%s, 'folder gone')", (failed,))
     cancelled = insert_import(db, status="running", notify_url=HOOK)

@@ -40,6 +40,7 @@ def import_view(status: str = "running", **counts: int) -> dict[str, Any]:
         "finished_at": None,
         "elapsed_seconds": None,
         "rate": None,
+        "queue_position": None,
     }
 
 
@@ -230,6 +231,24 @@ async def test_a_live_import_polls_and_a_finished_one_stops(
     done = await client.get(f"/imports/{IMPORT_ID}/progress", headers={"HX-Request": "true"})
     assert "hx-trigger" not in done.text
     assert 'value="100"' in done.text
+
+
+async def test_a_waiting_import_says_how_many_imports_are_ahead_of_it(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    view = import_view("queued") | {"queue_position": 3}
+    api_answers[f"GET /imports/{IMPORT_ID}"] = lambda request: httpx.Response(200, json=view)
+    waiting = await client.get(f"/imports/{IMPORT_ID}/progress", headers={"HX-Request": "true"})
+    assert "waiting: 2 imports ahead" in waiting.text
+    assert 'hx-trigger="every 1s"' in waiting.text
+
+    view = import_view("queued") | {"queue_position": 2}
+    next_but_one = await client.get(f"/imports/{IMPORT_ID}")
+    assert "waiting: 1 import ahead" in next_but_one.text
+
+    view = import_view("queued") | {"queue_position": None}
+    starting = await client.get(f"/imports/{IMPORT_ID}")
+    assert "ahead" not in starting.text
 
 
 async def test_names_are_escaped_and_scripts_are_only_the_sites_own(

@@ -12,6 +12,7 @@ EXPECTED = {
     names.QUEUE_REQUEUED_FILES: ("queue-requeued-files", "*/10", "listing", 10, True),
     names.QUEUE_REQUESTED_DERIVATIVES: ("queue-requested-derivatives", "*/10", "listing", 0, True),
     names.START_DUE_SYNC_RUNS: ("start-due-sync-runs", "*/5", "listing", 10, True),
+    names.QUEUE_IMPORTS_IN_TURN: ("queue-imports-in-turn", "*/2", "listing", 10, True),
     names.DELETE_REMOVED_IMAGES: ("delete-removed-images", "*/10", "listing", 0, True),
     names.RECOVER_STALLED_JOBS: ("recover-stalled-jobs", "*/10", "listing", 100, False),
     names.QUEUE_WEBHOOK_DELIVERIES: ("queue-webhook-deliveries", "*/5", "webhooks", 0, True),

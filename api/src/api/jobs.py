@@ -7,7 +7,12 @@ import procrastinate
 from procrastinate import PsycopgConnector
 
 from domain.db import Connection
-from domain.task_names import LISTING_QUEUE, QUEUE_REQUEUED_FILES, START_IMPORT
+from domain.task_names import (
+    LISTING_QUEUE,
+    QUEUE_IMPORTS_IN_TURN,
+    QUEUE_REQUEUED_FILES,
+    START_IMPORT,
+)
 
 
 def create_job_app() -> procrastinate.App:
@@ -25,19 +30,27 @@ async def defer_start_import(job_app: procrastinate.App, conn: Connection, impor
 
 async def defer_queue_requeued_files(job_app: procrastinate.App, conn: Connection) -> None:
     """Ask the worker now, inside the caller's transaction, to queue the transfers of files put
-    back to pending (it also looks every few seconds). One such job waiting is enough."""
+    back to pending (it also looks every few seconds)."""
+    await _defer_periodic_now(job_app, conn, QUEUE_REQUEUED_FILES)
+
+
+async def defer_queue_imports_in_turn(job_app: procrastinate.App, conn: Connection) -> None:
+    """Ask the worker now, inside the caller's transaction, to start the imports whose turn has
+    come: a running import ended (it also looks every few seconds)."""
+    await _defer_periodic_now(job_app, conn, QUEUE_IMPORTS_IN_TURN)
+
+
+async def _defer_periodic_now(job_app: procrastinate.App, conn: Connection, name: str) -> None:
+    """A run of the periodic job `name` now; one such job waiting is enough."""
     deferrer: Any = job_app.configure_task(
-        QUEUE_REQUEUED_FILES,
-        queue=LISTING_QUEUE,
-        queueing_lock=QUEUE_REQUEUED_FILES,
-        connection=conn,
+        name, queue=LISTING_QUEUE, queueing_lock=name, connection=conn
     )
     try:
         # A savepoint: finding one waiting already must not abort the caller's transaction.
         async with conn.transaction():
             await deferrer.defer_async(timestamp=0)
     except procrastinate.exceptions.AlreadyEnqueued:
-        pass  # the one waiting takes these files too
+        pass  # the one waiting does it too
 
 
 async def cancel_jobs(job_app: procrastinate.App, job_ids: list[int]) -> int:

@@ -2,6 +2,7 @@
 and the API defers jobs by them (it imports this module, never the tasks)."""
 
 START_IMPORT = "import.start"
+QUEUE_IMPORTS_IN_TURN = "import.queue_imports_in_turn"
 LIST_FOLDER_PAGE = "import.list_folder_page"
 TRANSFER_BATCH = "import.transfer_batch"
 QUEUE_REQUEUED_FILES = "import.queue_requeued_files"

@@ -45,6 +45,13 @@ class Import(msgspec.Struct):
     rate: ImportRate | None
     # Set when the import is a run of a sync (an API without syncs sends none).
     sync_id: str | None = None
+    # Its place in the line of imports waiting to start (1 = next); None when not waiting.
+    queue_position: int | None = None
+
+    @property
+    def imports_ahead(self) -> int | None:
+        """How many imports start before this one, while it waits its turn."""
+        return None if self.queue_position is None else self.queue_position - 1
 
     @property
     def is_live(self) -> bool:

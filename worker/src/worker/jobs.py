@@ -14,6 +14,7 @@ from domain.task_names import (
     LIST_FOLDER_PAGE,
     LISTING_QUEUE,
     MAKE_DERIVATIVES,
+    QUEUE_IMPORTS_IN_TURN,
     START_IMPORT,
     TRANSFER_BATCH,
     TRANSFER_QUEUE,
@@ -26,6 +27,8 @@ DERIVATIVES_PRIORITY = -10
 LISTING_PRIORITY = 10
 # Putting a dead worker's jobs back goes before everything.
 RECOVERY_PRIORITY = 100
+# An import's statuses once it ended: its running slot is free.
+ENDED_STATUSES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
 
 app = procrastinate.App(connector=procrastinate.PsycopgConnector())
 log = logging.getLogger("worker.jobs")
@@ -55,6 +58,30 @@ async def defer_start_import(conn: Connection, import_id: str) -> None:
     """The job that starts an import (a sync's run; the API defers the others)."""
     deferrer: Any = app.configure_task(START_IMPORT, queue=LISTING_QUEUE, connection=conn)
     await deferrer.defer_async(import_id=import_id)
+
+
+async def queue_imports_in_turn_if_ended(conn: Connection, import_status: str | None) -> None:
+    """When the caller's transaction ends an import, its slot is free: `queue_imports_in_turn`."""
+    if import_status in ENDED_STATUSES:
+        await queue_imports_in_turn(conn)
+
+
+async def queue_imports_in_turn(conn: Connection) -> None:
+    """A run now, on the caller's transaction, of the periodic job that queues the start of the
+    imports whose turn has come; one such job waiting is enough."""
+    deferrer: Any = app.configure_task(
+        QUEUE_IMPORTS_IN_TURN,
+        queue=LISTING_QUEUE,
+        priority=LISTING_PRIORITY,
+        queueing_lock=QUEUE_IMPORTS_IN_TURN,
+        connection=conn,
+    )
+    try:
+        # A savepoint: finding one waiting already must not abort the caller's transaction.
+        async with conn.transaction():
+            await deferrer.defer_async(timestamp=0)
+    except procrastinate.exceptions.AlreadyEnqueued:
+        pass  # the one waiting starts them too
 
 
 async def defer_list_page(conn: Connection, import_id: str, folder_id: str) -> None:

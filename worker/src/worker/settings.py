@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # 0 (or an empty value) turns a cap off. Over MAX_FILES_PER_IMPORT files or
     # MAX_IMPORT_BYTES known bytes, an import stops listing and fails; an image over
     # MAX_FILE_BYTES is skipped (or, when its size is unknown until it downloads, fails); with
-    # MAX_ACTIVE_IMPORTS imports running, a new one fails at its start.
+    # MAX_ACTIVE_IMPORTS imports running, a new one waits its turn, queued.
     max_files_per_import: int = Field(default=100_000, ge=0)
     max_file_bytes: int = Field(default=5_000_000_000, ge=0)
     max_import_bytes: int = Field(default=500_000_000_000, ge=0)

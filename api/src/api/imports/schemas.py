@@ -64,6 +64,9 @@ class ImportView(msgspec.Struct):
     bytes_imported: int
     error: str | None
     notes: str | None
+    # While the import waits its turn (queued, MAX_ACTIVE_IMPORTS running): its place in line,
+    # 1 = next to start; null when it is not waiting.
+    queue_position: int | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

@@ -26,7 +26,7 @@ from api.imports.schemas import (
     ImportView,
     RetryAccepted,
 )
-from api.jobs import cancel_jobs, defer_queue_requeued_files
+from api.jobs import cancel_jobs, defer_queue_imports_in_turn, defer_queue_requeued_files
 from domain.db import Connection
 from domain.imports import files as import_files
 from domain.imports import repository as import_rows
@@ -120,6 +120,8 @@ async def cancel_import(
     assert row is not None
     if row["status"] != "cancelled":
         raise Conflict(f"import {import_id} already ended ({row['status']}): nothing to cancel")
+    if before["status"] == "running":
+        await defer_queue_imports_in_turn(job_app, conn)  # its slot is free
     cancelled_jobs = await cancel_jobs(job_app, await import_rows.queued_job_ids(conn, parsed_id))
     return CancelAccepted(import_id=parsed_id, status="cancelled", cancelled_jobs=cancelled_jobs)
 
@@ -139,6 +141,7 @@ def to_view(row: dict[str, Any]) -> ImportView:
         bytes_imported=row["bytes_imported"],
         error=row["error"],
         notes=row["notes"],
+        queue_position=row["queue_position"],
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],

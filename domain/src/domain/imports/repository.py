@@ -1,4 +1,4 @@
-"""SQL on imports as rows: recorded by the api, started, refused, failed and cancelled (each
+"""SQL on imports as rows: recorded by the api, started in turn, failed and cancelled (each
 change of status is one of migrations/schema/imports.sql's functions), read by both services.
 
 Functions run inside the caller's transaction and never commit: the request or job that calls
@@ -24,14 +24,11 @@ _VIEW_COLUMNS = sql.SQL(
        imported,
        unchanged, skipped, failed, removed, import_settled_files(imports) AS settled,
        bytes_imported, error, notes, created_at,
+       import_queue_position(imports) AS queue_position,
        started_at, finished_at,
        extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8
            AS elapsed_seconds"""
 )
-
-# The transaction-level advisory lock every import start takes before it counts the running
-# imports, so that two starts never both see a free slot under MAX_ACTIVE_IMPORTS.
-_START_LOCK = 7_316_283_541
 
 
 async def get_import_to_run(conn: Connection, import_id: str) -> dict[str, Any] | None:
@@ -58,23 +55,24 @@ async def start_import(
     return bool(row and row["started"])
 
 
-async def count_running_imports(conn: Connection) -> int:
-    """How many imports are running, counted under the lock that orders every start: until this
-    transaction ends, no other start can change the count."""
-    await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_START_LOCK,))
-    cur = await conn.execute("SELECT count(*) AS running FROM imports WHERE status = 'running'")
+async def take_turn(conn: Connection, import_id: str, cap: int) -> str:
+    """Whether a queued import may start now under `cap` running imports (0: no cap): 'start'
+    (then start it in this transaction: until it ends, no other start takes a slot), 'waiting'
+    (it stays queued, in line), or 'gone' (no longer queued)."""
+    cur = await conn.execute("SELECT import_take_turn(%s, %s) AS turn", (import_id, cap))
     row = await cur.fetchone()
     assert row is not None
-    running: int = row["running"]
-    return running
+    turn: str = row["turn"]
+    return turn
 
 
-async def refuse_import(conn: Connection, import_id: str, error: str) -> bool:
-    """queued → failed, for an import that is not to start; False if it was not queued (a
-    repeated run of its start job found it started already)."""
-    cur = await conn.execute("SELECT import_refuse(%s, %s) AS refused", (import_id, error))
-    row = await cur.fetchone()
-    return bool(row and row["refused"])
+async def imports_due_to_start(conn: Connection, cap: int, most: int) -> list[str]:
+    """The queued imports at the head of the line with a slot free under `cap` and no start job
+    queued or running, oldest first: theirs to queue."""
+    cur = await conn.execute(
+        "SELECT id::text AS id FROM imports_due_to_start(%s, %s) AS id", (cap, most)
+    )
+    return [row["id"] for row in await cur.fetchall()]
 
 
 async def fail_import(conn: Connection, import_id: str, error: str) -> None:

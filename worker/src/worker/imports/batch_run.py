@@ -65,7 +65,8 @@ async def fail_pending_files(
             )
             for row in batch.files
         ]
-        await import_files.settle_files(conn, import_id, batch.source, outcomes)
+        settled = await import_files.settle_files(conn, import_id, batch.source, outcomes)
+        await jobs.queue_imports_in_turn_if_ended(conn, settled.import_status)
     count_settled(batch.source, outcomes)
     log.warning(
         "import.files_failed import_id=%s files=%d reason=%s", import_id, len(outcomes), reason
@@ -203,6 +204,7 @@ class _BatchRun:
                         settled.images_to_derive,
                         batch_images=self._services.settings.derivative_batch_images,
                     )
+                    await jobs.queue_imports_in_turn_if_ended(conn, settled.import_status)
                 status = settled.import_status
                 count_settled(self._source, outcomes)
             except psycopg.errors.ObjectNotInPrerequisiteState:

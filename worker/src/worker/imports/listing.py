@@ -11,11 +11,13 @@ import time
 
 import psycopg
 
+from domain.db import Connection
 from domain.imports import listing as listing
 from domain.imports import repository as import_rows
 from worker import jobs, metrics
 from worker.imports import transfers
 from worker.imports.transfers import over_file_cap
+from worker.periodic import take_and_queue
 from worker.services import Services
 from worker.settings import Settings
 from worker.sources.base import FolderRef, FolderUnavailable, SourceFile
@@ -25,14 +27,23 @@ log = logging.getLogger("worker.pipeline")
 # How long one listing job goes on listing its folder's pages before it queues the rest as a
 # new job: well within SHUTDOWN_GRACE_SECONDS, so a stopping worker lets it finish.
 LISTING_SLICE_SECONDS = 10.0
+# Start jobs one pass of queue_imports_in_turn queues at most (without MAX_ACTIVE_IMPORTS: the
+# queued imports whose start job was lost); the next pass takes the rest.
+MAX_STARTS_PER_PASS = 100
 
 
 async def start_import(services: Services, import_id: str) -> None:
-    """Check the root folder can be listed, then queue its first page, unless
-    MAX_ACTIVE_IMPORTS imports are running already: then the import fails at once, saying so."""
-    async with services.pool.connection() as conn:
+    """When the import's turn has come under MAX_ACTIVE_IMPORTS (first in line, a slot free),
+    check its root folder can be listed, start it and queue its first page. Otherwise it waits
+    in line, queued, and this job ends: `queue_imports_in_turn` queues its start again when
+    the import ahead of it starts or a running one ends."""
+    cap = services.settings.max_active_imports
+    async with services.pool.connection() as conn, conn.transaction():
         row = await import_rows.get_import_to_run(conn, import_id)
-    if row is None or row["status"] != "queued":
+        turn = "gone" if row is None else await import_rows.take_turn(conn, import_id, cap)
+    if turn == "waiting":
+        log.info("import.waiting import_id=%s", import_id)
+    if row is None or turn != "start":
         return
     link = services.link_of(row)
     root = link.locator.root()
@@ -42,19 +53,33 @@ async def start_import(services: Services, import_id: str) -> None:
     except FolderUnavailable as exc:
         await fail_import(services, import_id, str(exc))
         return
-    cap = services.settings.max_active_imports
     async with services.pool.connection() as conn, conn.transaction():
-        if cap and (running := await import_rows.count_running_imports(conn)) >= cap:
-            refusal = (
-                f"not started: {running} imports are running, the most this service runs at "
-                f"once (MAX_ACTIVE_IMPORTS={cap}); start it again when one of them has finished"
-            )
-            if await import_rows.refuse_import(conn, import_id, refusal):
-                log.warning("import.refused import_id=%s running=%d", import_id, running)
+        if await import_rows.take_turn(conn, import_id, cap) != "start":
+            return  # a retried import took the slot meanwhile, or this one was cancelled
+        if not await import_rows.start_import(conn, import_id, root, connector.notes):
             return
-        if await import_rows.start_import(conn, import_id, root, connector.notes):
-            await jobs.defer_list_page(conn, import_id, root.folder_id)
+        await jobs.defer_list_page(conn, import_id, root.folder_id)
+        if cap:
+            await jobs.queue_imports_in_turn(conn)  # the next in line, if a slot is left
     log.info("import.started import_id=%s folder_id=%s", import_id, root.folder_id)
+
+
+async def queue_imports_in_turn(services: Services) -> list[str]:
+    """Queue the start jobs of the imports at the head of the line whose turn has come (a
+    slot is free for them under MAX_ACTIVE_IMPORTS) and that have none queued or running."""
+    cap = services.settings.max_active_imports
+
+    async def take(conn: Connection) -> list[str]:
+        return await import_rows.imports_due_to_start(conn, cap, MAX_STARTS_PER_PASS)
+
+    async def queue(conn: Connection, import_ids: list[str]) -> None:
+        for import_id in import_ids:
+            await jobs.defer_start_import(conn, import_id)
+
+    due = await take_and_queue(services, take, queue)
+    for import_id in due:
+        log.info("import.turn_came import_id=%s", import_id)
+    return due
 
 
 async def list_folder_pages(services: Services, import_id: str, folder_id: str) -> None:
@@ -110,6 +135,7 @@ async def list_next_page(
                 raise psycopg.Rollback(recording)
         if over_cap:
             await import_rows.fail_import(conn, import_id, over_cap)
+            await jobs.queue_imports_in_turn_if_ended(conn, "failed")
             log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
             return False
         await transfers.defer_transfers(services, conn, import_id, added.to_transfer)
@@ -120,7 +146,8 @@ async def list_next_page(
             if last_of_job:
                 await jobs.defer_list_page(conn, import_id, folder_id)
         else:
-            await listing.finish_folder(conn, import_id)
+            status = await listing.finish_folder(conn, import_id)
+            await jobs.queue_imports_in_turn_if_ended(conn, status)
     count_listed(checkpoint["source"], added)
     log.info(
         "import.page_listed import_id=%s folder_id=%s page=%d files=%d new_images=%d more=%s",
@@ -137,6 +164,7 @@ async def list_next_page(
 async def fail_import(services: Services, import_id: str, error: str) -> None:
     async with services.pool.connection() as conn, conn.transaction():
         await import_rows.fail_import(conn, import_id, error)
+        await jobs.queue_imports_in_turn_if_ended(conn, "failed")
     log.warning("import.failed import_id=%s error=%s", import_id, error)
 
 

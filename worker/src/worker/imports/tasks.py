@@ -66,6 +66,12 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
     await run_job(context, batch_run.transfer_batch(services, import_id, file_ids), ladder)
 
 
+# Imports waiting their turn under MAX_ACTIVE_IMPORTS get their start job within 2 s of a slot
+# freeing up, oldest first.
+queue_imports_in_turn = periodic_task(
+    names.QUEUE_IMPORTS_IN_TURN, "queue-imports-in-turn", 2, listing.queue_imports_in_turn,
+    retry=retry, priority=jobs.LISTING_PRIORITY,
+)  # fmt: skip
 # Files a retry put back to pending get their transfer
 # jobs at once when the API asks (it defers this job), within 10 s when an operator's SQL did it.
 queue_requeued_files = periodic_task(
