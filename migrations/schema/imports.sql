@@ -103,19 +103,6 @@ BEGIN
 END;
 $$;
 
--- → failed as a whole, from one of the statuses `allowed`; false if the import was in none.
-CREATE OR REPLACE FUNCTION import_fail_from(import_id uuid, reason text, allowed text[])
-    RETURNS boolean
-    LANGUAGE sql
-AS $$
-    WITH failed AS (
-        UPDATE imports SET status = 'failed', error = reason, finished_at = now()
-        WHERE id = import_fail_from.import_id AND status = ANY (allowed)
-        RETURNING 1
-    )
-    SELECT EXISTS (SELECT 1 FROM failed);
-$$;
-
 -- The line of imports waiting to start: every queued import, oldest first. Past
 -- MAX_ACTIVE_IMPORTS running, an import waits in it, queued, and starts when the running
 -- imports leave a slot and those ahead of it have started; `waiting_since` says it waited. Its place
@@ -184,7 +171,12 @@ $$;
 CREATE OR REPLACE FUNCTION import_fail(import_id uuid, reason text) RETURNS boolean
     LANGUAGE sql
 AS $$
-    SELECT import_fail_from(import_id, reason, ARRAY['queued', 'running']);
+    WITH failed AS (
+        UPDATE imports SET status = 'failed', error = reason, finished_at = now()
+        WHERE id = import_fail.import_id AND status IN ('queued', 'running')
+        RETURNING 1
+    )
+    SELECT EXISTS (SELECT 1 FROM failed);
 $$;
 
 -- running → completed | completed_with_errors once the import is settled; the status guard
