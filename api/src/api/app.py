@@ -17,7 +17,12 @@ from api.images.endpoints import ImageController
 from api.imports.endpoints import ImportController
 from api.jobs import create_job_app
 from api.metrics import METRICS_PATH, PROMETHEUS, metrics
-from api.security import bearer_token_guard, security_headers, start_rate_limit
+from api.security import (
+    bearer_token_guard,
+    client_address_from_trusted_proxies,
+    security_headers,
+    start_rate_limit,
+)
 from api.settings import Settings, get_settings
 from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, download_links
@@ -50,6 +55,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             await pool.close()
 
     rate_limit = start_rate_limit(settings)
+    # Outermost, so that the metrics and the rate limit see the client's address.
+    client_address = client_address_from_trusted_proxies(settings)
     return Litestar(
         route_handlers=[
             healthz,
@@ -76,7 +83,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
         guards=[
             bearer_token_guard(settings, open_paths=[*HEALTH_PATHS, METRICS_PATH, OPENAPI_PATH])
         ],
-        middleware=[PROMETHEUS.middleware, *([rate_limit.middleware] if rate_limit else [])],
+        middleware=[
+            *([client_address] if client_address else []),
+            PROMETHEUS.middleware,
+            *([rate_limit.middleware] if rate_limit else []),
+        ],
         before_send=[security_headers(docs_path=OPENAPI_PATH)],
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(

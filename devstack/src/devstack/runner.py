@@ -25,9 +25,9 @@ from devstack.settings import DevstackSettings
 # The long-running services, in start order, Procfile style: a Procfile or compose file
 # mirrors this list. `$NAME` is filled in from the environment the services get.
 SERVICES: dict[str, str] = {
-    "api": "uvicorn api.app:app --host 0.0.0.0 --port $API_PORT",
+    "api": "uvicorn api.app:app --host 0.0.0.0 --port $API_PORT --no-proxy-headers",
     "worker": "image-import-worker",
-    "web": "uvicorn web.app:app --host 0.0.0.0 --port $WEB_PORT",
+    "web": "uvicorn web.app:app --host 0.0.0.0 --port $WEB_PORT --no-proxy-headers",
 }
 # Run to completion before the services start.
 MIGRATE = "migrate"
