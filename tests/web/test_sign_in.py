@@ -213,3 +213,11 @@ def test_wrong_passwords_for_the_site_are_counted_in_a_window() -> None:
     assert failures.seconds_refused() == 45
     now[0] = 60.0
     assert failures.seconds_refused() == 0
+
+
+def test_trusted_proxies_are_addresses_or_networks_separated_by_commas() -> None:
+    settings = Settings(api_token=API_TOKEN, trusted_proxies="10.0.0.0/8, 127.0.0.1,::1")
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]
+    assert Settings(trusted_proxies="").trusted_proxies == []
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        Settings(trusted_proxies="the load balancer")
