@@ -51,7 +51,9 @@ def start_server(app: str, env: dict[str, str], log: Path, port: int | None = No
     refuse_in_fast_tier(f"uvicorn {app}")
     port = port or free_port()
     url = f"http://127.0.0.1:{port}"
+    # As the images run it: the app, not uvicorn, decides which proxies to believe.
     command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
+    command.append("--no-proxy-headers")
     with log.open("ab") as out:
         process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
     server = Server(url, process, log)

@@ -113,6 +113,14 @@ def test_a_read_token_without_a_write_token_is_refused_at_startup() -> None:
         Settings(api_read_token=READ_TOKEN)
 
 
+def test_no_proxy_is_trusted_unless_trusted_proxies_names_it() -> None:
+    assert Settings().trusted_proxies == []
+    settings = Settings(trusted_proxies="10.0.0.0/8, 127.0.0.1")
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32"]
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        Settings(trusted_proxies="the load balancer")
+
+
 async def test_start_requests_past_the_rate_limit_get_429_with_retry_after(
     api_client_with: ApiClientFactory, finished_import: str
 ) -> None:

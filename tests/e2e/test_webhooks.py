@@ -11,6 +11,8 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
+from datetime import datetime
+from itertools import pairwise
 from typing import Any
 
 from litestar.testing import AsyncTestClient
@@ -187,6 +189,22 @@ async def test_a_failing_receiver_is_retried_and_each_attempt_is_visible(
         ("2", "500"),
         ("3", "200"),
     ]
+
+
+async def test_retries_are_never_further_apart_than_the_maximum_backoff(
+    api: AsyncTestClient[Any], stack: Stack, receiver: WebhookReceiver
+) -> None:
+    # The worker notices a due job only at its next poll (5 s); the retry must not wait for it.
+    path = "/flaky/5/failing-five-times"
+    import_id = ended_by_sql(stack, f"{receiver.base_url}{path}", "completed")
+
+    delivery = await settled_delivery(api, import_id)
+    assert delivery["state"] == "delivered", delivery
+    started = [datetime.fromisoformat(a["started_at"]) for a in delivery["attempts"]]
+    assert len(started) == 6
+    gaps = [(later - earlier).total_seconds() for earlier, later in pairwise(started)]
+    maximum = float(WORKER_ENV["WEBHOOK_RETRY_MAX_SECONDS"])
+    assert all(gap <= maximum + 0.5 for gap in gaps), gaps
 
 
 async def test_a_receiver_that_always_fails_is_given_up_after_the_retry_window(

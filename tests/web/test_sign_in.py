@@ -13,6 +13,7 @@ from litestar.testing import AsyncTestClient
 
 from tests.web.test_pages import import_view, with_csrf_token
 from web.app import create_app
+from web.auth.service import SignInFailures
 from web.settings import Settings
 
 API_TOKEN = "api-token-for-the-web-5e2d"
@@ -200,3 +201,23 @@ async def test_sign_in_attempts_are_limited_per_minute(guarded: Client) -> None:
     assert int(limited.headers["retry-after"]) >= 1
     # Only sign-in attempts count.
     assert (await guarded.get("/")).status_code == 200
+
+
+def test_wrong_passwords_for_the_site_are_counted_in_a_window() -> None:
+    now = [0.0]
+    failures = SignInFailures(limit=2, window_seconds=60, clock=lambda: now[0])
+    failures.record()
+    assert failures.seconds_refused() == 0
+    failures.record()
+    now[0] = 15.5
+    assert failures.seconds_refused() == 45
+    now[0] = 60.0
+    assert failures.seconds_refused() == 0
+
+
+def test_trusted_proxies_are_addresses_or_networks_separated_by_commas() -> None:
+    settings = Settings(api_token=API_TOKEN, trusted_proxies="10.0.0.0/8, 127.0.0.1,::1")
+    assert [str(n) for n in settings.trusted_proxies] == ["10.0.0.0/8", "127.0.0.1/32", "::1/128"]
+    assert Settings(trusted_proxies="").trusted_proxies == []
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        Settings(trusted_proxies="the load balancer")

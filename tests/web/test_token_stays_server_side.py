@@ -1,7 +1,8 @@
 """With API_TOKEN and API_READ_TOKEN set on the API, the web service works with the token it
 holds, and no page, fragment, redirect or header it sends to a browser carries it. Its answers
 carry the usual security headers, and the API limits start requests per visitor, not per web
-service. The real API and web under uvicorn, on the module's stack."""
+service, when each trusts the proxy in front of it (TRUSTED_PROXIES). The real API and web under
+uvicorn, on the module's stack."""
 
 import contextlib
 import time
@@ -14,14 +15,16 @@ from tests.conftest import Stack
 API_TOKEN = "web-held-token-6c1f0e8d4b2a9e73"
 API_READ_TOKEN = "read-token-1b7e5d3c9a0f4e28"
 START_LIMIT = 3
-# The API with both tokens and a small start limit.
+# The API with both tokens and a small start limit, believing the web service (on loopback) as
+# its proxy.
 API_ENV = {
     "API_TOKEN": API_TOKEN,
     "API_READ_TOKEN": API_READ_TOKEN,
     "START_RATE_LIMIT_PER_MINUTE": str(START_LIMIT),
+    "TRUSTED_PROXIES": "127.0.0.1",
 }
-# The web service holds the write token.
-WEB_ENV = {"API_TOKEN": API_TOKEN}
+# The web service holds the write token and believes these tests as the proxy in front of it.
+WEB_ENV = {"API_TOKEN": API_TOKEN, "TRUSTED_PROXIES": "127.0.0.1/32"}
 
 
 def visitor(address: str) -> dict[str, str]:

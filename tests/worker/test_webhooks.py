@@ -167,8 +167,10 @@ async def test_a_delivered_event_is_never_sent_again_by_a_rerun_job(
 
 
 async def test_a_redirect_is_not_followed_and_counts_as_a_failed_attempt(
-    database_url: str, receiver: WebhookReceiver
+    database_url: str, receiver: WebhookReceiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # One attempt, whatever the jitter: none is waited for in the job.
+    monkeypatch.setattr(webhooks, "POLL_SECONDS", 0.0)
     delivery_id = ended_import_delivery(database_url, f"{receiver.base_url}/redirect/x")
     settings = Settings(
         database_url=database_url,
@@ -216,3 +218,24 @@ def test_the_database_failing_around_an_attempt_is_retried_however_many_attempts
     )
     assert decision is not None
     assert retry.get_retry_decision(exception=KeyError("a bug"), job=job) is None
+
+
+async def test_an_attempt_due_within_a_poll_is_made_in_the_same_job(
+    database_url: str, receiver: WebhookReceiver
+) -> None:
+    # The worker would notice a retried job only at its next poll: a wait shorter than that is
+    # waited out in the job, so the attempts keep to the backoff.
+    delivery_id = ended_import_delivery(database_url, f"{receiver.base_url}/flaky/2/in-job")
+    settings = Settings(
+        database_url=database_url,
+        webhook_secret=SPEC_SECRET,
+        webhook_allowed_networks=["127.0.0.1/32"],
+        webhook_retry_base_seconds=0.2,
+        webhook_retry_max_seconds=webhooks.POLL_SECONDS,
+    )
+    async for services in worker_services(settings):
+        await webhooks.deliver(services, delivery_id)
+
+    (state, attempts, _), rows = delivery_and_attempts(database_url, delivery_id)
+    assert (state, attempts) == ("delivered", 3)
+    assert [status for _, status, _ in rows] == [500, 500, 200]

@@ -27,6 +27,7 @@ from api.route_rules import (
 )
 from api.security import (
     bearer_token_guard,
+    client_address_from_trusted_proxies,
     declare_bearer_where_needed,
     security_headers,
     start_rate_limit,
@@ -67,6 +68,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
     # Read from the routes once the app has registered them, below.
     query_parameters: dict[int, frozenset[str]] = {}
     methods: dict[str, str] = {}
+    # Outermost, so that the metrics and the rate limit see the client's address.
+    client_address = client_address_from_trusted_proxies(settings)
     app = Litestar(
         route_handlers=[
             healthz,
@@ -94,7 +97,11 @@ def create_app(settings: Settings | None = None) -> Litestar:
             bearer_token_guard(settings, open_paths=open_paths),
             refuse_unknown_query_parameters(query_parameters),
         ],
-        middleware=[PROMETHEUS.middleware, *([rate_limit.middleware] if rate_limit else [])],
+        middleware=[
+            *([client_address] if client_address else []),
+            PROMETHEUS.middleware,
+            *([rate_limit.middleware] if rate_limit else []),
+        ],
         before_send=[security_headers(docs_path=OPENAPI_PATH), allow_every_method(methods)],
         request_max_body_size=settings.max_request_bytes,
         openapi_config=OpenAPIConfig(

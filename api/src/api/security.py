@@ -1,6 +1,7 @@
 """What lets the API face the public internet: bearer tokens on the routes that start or change
-work (and on reads, when asked), a rate limit on those routes per client address, and the
-security headers of every response. Applied once, to the whole app, in `app.create_app`.
+work (and on reads, when asked), a rate limit on those routes per client address (taken from
+X-Forwarded-For only through TRUSTED_PROXIES), and the security headers of every response.
+Applied once, to the whole app, in `app.create_app`.
 
 The routes that start or change work are the ones with an unsafe method: every POST (start an
 import, retry, cancel). A route added later with POST, PUT, PATCH or DELETE is covered without
@@ -17,10 +18,12 @@ from typing import Any
 from litestar.connection import ASGIConnection, Request
 from litestar.datastructures import MutableScopeHeaders
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.routes import HTTPRoute
 from litestar.types import BeforeMessageSendHookHandler, Guard, Message, Scope
 from pydantic import SecretStr
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.errors import Unauthorized
 from api.settings import Settings
@@ -96,15 +99,26 @@ def start_rate_limit(settings: Settings) -> RateLimitConfig | None:
     """START_RATE_LIMIT_PER_MINUTE requests that start or change work per client address, in
     a fixed window of a minute, counted in this process's memory (Litestar's own middleware):
     N API processes let a client through N times as often. The 429 gets `Retry-After` and the
-    API's error body from `errors.handle_http_exception`. The client address is the socket's,
-    or X-Forwarded-For's when uvicorn trusts the proxy that set it (`--proxy-headers` with
-    FORWARDED_ALLOW_IPS)."""
+    API's error body from `errors.handle_http_exception`. The client address is the one
+    `client_address_from_trusted_proxies` leaves in the scope."""
     if not settings.start_rate_limit_per_minute:
         return None
     return RateLimitConfig(
         rate_limit=("minute", settings.start_rate_limit_per_minute),
         check_throttle_handler=_is_start_request,
     )
+
+
+def client_address_from_trusted_proxies(settings: Settings) -> DefineMiddleware | None:
+    """The client address, for the rate limit and the logs: the connection's, or, when that is
+    one of TRUSTED_PROXIES, X-Forwarded-For's rightmost entry that is not (uvicorn's own
+    parsing, applied here rather than by the server, whose default trusts 127.0.0.1: the
+    services run uvicorn with `--no-proxy-headers`). None when no proxy is trusted."""
+    if not settings.trusted_proxies:
+        return None
+    trusted = [str(network) for network in settings.trusted_proxies]
+    # uvicorn's ASGI types and Litestar's spell the same protocol apart.
+    return DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=trusted)  # type: ignore[arg-type]
 
 
 def security_headers(*, docs_path: str) -> BeforeMessageSendHookHandler:

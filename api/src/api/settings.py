@@ -3,7 +3,7 @@
 from functools import lru_cache
 from typing import Annotated, Self
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from domain.webhooks import address_policy
@@ -36,6 +36,10 @@ class Settings(BaseSettings):
     # Requests that start or change work, per client address and minute, in each API process;
     # 0 turns the limit off.
     start_rate_limit_per_minute: int = Field(default=30, ge=0)
+    # The proxies in front of this service (addresses or CIDR networks, comma-separated) whose
+    # X-Forwarded-For names the client: the client address is its rightmost entry that is not
+    # one of them. Empty (the default), it is the connection's, whatever the header says.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = []
     # Request bodies above this are refused with 413; a start request is well under 1 KiB.
     max_request_bytes: int = Field(default=16 * 1024, ge=1)
 
@@ -59,7 +63,7 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("webhook_allowed_networks", mode="before")
+    @field_validator("webhook_allowed_networks", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated_networks(cls, value: object) -> object:
         return address_policy.comma_separated(value)

@@ -1,4 +1,5 @@
-"""`devstack up`: embedded Postgres and S3, the migration, then the services, supervised."""
+"""`devstack up`: embedded Postgres and S3, the migration, then the services, supervised (a
+service that dies is restarted: supervisor.py)."""
 
 import os
 import shlex
@@ -21,13 +22,14 @@ from devstack.postgres import EmbeddedPostgres
 from devstack.process import ChildProcess, LineSink
 from devstack.s3 import EmbeddedS3, ensure_bucket, s3_client
 from devstack.settings import DevstackSettings
+from devstack.supervisor import Essential, describe_exit, supervise
 
 # The long-running services, in start order, Procfile style: a Procfile or compose file
 # mirrors this list. `$NAME` is filled in from the environment the services get.
 SERVICES: dict[str, str] = {
-    "api": "uvicorn api.app:app --host 0.0.0.0 --port $API_PORT",
+    "api": "uvicorn api.app:app --host 0.0.0.0 --port $API_PORT --no-proxy-headers",
     "worker": "image-import-worker",
-    "web": "uvicorn web.app:app --host 0.0.0.0 --port $WEB_PORT",
+    "web": "uvicorn web.app:app --host 0.0.0.0 --port $WEB_PORT --no-proxy-headers",
 }
 # Run to completion before the services start.
 MIGRATE = "migrate"
@@ -62,7 +64,8 @@ class Console:
 
 
 def up(settings: DevstackSettings) -> int:
-    """Run the whole stack until Ctrl-C/SIGTERM (exit 0) or until a process dies (exit 1)."""
+    """Run the whole stack until Ctrl-C/SIGTERM (exit 0), restarting a service that dies, or
+    until PostgreSQL or S3 dies (exit 1)."""
     console = Console(["devstack", "postgres", "s3", MIGRATE, *SERVICES])
     say = console.sink("devstack")
     data_dir = settings.data_dir.absolute()
@@ -109,16 +112,24 @@ def up(settings: DevstackSettings) -> int:
         code = migrate.wait()
         children.remove(migrate)
         if code != 0:
-            say(f"{MIGRATE} failed ({_describe_exit(code)}); not starting the services")
+            say(f"{MIGRATE} failed ({describe_exit(code)}); not starting the services")
             return code if code > 0 else 1
 
-        for name, command in SERVICES.items():
-            _start(name, command, env, console, children)
+        def start(name: str) -> ChildProcess:
+            return _start(name, SERVICES[name], env, console, children)
+
+        services = [start(name) for name in SERVICES]
         say(
             f"api on http://127.0.0.1:{settings.api_port}, "
-            f"web on http://127.0.0.1:{settings.web_port}; Ctrl-C stops everything"
+            f"web on http://127.0.0.1:{settings.web_port}; a service that exits is restarted; "
+            "Ctrl-C stops everything"
         )
-        return _supervise(children, postgres, s3, say)
+        essentials: list[Essential] = []
+        if postgres is not None:
+            essentials.append(("postgres", postgres.poll))
+        if s3 is not None:
+            essentials.append(("s3", s3.poll))
+        return supervise(services, children, start, essentials, say)
     except KeyboardInterrupt:
         say("stopping")
         return 0
@@ -198,24 +209,6 @@ def _start(
     return child
 
 
-def _supervise(
-    children: list[ChildProcess],
-    postgres: EmbeddedPostgres | None,
-    s3: EmbeddedS3 | None,
-    say: LineSink,
-) -> int:
-    """Return 1 as soon as anything exits: every process here is meant to run until stopped."""
-    while True:
-        exited = [(child.name, child.poll()) for child in children]
-        exited += [("postgres", postgres.poll())] if postgres is not None else []
-        exited += [("s3", s3.poll())] if s3 is not None else []
-        for name, code in exited:
-            if code is not None:
-                say(f"{name} exited unexpectedly ({_describe_exit(code)}); stopping everything")
-                return 1
-        time.sleep(0.2)
-
-
 def _stop_children(children: list[ChildProcess], say: LineSink) -> None:
     """SIGTERM all at once, give them STOP_TIMEOUT_SECONDS together, then SIGKILL."""
     for child in children:
@@ -228,12 +221,6 @@ def _stop_children(children: list[ChildProcess], say: LineSink) -> None:
             say(f"{child.name} did not stop within {STOP_TIMEOUT_SECONDS:.0f}s; killing it")
             child.send_signal(signal.SIGKILL)
             child.wait()
-
-
-def _describe_exit(code: int) -> str:
-    if code < 0:
-        return f"killed by {signal.Signals(-code).name}"
-    return f"exit code {code}"
 
 
 def _raise_keyboard_interrupt(signum: int, frame: FrameType | None) -> None:

@@ -76,7 +76,7 @@ class ApiClient:
             self._headers["Authorization"] = f"Bearer {token}"
         if visitor:
             # The API limits start requests per client address: it takes this one when it
-            # trusts this service as a proxy (FORWARDED_ALLOW_IPS), else it sees this service's.
+            # trusts this service as a proxy (its TRUSTED_PROXIES), else it sees this service's.
             self._headers["X-Forwarded-For"] = visitor
 
     def for_visitor(self, address: str | None) -> "ApiClient":

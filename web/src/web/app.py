@@ -177,6 +177,7 @@ def create_app(
             app.state.settings = settings
             app.state.sources = SourceCatalogue()
             app.state.sign_in_enabled = auth.sign_in_enabled(settings)
+            app.state.sign_in_failures = auth.SignInFailures()
             yield
 
     key = auth.secret_key(settings)
@@ -185,6 +186,8 @@ def create_app(
         if settings.api_token
         else []
     )
+    # Outermost, so that the sign-in limit and the API client see the visitor's address.
+    client_address = auth.client_address_from_trusted_proxies(settings)
     return Litestar(
         route_handlers=[
             SignInPages,
@@ -198,7 +201,7 @@ def create_app(
         dependencies={"api": Provide(provide_api)},
         plugins=[HTMXPlugin()],
         lifespan=[lifespan],
-        middleware=sessions,
+        middleware=[*([client_address] if client_address else []), *sessions],
         csrf_config=auth.csrf_config(settings, key),
         guards=[auth.sign_in_guard(settings)],
         template_config=TemplateConfig(instance=template_engine()),

@@ -5,10 +5,10 @@ The port is not a setting of the app: the server is started on it, with `uvicorn
 """
 
 from functools import lru_cache
-from typing import Self
+from typing import Annotated, Self
 
-from pydantic import SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import IPvAnyNetwork, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -27,6 +27,18 @@ class Settings(BaseSettings):
     # The API's API_READ_TOKEN: only whether it is set matters here. Set, every page needs a
     # signed-in visitor (the web reads with API_TOKEN, which the API accepts for reads).
     api_read_token: SecretStr | None = None
+    # The proxies in front of this service (addresses or CIDR networks, comma-separated) whose
+    # X-Forwarded-For names the visitor: the visitor's address (for the sign-in limit, and
+    # passed on to the API) is its rightmost entry that is not one of them. Empty (the
+    # default), it is the connection's, whatever the header says.
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = []
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",") if item.strip()]
+        return value
 
     @field_validator("api_token", "web_password", "api_read_token", mode="before")
     @classmethod

@@ -5,7 +5,7 @@ import logging
 import signal
 
 import uvloop
-from procrastinate.worker import Worker
+from procrastinate.worker import FETCH_JOB_POLLING_INTERVAL, Worker
 
 from domain.sources.registry import load_registry
 from domain.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE, WEBHOOKS_QUEUE
@@ -19,6 +19,7 @@ from worker.services import Services
 from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
 from worker.storage.object_store import ObjectStore
+from worker.webhooks import delivery as webhook_delivery
 
 log = logging.getLogger("worker")
 
@@ -86,6 +87,9 @@ def procrastinate_workers(settings: Settings, services: Services) -> list[Worker
             queues=[WEBHOOKS_QUEUE],
             concurrency=settings.webhook_concurrency,
             name="webhooks",
+            # A retried delivery is noticed only at a poll: polled often enough that retries
+            # keep to WEBHOOK_RETRY_MAX_SECONDS (webhooks/delivery.py).
+            poll_seconds=webhook_delivery.POLL_SECONDS,
         )
     )
     if settings.derivatives_enabled:
@@ -102,13 +106,20 @@ def procrastinate_workers(settings: Settings, services: Services) -> list[Worker
 
 
 def procrastinate_worker(
-    settings: Settings, services: Services, *, queues: list[str], concurrency: int, name: str
+    settings: Settings,
+    services: Services,
+    *,
+    queues: list[str],
+    concurrency: int,
+    name: str,
+    poll_seconds: float = FETCH_JOB_POLLING_INTERVAL,
 ) -> Worker:
     return Worker(
         app,
         queues=queues,
         name=name,
         concurrency=concurrency,
+        fetch_job_polling_interval=poll_seconds,
         additional_context={"services": services},
         shutdown_graceful_timeout=settings.shutdown_grace_seconds,
         update_heartbeat_interval=settings.heartbeat_seconds,

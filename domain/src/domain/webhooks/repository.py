@@ -37,7 +37,8 @@ async def get_delivery(conn: Connection, delivery_id: str) -> dict[str, Any] | N
     """The delivery and the import's id, or None when it is gone (its import was deleted)."""
     cur = await conn.execute(
         """
-        SELECT id, import_id, sync_id, url, event_type, payload, state, attempts, created_at
+        SELECT id, import_id, sync_id, url, event_type, payload, state, attempts, created_at,
+               next_attempt_at
         FROM webhook_deliveries WHERE id = %s
         """,
         (delivery_id,),

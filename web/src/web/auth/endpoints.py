@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
 from litestar.enums import RequestEncodingType
+from litestar.exceptions import TooManyRequestsException
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
@@ -46,7 +47,12 @@ class SignInPages(Controller):
         target = auth.safe_next(data.next)
         if not auth.sign_in_enabled(settings):
             return Redirect(target, status_code=HTTP_303_SEE_OTHER)
+        failures: auth.SignInFailures = request.app.state.sign_in_failures
+        if wait := failures.seconds_refused():
+            logger.warning("web.sign_in_throttled client=%s", request.client)
+            raise TooManyRequestsException(headers={"RateLimit-Reset": str(wait)})
         if not auth.password_matches(settings, data.password):
+            failures.record()
             logger.warning("web.sign_in_refused client=%s", request.client)
             context = {"next": target, "form_error": "That password is not right."}
             return Template("sign_in.html", context=context, status_code=401)

@@ -10,20 +10,29 @@ processes share it with nothing but the settings.
 Every form and every htmx request carries a CSRF token (Litestar's CSRF middleware: a signed
 token in a cookie, echoed in the `_csrf_token` field or the `X-CSRFToken` header), with or
 without API_TOKEN: a POST without it gets 403.
+
+Guessing the password goes no faster from many addresses than from one: sign-in attempts are
+limited per visitor address (taken from X-Forwarded-For only through TRUSTED_PROXIES) and wrong
+passwords for the site as a whole, as the site has one password.
 """
 
 import hashlib
 import hmac
+import math
 import secrets
+import time
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 from litestar.config.csrf import CSRFConfig
 from litestar.connection import ASGIConnection, Request
 from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.types import Guard
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from web.settings import Settings
 
@@ -36,6 +45,9 @@ SESSION_HOURS = 12
 # Sign-in attempts per client address and minute, in each web process: guessing a password
 # goes no faster than this.
 SIGN_IN_ATTEMPTS_PER_MINUTE = 10
+# Wrong passwords per minute for the site as a whole, in each web process, whatever addresses
+# they come from: past it every attempt is refused, right or wrong, until the minute is over.
+SIGN_IN_FAILURES_PER_MINUTE = 10
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # Reachable without a session even when reading needs one.
 OPEN_PATHS = (SIGN_IN_PATH, SIGN_OUT_PATH, "/healthz", "/readyz", "/static")
@@ -104,6 +116,53 @@ def sign_in_rate_limit() -> RateLimitConfig:
         check_throttle_handler=is_sign_in_attempt,
         store="sign_in_rate_limit",
     )
+
+
+def client_address_from_trusted_proxies(settings: Settings) -> DefineMiddleware | None:
+    """The visitor's address, for the sign-in limit and for the API: the connection's, or,
+    when that is one of TRUSTED_PROXIES, X-Forwarded-For's rightmost entry that is not
+    (uvicorn's own parsing, applied here rather than by the server, whose default trusts
+    127.0.0.1: the services run uvicorn with `--no-proxy-headers`). None when no proxy is
+    trusted."""
+    if not settings.trusted_proxies:
+        return None
+    trusted = [str(network) for network in settings.trusted_proxies]
+    # uvicorn's ASGI types and Litestar's spell the same protocol apart.
+    return DefineMiddleware(ProxyHeadersMiddleware, trusted_hosts=trusted)  # type: ignore[arg-type]
+
+
+class SignInFailures:
+    """Wrong passwords for the site in a fixed window, in this process's memory: one per app.
+    The methods never wait, so concurrent requests cannot slip between a check and a count."""
+
+    def __init__(
+        self,
+        limit: int = SIGN_IN_FAILURES_PER_MINUTE,
+        window_seconds: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._limit = limit
+        self._window_seconds = window_seconds
+        self._clock = clock
+        self._window_start = -math.inf
+        self._count = 0
+
+    def seconds_refused(self) -> int:
+        """0 while attempts may go on; else the seconds until the window ends."""
+        now = self._current_window()
+        if self._count < self._limit:
+            return 0
+        return max(1, math.ceil(self._window_start + self._window_seconds - now))
+
+    def record(self) -> None:
+        self._current_window()
+        self._count += 1
+
+    def _current_window(self) -> float:
+        now = self._clock()
+        if now - self._window_start >= self._window_seconds:
+            self._window_start, self._count = now, 0
+        return now
 
 
 def is_signed_in(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:

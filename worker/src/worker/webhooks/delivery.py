@@ -6,7 +6,14 @@ The database records one delivery per ended import (a trigger, migrations/schema
 here they are queued as jobs and sent. Each attempt is recorded with what came back; a 2xx
 delivers, any other answer (a redirect too: none is followed) or none is retried with backoff
 until WEBHOOK_RETRY_FOR_SECONDS after the import ended, and an address the policy refuses
-(domain.webhooks.address_policy) fails the delivery at once."""
+(domain.webhooks.address_policy) fails the delivery at once.
+
+A retry is the job's own, never the periodic queueing job's. A worker notices a retried job
+that became due only at its next poll (Procrastinate notifies workers of new jobs, not of
+retried ones), up to POLL_SECONDS late; so a retry is scheduled that much before the attempt
+is due and the job sleeps out the rest, and an attempt due sooner than that is waited for in
+the job itself. The gap between two attempts is then the backoff's, at most
+WEBHOOK_RETRY_MAX_SECONDS, and no job holds a slot asleep for longer than POLL_SECONDS."""
 
 import asyncio
 import json
@@ -34,6 +41,9 @@ log = logging.getLogger("worker.webhooks")
 USER_AGENT = "image-import-webhooks/0.1 (+https://www.standardwebhooks.com)"
 # Deliveries one run of the periodic job queues; the rest wait for its next run.
 DELIVERIES_PER_RUN = 500
+# The webhooks' worker looks for due jobs this often (__main__.procrastinate_workers): how
+# late it may notice a retried delivery, and how early the retry is scheduled.
+POLL_SECONDS = 1.0
 UNSIGNED_REFUSAL = (
     "not sent: WEBHOOK_SECRET is not set on the worker, and an unsigned event could be forged"
     " by anyone; set it (whsec_...) and reset the delivery to pending to send it"
@@ -67,24 +77,31 @@ class AttemptOutcome:
 
 
 async def deliver(services: Services, delivery_id: str) -> None:
-    """One attempt at a delivery. Recorded whatever happens; WebhookAttemptFailed when another
-    attempt is due (the job's retry runs it then). A delivery that is gone (its import was
-    deleted), delivered or given up already is left alone: a re-run never sends twice."""
-    settings = services.settings
-    async with services.pool.connection() as conn:
-        delivery = await webhook_repository.get_delivery(conn, delivery_id)
-    if delivery is None or delivery["state"] != "queued":
-        log.info(
-            "webhook.skipped delivery_id=%s state=%s",
-            delivery_id,
-            "gone" if delivery is None else delivery["state"],
-        )
-        return
-    started_at = datetime.now(UTC)
-    started = time.monotonic()
-    outcome = await attempt(services.webhook_http, settings, delivery)
-    duration_ms = round((time.monotonic() - started) * 1000)
-    await _record(services, delivery, outcome, started_at, duration_ms)
+    """Attempts at a delivery until one is not due within POLL_SECONDS. Each is recorded
+    whatever happens; WebhookAttemptFailed when another attempt is due (the job's retry runs it
+    then). A delivery that is gone (its import was deleted), delivered or given up already is
+    left alone: a re-run never sends twice."""
+    while True:
+        async with services.pool.connection() as conn:
+            delivery = await webhook_repository.get_delivery(conn, delivery_id)
+        if delivery is None or delivery["state"] != "queued":
+            log.info(
+                "webhook.skipped delivery_id=%s state=%s",
+                delivery_id,
+                "gone" if delivery is None else delivery["state"],
+            )
+            return
+        await _wait_until_due(delivery["next_attempt_at"])
+        started_at = datetime.now(UTC)
+        started = time.monotonic()
+        outcome = await attempt(services.webhook_http, services.settings, delivery)
+        duration_ms = round((time.monotonic() - started) * 1000)
+        next_attempt_at = await _record(services, delivery, outcome, started_at, duration_ms)
+        if next_attempt_at is None:
+            return
+        pick_up_at = next_attempt_at - timedelta(seconds=POLL_SECONDS)
+        if pick_up_at > datetime.now(UTC):
+            raise WebhookAttemptFailed(outcome.error or "not delivered", pick_up_at)
 
 
 async def attempt(
@@ -173,7 +190,8 @@ async def _record(
     outcome: AttemptOutcome,
     started_at: datetime,
     duration_ms: int,
-) -> None:
+) -> datetime | None:
+    """Record the attempt; when another is due, when."""
     settings = services.settings
     delivery_id = str(delivery["id"])
     next_attempt_at: datetime | None = None
@@ -221,8 +239,17 @@ async def _record(
         state,
         error,
     )
-    if state == "queued" and attempt_number is not None and next_attempt_at is not None:
-        raise WebhookAttemptFailed(error or "not delivered", next_attempt_at)
+    return next_attempt_at if state == "queued" and attempt_number is not None else None
+
+
+async def _wait_until_due(next_attempt_at: datetime | None) -> None:
+    """Sleep until the attempt is due, for at most POLL_SECONDS: the job was picked up early
+    on purpose (a re-run after an interruption goes at once, as before)."""
+    if next_attempt_at is None:
+        return
+    wait = (next_attempt_at - datetime.now(UTC)).total_seconds()
+    if wait > 0:
+        await asyncio.sleep(min(wait, POLL_SECONDS))
 
 
 async def fail_delivery(services: Services, delivery_id: str, reason: str) -> None:
