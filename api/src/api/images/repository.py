@@ -85,18 +85,32 @@ async def list_images(
 ) -> list[ImageRow]:
     """Newest first (by when stored, or by when taken), keyset-paginated on (sort key, id);
     every filter narrows the same scan."""
+    query, params = list_query(filters, limit=limit, after=after, sort=sort)
+    cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
+    # Never prepared: a generic plan does not know how many names contain q (a common gram
+    # walks the newest-first index, a rare one reads the gram index), nor how wide a range is.
+    await cur.execute(query, params, prepare=False)
+    return await cur.fetchall()
+
+
+def list_query(
+    filters: ImageFilters, *, limit: int, after: tuple[datetime, str] | None, sort: Sort
+) -> tuple[sql.SQL, list[Any]]:
+    """The statement list_images runs, with its parameters (the plan tests EXPLAIN it)."""
     names: list[str] = []
     params: list[Any] = []
     for name, value in dataclasses.asdict(filters).items():
-        if value is not None:
-            names.append(name)
-            params.append(escape_like(value) if name == "name_contains" else value)
+        if value is None:
+            continue
+        names.append(name)
+        if name == "name_contains":
+            params.extend((value, escape_like(value)))
+        else:
+            params.append(value)
     if after is not None:
         names.append(f"after_{sort}")
         params.extend(after)
-    cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
-    await cur.execute(_list_query(tuple(names), sort), [*params, limit])
-    return await cur.fetchall()
+    return _list_query(tuple(names), sort), [*params, limit]
 
 
 def sort_key(row: ImageRow, sort: Sort) -> datetime:
@@ -110,13 +124,19 @@ _CONDITIONS = {
     "source": "source = %s",
     "import_id": "import_id = %s",
     "mime_type": "mime_type = %s",
-    "name_contains": "name ILIKE '%%' || %s || '%%' ESCAPE '\\'",
+    # images_name_grams_idx narrows, ILIKE decides (migrations/schema/imports.sql).
+    "name_contains": "name_grams(name) @> name_query_grams(%s)"
+    " AND name ILIKE '%%' || %s || '%%' ESCAPE '\\'",
     "min_size": "size >= %s",
     "max_size": "size <= %s",
     "min_width": "width >= %s",
     "min_height": "height >= %s",
-    "taken_after": "taken_at >= %s",
-    "taken_before": "taken_at < %s",
+    # On the sort key of images_taken_newest_idx (and images_import_taken_idx), which is
+    # taken_at itself where there is one. The lower bound keeps a range scan out of the images
+    # without a capture time at the key's far end (an image taken at exactly 0001-01-01 00:00
+    # is left out with them).
+    "taken_after": f"taken_at IS NOT NULL AND {_TAKEN_KEY} >= %s",
+    "taken_before": f"{_TAKEN_KEY} < %s AND {_TAKEN_KEY} > '0001-01-01 00:00:00'::timestamp",
     "removed": "(removed_at IS NOT NULL) = %s",
     "after_created_at": "(created_at, id) < (%s, %s)",
     "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
