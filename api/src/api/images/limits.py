@@ -2,11 +2,13 @@
 
 A text search or a wide range filter costs more than a page of the newest images; with no
 bound, sixteen clients searching take every connection and plain reads queue behind them until
-the pool's timeout. Each expensive kind gets a share of DB_POOL_MAX_SIZE instead, and a request
-beyond it is refused at once (503, Retry-After) rather than queued: the others keep the rest."""
+the pool's timeout. Each expensive kind gets a share of DB_POOL_MAX_SIZE instead; a request
+beyond it waits at most SLOT_WAIT_SECONDS (about what an indexed listing takes) for a slot, and
+is then refused (503, Retry-After) rather than queued for seconds: the others keep the rest."""
 
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import contextmanager
+import asyncio
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from typing import Any, Literal
 
 from litestar import Request
@@ -19,6 +21,8 @@ from domain.db import Connection
 QueryClass = Literal["text_search", "ranges"]
 # The parameters that make a listing one of each kind; any other listing walks an index in the
 # sort order and stops after a page.
+# Long enough for a running listing of the kind to finish, short enough that no one queues.
+SLOT_WAIT_SECONDS = 0.2
 _RANGES = ("min_size", "max_size", "min_width", "min_height", "taken_after", "taken_before")
 
 
@@ -31,27 +35,33 @@ def query_class(params: Mapping[str, Any]) -> QueryClass | None:
 
 
 class QueryClasses:
-    """Free slots per kind, in one API process. A counter, not a semaphore: nobody waits."""
+    """Slots per kind, in one API process."""
 
     def __init__(self, pool_size: int, share: float) -> None:
         self.slots = max(1, int(pool_size * share))
-        self._free: dict[QueryClass, int] = {"text_search": self.slots, "ranges": self.slots}
+        self.free: dict[QueryClass, asyncio.Semaphore] = {
+            "text_search": asyncio.Semaphore(self.slots),
+            "ranges": asyncio.Semaphore(self.slots),
+        }
 
-    @contextmanager
-    def slot(self, kind: QueryClass | None) -> Iterator[None]:
+    @asynccontextmanager
+    async def slot(self, kind: QueryClass | None) -> AsyncIterator[None]:
         if kind is None:
             yield
             return
-        if self._free[kind] == 0:
+        free = self.free[kind]
+        try:
+            async with asyncio.timeout(SLOT_WAIT_SECONDS):
+                await free.acquire()
+        except TimeoutError:
             raise Overloaded(
                 f"{self.slots} image listings of this kind ({kind}) are running already; "
                 "retry shortly"
-            )
-        self._free[kind] -= 1
+            ) from None
         try:
             yield
         finally:
-            self._free[kind] += 1
+            free.release()
 
 
 async def provide_listing_connection(
@@ -59,6 +69,6 @@ async def provide_listing_connection(
 ) -> AsyncIterator[Connection]:
     """An autocommit connection, taken only once the listing's kind has a free slot."""
     classes: QueryClasses = state.query_classes
-    with classes.slot(query_class(request.query_params)):
-        async with autocommit_connection(state.db_pool) as conn:
-            yield conn
+    kind = query_class(request.query_params)
+    async with classes.slot(kind), autocommit_connection(state.db_pool) as conn:
+        yield conn
