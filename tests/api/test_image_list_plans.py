@@ -46,6 +46,8 @@ FROM big, small, generate_series(1, %(rows)s) AS n
 def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
     with psycopg.connect(database_url, autocommit=True) as conn:
         conn.execute(_FILL, {"rows": ROWS, "small": SMALL_IMPORT_ROWS})
+        # A few images a sync found gone from their source.
+        conn.execute("UPDATE images SET removed_at = now() WHERE source_file_id LIKE 'f%777'")
         conn.execute("ANALYZE images")
         yield conn
 
@@ -110,6 +112,8 @@ CASES: list[tuple[dict[str, Any], Sort, set[str]]] = [
     ({"min_width": 8090, "source": "dropbox"}, "created_at", {WIDTH, "images_source_newest_idx"}),
     ({"min_width": 200}, "created_at", {"images_newest_idx"}),
     ({"min_size": 4_990_000}, "created_at", {"images_size_idx"}),
+    ({"removed": True}, "created_at", {"images_removed_idx"}),
+    ({"removed": False}, "taken_at", {"images_taken_newest_idx"}),
     # A quarter of the images: the newest-first walk finds a page at once.
     (
         {"mime_type": "image/png"},

@@ -102,6 +102,10 @@ def list_query(
     for name, value in dataclasses.asdict(filters).items():
         if value is None:
             continue
+        if name == "removed":
+            # Spelled as images_removed_idx's predicate, so that removed=true reads only those.
+            names.append("removed" if value else "kept")
+            continue
         names.append(name)
         if name == "name_contains":
             params.extend((value, escape_like(value)))
@@ -137,7 +141,8 @@ _CONDITIONS = {
     # is left out with them).
     "taken_after": f"taken_at IS NOT NULL AND {_TAKEN_KEY} >= %s",
     "taken_before": f"{_TAKEN_KEY} < %s AND {_TAKEN_KEY} > '0001-01-01 00:00:00'::timestamp",
-    "removed": "(removed_at IS NOT NULL) = %s",
+    "removed": "removed_at IS NOT NULL",
+    "kept": "removed_at IS NULL",
     "after_created_at": "(created_at, id) < (%s, %s)",
     "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
 }
