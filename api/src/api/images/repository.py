@@ -87,9 +87,10 @@ async def list_images(
     every filter narrows the same scan."""
     query, params = list_query(filters, limit=limit, after=after, sort=sort)
     cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
-    # Never prepared: a generic plan does not know how many names contain q (a common gram
-    # walks the newest-first index, a rare one reads the gram index), nor how wide a range is.
-    await cur.execute(query, params, prepare=False)
+    # A filtered list is never prepared: a generic plan does not know how many names contain q
+    # (a common gram walks the newest-first index, a rare one reads the gram index), nor how
+    # wide a range is. The unfiltered one has one plan whatever its cursor.
+    await cur.execute(query, params, prepare=None if filters == ImageFilters() else False)
     return await cur.fetchall()
 
 
