@@ -11,7 +11,9 @@ machine with the API and PostgreSQL, so its own CPU is printed beside theirs, as
 request. Last, the median and worst latency of each query shape, one request at a time.
 
     make bench-images   (BENCH_SECONDS=10: length of each load phase; BENCH_FILTER_SECONDS=5:
-                         of each filter's; BENCH_ROWS=1000000: how many image rows)
+                         of each filter's; BENCH_ROWS=1000000: how many image rows;
+                         DB_POOL_MAX_SIZE, DB_EXPENSIVE_QUERY_SHARE, DB_STATEMENT_TIMEOUT_SECONDS
+                         are passed to the API)
 """
 
 import asyncio
@@ -35,6 +37,7 @@ from devstack.postgres import EmbeddedPostgres
 from migrate.__main__ import apply_migrations
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
+API_LIMITS = ("DB_POOL_MAX_SIZE", "DB_EXPENSIVE_QUERY_SHARE", "DB_STATEMENT_TIMEOUT_SECONDS")
 FILTER_SECONDS = float(os.environ.get("BENCH_FILTER_SECONDS", "5"))
 REPEATS = 20
 LOAD_SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
@@ -138,6 +141,8 @@ def main() -> None:
                 "AWS_ACCESS_KEY_ID": "x",
                 "AWS_SECRET_ACCESS_KEY": "x",
                 "PATH": "",
+                # The API's read limits, when given (the pool, its shares, the timeout).
+                **{name: os.environ[name] for name in API_LIMITS if name in os.environ},
             }
             api = subprocess.Popen(
                 [
