@@ -14,7 +14,7 @@ TEST_PROCESSES ?= 2
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 CHROMIUM := $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives demo bench bench-derivatives clean
+.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives demo bench bench-images bench-derivatives clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -89,6 +89,9 @@ demo: install ## Run the Google Drive emulator with a sample folder, for trying 
 
 bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer floor (BENCH_SCENARIOS=flat,nested,100k,2gib,workers2)
 	$(UV) run --frozen python bench/transfer_vs_rclone.py
+
+bench-images: install ## GET /images over 1,000,000 rows: throughput, each filter's latency and p99 (8 clients), the slowest filter beside plain reads (BENCH_ROWS, BENCH_SECONDS, BENCH_FILTER_SECONDS)
+	$(UV) run --frozen python bench/images_at_scale.py
 
 bench-derivatives: install ## Derivatives per second and peak RSS on a mix of large photos; an import with them off and on
 	$(UV) run --frozen python bench/derivatives.py

@@ -183,7 +183,7 @@ async def test_an_imports_thumbnail_progress_counts_each_state(
 
 
 def test_the_capture_time_order_is_served_by_its_index(stack: Stack) -> None:
-    query = _list_query(("after_taken_at",), "taken_at").as_string()
+    query = _list_query(("after_taken_at",), None, "taken_at").as_string()
     with stack.db() as db:
         db.execute("SET enable_seqscan = off")
         plan = db.execute(

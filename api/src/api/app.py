@@ -14,6 +14,7 @@ from api.db import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
 from api.images.endpoints import ImageController
+from api.images.limits import QueryClasses
 from api.imports.endpoints import ImportController
 from api.jobs import create_job_app
 from api.metrics import METRICS_PATH, PROMETHEUS, metrics
@@ -85,6 +86,10 @@ def create_app(settings: Settings | None = None) -> Litestar:
             {
                 "sources": load_registry(settings.source_plugins),
                 "settings": settings,
+                # Each expensive kind of image listing's share of the pool (api/images/limits.py).
+                "query_classes": QueryClasses(
+                    settings.db_pool_max_size, settings.db_expensive_query_share
+                ),
                 # Where a notify_url may point beyond public addresses (WEBHOOK_ALLOWED_NETWORKS).
                 "notify_networks": parse_networks(settings.webhook_allowed_networks),
             }

@@ -2,7 +2,7 @@
 runs as its own)."""
 
 from collections.abc import AsyncIterator
-from contextlib import suppress
+from contextlib import asynccontextmanager, suppress
 
 from litestar.datastructures import State
 from psycopg import AsyncConnection, Error
@@ -22,12 +22,19 @@ RECONNECT_TIMEOUT_SECONDS = 2.0
 
 
 def create_pool(settings: Settings) -> AsyncConnectionPool[Connection]:
+    timeout_ms = round(settings.db_statement_timeout_seconds * 1000)
     return AsyncConnectionPool(
         settings.database_url,
         min_size=settings.db_pool_min_size,
         max_size=settings.db_pool_max_size,
         timeout=settings.db_pool_timeout_seconds,
-        kwargs={"row_factory": dict_row, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        kwargs={
+            "row_factory": dict_row,
+            "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+            # Set when the connection is made: it holds for every statement, in a transaction
+            # or not (SET LOCAL would need one, and the reads run in autocommit).
+            "options": f"-c statement_timeout={timeout_ms}",
+        },
         connection_class=AsyncConnection[DictRow],
         check=check_connection,
         reconnect_timeout=RECONNECT_TIMEOUT_SECONDS,
@@ -47,7 +54,12 @@ async def provide_autocommit_connection(state: State) -> AsyncIterator[Connectio
     """Each statement a transaction of its own (autocommit): for routes that read with one
     statement (no BEGIN and COMMIT round trips), and for a state change that must be committed
     before what follows it (cancelling an import, then its queued jobs)."""
-    pool: AsyncConnectionPool[Connection] = state.db_pool
+    async with autocommit_connection(state.db_pool) as conn:
+        yield conn
+
+
+@asynccontextmanager
+async def autocommit_connection(pool: AsyncConnectionPool[Connection]) -> AsyncIterator[Connection]:
     async with pool.connection() as conn:
         await conn.set_autocommit(True)
         try:

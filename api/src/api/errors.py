@@ -90,8 +90,17 @@ class Unavailable(ApiError, status_code=503, error="unavailable"):
     """A dependency (the database) cannot be reached; the same request may work shortly."""
 
 
-# What a client is told to wait when the database is unreachable: about what a restart takes.
+class Overloaded(ApiError, status_code=503, error="overloaded"):
+    """A query ran past the statement timeout, or its kind holds its share of the pool."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why, headers={"Retry-After": str(OVERLOADED_RETRY_AFTER_SECONDS)})
+
+
+# What a client is told to wait when the database is unreachable (about what a restart takes),
+# and when it is busy (about what a slow query takes to finish or be cancelled).
 UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+OVERLOADED_RETRY_AFTER_SECONDS = 1
 
 
 class ErrorBody(msgspec.Struct):
@@ -115,7 +124,7 @@ _ERROR_DESCRIPTIONS = {
     422: "The request is not valid: a parameter, the body or a link is wrong, or a query "
     "parameter is one the route does not take.",
     429: "Too many requests that start or change work from this address: see Retry-After.",
-    503: "The database is not answering; try again after Retry-After.",
+    503: "The database is unreachable, or busy with requests like this one: see Retry-After.",
 }
 
 
@@ -259,6 +268,9 @@ def handle_database_error(
     cause = exc.__cause__ if isinstance(exc, ConnectorException) else exc
     if not isinstance(cause, psycopg.OperationalError):
         return handle_unexpected(request, exc)
+    if isinstance(cause, psycopg.errors.QueryCanceled):
+        log.warning("api.statement_timeout method=%s path=%s", request.method, request.url.path)
+        return handle_api_error(request, Overloaded("the query ran too long; retry shortly"))
     log.warning(
         "api.database_unavailable method=%s path=%s error=%s",
         request.method,

@@ -18,6 +18,13 @@ class Settings(BaseSettings):
     # A request waits this long for a database connection, then answers 503: an unreachable
     # database is said at once, not after a hang.
     db_pool_timeout_seconds: float = Field(default=3.0, gt=0)
+    # Every statement of a request is cancelled after this (503 with Retry-After): a slow query
+    # gives its connection back instead of holding it while others queue for the pool.
+    db_statement_timeout_seconds: float = Field(default=2.0, gt=0)
+    # The share of DB_POOL_MAX_SIZE that each expensive kind of image listing (text search;
+    # range filters) may hold at once; a request beyond it answers 503 at once, so that no one
+    # kind of request can take every connection.
+    db_expensive_query_share: float = Field(default=0.3, gt=0, le=1)
 
     s3_endpoint_url: str | None = None
     # Presigned URLs are handed to browsers, which may reach S3 at another address than we do.

@@ -15,6 +15,7 @@ from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor, PageLimit
 from api.db import provide_autocommit_connection
 from api.errors import error_responses
 from api.images import service
+from api.images.limits import provide_listing_connection
 from api.images.repository import ImageFilters, Sort
 from api.images.schemas import ImagePage, ImageView, ThumbnailProgress
 from domain.db import Connection
@@ -67,7 +68,11 @@ class ImageController(Controller):
     # Every route here reads with one statement.
     dependencies = {"conn": Provide(provide_autocommit_connection)}
 
-    @get("/images", responses=error_responses(401, 422))
+    @get(
+        "/images",
+        responses=error_responses(401, 422),
+        dependencies={"conn": Provide(provide_listing_connection)},
+    )
     async def list_images(
         self,
         conn: NamedDependency[Connection],

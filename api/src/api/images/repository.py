@@ -49,13 +49,13 @@ _TAKEN_KEY = "coalesce(taken_at, '0001-01-01 00:00:00'::timestamp)"
 _AS_IMAGE_ROW = args_row(ImageRow)
 # ImageRow's columns, in its order, ids as text: PostgreSQL writes them faster than Python makes
 # uuid objects and turns them back into text.
-_SELECT = sql.SQL(
+_COLUMNS = sql.SQL(
     """SELECT id::text AS id, source, source_file_id, google_drive_id, import_id::text AS import_id,
               name, mime_type, size, md5_checksum, storage_path, created_at, updated_at,
               width, height, taken_at, camera_make, camera_model, animated, thumbnail_key,
-              derivative_state, derivative_reason, removed_at
-       FROM images"""
+              derivative_state, derivative_reason, removed_at"""
 )
+_SELECT = sql.SQL("{columns} FROM images").format(columns=_COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -84,19 +84,60 @@ async def list_images(
     sort: Sort = "created_at",
 ) -> list[ImageRow]:
     """Newest first (by when stored, or by when taken), keyset-paginated on (sort key, id);
-    every filter narrows the same scan."""
+    every filter narrows the same scan. A name search looks first among the next
+    SEARCH_WINDOW_ROWS images in order: a common word fills its page there, where the gram
+    index would hand over every image that has it (the planner takes its grams for
+    independent, and a tenth of the names holding "beach" for a thousandth), to be sorted."""
+    # A filtered list is never prepared: a generic plan does not know how many names contain q
+    # (a common gram walks the newest-first index, a rare one reads the gram index), nor how
+    # wide a range is. The unfiltered one has one plan whatever its cursor.
+    prepare = None if filters == ImageFilters() else False
+    cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
+    if filters.name_contains is not None:
+        query, params = list_query(filters, limit=limit, after=after, sort=sort, window=True)
+        await cur.execute(query, params, prepare=prepare)
+        rows = await cur.fetchall()
+        if len(rows) == limit:
+            return rows
+    query, params = list_query(filters, limit=limit, after=after, sort=sort)
+    await cur.execute(query, params, prepare=prepare)
+    return await cur.fetchall()
+
+
+# How many images in order a name search reads before it asks the gram index: a word in 1 %
+# of the names fills a page of 50 within it.
+SEARCH_WINDOW_ROWS = 5000
+
+
+def list_query(
+    filters: ImageFilters,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None,
+    sort: Sort,
+    window: bool = False,
+) -> tuple[sql.SQL, list[Any]]:
+    """The statement list_images runs, with its parameters (the plan tests EXPLAIN it); with
+    `window`, over the next SEARCH_WINDOW_ROWS images only."""
     names: list[str] = []
     params: list[Any] = []
     for name, value in dataclasses.asdict(filters).items():
-        if value is not None:
-            names.append(name)
-            params.append(escape_like(value) if name == "name_contains" else value)
-    if after is not None:
-        names.append(f"after_{sort}")
-        params.extend(after)
-    cur = conn.cursor(row_factory=_AS_IMAGE_ROW)
-    await cur.execute(_list_query(tuple(names), sort), [*params, limit])
-    return await cur.fetchall()
+        if value is None:
+            continue
+        if name == "removed":
+            # Spelled as images_removed_idx's predicate, so that removed=true reads only those.
+            names.append("removed" if value else "kept")
+            continue
+        names.append(name)
+        if name == "name_contains":
+            params.extend((value, escape_like(value)))
+        else:
+            params.append(value)
+    keyset = (f"after_{sort}",) if after is not None else ()
+    keyset_params = list(after) if after is not None else []
+    if window:
+        return _list_query(tuple(names), keyset, sort), [*keyset_params, *params, limit]
+    return _list_query((*names, *keyset), None, sort), [*params, *keyset_params, limit]
 
 
 def sort_key(row: ImageRow, sort: Sort) -> datetime:
@@ -110,14 +151,21 @@ _CONDITIONS = {
     "source": "source = %s",
     "import_id": "import_id = %s",
     "mime_type": "mime_type = %s",
-    "name_contains": "name ILIKE '%%' || %s || '%%' ESCAPE '\\'",
+    # images_name_grams_idx narrows, ILIKE decides (migrations/schema/imports.sql).
+    "name_contains": "name_grams(name) @> name_query_grams(%s)"
+    " AND name ILIKE '%%' || %s || '%%' ESCAPE '\\'",
     "min_size": "size >= %s",
     "max_size": "size <= %s",
     "min_width": "width >= %s",
     "min_height": "height >= %s",
-    "taken_after": "taken_at >= %s",
-    "taken_before": "taken_at < %s",
-    "removed": "(removed_at IS NOT NULL) = %s",
+    # On the sort key of images_taken_newest_idx (and images_import_taken_idx), which is
+    # taken_at itself where there is one. The lower bound keeps a range scan out of the images
+    # without a capture time at the key's far end (an image taken at exactly 0001-01-01 00:00
+    # is left out with them).
+    "taken_after": f"taken_at IS NOT NULL AND {_TAKEN_KEY} >= %s",
+    "taken_before": f"{_TAKEN_KEY} < %s AND {_TAKEN_KEY} > '0001-01-01 00:00:00'::timestamp",
+    "removed": "removed_at IS NOT NULL",
+    "kept": "removed_at IS NULL",
     "after_created_at": "(created_at, id) < (%s, %s)",
     "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
 }
@@ -129,14 +177,24 @@ _ORDER = {
 
 
 @cache
-def _list_query(filters: tuple[str, ...], sort: Sort) -> sql.SQL:
+def _list_query(filters: tuple[str, ...], window: tuple[str, ...] | None, sort: Sort) -> sql.SQL:
     """The query for one set of filters and order, composed once: psycopg renders a composed
-    query again on every execution, and a plain one it has seen not at all."""
-    where = sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(_CONDITIONS[f]) for f in filters)])
-    query = sql.SQL("{select} WHERE {where} ORDER BY {order} LIMIT %s").format(
-        select=_SELECT, where=where, order=sql.SQL(_ORDER[sort])
+    query again on every execution, and a plain one it has seen not at all. With `window`
+    (the keyset condition, if any), over the next SEARCH_WINDOW_ROWS images only."""
+    order = sql.SQL(_ORDER[sort])
+    source: sql.Composable = sql.SQL("images")
+    if window is not None:
+        source = sql.SQL(
+            "(SELECT * FROM images WHERE {keyset} ORDER BY {order} LIMIT {rows}) AS images"
+        ).format(keyset=_all(window), order=order, rows=sql.Literal(SEARCH_WINDOW_ROWS))
+    query = sql.SQL("{select} FROM {source} WHERE {where} ORDER BY {order} LIMIT %s").format(
+        select=_COLUMNS, source=source, where=_all(filters), order=order
     )
     return sql.SQL(query.as_string())
+
+
+def _all(conditions: tuple[str, ...]) -> sql.Composable:
+    return sql.SQL(" AND ").join([sql.SQL("true"), *(sql.SQL(_CONDITIONS[c]) for c in conditions)])
 
 
 _GET_QUERY = sql.SQL(sql.SQL("{select} WHERE id = %s").format(select=_SELECT).as_string())

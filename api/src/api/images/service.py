@@ -45,6 +45,8 @@ async def list_images(
         )
     filters = dataclasses.replace(
         filters,
+        # An empty q narrows nothing; said so, it costs no text search.
+        name_contains=filters.name_contains or None,
         taken_after=_as_camera_clock(taken_after),
         taken_before=_as_camera_clock(taken_before),
     )
