@@ -47,6 +47,9 @@ async def provide_connection(state: State) -> AsyncIterator[Connection]:
     rolled back when it raises. Inner functions never commit."""
     pool: AsyncConnectionPool[Connection] = state.db_pool
     async with pool.connection() as conn, conn.transaction():
+        # DB_STATEMENT_TIMEOUT_SECONDS bounds the reads a crowd can repeat; a change (a retry
+        # requeueing 100,000 failed files) takes as long as it needs rather than half-happen.
+        await conn.execute("SET LOCAL statement_timeout = 0")
         yield conn
 
 
