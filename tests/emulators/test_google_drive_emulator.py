@@ -1018,6 +1018,29 @@ def test_control_endpoint_rejects_unknown_faults(emulator: EmulatorServer) -> No
     assert reply.json()["error"] == "invalid_request"
 
 
+def test_latency_delays_listing_downloads_and_the_index_but_not_control(
+    drive_fixture: DriveFixture, start_emulator: Callable[..., EmulatorServer]
+) -> None:
+    emulator = start_emulator(drive_fixture, EmulatorSettings(latency_ms=150))
+    item = drive_fixture.find("photos/IMG_001.jpg")
+    photos = drive_fixture.id_of("photos")
+    with httpx.Client(base_url=emulator.base_url, params={"key": API_KEY}, timeout=30) as http:
+
+        def took(path: str, **params: str) -> float:
+            started = time.monotonic()
+            http.get(path, params=params).raise_for_status()
+            return time.monotonic() - started
+
+        assert took("/drive/v3/files", q=children_query(photos)) >= 0.15
+        assert took(f"/drive/v3/files/{item.id}", alt="media") >= 0.15
+        assert took(f"/_emulator/index/{photos}/") >= 0.15
+        assert took("/_emulator/health") < 0.15
+        http.post("/_emulator/settings", json={"latency_ms": 0}).raise_for_status()
+        assert took(f"/drive/v3/files/{item.id}", alt="media") < 0.15
+    reply = httpx.post(f"{emulator.base_url}/_emulator/settings", json={"latency_ms": -1})
+    assert reply.status_code == 400
+
+
 # --- scale and CLI ---------------------------------------------------------------------------
 
 

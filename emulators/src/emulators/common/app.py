@@ -3,6 +3,7 @@ endpoints, then the emulated API itself."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any, ClassVar, Generic, TypeVar
 
 from emulators.common.asgi import Receive, Request, Scope, Send, serve_lifespan
@@ -20,6 +21,9 @@ class BaseEmulatorApp(Generic[StateT]):
     """
 
     fault_rule: ClassVar[type[BaseFaultRule]]
+    # Test-only routes under `/_emulator/` that stand in for the service (e.g. Drive's HTML
+    # index, which rclone reads): they wait `request_latency()` like the service's own routes.
+    test_route_prefixes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, state: StateT) -> None:
         self.state = state
@@ -31,6 +35,12 @@ class BaseEmulatorApp(Generic[StateT]):
         if scope["type"] != "http":
             return
         request = Request.from_scope(scope)
+        is_control = request.path.startswith(PREFIX + "/") and not request.path.startswith(
+            self.test_route_prefixes
+        )
+        latency = 0.0 if is_control else self.request_latency()
+        if latency > 0:
+            await asyncio.sleep(latency)
         if await self.serve_own_test_route(request, send):
             return
         if request.path.startswith(PREFIX + "/"):
@@ -39,6 +49,11 @@ class BaseEmulatorApp(Generic[StateT]):
             )
             return
         await self.serve(request, receive, send)
+
+    def request_latency(self) -> float:
+        """Seconds every request to the service waits before it is answered, as if the service
+        were far away (the control endpoints never wait); 0 unless an emulator sets it."""
+        return 0.0
 
     async def own_control_endpoint(self, path: str, method: str, receive: Receive) -> Any:
         """The answer of an `/_emulator/<path>` endpoint only this emulator has; None when there

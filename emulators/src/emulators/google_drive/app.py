@@ -72,6 +72,10 @@ class DriveEmulatorApp(BaseEmulatorApp[EmulatorState]):
     """A Google Drive v3 emulator as a plain ASGI callable; `state` is its whole world."""
 
     fault_rule = FaultRule
+    test_route_prefixes = (index_routes.INDEX_PREFIX,)
+
+    def request_latency(self) -> float:
+        return self.state.settings.latency_ms / 1000
 
     async def own_control_endpoint(self, path: str, method: str, receive: Receive) -> Any:
         return await drive_control_endpoint(self.state, path, method, receive)

@@ -42,6 +42,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="RATIOS",
         help="fill ratio per listing page, cycled, e.g. '1,0.5,0' (0 = empty page with a token)",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=float,
+        default=0.0,
+        metavar="MS",
+        help="wait this long before answering every request to Drive (listing and downloads)",
+    )
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -54,6 +61,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         short_pages=ShortPages.parse(args.short_pages),
         # A browser on the demo can then follow the virus-scan form of the web download.
         form_action_base=SELF,
+        latency_ms=args.latency_ms,
     )
     app = build_app(fixture, settings)
     key = args.keys[0] if args.keys else DEMO_KEY

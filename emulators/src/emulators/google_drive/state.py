@@ -45,6 +45,9 @@ class EmulatorSettings(LiveSettings):
     # Where the warning page's form sends the browser: Google's host, as the real page does, or
     # "self" for this emulator's own address (so a browser pointed at a demo can follow it).
     form_action_base: str = USERCONTENT_BASE
+    # Every request to the service (API, web routes, the test-only index) waits this long before
+    # it is answered, as a distant Drive does (bench/transfer_vs_rclone.py's WAN mode sets it).
+    latency_ms: float = 0.0
 
     def __post_init__(self) -> None:
         if isinstance(self.accepted_keys, str):
@@ -63,6 +66,8 @@ class EmulatorSettings(LiveSettings):
         ):
             raise ValueError(f"form_action_base must be an http(s) URL or {SELF!r}")
         self.form_action_base = self.form_action_base.rstrip("/")
+        if self.latency_ms < 0:
+            raise ValueError("latency_ms must not be negative")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -73,6 +78,7 @@ class EmulatorSettings(LiveSettings):
             "chunk_size": self.chunk_size,
             "virus_scan_threshold": self.virus_scan_threshold,
             "form_action_base": self.form_action_base,
+            "latency_ms": self.latency_ms,
         }
 
 
