@@ -23,7 +23,7 @@ which also slows every side's wall-clock; CPU per file is the steadier figure. T
 PostgreSQL has no pg_stat_statements, so statements are reported as transactions
 (pg_stat_database xact_commit + xact_rollback) per file.
 
-Scenarios (BENCH_SCENARIOS=comma,separated picks; default all, in this order):
+Scenarios (BENCH_SCENARIOS=comma,separated picks; default all but wan, in this order):
   flat      10,000 images of ~150 KB in one folder, 1 worker
   nested    10,000 images of ~150 KB in a 3-level tree (bench/nested_10k.yaml), 1 worker
   100k      100,000 images of ~20 KB in one folder, 1 worker; also: time until every file is
@@ -31,10 +31,24 @@ Scenarios (BENCH_SCENARIOS=comma,separated picks; default all, in this order):
   2gib      one 2 GiB image, 1 worker: peak worker RSS, multipart
   workers2  flat with 2 worker processes; rclone and the floor are flat's when flat ran in
             this run (same fixture), else run again
+  wan       2,000 images of ~150 KB in one folder (bench/flat_2k.yaml), 1 worker, in WAN mode
+
+WAN mode (the wan scenario, or BENCH_WAN=1 for every chosen scenario): on loopback only CPU
+counts, while a real import waits on the network. The Drive emulator answers every request
+(listing, downloads, rclone's index and HEADs alike) BENCH_WAN_SOURCE_MS late (default 100: its
+--latency-ms), and S3 is BENCH_WAN_S3_MS of round trip away (default 20) behind
+bench/latency_proxy.py, a streaming TCP proxy that delays each direction by half of it and each
+new connection by one round trip. Every side (ours, both rclones, the floor) reaches S3 through
+the same proxy; PostgreSQL stays local; the bench's own checks read S3 directly. rclone runs
+twice, at its defaults (4 transfers, 8 checkers) and with --transfers 32, each into its own
+bucket, and the ratios ours/rclone-defaults and ours/rclone-32 are printed. On loopback rclone
+runs once, with --transfers 16 --checkers 16 as ours uses 16 jobs.
 
     make bench
     BENCH_SCENARIOS=flat,workers2 make bench
     BENCH_WORKERS=2 SOURCE_REQUESTS_PER_SECOND=100 BENCH_SCENARIOS=nested make bench
+    BENCH_SCENARIOS=wan make bench
+    BENCH_WAN=1 BENCH_WAN_SOURCE_MS=200 BENCH_WAN_S3_MS=40 BENCH_SCENARIOS=flat make bench
 
 BENCH_WORKERS overrides the worker count of every scenario but workers2; BENCH_KEEP=1 keeps the
 work directory (logs of every service) and prints its path. BENCH_DERIVATIVES=false runs the
@@ -72,7 +86,7 @@ from migrate.__main__ import apply_migrations
 
 HERE = Path(__file__).parent
 ACCESS_KEY, SECRET_KEY = "benchaccess", "benchsecret"
-OURS, RCLONE, FLOOR = "ours", "rclone", "floor"
+OURS, RCLONE, RCLONE32, FLOOR = "ours", "rclone", "rclone32", "floor"
 API_KEY = "bench-key"
 TICKS = os.sysconf("SC_CLK_TCK")
 POLL_SECONDS = 0.5
@@ -87,6 +101,8 @@ class Scenario:
     about: str
     reimport: bool = False
     same_as: str | None = None
+    wan: bool = False  # run behind WAN delays even without BENCH_WAN=1
+    default: bool = True  # run when BENCH_SCENARIOS is empty
 
 
 SCENARIOS = {
@@ -97,8 +113,36 @@ SCENARIOS = {
         Scenario("100k", "flat_100k.yaml", "many", 1, "100,000 x ~20 KB", reimport=True),
         Scenario("2gib", "one_2gib.yaml", "big", 1, "one 2 GiB image"),
         Scenario("workers2", "flat_10k.yaml", "flat", 2, "flat, 2 workers", same_as="flat"),
+        Scenario(
+            "wan", "flat_2k.yaml", "flat", 1, "2,000 x ~150 KB, one folder, over a WAN",
+            wan=True, default=False,
+        ),
     )
-}
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Wan:
+    """The delays of WAN mode: Drive answers every request `source_ms` late; S3 is `s3_rtt_ms`
+    away (bench/latency_proxy.py); PostgreSQL stays next to the worker."""
+
+    source_ms: float
+    s3_rtt_ms: float
+
+    @classmethod
+    def of(cls, scenario: Scenario) -> Wan | None:
+        if not (scenario.wan or os.environ.get("BENCH_WAN") == "1"):
+            return None
+        return cls(
+            float(os.environ.get("BENCH_WAN_SOURCE_MS", "100")),
+            float(os.environ.get("BENCH_WAN_S3_MS", "20")),
+        )
+
+    def __str__(self) -> str:
+        return (
+            f"WAN: Drive answers {self.source_ms:g} ms late, S3 {self.s3_rtt_ms:g} ms round trip"
+            " away, PostgreSQL local"
+        )
 
 
 @dataclass
@@ -168,10 +212,13 @@ class Stack:
     """Embedded PostgreSQL and SeaweedFS, the Drive emulator, and (while ours runs) the API and
     workers, all under one work directory, for one scenario."""
 
-    def __init__(self, work: Path, scenario: Scenario, fixture: DriveFixture) -> None:
+    def __init__(
+        self, work: Path, scenario: Scenario, fixture: DriveFixture, wan: Wan | None
+    ) -> None:
         self.work = work
         self.scenario = scenario
         self.fixture = fixture
+        self.wan = wan
         self.postgres = EmbeddedPostgres(work / "postgres", free_port(), fsync=True)
         self.s3 = EmbeddedS3(
             work / "s3", free_port(), ACCESS_KEY, SECRET_KEY, OURS,
@@ -181,26 +228,39 @@ class Stack:
         self.api_port = free_port()
         self.log: IO[bytes] = (work / "services.log").open("ab")
         self.emulator: subprocess.Popen[bytes] | None = None
+        self.proxy: subprocess.Popen[bytes] | None = None
+        self.proxy_port = free_port()
         self.database_url = ""
 
     def start(self) -> None:
         self.postgres.start()
         self.s3.start()
         client = self.s3.client()
-        ensure_bucket(client, RCLONE)
-        ensure_bucket(client, FLOOR)
+        for bucket in (RCLONE, RCLONE32, FLOOR):
+            ensure_bucket(client, bucket)
         self.database_url = self.postgres.create_database("bench")
         apply_migrations(self.database_url)
         fixture_path = HERE / self.scenario.fixture
         self.emulator = self.spawn(
             "-m", "emulators.google_drive", "--port", str(self.drive_port),
             "--fixture", str(fixture_path), "--log-level", "warning",
+            "--latency-ms", str(self.wan.source_ms if self.wan else 0),
         )  # fmt: skip
         wait_until_up(f"{self.drive_url}/_emulator/health")
+        if self.wan is not None:
+            # Everyone's S3 traffic goes through it; the bench's own checks go straight to S3.
+            self.proxy = self.spawn(
+                str(HERE / "latency_proxy.py"),
+                "--listen", f"127.0.0.1:{self.proxy_port}",
+                "--target", f"127.0.0.1:{self.s3.port}",
+                "--rtt-ms", str(self.wan.s3_rtt_ms),
+            )  # fmt: skip
+            wait_until_up(f"{self.s3_url}/", any_status=True)
 
     def stop(self) -> None:
-        if self.emulator is not None:
-            stop_process(self.emulator)
+        for process in (self.proxy, self.emulator):
+            if process is not None:
+                stop_process(process)
         self.s3.stop()
         self.postgres.stop()
         self.log.close()
@@ -208,6 +268,11 @@ class Stack:
     @property
     def drive_url(self) -> str:
         return f"http://127.0.0.1:{self.drive_port}"
+
+    @property
+    def s3_url(self) -> str:
+        """Where the sides reach S3: through the latency proxy in WAN mode."""
+        return f"http://127.0.0.1:{self.proxy_port}" if self.wan else self.s3.endpoint_url
 
     @property
     def folder_id(self) -> str:
@@ -221,7 +286,7 @@ class Stack:
         return {
             **inherited,
             "DATABASE_URL": self.database_url,
-            "S3_ENDPOINT_URL": self.s3.endpoint_url,
+            "S3_ENDPOINT_URL": self.s3_url,
             "S3_BUCKET": bucket,
             "AWS_ACCESS_KEY_ID": ACCESS_KEY,
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
@@ -251,7 +316,10 @@ class Stack:
         assert self.emulator is not None
         postmaster = int((self.postgres.data_dir / "postmaster.pid").read_text().split()[0])
         weed = int((self.s3.data_dir / "weed.pid").read_text())
-        return {"postgres": postmaster, "emulator": self.emulator.pid, "s3": weed}
+        pids = {"postgres": postmaster, "emulator": self.emulator.pid, "s3": weed}
+        if self.proxy is not None:
+            pids["s3 proxy"] = self.proxy.pid
+        return pids
 
     def cpu(self, pids: dict[str, list[int]]) -> dict[str, float]:
         by_group = {
@@ -283,11 +351,11 @@ class Stack:
                         break
 
 
-def wait_until_up(url: str) -> None:
+def wait_until_up(url: str, any_status: bool = False) -> None:
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         try:
-            if httpx.get(url, timeout=5).status_code == 200:
+            if httpx.get(url, timeout=5).status_code == 200 or any_status:
                 return
         except httpx.TransportError:
             pass
@@ -419,20 +487,19 @@ def parse_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
 
-def rclone_argv(stack: Stack) -> list[str]:
+def rclone_argv(stack: Stack, bucket: str, flags: list[str]) -> list[str]:
     return [
         shutil.which("rclone") or "rclone",
-        "copy", ":http:", f":s3:{RCLONE}",
+        "copy", ":http:", f":s3:{bucket}",
         "--http-url", f"{stack.drive_url}/_emulator/index/{stack.folder_id}/",
         "--s3-provider", "Other",
         "--s3-env-auth=false",
         "--s3-access-key-id", ACCESS_KEY,
         "--s3-secret-access-key", SECRET_KEY,
-        "--s3-endpoint", stack.s3.endpoint_url,
+        "--s3-endpoint", stack.s3_url,
         "--s3-region", "us-east-1",
         "--s3-force-path-style=true",
-        "--transfers", "16",
-        "--checkers", "16",
+        *flags,
         "--stats-one-line", "--stats", "0",
         "--log-level", "NOTICE",
     ]  # fmt: skip
@@ -451,16 +518,31 @@ def run_external(stack: Stack, argv: list[str], env: dict[str, str], files: int)
     return Side(files, 0, elapsed, cpu, [peak_rss], {"stdout": out})
 
 
-def run_rclone(stack: Stack, expected: dict[str, ExpectedFile], again: bool = False) -> Side:
+# On loopback rclone copies 16 at a time, as ours does; over a WAN at its defaults (4 transfers,
+# 8 checkers) and with 32 transfers.
+LOOPBACK_RCLONE = ["--transfers", "16", "--checkers", "16"]
+RCLONE32_FLAGS = ["--transfers", "32"]
+
+
+def run_rclone(
+    stack: Stack,
+    expected: dict[str, ExpectedFile],
+    again: bool = False,
+    bucket: str = RCLONE,
+    flags: list[str] | None = None,
+) -> Side:
     # No config file: every setting is a flag. rclone's AWS SDK refuses a CA bundle from
     # AWS_CA_BUNDLE with its own transport, and the endpoint is plain HTTP anyway.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "RCLONE_"))}
     env["RCLONE_CONFIG"] = "/dev/null"
-    side = run_external(stack, rclone_argv(stack), env, len(expected))
+    if flags is None:
+        flags = [] if stack.wan else LOOPBACK_RCLONE
+    side = run_external(stack, rclone_argv(stack, bucket, flags), env, len(expected))
     side.bytes = sum(image.size for image in expected.values())
     if not again:
-        verify_bucket(stack, RCLONE, expected)
-    print(f"  rclone: {'re-copy' if again else 'copy'} in {side.elapsed:.1f} s", flush=True)
+        verify_bucket(stack, bucket, expected)
+    how = " ".join(flags) or "defaults"
+    print(f"  rclone ({how}): {'re-copy' if again else 'copy'} in {side.elapsed:.1f} s", flush=True)
     return side
 
 
@@ -540,6 +622,8 @@ class Result:
     floor: Side
     reimport: Side | None = None
     recopy: Side | None = None
+    rclone32: Side | None = None  # WAN mode: rclone --transfers 32
+    wan: Wan | None = None
 
 
 def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Result:
@@ -549,34 +633,42 @@ def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Res
     fixture = DriveFixture.from_yaml(HERE / scenario.fixture)
     expected = {image.id: image for image in fixture.expected_images(scenario.root)}
     total = sum(image.size for image in expected.values())
+    wan = Wan.of(scenario)
     print(
         f"\n== {scenario.name}: {scenario.about}: {len(expected):,} images, {total / 1e6:,.0f} MB;"
         f" ours with {workers} worker(s),"
         f" derivatives {os.environ.get('BENCH_DERIVATIVES', 'true')} ==",
         flush=True,
     )
+    if wan is not None:
+        print(f"  {wan}", flush=True)
     for image in expected.values():
         image.md5  # noqa: B018 - computed now, not while a side is measured
     with work_dir(scenario.name, keep) as work:
-        stack = Stack(work, scenario, fixture)
+        stack = Stack(work, scenario, fixture, wan)
         try:
             stack.start()
             stack.warm_emulator()
             sides = run_ours(stack, workers, expected)
             borrowed = done.get(scenario.same_as or "")
-            if borrowed is not None:
+            rclone32 = None
+            if borrowed is not None and borrowed.wan == wan:
                 rclone, floor = borrowed.rclone, borrowed.floor
                 rclone.borrowed_from = floor.borrowed_from = borrowed.scenario.name
+                rclone32 = borrowed.rclone32
             else:
                 rclone = run_rclone(stack, expected)
+                if wan is not None:
+                    rclone32 = run_rclone(stack, expected, bucket=RCLONE32, flags=RCLONE32_FLAGS)
                 floor = run_floor(stack, expected)
             recopy = run_rclone(stack, expected, again=True) if scenario.reimport else None
         finally:
             stack.stop()
     reimport = sides[1] if len(sides) > 1 else None
     return Result(
-        scenario, workers, len(expected), total, sides[0], rclone, floor, reimport, recopy
-    )
+        scenario, workers, len(expected), total, sides[0], rclone, floor, reimport, recopy,
+        rclone32, wan,
+    )  # fmt: skip
 
 
 @contextmanager
@@ -650,16 +742,28 @@ def print_scenario(result: Result) -> None:
         ["  API", per1k(ours, "api"), "-", "-"],
         ["  Drive emulator", *(per1k(side, "emulator") for side in sides)],
         ["  S3 (SeaweedFS)", *(per1k(side, "s3") for side in sides)],
+        *([["  S3 latency proxy", *(per1k(side, "s3 proxy") for side in sides)]]
+          if result.wan else []),
         ["  rest of the machine", *(f2(rest(side) / side.files * unit) for side in sides)],
         ["peak RSS, MB (per process)", *rss],
         ["all files discovered after, s", *(f1(value) for value in discovered)],
     ]  # fmt: skip
     print()
+    if result.wan is not None:
+        print(f"{result.wan}; rclone at its defaults (4 transfers, 8 checkers)")
     print(table(rows))
     print(
         f"ours/rclone files/s: {ours.files_per_second / rclone.files_per_second:.2f}   "
         f"ours/floor files/s: {ours.files_per_second / floor.files_per_second:.2f}"
     )
+    if result.rclone32 is not None:
+        r32 = result.rclone32
+        print(
+            f"rclone --transfers 32: {r32.elapsed:.1f} s, {r32.files_per_second:.1f} files/s,"
+            f" {r32.cpu_per_1000('self'):.2f} CPU-s per 1,000 files;"
+            f" ours/rclone-defaults files/s: {ours.files_per_second / rclone.files_per_second:.2f}"
+            f"   ours/rclone-32 files/s: {ours.files_per_second / r32.files_per_second:.2f}"
+        )
     print(
         f"PostgreSQL transactions per imported file: {ours.extra['transactions'] / ours.files:.1f}"
         f" ({ours.extra['transactions']:,} in all; rows written per file:"
@@ -686,7 +790,8 @@ def print_scenario(result: Result) -> None:
 def print_summary(results: list[Result]) -> None:
     rows = [
         ["scenario", "workers", "ours f/s", "rclone f/s", "floor f/s", "ours/rclone",
-         "ours/floor", "CPU/1k ours", "rclone", "floor", "S3 CPU/1k ours", "rclone"],
+         "ours/floor", "CPU/1k ours", "rclone", "floor", "S3 CPU/1k ours", "rclone",
+         "ours/rclone-32"],
     ]  # fmt: skip
     for r in results:
         ours, rclone, floor = r.ours, r.rclone, r.floor
@@ -704,9 +809,13 @@ def print_summary(results: list[Result]) -> None:
                 f2(floor.cpu_per_1000("self")),
                 f2(ours.cpu_per_1000("s3")),
                 f2(rclone.cpu_per_1000("s3")),
+                f2(ours.files_per_second / r.rclone32.files_per_second) if r.rclone32 else "-",
             ]
         )
-    print("\n== summary (files/s; CPU-seconds per 1,000 files: ours = workers + PostgreSQL) ==")
+    print(
+        "\n== summary (files/s; CPU-seconds per 1,000 files: ours = workers + PostgreSQL;"
+        " over a WAN, rclone is at its defaults and ours/rclone-32 is against --transfers 32) =="
+    )
     print(table(rows))
     by_name = {r.scenario.name: r for r in results}
     if "flat" in by_name and "workers2" in by_name:
@@ -722,7 +831,7 @@ def main() -> None:
     unknown = set(names) - set(SCENARIOS)
     if unknown:
         sys.exit(f"unknown BENCH_SCENARIOS {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
-    chosen = [SCENARIOS[n] for n in SCENARIOS if not names or n in names]
+    chosen = [s for n, s in SCENARIOS.items() if n in names or (not names and s.default)]
     if shutil.which("rclone") is None:
         sys.exit(
             "rclone is not installed: `make bench` installs Debian's, or apt-get install rclone"
