@@ -8,7 +8,7 @@ from litestar.openapi import ResponseSpec
 from litestar.response import Response
 from psycopg_pool import AsyncConnectionPool
 
-from api.errors import query_refusal
+from api.error_responses import query_refusal
 from api.storage import BucketCheck
 from domain.db import Connection
 

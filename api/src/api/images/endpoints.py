@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_307_TEMPORARY_REDIRECT
 
 from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor, PageLimit
 from api.db import provide_autocommit_connection
-from api.errors import error_responses
+from api.error_responses import error_responses
 from api.images import service
 from api.images.limits import provide_listing_connection
 from api.images.repository import ImageFilters, Sort

@@ -13,7 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_202_ACCEPTED
 
 from api.constraints import Cursor, PageLimit
 from api.db import provide_autocommit_connection
-from api.errors import error_responses
+from api.error_responses import error_responses
 from api.imports import service, starting
 from api.imports.schemas import (
     CancelAccepted,

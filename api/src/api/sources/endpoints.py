@@ -7,7 +7,7 @@ from litestar.datastructures import State
 from litestar.params import QueryParameter
 
 from api.constraints import MAX_LINK_LENGTH, NO_NUL
-from api.errors import error_responses
+from api.error_responses import error_responses
 from api.sources import service
 from api.sources.schemas import DetectedLink, SourceList
 

@@ -7,7 +7,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.status_codes import HTTP_201_CREATED, HTTP_202_ACCEPTED, HTTP_204_NO_CONTENT
 
 from api.constraints import Cursor, PageLimit
-from api.errors import error_responses
+from api.error_responses import error_responses
 from api.syncs import service
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRunAccepted, SyncView
 from domain.db import Connection

@@ -4,7 +4,7 @@ from litestar import Controller, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 
-from api.errors import error_responses
+from api.error_responses import error_responses
 from api.webhooks import service
 from api.webhooks.schemas import DeliveryList
 from domain.db import Connection
