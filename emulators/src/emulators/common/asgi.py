@@ -83,12 +83,17 @@ async def send_json(
     await send_bytes(send, status, encode_json(body, pretty), JSON_TYPE, headers)
 
 
-def counting_responses(send: Send, responses: Counter[str], kind: str) -> Send:
-    """`send`, counting each response as `"<kind> <status>"` in `responses`."""
+def counting_responses(
+    send: Send, responses: Counter[str], kind: str, answers: Counter[str] | None = None
+) -> Send:
+    """`send`, counting each response as `"<kind> <status>"` in `responses`, and each success
+    (a status below 400) as `"<kind> served"` in `answers` when given."""
 
     async def counted_send(message: Message) -> None:
         if message["type"] == "http.response.start":
             responses[f"{kind} {message['status']}"] += 1
+            if answers is not None and message["status"] < 400:
+                answers[f"{kind} served"] += 1
         await send(message)
 
     return counted_send

@@ -41,10 +41,11 @@ def _route(request: Request) -> tuple[str, str] | None:
     return None
 
 
-def check_caller(request: Request, settings: EmulatorSettings, route: str) -> None:
+def check_caller(request: Request, settings: EmulatorSettings, route: str) -> str:
     """Bearer (a user's token) or Basic (an app's key and secret); both are allowed on the
     shared-link routes (reference notes B2). *chosen*: a Basic pair that is not an app's is
-    answered like a bad token (401 invalid_access_token)."""
+    answered like a bad token (401 invalid_access_token). Returns whom the rate limit counts:
+    the token, or the app."""
     header = request.headers.get("authorization") or request.query.get("authorization") or ""
     scheme, _, credentials = header.strip().partition(" ")
     credentials = credentials.strip()
@@ -53,7 +54,7 @@ def check_caller(request: Request, settings: EmulatorSettings, route: str) -> No
     if scheme.lower() == "bearer":
         if settings.accepted_tokens is not None and credentials not in settings.accepted_tokens:
             raise errors.invalid_access_token()
-        return
+        return f"token:{credentials}"
     if scheme.lower() == "basic":
         try:
             key, colon, secret = (
@@ -69,7 +70,7 @@ def check_caller(request: Request, settings: EmulatorSettings, route: str) -> No
             )
         if settings.accepted_apps is not None and settings.accepted_apps.get(key) != secret:
             raise errors.invalid_access_token()
-        return
+        return f"app:{key}"
     raise errors.bad_input(route, 'Invalid authorization value in HTTP header "Authorization"')
 
 
@@ -117,15 +118,30 @@ class DropboxEmulatorApp(BaseEmulatorApp[EmulatorState]):
             return
         kind, name = route
         stats.requests[kind] += 1
-        counted_send = counting_responses(send, stats.responses, kind)
 
         if kind in ("web", "zip"):
+            counted_send = counting_responses(send, stats.responses, kind)
             await self._serve_web(request, receive, counted_send, kind)
             return
+        counted_send = counting_responses(send, stats.responses, kind, stats.answers)
         try:
             await self._serve_api(request, receive, counted_send, kind, name)
         except errors.DropboxError as error:
+            if error.answer is not None:
+                stats.answers[f"{kind} {error.answer}"] += 1
             await send_error(counted_send, error)
+
+    def _rate_limit(self, caller: str) -> None:
+        """Refuse the request with a 429 when `caller` is past its rate limit."""
+        retry_after = self.state.retry_after_if_limited(caller)
+        if retry_after is None:
+            return
+        match self.state.settings.rate_limit_answer:
+            case "too_many_requests_text":
+                raise errors.too_many_requests_text(retry_after)
+            case "too_many_write_operations":
+                raise errors.too_many_requests(retry_after, "too_many_write_operations")
+        raise errors.too_many_requests(retry_after)
 
     def _fault(self, kind: str, file_id: str | None) -> FaultRule | None:
         """The fault to inject, if any: an error is raised; a cut is returned for the body."""
@@ -144,7 +160,7 @@ class DropboxEmulatorApp(BaseEmulatorApp[EmulatorState]):
         allowed = ("POST", "GET") if kind == "file" else ("POST",)
         if request.method not in allowed:
             raise errors.DropboxError(405, "Method Not Allowed")
-        check_caller(request, state.settings, name)
+        self._rate_limit(check_caller(request, state.settings, name))
         if kind == "file":
             arg = routes.download_arg(request, await read_body(receive))
             file_id = self._file_id(arg)

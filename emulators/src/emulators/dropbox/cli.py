@@ -11,6 +11,7 @@ import yaml  # type: ignore[import-untyped]
 from emulators.common.server import serve_in_foreground
 from emulators.dropbox.app import build_app
 from emulators.dropbox.fixture import DropboxFixture
+from emulators.dropbox.state import RATE_LIMIT_ANSWERS, EmulatorSettings
 
 DEMO_TOKEN = "demo-token"
 
@@ -56,6 +57,31 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--port", type=int, default=9200)
     parser.add_argument("--fixture", default="sample", help="'sample' (default) or a YAML file")
     parser.add_argument("--files", type=int, default=0, metavar="N", help="add N small JPEGs")
+    parser.add_argument(
+        "--rate-limit",
+        type=float,
+        default=0.0,
+        metavar="RPS",
+        help="each token or app may make RPS API requests a second; beyond, 429 with"
+        " Retry-After (default 0: no limit)",
+    )
+    parser.add_argument(
+        "--rate-limit-burst",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="requests a token or app may make at once (default: one second's worth)",
+    )
+    parser.add_argument(
+        "--retry-after",
+        type=int,
+        default=15,
+        metavar="SECONDS",
+        help="the 429's Retry-After, at least (default 15; Dropbox's spec example says 300)",
+    )
+    parser.add_argument(
+        "--rate-limit-answer", choices=RATE_LIMIT_ANSWERS, default="too_many_requests"
+    )
     parser.add_argument("--log-level", default="info")
     return parser
 
@@ -68,7 +94,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         with open(args.fixture, encoding="utf-8") as handle:
             spec = yaml.safe_load(handle)
     fixture = DropboxFixture(spec)
-    app = build_app(fixture)
+    settings = EmulatorSettings(
+        rate_limit_per_s=args.rate_limit,
+        rate_limit_burst=args.rate_limit_burst,
+        rate_limit_retry_after_s=args.retry_after,
+        rate_limit_answer=args.rate_limit_answer,
+    )
+    app = build_app(fixture, settings)
 
     def announce(base_url: str) -> None:
         for shared in fixture.shared:

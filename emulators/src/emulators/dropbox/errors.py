@@ -2,7 +2,8 @@
 
 Route errors are 409 with `{"error_summary": "<tag>/...", "error": {".tag": ...}}`; bad input is
 400 with a plain-text body; auth errors are 401 JSON; rate limits are 429 with `Retry-After`,
-as JSON or as plain text.
+as JSON or as plain text. A 429 says so in `answer` (`rate_limited`), which the emulator counts
+beside what it served.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 JSON_TYPE = b"application/json"
 TEXT_TYPE = b"text/plain; charset=utf-8"
+RATE_LIMITED = "rate_limited"
 
 
 @dataclass
@@ -19,6 +21,8 @@ class DropboxError(Exception):
     status: int
     body: dict[str, Any] | str
     headers: dict[str, str] = field(default_factory=dict)
+    # Not part of the body: how the emulator counts this answer (None: not a rate limit's).
+    answer: str | None = None
 
     @property
     def content_type(self) -> bytes:
@@ -71,6 +75,8 @@ def missing_authorization(route: str) -> DropboxError:
 
 
 def too_many_requests(retry_after: int, reason: str = "too_many_requests") -> DropboxError:
+    """429 with `auth.RateLimitError`: `reason` is `too_many_requests` (a rate limit) or
+    `too_many_write_operations` (namespace lock contention)."""
     return DropboxError(
         429,
         {
@@ -78,11 +84,14 @@ def too_many_requests(retry_after: int, reason: str = "too_many_requests") -> Dr
             "error": {"reason": {".tag": reason}, "retry_after": retry_after},
         },
         {"retry-after": str(retry_after)},
+        answer=RATE_LIMITED,
     )
 
 
 def too_many_requests_text(retry_after: int) -> DropboxError:
-    return DropboxError(429, "Too Many Requests", {"retry-after": str(retry_after)})
+    return DropboxError(
+        429, "Too Many Requests", {"retry-after": str(retry_after)}, answer=RATE_LIMITED
+    )
 
 
 def internal_error() -> DropboxError:

@@ -10,10 +10,14 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
+import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from emulators.common.quota import CallerQuotas, check_quota_settings
 from emulators.common.state import Counters, LiveSettings
 from emulators.dropbox.faults import FaultPlan, FaultRule
 from emulators.dropbox.fixture import DropboxFixture
@@ -21,6 +25,14 @@ from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
 from emulators.google_drive.paging import ShortPages
 
 ZIP_COMPRESSIONS: Final = ("deflated", "stored")
+# How a request beyond the rate limit is answered: 429 JSON `too_many_requests`, the same as
+# plain text (which clients must read as too_many_requests), or 429 JSON
+# `too_many_write_operations` (lock contention, which Dropbox answers the same way).
+RATE_LIMIT_ANSWERS: Final = (
+    "too_many_requests",
+    "too_many_requests_text",
+    "too_many_write_operations",
+)
 
 
 @dataclass
@@ -41,6 +53,15 @@ class EmulatorSettings(LiveSettings):
     zip_compression: str = "deflated"
     # Bumping it invalidates every list_folder cursor issued before: continue answers `reset`.
     cursor_generation: int = 0
+    # Dropbox's rate limit, per authorization (a user's token, or an app's key under Basic):
+    # rate_limit_per_s API requests a second, rate_limit_burst at once (0: one second's worth);
+    # beyond, 429 rate_limit_answer with `Retry-After` of at least rate_limit_retry_after_s (the
+    # published spec's example says 300; clients see 15 s too). Refused requests count against
+    # the limit, as Dropbox documents. 0 requests/s: no limit. Links and zips have none.
+    rate_limit_per_s: float = 0.0
+    rate_limit_burst: float = 0.0
+    rate_limit_retry_after_s: int = 15
+    rate_limit_answer: str = "too_many_requests"
 
     def __post_init__(self) -> None:
         if isinstance(self.accepted_tokens, str):
@@ -56,6 +77,11 @@ class EmulatorSettings(LiveSettings):
             raise ValueError("zip limits must not be negative")
         if self.zip_compression not in ZIP_COMPRESSIONS:
             raise ValueError(f"zip_compression must be one of {ZIP_COMPRESSIONS}")
+        check_quota_settings(self.rate_limit_per_s, self.rate_limit_burst)
+        if self.rate_limit_retry_after_s < 1:
+            raise ValueError("rate_limit_retry_after_s must be at least 1")
+        if self.rate_limit_answer not in RATE_LIMIT_ANSWERS:
+            raise ValueError(f"rate_limit_answer must be one of {RATE_LIMIT_ANSWERS}")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -69,6 +95,10 @@ class EmulatorSettings(LiveSettings):
             "zip_max_bytes": self.zip_max_bytes,
             "zip_compression": self.zip_compression,
             "cursor_generation": self.cursor_generation,
+            "rate_limit_per_s": self.rate_limit_per_s,
+            "rate_limit_burst": self.rate_limit_burst,
+            "rate_limit_retry_after_s": self.rate_limit_retry_after_s,
+            "rate_limit_answer": self.rate_limit_answer,
         }
 
 
@@ -84,6 +114,10 @@ class Stats(Counters):
     bytes_served: int = 0
     zip_downloads: int = 0
     zip_bytes_served: int = 0
+    # What the API routes answered: "<kind> served" (below 400) and "<kind> rate_limited" (the
+    # rate limit's or a fault's 429). Every 429 asks the caller to come back after Retry-After,
+    # so a client's requests should add up to what it was served plus what it was refused.
+    answers: Counter[str] = field(default_factory=Counter)
 
 
 @dataclass(frozen=True)
@@ -136,12 +170,25 @@ class EmulatorState:
         fixture: DropboxFixture,
         settings: EmulatorSettings | None = None,
         faults: FaultPlan[FaultRule] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fixture = fixture
         self.settings = settings or EmulatorSettings()
         self.faults: FaultPlan[FaultRule] = faults or FaultPlan()
         self.stats = Stats()
+        self.quotas = CallerQuotas(clock)
         self.signer = Signer(hashlib.sha256(f"dropbox-emulator:{fixture.seed}".encode()).digest())
+
+    def retry_after_if_limited(self, caller: str) -> int | None:
+        """None when `caller` may be served now; else the `Retry-After` to answer with: the
+        configured seconds, or longer when the caller's debt needs longer to clear."""
+        settings = self.settings
+        wait = self.quotas.take(
+            caller, settings.rate_limit_per_s, settings.rate_limit_burst, charge_refusals=True
+        )
+        if wait is None:
+            return None
+        return max(settings.rate_limit_retry_after_s, math.ceil(wait))
 
     def issue_cursor(self, cursor: Cursor) -> str:
         return self.signer.sign({"kind": "cursor", **cursor.__dict__})

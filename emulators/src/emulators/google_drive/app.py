@@ -1,4 +1,5 @@
-"""The ASGI application: routing, the API-key gate, fault injection, and error rendering.
+"""The ASGI application: routing, the API-key gate, the per-user quota, fault injection, and
+error rendering.
 
 The API routes answer in Google's JSON error format; the key-less web routes (which stand for
 drive.google.com and drive.usercontent.google.com on the same address) answer in HTML.
@@ -52,13 +53,16 @@ async def _send_drive_error(send: Send, error: errors.DriveError, pretty: bool) 
     await send_json(send, error.code, error.body(), pretty, error.headers)
 
 
-def _check_caller(request: Request, settings: EmulatorSettings) -> None:
+def _check_caller(request: Request, settings: EmulatorSettings) -> str:
+    """Refuse a caller Google would refuse; else who it is, for its quota: the OAuth user (its
+    token), else the `quotaUser` it names, else its API key. (*chosen*: Google counts a key's
+    callers without quotaUser by their IP address; an emulator's callers share one host.)"""
     authorization = request.headers.get("authorization", "")
     scheme, _, token = authorization.partition(" ")
-    if scheme.lower() == "bearer" and token.strip():
-        return
-    if request.query.get("access_token") or request.query.get("oauth_token"):
-        return
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    token = token or request.query.get("access_token") or request.query.get("oauth_token") or ""
+    if token:
+        return f"token:{token}"
     key = request.query.get("key", "")
     if not key:
         raise errors.missing_api_key()
@@ -66,6 +70,21 @@ def _check_caller(request: Request, settings: EmulatorSettings) -> None:
         raise errors.invalid_api_key()
     if not settings.api_enabled:
         raise errors.access_not_configured()
+    quota_user = request.query.get("quotaUser", "")
+    return f"quotaUser:{key}:{quota_user}" if quota_user else f"key:{key}"
+
+
+def _over_quota(state: EmulatorState, caller: str) -> errors.DriveError | None:
+    """The rate-limit answer when `caller` has no request left in its bucket, else None."""
+    settings = state.settings
+    if state.quotas.take(caller, settings.rate_limit_per_s, settings.rate_limit_burst) is None:
+        return None
+    match settings.rate_limit_answer:
+        case "rate_limit_exceeded":
+            return errors.rate_limit_exceeded()
+        case "too_many_requests":
+            return errors.too_many_requests(None)
+    return errors.user_rate_limit_exceeded()
 
 
 class DriveEmulatorApp(BaseEmulatorApp[EmulatorState]):
@@ -97,24 +116,30 @@ class DriveEmulatorApp(BaseEmulatorApp[EmulatorState]):
         stats.requests[kind] += 1
         if kind in ("media", "web_media") and file_id is not None:
             stats.media_requests_by_file[file_id] += 1
-        counted_send = counting_responses(send, stats.responses, kind)
 
         if kind.startswith("web_"):
+            counted_send = counting_responses(send, stats.responses, kind)
             try:
                 await self._serve_web(request, counted_send, kind, file_id)
             except errors.DriveError as error:
                 await web_routes.send_error_page(counted_send, error.code, error.headers)
             return
+        counted_send = counting_responses(send, stats.responses, kind, stats.answers)
         try:
             await self._serve(request, counted_send, kind, file_id)
         except errors.DriveError as error:
+            if error.answer is not None:
+                stats.answers[f"{kind} {error.answer}"] += 1
             await _send_drive_error(counted_send, error, _pretty(request))
 
     async def _serve(self, request: Request, send: Send, kind: str, file_id: str | None) -> None:
         state = self.state
         if request.method not in ("GET", "HEAD"):
             raise errors.method_not_allowed()
-        _check_caller(request, state.settings)
+        caller = _check_caller(request, state.settings)
+        refusal = _over_quota(state, caller)
+        if refusal is not None:
+            raise refusal
         alt = request.query.get("alt", "json")
         if alt not in ("json", "media") or (kind == "list" and alt == "media"):
             raise errors.invalid_value("alt")

@@ -1,5 +1,5 @@
-"""Drive's own test-only control endpoints: `GET /_emulator/fixture` and the per-file flags at
-`/_emulator/files/<id>`. Health, stats, faults and settings are shared, see
+"""Drive's own test-only control endpoints: `GET /_emulator/fixture` and the per-file flags and
+download-quota window at `/_emulator/files/<id>`. Health, stats, faults and settings are shared, see
 `emulators.common.control`."""
 
 from __future__ import annotations
@@ -42,5 +42,5 @@ async def drive_control_endpoint(
             return state.set_file_flags(file_id, await control.read_json_object(receive))
         if method != "GET":
             raise control.ControlError(405, "method_not_allowed", method)
-        return state.file_flags(item)
+        return state.file_controls(item)
     return None

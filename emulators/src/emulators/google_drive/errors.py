@@ -2,6 +2,8 @@
 
 Shapes follow what Drive actually returns: classic errors carry `errors[]` and no `status`; errors
 produced by Google's API front end (key checks, quota) also carry `status` and sometimes `details`.
+Refusals that ask the caller to come back later say so in `answer` (`rate_limited`,
+`quota_refused`), which the emulator counts beside what it served.
 """
 
 from __future__ import annotations
@@ -21,6 +23,9 @@ _ABUSIVE = "This file has been identified as malware or spam and cannot be downl
 _QUOTA = "The download quota for this file has been exceeded."
 _PROJECT = "123456789012"
 
+RATE_LIMITED = "rate_limited"
+QUOTA_REFUSED = "quota_refused"
+
 
 @dataclass
 class DriveError(Exception):
@@ -35,6 +40,8 @@ class DriveError(Exception):
     status: str | None = None
     details: list[dict[str, Any]] | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Not part of the body: how the emulator counts this answer (None: not a quota's refusal).
+    answer: str | None = None
 
     def body(self) -> dict[str, Any]:
         item: dict[str, Any] = {
@@ -128,25 +135,37 @@ def abusive_file() -> DriveError:
 
 
 def download_quota_exceeded() -> DriveError:
-    return DriveError(403, _QUOTA, "downloadQuotaExceeded")
+    return DriveError(403, _QUOTA, "downloadQuotaExceeded", answer=QUOTA_REFUSED)
 
 
 def user_rate_limit_exceeded() -> DriveError:
-    return DriveError(403, "User Rate Limit Exceeded", "userRateLimitExceeded", "usageLimits")
+    return DriveError(
+        403,
+        "User Rate Limit Exceeded",
+        "userRateLimitExceeded",
+        "usageLimits",
+        answer=RATE_LIMITED,
+    )
 
 
 def rate_limit_exceeded() -> DriveError:
-    return DriveError(403, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits")
+    return DriveError(
+        403, "Rate Limit Exceeded", "rateLimitExceeded", "usageLimits", answer=RATE_LIMITED
+    )
 
 
-def too_many_requests(retry_after: int) -> DriveError:
+def too_many_requests(retry_after: int | None) -> DriveError:
+    """429; Google documents no Retry-After on it, so a quota's 429 has none (`None`), while
+    the fault of that name can send one."""
+    headers = {} if retry_after is None else {"retry-after": str(retry_after)}
     return DriveError(
         429,
         "Rate Limit Exceeded",
         "rateLimitExceeded",
         "usageLimits",
         status="RESOURCE_EXHAUSTED",
-        headers={"retry-after": str(retry_after)},
+        headers=headers,
+        answer=RATE_LIMITED,
     )
 
 

@@ -156,7 +156,7 @@ async def download(
     # acknowledgeAbuse only helps owners; an API-key caller never is one.
     if flags["abusive"]:
         raise errors.abusive_file()
-    if flags["download_quota_exceeded"]:
+    if state.download_quota_exceeded(item):
         raise errors.download_quota_exceeded()
     headers = [(b"cache-control", b"private, max-age=0, must-revalidate")]
     await send_content(request, send, state, item, headers, cut)

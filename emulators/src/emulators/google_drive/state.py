@@ -8,11 +8,13 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from emulators.common.quota import CallerQuotas, check_quota_settings
 from emulators.common.state import Counters, LiveSettings
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
 from emulators.google_drive.faults import FaultPlan, FaultRule
@@ -24,6 +26,11 @@ PAGE_SIZE_POLICIES: Final = ("reject", "clamp")
 USERCONTENT_BASE: Final = "https://drive.usercontent.google.com"
 SELF: Final = "self"
 FILE_FLAGS: Final = ("abusive", "download_quota_exceeded")
+# How a request beyond the per-user quota is answered: 403 usageLimits/userRateLimitExceeded
+# (what Google's quota page says), 403 rateLimitExceeded, or 429 rateLimitExceeded (what "rate
+# limit checks on the Drive backend" answer).
+RATE_LIMIT_ANSWERS: Final = ("user_rate_limit_exceeded", "rate_limit_exceeded", "too_many_requests")
+QUOTA_WINDOW: Final = "download_quota_window_s"
 
 
 @dataclass
@@ -48,6 +55,13 @@ class EmulatorSettings(LiveSettings):
     # Every request to the service (API, web routes, the test-only index) waits this long before
     # it is answered, as a distant Drive does (bench/transfer_vs_rclone.py's WAN mode sets it).
     latency_ms: float = 0.0
+    # Google's per-user quota: each caller of the API (its OAuth token, else its `quotaUser`,
+    # else its API key) may make rate_limit_per_s requests a second, rate_limit_burst at once
+    # (0: one second's worth); beyond, rate_limit_answer. 0 requests/s: no quota. The web
+    # routes are not the API and have none.
+    rate_limit_per_s: float = 0.0
+    rate_limit_burst: float = 0.0
+    rate_limit_answer: str = "user_rate_limit_exceeded"
 
     def __post_init__(self) -> None:
         if isinstance(self.accepted_keys, str):
@@ -68,6 +82,9 @@ class EmulatorSettings(LiveSettings):
         self.form_action_base = self.form_action_base.rstrip("/")
         if self.latency_ms < 0:
             raise ValueError("latency_ms must not be negative")
+        check_quota_settings(self.rate_limit_per_s, self.rate_limit_burst)
+        if self.rate_limit_answer not in RATE_LIMIT_ANSWERS:
+            raise ValueError(f"rate_limit_answer must be one of {RATE_LIMIT_ANSWERS}")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -79,6 +96,9 @@ class EmulatorSettings(LiveSettings):
             "virus_scan_threshold": self.virus_scan_threshold,
             "form_action_base": self.form_action_base,
             "latency_ms": self.latency_ms,
+            "rate_limit_per_s": self.rate_limit_per_s,
+            "rate_limit_burst": self.rate_limit_burst,
+            "rate_limit_answer": self.rate_limit_answer,
         }
 
 
@@ -92,6 +112,11 @@ class Stats(Counters):
     media_requests_by_file: Counter[str] = field(default_factory=Counter)
     bytes_by_file: Counter[str] = field(default_factory=Counter)
     bytes_served: int = 0
+    # What the API routes answered: "<kind> served" (below 400), "<kind> rate_limited" (the
+    # quota's or a fault's rate-limit answer), "<kind> quota_refused" (downloadQuotaExceeded).
+    # Every refusal asks the caller to come back later, so a client's requests should add up to
+    # what it was served plus what it was refused.
+    answers: Counter[str] = field(default_factory=Counter)
 
 
 _NATURAL = re.compile(r"(\d+)")
@@ -140,11 +165,18 @@ class EmulatorState:
         fixture: DriveFixture,
         settings: EmulatorSettings | None = None,
         faults: FaultPlan[FaultRule] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.fixture = fixture
         self.settings = settings or EmulatorSettings()
         self.faults: FaultPlan[FaultRule] = faults or FaultPlan()
         self.stats = Stats()
+        self.quotas = CallerQuotas(clock)
+        self._clock = clock
+        # Per file: how long it answers downloadQuotaExceeded from its first download, and
+        # when that first download came.
+        self._quota_windows: dict[str, float] = {}
+        self._quota_started: dict[str, float] = {}
         self.renderer = FileRenderer(fixture.content)
         secret = hashlib.sha256(f"page-tokens:{fixture.seed}".encode()).digest()
         self.tokens = PageTokens(secret)
@@ -163,21 +195,69 @@ class EmulatorState:
             self.renderer = FileRenderer(fixture.content)
             self._file_flags.clear()
             self._ordered.clear()
+            self._quota_windows.clear()
+            self._quota_started.clear()
 
-    def set_file_flags(self, file_id: str, changes: Mapping[str, Any]) -> dict[str, bool]:
-        """Override `abusive` / `download_quota_exceeded` for one file; the fixture is untouched."""
+    def set_file_flags(self, file_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Override `abusive` / `download_quota_exceeded` for one file, or give it a
+        `download_quota_window_s` (see `hold_downloads`); the fixture is untouched."""
         item = self.fixture.item(file_id)
-        unknown = set(changes) - set(FILE_FLAGS)
+        unknown = set(changes) - {*FILE_FLAGS, QUOTA_WINDOW}
         if unknown:
             raise ValueError(f"unknown file flags: {sorted(unknown)}")
+        flags_changed = {name: value for name, value in changes.items() if name in FILE_FLAGS}
+        if QUOTA_WINDOW in changes:
+            window = changes[QUOTA_WINDOW]
+            self.hold_downloads([file_id], float(window) if window is not None else 0.0)
         with self._lock:
             flags = self._file_flags.setdefault(file_id, {})
-            flags.update({name: bool(value) for name, value in changes.items()})
-        return self.file_flags(item)
+            flags.update({name: bool(value) for name, value in flags_changed.items()})
+        return self.file_controls(item)
 
     def file_flags(self, item: DriveItem) -> dict[str, bool]:
         overrides = self._file_flags.get(item.id, {})
         return {name: overrides.get(name, getattr(item, name)) for name in FILE_FLAGS}
+
+    def file_controls(self, item: DriveItem) -> dict[str, Any]:
+        """The flags, and the download-quota window with the seconds it still refuses (None
+        before its first download)."""
+        with self._lock:
+            window = self._quota_windows.get(item.id)
+            started = self._quota_started.get(item.id)
+        remaining = None
+        if window is not None and started is not None:
+            remaining = max(0.0, started + window - self._clock())
+        return {**self.file_flags(item), QUOTA_WINDOW: window, "refusing_for_s": remaining}
+
+    def hold_downloads(self, file_ids: Iterable[str], seconds: float) -> None:
+        """Make each file answer downloadQuotaExceeded for `seconds` from its next first
+        download, then serve it, as a popular file's quota clears (Google: within about a day,
+        not documented); 0 lifts it."""
+        if seconds < 0:
+            raise ValueError(f"{QUOTA_WINDOW} must not be negative")
+        ids = list(file_ids)
+        for file_id in ids:
+            self.fixture.item(file_id)  # an unknown id is refused before anything changes
+        with self._lock:
+            for file_id in ids:
+                self._quota_started.pop(file_id, None)
+                if seconds > 0:
+                    self._quota_windows[file_id] = seconds
+                else:
+                    self._quota_windows.pop(file_id, None)
+
+    def download_quota_exceeded(self, item: DriveItem) -> bool:
+        """Whether a download of `item` now is refused for its download quota: flagged, or
+        within its window (which the first download asked for opens)."""
+        if self.file_flags(item)["download_quota_exceeded"]:
+            return True
+        with self._lock:
+            window = self._quota_windows.get(item.id)
+            if window is None:
+                return False
+            now = self._clock()
+            started = self._quota_started.setdefault(item.id, now)
+        return now < started + window
 
     def ordered_children(
         self, folder: DriveItem, order: tuple[tuple[str, bool], ...]

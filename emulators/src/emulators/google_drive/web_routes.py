@@ -134,7 +134,7 @@ async def download(
     if flags["abusive"]:
         await send_html(send, 200, web_pages.abusive_file())
         return
-    if flags["download_quota_exceeded"]:
+    if state.download_quota_exceeded(item):
         await send_html(send, 200, web_pages.quota_exceeded())
         return
     expected_uuid = scan_uuid(state, item)
