@@ -23,7 +23,8 @@ which also slows every side's wall-clock; CPU per file is the steadier figure. T
 PostgreSQL has no pg_stat_statements, so statements are reported as transactions
 (pg_stat_database xact_commit + xact_rollback) per file.
 
-Scenarios (BENCH_SCENARIOS=comma,separated picks; default all but wan, in this order):
+Scenarios (BENCH_SCENARIOS=comma,separated picks; default all but wan, quota and fairness, in
+this order, after quota and fairness when they are picked):
   flat      10,000 images of ~150 KB in one folder, 1 worker
   nested    10,000 images of ~150 KB in a 3-level tree (bench/nested_10k.yaml), 1 worker
   100k      100,000 images of ~20 KB in one folder, 1 worker; also: time until every file is
@@ -32,6 +33,8 @@ Scenarios (BENCH_SCENARIOS=comma,separated picks; default all but wan, in this o
   workers2  flat with 2 worker processes; rclone and the floor are flat's when flat ran in
             this run (same fixture), else run again
   wan       2,000 images of ~150 KB in one folder (bench/flat_2k.yaml), 1 worker, in WAN mode
+  quota     ours behind Drive's per-user quota (10 requests/s), pace lifted: bench/source_limits.py
+  fairness  a 20-image import alone and 30 s into a large one (ours): bench/source_limits.py
 
 WAN mode (the wan scenario, or BENCH_WAN=1 for every chosen scenario): on loopback only CPU
 counts, while a real import waits on the network. The Drive emulator answers every request
@@ -827,11 +830,23 @@ def print_summary(results: list[Result]) -> None:
 
 
 def main() -> None:
+    # bench/source_limits.py (the quota and fairness scenarios) imports this module: let it
+    # find this very copy rather than load a second one.
+    sys.modules.setdefault("transfer_vs_rclone", sys.modules[__name__])
+    import source_limits
+
     names = [n.strip() for n in os.environ.get("BENCH_SCENARIOS", "").split(",") if n.strip()]
-    unknown = set(names) - set(SCENARIOS)
+    known = [*SCENARIOS, *source_limits.SCENARIOS]
+    unknown = set(names) - set(known)
     if unknown:
-        sys.exit(f"unknown BENCH_SCENARIOS {sorted(unknown)}; choose from {', '.join(SCENARIOS)}")
+        sys.exit(f"unknown BENCH_SCENARIOS {sorted(unknown)}; choose from {', '.join(known)}")
     chosen = [s for n, s in SCENARIOS.items() if n in names or (not names and s.default)]
+    keep = os.environ.get("BENCH_KEEP") == "1"
+    for name, run in source_limits.SCENARIOS.items():
+        if name in names:
+            run(keep)
+    if not chosen:
+        return
     if shutil.which("rclone") is None:
         sys.exit(
             "rclone is not installed: `make bench` installs Debian's, or apt-get install rclone"
@@ -843,7 +858,6 @@ def main() -> None:
         " req/s",
         flush=True,
     )
-    keep = os.environ.get("BENCH_KEEP") == "1"
     done: dict[str, Result] = {}
     for scenario in chosen:
         result = run_scenario(scenario, done, keep)
