@@ -18,6 +18,8 @@ A file is removed once its last page was read, and any left behind (an import ca
 mid-folder) once unused for KEEP_SECONDS.
 """
 
+from __future__ import annotations
+
 import json
 import os
 import tempfile
