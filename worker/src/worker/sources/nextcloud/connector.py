@@ -119,8 +119,17 @@ class NextcloudConnector(BoundToLink):
         if spool is None:
             # The first page, or a later one in a process that does not hold the listing.
             writer = self.spools.writer(snapshot)
+
+            def spool_children(entries: list[DavEntry]) -> None:
+                # The folder itself (its first entry) and anything outside it is no page's.
+                writer.write(
+                    entry
+                    for entry in entries
+                    if self._relative_path(share, entry.path, path) is not None
+                )
+
             try:
-                await self._propfind_folder(share, shape, path, writer.write)
+                await self._propfind_folder(share, shape, path, spool_children)
             except BaseException:
                 writer.abandon()
                 raise
