@@ -16,7 +16,8 @@ The spec grammar is the Dropbox emulator's, restricted to what a share has, plus
         folders: [...]
 
 Tokens are 15 letters and digits hashed from the seed and the share's name, file ids numbers
-(Nextcloud's and ownCloud's `oc:fileid`; oCIS's look otherwise and are made so when served),
+hashed from the item's path (Nextcloud's and ownCloud's `oc:fileid`; oCIS's look otherwise and
+are made so when served), so both stay the same in a changed fixture,
 ETags hashes of the file's id and the fixture's `generation` (bump it to "change" every file).
 Names may not contain `/`; a folder's children are listed in name order, as Nextcloud does.
 """
@@ -109,7 +110,6 @@ class NextcloudFixture:
         self.content = ContentGenerator(self.seed)
         # Bumped to give every file a new ETag, as a server does when content changes.
         self.generation = 0
-        self._next_file_id = 100
         self.shares: list[Share] = [self._share(share) for share in spec.get("shares", ())]
         names = [share.name for share in self.shares]
         if len(set(names)) != len(names):
@@ -189,10 +189,11 @@ class NextcloudFixture:
 
     def _item(self, name: str, path: tuple[str, ...], is_folder: bool, share: str) -> ShareItem:
         digest = _digest("item", self.seed, share, *path)
-        self._next_file_id += 1
         return ShareItem(
             id="nc" + digest[:10].hex(),
-            file_id=self._next_file_id,
+            # From the path, so that a fixture changed between runs keeps each file's id, as a
+            # server does.
+            file_id=100 + int.from_bytes(digest[14:19], "big"),
             name=name,
             is_folder=is_folder,
             path=path,

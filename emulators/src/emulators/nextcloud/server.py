@@ -47,6 +47,11 @@ class NextcloudEmulatorServer(BackgroundServer):
     def stats(self) -> Stats:
         return self.app.state.stats
 
+    def replace_fixture(self, fixture: NextcloudFixture) -> None:
+        """The shares as their owner changed them (same seed: the same tokens and ids)."""
+        self.fixture = fixture
+        self.app.state.fixture = fixture
+
     def link(self, share: str, *, index_php: bool = False) -> str:
         """The link the share dialog gives (`/s/<token>`, or `/index.php/s/<token>`)."""
         base = f"{self.base_url}/index.php" if index_php else self.base_url
