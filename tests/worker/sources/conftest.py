@@ -13,16 +13,21 @@ import httpx
 import pytest
 
 from domain.sources.dropbox import DropboxFolder
+from domain.sources.nextcloud import NextcloudShare
+from domain.webhooks.address_policy import parse_networks
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.dropbox import FaultRule as DropboxFault
 from emulators.google_drive import DriveFixture, EmulatorServer
 from emulators.google_drive import FaultRule as DriveFault
+from emulators.nextcloud import FaultRule as NextcloudFault
+from emulators.nextcloud import NextcloudEmulatorServer, NextcloudFixture
 from worker.pacing import NoPacing
 from worker.sources.base import FolderRef, ImportLink, SourceConnector
 from worker.sources.dropbox import DropboxConnector
 from worker.sources.dropbox_zip import DropboxZipConnector
 from worker.sources.google_drive import GoogleDriveConnector
 from worker.sources.google_drive_web import GoogleDriveWebConnector
+from worker.sources.nextcloud import NextcloudConnector
 
 PAGED_FILES = 23
 PAGED_NAMES = [f"p_{i:02d}.jpg" for i in range(1, PAGED_FILES + 1)]
@@ -266,6 +271,94 @@ class DropboxHarness:
 DROPBOX_ROOT = FolderRef("scl/fo/x/y")
 
 
+@dataclass
+class NextcloudHarness:
+    """A share on a server of one flavour (Nextcloud 29+, older Nextcloud and ownCloud, oCIS):
+    the connector finds the server's WebDAV shape by itself."""
+
+    name: str
+    server: NextcloudEmulatorServer
+    http: httpx.AsyncClient
+    names: list[str]
+    native: tuple[str, str] | None = None
+    paged: bool = True
+    # WebDAV sends a folder whole: the connector pages its own copy, as the zip connector does.
+    source_pages: bool = False
+    share: NextcloudShare | None = None
+    password: str | None = None
+
+    def connector(self, page_size: int = 10) -> SourceConnector:
+        connector = NextcloudConnector(
+            self.http,
+            pacer_for=lambda host: NoPacing(),
+            allowed_networks=parse_networks(["127.0.0.0/8"]),
+            page_size=page_size,
+            spool_dir=None,
+        )
+        if self.share is None:
+            return connector
+        return connector.for_link(ImportLink(self.share, self.password))
+
+    def folder(self, name: str, *, token: str | None = None) -> FolderRef:
+        base_url = self.server.base_url
+        token = token or self.server.fixture.share(name).token
+        self.share = NextcloudShare(f"{base_url.split('//')[1]}/s/{token}", base_url, token)
+        return self.share.root()
+
+    def missing_folder(self) -> FolderRef:
+        return self.folder("", token="NoShareHere0000")
+
+    def private_folder(self) -> FolderRef:
+        return self.folder("private")
+
+    def expected_md5(self, folder: str, name: str) -> str:
+        fixture = self.server.fixture
+        item = fixture.share(folder).find(f"/{name}")
+        assert item is not None
+        return fixture.md5(item)
+
+    def fail(self, fault: str, *, on: str, retry_after: int = 1) -> None:
+        name = {
+            "rate_limited": "too_many_requests",
+            "server_error": "internal_error",
+            "cut_body": "cut_body",
+        }[fault]
+        routes = {"propfind"} if on == "listing" else {"get"}
+        self.server.set_faults(
+            NextcloudFault(name, routes=frozenset(routes), every=1, retry_after=retry_after)
+        )
+
+    def heal(self) -> None:
+        self.server.set_faults()
+        self.server.stats.reset()  # forgets the failed passwords too
+
+
+def nextcloud_spec() -> dict[str, Any]:
+    """The conformance folders as shares (a share has no native documents; its server keeps
+    checksums of some files)."""
+    folders = spec(drive=False)["folders"]
+    shares = []
+    for folder in folders:
+        share = {key: value for key, value in folder.items() if key != "short_pages"}
+        share["files"] = [
+            {key: value for key, value in file.items() if key not in ("is_downloadable",)}
+            for file in folder["files"]
+            if file.get("is_downloadable", True)
+        ]
+        shares.append(share)
+    for share in shares:
+        if share["name"] == "names":
+            for file in share["files"][::2]:
+                file["checksums"] = ["SHA1", "MD5"]
+    return {"seed": 77, "shares": shares}
+
+
+@pytest.fixture(scope="session")
+def nextcloud_server() -> Iterator[NextcloudEmulatorServer]:
+    with NextcloudEmulatorServer(NextcloudFixture(nextcloud_spec())) as server:
+        yield server
+
+
 @pytest.fixture(scope="session")
 def drive_server() -> Iterator[EmulatorServer]:
     with EmulatorServer(DriveFixture(spec(drive=True))) as server:
@@ -278,19 +371,36 @@ def dropbox_server() -> Iterator[DropboxEmulatorServer]:
         yield server
 
 
-@pytest.fixture(params=["drive_api", "drive_web", "dropbox_api", "dropbox_zip"])
+@pytest.fixture(
+    params=[
+        "drive_api",
+        "drive_web",
+        "dropbox_api",
+        "dropbox_zip",
+        "nextcloud",
+        "nextcloud_legacy",
+        "nextcloud_ocis",
+    ]
+)
 def source(
     request: pytest.FixtureRequest,
     http: httpx.AsyncClient,
-    drive_server: EmulatorServer,
-    dropbox_server: DropboxEmulatorServer,
 ) -> Iterator[Harness]:
     harness: Harness
     match request.param:
+        case "nextcloud" | "nextcloud_legacy" | "nextcloud_ocis":
+            server = request.getfixturevalue("nextcloud_server")
+            # The server's flavour decides which WebDAV shape it serves.
+            server.settings.flavour = {
+                "nextcloud": "nextcloud",
+                "nextcloud_legacy": "legacy",
+                "nextcloud_ocis": "ocis",
+            }[request.param]
+            harness = NextcloudHarness(request.param, server, http, names=list(NAMES))
         case "drive_api" | "drive_web":
             harness = DriveHarness(
                 request.param,
-                drive_server,
+                request.getfixturevalue("drive_server"),
                 http,
                 with_key=request.param == "drive_api",
                 names=[*NAMES, SLASHED],
@@ -298,7 +408,7 @@ def source(
         case _:
             harness = DropboxHarness(
                 request.param,
-                dropbox_server,
+                request.getfixturevalue("dropbox_server"),
                 http,
                 with_credentials=request.param == "dropbox_api",
                 names=list(NAMES),

@@ -1,0 +1,5 @@
+import sys
+
+from emulators.nextcloud.cli import main
+
+sys.exit(main())

@@ -1,0 +1,86 @@
+"""`python -m emulators.nextcloud`: run the Nextcloud emulator in the foreground for demos."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any
+
+import yaml  # type: ignore[import-untyped]
+
+from emulators.common.server import serve_in_foreground
+from emulators.nextcloud.app import build_app
+from emulators.nextcloud.fixture import NextcloudFixture
+from emulators.nextcloud.state import FLAVOURS, EmulatorSettings
+
+
+def sample_spec(extra_files: int = 0) -> dict[str, Any]:
+    """A nested share with the awkward cases a real one holds, a password-protected one, and
+    optionally one folder of N small JPEGs (for large-folder listings)."""
+    photos: dict[str, Any] = {
+        "name": "Holiday photos",
+        "files": [
+            {"name_pattern": "IMG_{i:04d}.jpg", "count": 20, "size": [40_000, 400_000]},
+            {"name": "Fête à Noël 🎄.jpg", "size": 64_000, "checksums": ["SHA1", "MD5"]},
+            {"name": "日本語の写真.png", "size": 48_000},
+            {"name": "README.txt", "size": 1_200},
+        ],
+        "folders": [
+            {"name": "2024 Winter", "files": [{"name_pattern": "snow-{i:02d}.png", "count": 8}]},
+        ],
+    }
+    shares: list[dict[str, Any]] = [
+        photos,
+        {
+            "name": "Protected",
+            "password": "open sesame",
+            "files": [{"name_pattern": "secret-{i}.jpg", "count": 3, "size": 20_000}],
+        },
+    ]
+    if extra_files:
+        shares.append(
+            {
+                "name": "Bulk",
+                "files": [
+                    {"name_pattern": "IMG_{i:06d}.jpg", "count": extra_files, "size": [200, 4000]}
+                ],
+            }
+        )
+    return {"seed": 0, "shares": shares}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.nextcloud",
+        description="Serve emulated Nextcloud / ownCloud / oCIS public shares over WebDAV.",
+    )
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=9300)
+    parser.add_argument("--fixture", default="sample", help="'sample' (default) or a YAML file")
+    parser.add_argument("--files", type=int, default=0, metavar="N", help="a share of N JPEGs")
+    parser.add_argument("--flavour", choices=FLAVOURS, default="nextcloud")
+    parser.add_argument("--log-level", default="info")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.fixture == "sample":
+        spec = sample_spec(args.files)
+    else:
+        with open(args.fixture, encoding="utf-8") as handle:
+            spec = yaml.safe_load(handle)
+    fixture = NextcloudFixture(spec)
+    app = build_app(fixture, EmulatorSettings(flavour=args.flavour))
+
+    def announce(base_url: str) -> None:
+        for share in fixture.shares:
+            password = f"  (password: {share.password})" if share.password else ""
+            print(
+                f"Nextcloud emulator: {fixture.link(share.name, base_url)}  {share.name}{password}"
+            )
+        print("export NEXTCLOUD_ALLOWED_NETWORKS=127.0.0.0/8", flush=True)
+
+    return serve_in_foreground(
+        app, host=args.host, port=args.port, log_level=args.log_level, announce=announce
+    )

@@ -1,0 +1,255 @@
+"""The fixture: public shares of a Nextcloud (or ownCloud, or oCIS) server described as data.
+
+The spec grammar is the Dropbox emulator's, restricted to what a share has, plus its own keys:
+
+    seed: 7
+    shares:                        # each root is one folder shared by a public link
+      - name: photos
+        password: hunter2          # the share needs this password
+        files:
+          - name_pattern: "IMG_{i:05d}.jpg"
+            count: 1000
+            size: [1000, 50000]    # int, [min, max] (seeded per file), or "5MB"
+            mime_type: image/jpeg  # the listed type (default: from the name, as the server does)
+            content_magic: none    # as in the Drive fixture
+            checksums: [SHA1, MD5] # what the server stored at upload (default: none)
+        folders: [...]
+
+Tokens are 15 letters and digits hashed from the seed and the share's name, file ids numbers
+hashed from the item's path (Nextcloud's and ownCloud's `oc:fileid`; oCIS's look otherwise and
+are made so when served), so both stay the same in a changed fixture,
+ETags hashes of the file's id and the fixture's `generation` (bump it to "change" every file).
+Names may not contain `/`; a folder's children are listed in name order, as Nextcloud does.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import string
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, ContentGenerator
+from emulators.google_drive.fixture import guess_mime_type, parse_size
+
+DEFAULT_SIZE: tuple[int, int] = (1024, 64 * 1024)
+CHECKSUM_KINDS = ("MD5", "SHA1", "SHA256")
+_FILE_KEYS = {"name", "name_pattern", "count", "start", "size", "mime_type", "content_magic"}
+_FILE_KEYS |= {"checksums"}
+_FOLDER_KEYS = {"name", "files", "folders"}
+_ROOT_KEYS = _FOLDER_KEYS | {"password", "token"}
+_ALNUM = string.ascii_letters + string.digits
+
+
+def _digest(*parts: object) -> bytes:
+    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).digest()
+
+
+@dataclass(slots=True, eq=False)
+class ShareItem:
+    """One file or folder as the server serves it. The attribute names the shared content
+    generator reads (`id`, `size`, `mime_type`, `content_magic`, `width`, `height`) match the
+    other emulators' items, so all make bytes the same way."""
+
+    id: str
+    file_id: int
+    name: str
+    is_folder: bool
+    # Names from the share's root down to this item; the root's path is ().
+    path: tuple[str, ...]
+    size: int = 0
+    mime_type: str = "httpd/unix-directory"
+    content_magic: str | None = None
+    width: int = 0
+    height: int = 0
+    checksum_kinds: tuple[str, ...] = ()
+    modified: int = 0
+    children: list[ShareItem] = field(default_factory=list)
+
+    @property
+    def relative_path(self) -> str:
+        return "".join(f"/{name}" for name in self.path) or "/"
+
+    @property
+    def is_image(self) -> bool:
+        return self.mime_type.startswith("image/")
+
+
+@dataclass
+class Share:
+    """A shared folder, its token and password, and its items by path."""
+
+    name: str
+    token: str
+    password: str | None
+    root: ShareItem
+    items_by_path: dict[str, ShareItem] = field(default_factory=dict)
+
+    def find(self, relative_path: str) -> ShareItem | None:
+        key = "/" + "/".join(part for part in relative_path.split("/") if part)
+        return self.items_by_path.get(key)
+
+    def walk(self, folder: ShareItem | None = None) -> Iterator[ShareItem]:
+        for child in (folder or self.root).children:
+            yield child
+            if child.is_folder:
+                yield from self.walk(child)
+
+
+class NextcloudFixture:
+    """The whole emulated server: its shares, their items, every file's bytes and checksums."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        if not isinstance(spec, Mapping):
+            raise ValueError("a fixture spec is a mapping")
+        unknown = set(spec) - {"seed", "shares"}
+        if unknown:
+            raise ValueError(f"unknown fixture keys: {sorted(unknown)}")
+        self.seed = int(spec.get("seed", 0))
+        self.content = ContentGenerator(self.seed)
+        # Bumped to give every file a new ETag, as a server does when content changes.
+        self.generation = 0
+        self.shares: list[Share] = [self._share(share) for share in spec.get("shares", ())]
+        names = [share.name for share in self.shares]
+        if len(set(names)) != len(names):
+            raise ValueError("share names must be unique")
+        self._by_token = {share.token: share for share in self.shares}
+
+    # -- lookups
+
+    def share(self, name: str) -> Share:
+        for share in self.shares:
+            if share.name == name:
+                return share
+        raise KeyError(name)
+
+    def by_token(self, token: str) -> Share | None:
+        return self._by_token.get(token)
+
+    def link(self, name: str, base_url: str) -> str:
+        """The link the share dialog gives, on the server at `base_url`."""
+        return f"{base_url.rstrip('/')}/s/{self.share(name).token}"
+
+    def etag(self, item: ShareItem) -> str:
+        return hashlib.md5(f"{item.id}:{self.generation}".encode()).hexdigest()[:13]
+
+    def checksum(self, item: ShareItem, kind: str) -> str:
+        return self.content.checksum(item, kind.lower())  # type: ignore[arg-type]
+
+    def md5(self, item: ShareItem) -> str:
+        return self.checksum(item, "MD5")
+
+    def iter_bytes(
+        self, item: ShareItem, start: int = 0, end: int | None = None, chunk_size: int = 0
+    ) -> Iterator[bytes]:
+        return self.content.chunks(item, start, end, chunk_size or DEFAULT_CHUNK_SIZE)  # type: ignore[arg-type]
+
+    def read_bytes(self, item: ShareItem) -> bytes:
+        return b"".join(self.iter_bytes(item))
+
+    def expected_images(self, name: str, *, recursive: bool = True) -> list[ShareItem]:
+        """The images an importer of the share should bring back (by name, as a server types
+        them)."""
+        share = self.share(name)
+        items = share.walk() if recursive else iter(share.root.children)
+        return [item for item in items if not item.is_folder and item.is_image]
+
+    # -- building
+
+    def _share(self, spec: Mapping[str, Any]) -> Share:
+        _check_keys(spec, _ROOT_KEYS, "share")
+        name = _name(spec["name"])
+        token = str(spec.get("token") or _token(_digest("token", self.seed, name)))
+        root = self._item(name, (), True, name)
+        share = Share(name, token, _password(spec.get("password")), root)
+        share.items_by_path["/"] = root
+        self._fill(share, root, spec)
+        return share
+
+    def _fill(self, share: Share, folder: ShareItem, spec: Mapping[str, Any]) -> None:
+        for file_spec in spec.get("files", ()):
+            _check_keys(file_spec, _FILE_KEYS, "file")
+            for name in _file_names(file_spec):
+                self._add(share, folder, self._file(share, (*folder.path, name), file_spec))
+        for folder_spec in spec.get("folders", ()):
+            _check_keys(folder_spec, _FOLDER_KEYS, "folder")
+            name = _name(folder_spec["name"])
+            child = self._item(name, (*folder.path, name), True, share.name)
+            self._add(share, folder, child)
+            self._fill(share, child, folder_spec)
+        folder.children.sort(key=lambda item: item.name)
+
+    def _add(self, share: Share, parent: ShareItem, child: ShareItem) -> None:
+        key = child.relative_path
+        if key in share.items_by_path:
+            raise ValueError(f"two items at {key!r} in share {share.name!r}")
+        share.items_by_path[key] = child
+        parent.children.append(child)
+
+    def _item(self, name: str, path: tuple[str, ...], is_folder: bool, share: str) -> ShareItem:
+        digest = _digest("item", self.seed, share, *path)
+        return ShareItem(
+            id="nc" + digest[:10].hex(),
+            # From the path, so that a fixture changed between runs keeps each file's id, as a
+            # server does.
+            file_id=100 + int.from_bytes(digest[14:19], "big"),
+            name=name,
+            is_folder=is_folder,
+            path=path,
+            modified=1_600_000_000 + int.from_bytes(digest[10:14], "big") % 100_000_000,
+        )
+
+    def _file(self, share: Share, path: tuple[str, ...], spec: Mapping[str, Any]) -> ShareItem:
+        item = self._item(path[-1], path, False, share.name)
+        numbers = _digest("size", self.seed, item.id)
+        size_spec = spec.get("size", DEFAULT_SIZE)
+        if isinstance(size_spec, Sequence) and not isinstance(size_spec, str):
+            low, high = (parse_size(bound) for bound in size_spec)
+            item.size = low + int.from_bytes(numbers[:6], "big") % (high - low + 1)
+        else:
+            item.size = parse_size(size_spec)
+        item.mime_type = str(spec.get("mime_type") or guess_mime_type(item.name))
+        magic = spec.get("content_magic")
+        item.content_magic = None if magic is None else ("" if magic == "none" else str(magic))
+        if item.is_image and item.size:
+            item.width = 640 + numbers[6] * 4
+            item.height = 480 + numbers[7] * 3
+        kinds = tuple(str(kind).upper() for kind in spec.get("checksums", ()))
+        if not set(kinds) <= set(CHECKSUM_KINDS):
+            raise ValueError(f"checksums are some of {CHECKSUM_KINDS}, not {kinds}")
+        item.checksum_kinds = kinds
+        return item
+
+
+def _token(digest: bytes) -> str:
+    return "".join(_ALNUM[byte % len(_ALNUM)] for byte in digest[:15])
+
+
+def _password(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _check_keys(spec: Mapping[str, Any], allowed: set[str], what: str) -> None:
+    if not isinstance(spec, Mapping):
+        raise ValueError(f"a {what} is a mapping")
+    unknown = set(spec) - allowed
+    if unknown:
+        raise ValueError(f"unknown {what} keys: {sorted(unknown)}")
+    if "name" not in spec and "name_pattern" not in spec:
+        raise ValueError(f"a {what} needs a name")
+
+
+def _name(value: Any) -> str:
+    name = str(value)
+    if not name or "/" in name or name in (".", ".."):
+        raise ValueError(f"{name!r} is not a name a share may hold")
+    return name
+
+
+def _file_names(spec: Mapping[str, Any]) -> list[str]:
+    if "name_pattern" not in spec:
+        return [_name(spec["name"])]
+    start = int(spec.get("start", 1))
+    count = int(spec.get("count", 1))
+    return [_name(str(spec["name_pattern"]).format(i=i)) for i in range(start, start + count)]

@@ -1,0 +1,36 @@
+"""Nextcloud, ownCloud and oCIS public shares, read anonymously over WebDAV.
+
+A share link (`https://<host>/s/<token>`, see `domain.sources.nextcloud`) names a folder the
+server serves over WebDAV in one of three shapes (`shapes`), found once per server by trying
+them in order and remembered for the process. A folder is listed with one `PROPFIND Depth: 1`,
+whose answer is parsed as it streams (`multistatus`) into a listing on disk that the pipeline
+reads page by page (`spool`); a file is one GET. Every request goes to an address of the host
+that the address policy allows, checked at that moment (`addresses`).
+
+How the pipeline's records carry a share's folders and files:
+- `FolderRef.folder_id` is the import's folder id for the link's folder, and the path in the
+  share for a subfolder (`/2024/summer`): an id that starts with `/` is such a path.
+- `SourceFile.file_id` is `nc:` + a hash of the server and its own file id (`oc:fileid`, which
+  a rename keeps), or of the share and the file's path when the server gives none.
+- `SourceFile.resource_key` is the file's path in the share; the link and its password stay
+  the import's (`ImportLink`), never copied into a file's row.
+- `SourceFile.checksums` are the server's `oc:checksums` of the kinds a hasher is registered for
+  (MD5, SHA-1, SHA-256), when it has them: the transfer is checked against them and a re-import
+  finds the file unchanged by them.
+"""
+
+from domain.sources.nextcloud import NextcloudSettings
+from worker.sources.base import ConnectorDeps, SourceConnector
+from worker.sources.nextcloud.connector import NextcloudConnector, classify_error, share_file_id
+
+__all__ = ["NextcloudConnector", "build_connector", "classify_error", "share_file_id"]
+
+
+def build_connector(settings: NextcloudSettings, deps: ConnectorDeps) -> SourceConnector:
+    return NextcloudConnector(
+        deps.http,
+        pacer_for=lambda host: deps.pacer("nextcloud", host),
+        allowed_networks=settings.networks(),
+        page_size=deps.page_size,
+        spool_dir=settings.spool_dir,
+    )
