@@ -163,7 +163,8 @@ async def running_job_of(stack: Stack, import_id: str) -> int:
     while time.monotonic() < deadline:
         with stack.db() as db:
             row = db.execute(
-                "SELECT id FROM procrastinate_jobs WHERE status = 'doing' AND args->>'import_id' = %s",
+                "SELECT id FROM procrastinate_jobs"
+                " WHERE status = 'doing' AND args->>'import_id' = %s",
                 (import_id,),
             ).fetchone()
         if row:
