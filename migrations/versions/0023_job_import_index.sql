@@ -8,3 +8,9 @@
 DROP INDEX CONCURRENTLY IF EXISTS procrastinate_jobs_import_id_idx;
 CREATE INDEX CONCURRENTLY procrastinate_jobs_import_id_idx
     ON procrastinate_jobs ((args ->> 'import_id'));
+
+-- GET /ops/jobs?status=...: a page of one status, newest first, read from the index in order
+-- rather than past every job of the other statuses (100,000 queued jobs sit below the
+-- failed ones' ids).
+DROP INDEX CONCURRENTLY IF EXISTS procrastinate_jobs_status_id_idx;
+CREATE INDEX CONCURRENTLY procrastinate_jobs_status_id_idx ON procrastinate_jobs (status, id);
