@@ -108,12 +108,13 @@ SELECT c.*,
 FROM counts c;
 
 -- One row per job, newest first by id, for paging (keyset on job_id) and filtering by queue,
--- task, status and import (procrastinate_jobs_import_id_idx serves the import).
+-- task, status and import (procrastinate_jobs_status_id_idx and procrastinate_jobs_import_id_idx
+-- serve them: `status` stays Procrastinate's enum, as a cast would hide the index).
 CREATE OR REPLACE VIEW job_list AS
 SELECT j.id AS job_id,
        j.queue_name,
        j.task_name,
-       j.status::text AS status,
+       j.status,
        j.attempts,
        j.priority,
        j.scheduled_at,

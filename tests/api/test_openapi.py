@@ -76,7 +76,8 @@ async def test_options_allows_every_method_of_its_path(api: AsyncTestClient[Any]
     # Against the schema: each path's operations are the methods its OPTIONS names.
     schema = (await api.get("/schema/openapi.json")).json()
     for template, operations in schema["paths"].items():
-        path = template.replace("{", "").replace("}", "")
+        # A job's id is a number; the other ids are taken as text.
+        path = template.replace("{job_id}", "1").replace("{", "").replace("}", "")
         allowed = set((await api.options(path)).headers["allow"].split(", "))
         assert allowed - {"OPTIONS"} == {m.upper() for m in operations}, template
 

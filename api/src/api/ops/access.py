@@ -29,6 +29,8 @@ async def ops_token_guard(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     """Every /ops route needs `Authorization: Bearer <OPS_TOKEN>`, compared in constant time."""
+    if connection.scope.get("method") == "OPTIONS":
+        return  # says which methods a path takes, as on every other route; nothing more
     settings: Settings = connection.app.state.settings
     token = encoded(settings.ops_token)
     presented = bearer_token(connection)

@@ -40,13 +40,14 @@ async def list_jobs(
     `before_id` when paging on."""
     cur = await conn.execute(
         """
-        SELECT job_id, queue_name, task_name, status, attempts, scheduled_at, worker_id,
-               abort_requested, import_id
+        SELECT job_id, queue_name, task_name, status::text AS status, attempts, scheduled_at,
+               worker_id, abort_requested, import_id
         FROM job_list
         WHERE (%(before)s::bigint IS NULL OR job_id < %(before)s)
           AND (%(queue)s::text IS NULL OR queue_name = %(queue)s)
           AND (%(task)s::text IS NULL OR task_name = %(task)s)
-          AND (%(status)s::text IS NULL OR status = %(status)s)
+          AND (%(status)s::procrastinate_job_status IS NULL
+               OR status = %(status)s::procrastinate_job_status)
           AND (%(import_id)s::text IS NULL OR import_id = %(import_id)s)
         ORDER BY job_id DESC
         LIMIT %(limit)s
