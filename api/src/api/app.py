@@ -18,6 +18,7 @@ from api.images.limits import QueryClasses
 from api.imports.endpoints import ImportController
 from api.jobs import create_job_app
 from api.metrics import METRICS_PATH, PROMETHEUS, metrics
+from api.ops.endpoints import OpsController
 from api.route_rules import (
     ApiRequest,
     allow_every_method,
@@ -81,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             SourceController,
             SyncController,
             WebhookController,
+            OpsController,
         ],
         state=State(
             {
@@ -121,7 +123,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
                         scheme="bearer",
                         description="API_TOKEN for every POST; API_READ_TOKEN (or API_TOKEN) "
                         "for the other routes when it is set.",
-                    )
+                    ),
+                    "ops": SecurityScheme(
+                        type="http",
+                        scheme="bearer",
+                        description="OPS_TOKEN, on every /ops route (the operators' console).",
+                    ),
                 }
             ),
         ),

@@ -8,7 +8,7 @@ from api.errors import ErrorBody
 # What each refusal means, in the OpenAPI schema.
 _ERROR_DESCRIPTIONS = {
     401: "No bearer token, or not one this route accepts (only when API_TOKEN, or for reads "
-    "API_READ_TOKEN, is set).",
+    "API_READ_TOKEN, is set; always on /ops, which takes OPS_TOKEN only).",
     404: "No such resource.",
     409: "The resource's current state does not allow this request.",
     413: "The request body is larger than MAX_REQUEST_BYTES.",

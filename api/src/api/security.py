@@ -46,10 +46,21 @@ def starts_or_changes_work(connection: ASGIConnection[Any, Any, Any, Any]) -> bo
     return connection.scope.get("method", "GET") not in SAFE_METHODS
 
 
+OPS_PATH = "/ops"
+
+
+def is_ops_path(path: str) -> bool:
+    """The operators' routes, which take OPS_TOKEN only (api/ops/access.py), not API_TOKEN."""
+    return path == OPS_PATH or path.startswith(f"{OPS_PATH}/")
+
+
 def needs_token(settings: Settings, method: str, path: str, *, open_paths: Sequence[str]) -> bool:
     """Whether a request (or, given a route's path template, a route) needs a bearer token:
     with API_TOKEN set, one that starts or changes work; with API_READ_TOKEN set too, every
-    other one but `open_paths` and what is below them."""
+    other one but `open_paths` and what is below them. The operators' routes are not this
+    guard's: they need OPS_TOKEN, always."""
+    if is_ops_path(path):
+        return False
     if method not in SAFE_METHODS:
         return settings.api_token is not None
     is_open = any(path == p or path.startswith(f"{p.rstrip('/')}/") for p in open_paths)
@@ -63,7 +74,9 @@ def declare_bearer_where_needed(
     asks a token of, and on no other. Runs before the schema is first built."""
     for route in routes:
         for method, (handler, _) in route.route_handler_map.items():
-            if needs_token(settings, method, route.path, open_paths=open_paths):
+            if is_ops_path(route.path):
+                handler.security = [{"ops": []}]
+            elif needs_token(settings, method, route.path, open_paths=open_paths):
                 handler.security = [{"bearer": []}]
 
 
@@ -71,15 +84,15 @@ def bearer_token_guard(settings: Settings, *, open_paths: Sequence[str]) -> Guar
     """A guard for every route: with API_TOKEN set, routes that start or change work need it;
     with API_READ_TOKEN set too, every other route but `open_paths` (and what is below them)
     needs one of the two. Tokens are compared in constant time."""
-    write_token = _encoded(settings.api_token)
-    read_tokens = [t for t in (_encoded(settings.api_read_token), write_token) if t]
+    write_token = encoded(settings.api_token)
+    read_tokens = [t for t in (encoded(settings.api_read_token), write_token) if t]
 
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         method, path = str(connection.scope.get("method", "GET")), connection.scope["path"]
         if not needs_token(settings, method, path, open_paths=open_paths):
             return
         accepted = read_tokens if method in SAFE_METHODS else [write_token] if write_token else []
-        presented = _bearer_token(connection)
+        presented = bearer_token(connection)
         if presented is None:
             raise Unauthorized(
                 "this route needs an `Authorization: Bearer <token>` header",
@@ -145,11 +158,11 @@ async def _is_start_request(request: Request[Any, Any, Any]) -> bool:
     return starts_or_changes_work(request)
 
 
-def _encoded(secret: SecretStr | None) -> bytes | None:
+def encoded(secret: SecretStr | None) -> bytes | None:
     return secret.get_secret_value().encode() if secret is not None else None
 
 
-def _bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> bytes | None:
+def bearer_token(connection: ASGIConnection[Any, Any, Any, Any]) -> bytes | None:
     scheme, _, token = connection.headers.get("authorization", "").partition(" ")
     token = token.strip()
     if scheme.lower() != "bearer" or not token:

@@ -40,6 +40,13 @@ class Settings(BaseSettings):
     # one of the two.
     api_token: SecretStr | None = None
     api_read_token: SecretStr | None = None
+    # The operators' token: every /ops route (the console's: job queues, retries,
+    # cancellations) needs it, whatever API_TOKEN and API_READ_TOKEN say, and no other token
+    # opens them; unset, the /ops routes answer 401 to everyone.
+    ops_token: SecretStr | None = None
+    # A worker silent for this long is presumed dead and its running jobs stalled (the
+    # worker's setting of the same name puts them back by itself; /ops lists them until then).
+    stalled_worker_seconds: float = Field(default=30.0, gt=0)
     # Requests that start or change work, per client address and minute, in each API process;
     # 0 turns the limit off.
     start_rate_limit_per_minute: int = Field(default=30, ge=0)
@@ -81,7 +88,7 @@ class Settings(BaseSettings):
         address_policy.parse_networks(value)
         return value
 
-    @field_validator("api_token", "api_read_token", mode="before")
+    @field_validator("api_token", "api_read_token", "ops_token", mode="before")
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         if isinstance(value, SecretStr):

@@ -35,6 +35,8 @@ from web.fragments import wants_fragment
 from web.health import healthz, readyz
 from web.images.endpoints import ImagePages
 from web.imports.endpoints import ImportPages
+from web.ops.access import OperatorSignInRequired, operator_sign_in_required
+from web.ops.endpoints import OpsPages, OpsSignInPages
 from web.settings import Settings, get_settings
 from web.sources import SourceCatalogue
 from web.syncs.endpoints import SyncPages
@@ -177,13 +179,16 @@ def create_app(
             app.state.settings = settings
             app.state.sources = SourceCatalogue()
             app.state.sign_in_enabled = auth.sign_in_enabled(settings)
+            app.state.ops_token = (
+                settings.ops_token.get_secret_value() if settings.ops_token else None
+            )
             app.state.sign_in_failures = auth.SignInFailures()
             yield
 
     key = auth.secret_key(settings)
     sessions = (
         [auth.session_config(settings, key).middleware, auth.sign_in_rate_limit().middleware]
-        if settings.api_token
+        if auth.sessions_enabled(settings)
         else []
     )
     # Outermost, so that the sign-in limit and the API client see the visitor's address.
@@ -191,6 +196,8 @@ def create_app(
     return Litestar(
         route_handlers=[
             SignInPages,
+            OpsSignInPages,
+            OpsPages,
             ImportPages,
             SyncPages,
             ImagePages,
@@ -210,6 +217,7 @@ def create_app(
             ApiError: api_error,
             NotFoundException: not_found,
             auth.SignInRequired: sign_in_required,
+            OperatorSignInRequired: operator_sign_in_required,
             PermissionDeniedException: forbidden,
             TooManyRequestsException: too_many_sign_ins,
             HTTP_500_INTERNAL_SERVER_ERROR: unexpected,

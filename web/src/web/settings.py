@@ -27,6 +27,11 @@ class Settings(BaseSettings):
     # The API's API_READ_TOKEN: only whether it is set matters here. Set, every page needs a
     # signed-in visitor (the web reads with API_TOKEN, which the API accepts for reads).
     api_read_token: SecretStr | None = None
+    # The API's OPS_TOKEN: set, the operators' console (/ops) is on, and calls the API's /ops
+    # routes with it (server to server, like API_TOKEN). Operators sign in at /ops/sign-in with
+    # their name and OPS_PASSWORD (or OPS_TOKEN itself); the name is logged with each change.
+    ops_token: SecretStr | None = None
+    ops_password: SecretStr | None = None
     # The proxies in front of this service (addresses or CIDR networks, comma-separated) whose
     # X-Forwarded-For names the visitor: the visitor's address (for the sign-in limit, and
     # passed on to the API) is its rightmost entry that is not one of them. Empty (the
@@ -40,7 +45,9 @@ class Settings(BaseSettings):
             return [item.strip() for item in value.split(",") if item.strip()]
         return value
 
-    @field_validator("api_token", "web_password", "api_read_token", mode="before")
+    @field_validator(
+        "api_token", "web_password", "api_read_token", "ops_token", "ops_password", mode="before"
+    )
     @classmethod
     def _empty_means_unset(cls, value: object) -> object:
         if isinstance(value, SecretStr):
@@ -55,6 +62,11 @@ class Settings(BaseSettings):
                     f"{name.upper()} is set but API_TOKEN is not: without API_TOKEN the web "
                     "is open to everyone and signs no one in; set API_TOKEN too"
                 )
+        if self.ops_password is not None and self.ops_token is None:
+            raise ValueError(
+                "OPS_PASSWORD is set but OPS_TOKEN is not: the console needs OPS_TOKEN to "
+                "reach the API's /ops routes; set OPS_TOKEN too"
+            )
         return self
 
 

@@ -37,6 +37,8 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from web.settings import Settings
 
 SIGN_IN_PATH = "/sign-in"
+OPS_SIGN_IN_PATH = "/ops/sign-in"
+SIGN_IN_PATHS = (SIGN_IN_PATH, OPS_SIGN_IN_PATH)
 SIGN_OUT_PATH = "/sign-out"
 SESSION_COOKIE = "session"
 CSRF_COOKIE = "csrftoken"
@@ -61,8 +63,18 @@ class SignInRequired(Exception):
         self.next_path = next_path
 
 
+# Paths with a guard of their own (the operators' console, web/ops/access.py), which this
+# module's guard leaves alone.
+OWN_GUARD_PATHS = ("/ops",)
+
+
 def sign_in_enabled(settings: Settings) -> bool:
     return settings.api_token is not None
+
+
+def sessions_enabled(settings: Settings) -> bool:
+    """Sessions are kept for visitors (API_TOKEN) and for operators (OPS_TOKEN)."""
+    return settings.api_token is not None or settings.ops_token is not None
 
 
 def secret_key(settings: Settings) -> bytes:
@@ -70,11 +82,11 @@ def secret_key(settings: Settings) -> bytes:
     deployment already has, so that every web process agrees on it and changing API_TOKEN or
     WEB_PASSWORD signs everyone out; without API_TOKEN, a key of this process alone (a CSRF
     token from another process is then refused: run one web process, or set API_TOKEN)."""
-    if settings.api_token is None:
+    if settings.api_token is None and settings.ops_token is None:
         return secrets.token_bytes(32)
-    material = [settings.api_token.get_secret_value()]
-    if settings.web_password is not None:
-        material.append(settings.web_password.get_secret_value())
+    material = [s.get_secret_value() for s in (settings.api_token, settings.web_password) if s]
+    # Only when set, so that a site without the console keeps the key it had.
+    material += [s.get_secret_value() for s in (settings.ops_token, settings.ops_password) if s]
     return hashlib.sha256(("image-import web\0" + "\0".join(material)).encode()).digest()
 
 
@@ -109,7 +121,7 @@ def sign_in_rate_limit() -> RateLimitConfig:
     """Litestar's rate-limit middleware, counting only the sign-in form's POSTs."""
 
     def is_sign_in_attempt(request: Request[Any, Any, Any]) -> bool:
-        return request.method == "POST" and request.url.path == SIGN_IN_PATH
+        return request.method == "POST" and request.url.path in SIGN_IN_PATHS
 
     return RateLimitConfig(
         rate_limit=("minute", SIGN_IN_ATTEMPTS_PER_MINUTE),
@@ -186,7 +198,7 @@ def sign_in_guard(settings: Settings) -> Guard:
         if not sign_in_enabled(settings) or is_signed_in(connection):
             return
         path: str = connection.scope["path"]
-        if any(path == p or path.startswith(f"{p}/") for p in OPEN_PATHS):
+        if any(path == p or path.startswith(f"{p}/") for p in (*OPEN_PATHS, *OWN_GUARD_PATHS)):
             return
         method = str(connection.scope.get("method", "GET"))
         if method in SAFE_METHODS and settings.api_read_token is None:

@@ -1,0 +1,204 @@
+"""Benchmark: the operators' console's pages with 100,000 failed or cancelled and 100,000
+queued jobs in Procrastinate's table (issue 26's target: every page under 100 ms at p99).
+
+Fills a throwaway PostgreSQL with the jobs (and their events, as Procrastinate's triggers
+record them) in a few INSERT ... SELECT, runs one API and one web process under uvicorn, signs
+in as an operator, and asks each page, and each API route behind it, one request at a time.
+Prints p50, p99 and the worst per page; it checks nothing (a benchmark, not a test).
+
+    uv run python bench/ops_console.py   (BENCH_REQUESTS=200 per page)
+"""
+
+import logging
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+import psycopg
+
+from devstack.ports import free_port
+from devstack.postgres import EmbeddedPostgres
+from migrate.__main__ import apply_migrations
+
+REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+OPS_TOKEN = "bench-ops-token"  # noqa: S105 (a throwaway server's)
+OPS_PASSWORD = "bench-ops-password"  # noqa: S105
+
+# 100 imports' worth of jobs over three queues: 100,000 queued (todo), 70,000 failed and
+# 30,000 cancelled, each with the events Procrastinate records on the way there.
+_FILL = """
+INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, attempts)
+SELECT (ARRAY['transfers', 'transfers', 'listing', 'derivatives'])[1 + n % 4],
+       (ARRAY['import.transfer_batch', 'import.transfer_batch', 'import.list_folder_page',
+              'image.make_derivatives'])[1 + n % 4],
+       jsonb_build_object('import_id', md5((n % 100)::text)::uuid::text,
+                          'file_ids', jsonb_build_array(n, n + 1, n + 2)),
+       CASE WHEN n <= 100000 THEN 'todo' WHEN n <= 170000 THEN 'failed' ELSE 'cancelled' END
+           ::procrastinate_job_status,
+       CASE WHEN n <= 100000 THEN 0 ELSE 3 END
+FROM generate_series(1, 200000) AS n;
+INSERT INTO procrastinate_events (job_id, type, at)
+SELECT j.id, e.type::procrastinate_job_event_type, now() - make_interval(secs => e.ago)
+FROM procrastinate_jobs j
+CROSS JOIN LATERAL (VALUES ('started', 30), ('failed', 20)) AS e(type, ago)
+WHERE j.status = 'failed';
+INSERT INTO procrastinate_events (job_id, type)
+SELECT id, 'cancelled' FROM procrastinate_jobs WHERE status = 'cancelled';
+"""
+
+
+def main() -> None:
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench-ops-") as tmp:
+        postgres = EmbeddedPostgres(Path(tmp) / "postgres", free_port())
+        servers: list[subprocess.Popen[bytes]] = []
+        try:
+            postgres.start()
+            url = postgres.create_database("bench")
+            apply_migrations(url)
+            started = time.monotonic()
+            with psycopg.connect(url) as conn:
+                conn.execute(_FILL)
+                conn.commit()
+                conn.execute("ANALYZE")
+                (jobs,) = conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() or (0,)
+                (failed_id,) = conn.execute(
+                    "SELECT max(id) FROM procrastinate_jobs WHERE status = 'failed'"
+                ).fetchone() or (0,)
+            print(f"bench: {jobs} jobs inserted in {time.monotonic() - started:.1f} s", flush=True)
+            api_port, web_port = free_port(), free_port()
+            base_env = {"PATH": os.environ.get("PATH", ""), "OPS_TOKEN": OPS_TOKEN}
+            servers.append(
+                uvicorn(
+                    "api.app:app",
+                    api_port,
+                    {
+                        **base_env,
+                        "DATABASE_URL": url,
+                        "S3_ENDPOINT_URL": "http://127.0.0.1:9",
+                        "AWS_ACCESS_KEY_ID": "x",
+                        "AWS_SECRET_ACCESS_KEY": "x",
+                    },
+                )
+            )
+            servers.append(
+                uvicorn(
+                    "web.app:app",
+                    web_port,
+                    {
+                        **base_env,
+                        "API_URL": f"http://127.0.0.1:{api_port}",
+                        "OPS_PASSWORD": OPS_PASSWORD,
+                    },
+                )
+            )
+            api = httpx.Client(
+                base_url=f"http://127.0.0.1:{api_port}",
+                headers={"Authorization": f"Bearer {OPS_TOKEN}"},
+                timeout=60,
+            )
+            web = httpx.Client(base_url=f"http://127.0.0.1:{web_port}", timeout=60)
+            wait_until_up(api, "/healthz")
+            wait_until_up(web, "/healthz")
+            sign_in(web)
+            api_routes = [
+                "/ops/queues",
+                "/ops/jobs?status=failed",
+                "/ops/jobs?status=todo&queue=transfers",
+                f"/ops/jobs?import_id={import_id(url)}&status=failed",
+                f"/ops/jobs/{failed_id}",
+                "/ops/stalled",
+                "/ops/workers",
+                "/ops/periodic",
+                "/ops/imports",
+            ]
+            pages = [
+                ("/ops", {}),
+                ("/ops (htmx poll)", {"HX-Request": "true"}),
+                ("/ops/jobs?status=failed", {}),
+                ("/ops/jobs?status=todo&queue=transfers", {}),
+                (f"/ops/jobs/{failed_id}", {}),
+                ("/ops/imports", {}),
+            ]
+            heading = f"web page ({REQUESTS} requests each)"
+            print(f"\n{heading:46} {'p50':>8} {'p99':>8} {'worst':>8}")
+            for name, headers in pages:
+                path = name.split(" ")[0]
+                report(name, [timed(web, path, headers) for _ in range(REQUESTS)])
+            print(f"\n{'API route behind them':46} {'p50':>8} {'p99':>8} {'worst':>8}")
+            for path in api_routes:
+                report(path, [timed(api, path, {}) for _ in range(REQUESTS)])
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait()
+            postgres.stop()
+
+
+def uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )
+
+
+def wait_until_up(client: httpx.Client, path: str) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if client.get(path).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"{client.base_url} did not come up")
+        time.sleep(0.2)
+
+
+def sign_in(web: httpx.Client) -> None:
+    form = web.get("/ops/sign-in").text
+    match = re.search(r'name="_csrf_token" value="([^"]+)"', form)
+    assert match, "no CSRF token on the sign-in page"
+    answer = web.post(
+        "/ops/sign-in",
+        data={"_csrf_token": match.group(1), "name": "bench", "password": OPS_PASSWORD},
+    )
+    assert answer.status_code == 303, answer.text
+
+
+def import_id(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        (value,) = conn.execute("SELECT md5('7')::uuid::text").fetchone() or ("",)
+    return str(value)
+
+
+def timed(client: httpx.Client, path: str, headers: dict[str, str]) -> float:
+    started = time.perf_counter()
+    response = client.get(path, headers=headers)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"{path}: HTTP {response.status_code}: {response.text[:300]}")
+    return elapsed
+
+
+def report(name: str, seconds: list[float]) -> None:
+    ordered = sorted(seconds)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * len(ordered)) - 1)]
+    print(
+        f"{name:46} {ms(statistics.median(ordered)):>8} {ms(p99):>8} {ms(ordered[-1]):>8}",
+        flush=True,
+    )
+
+
+def ms(value: float) -> str:
+    return f"{value * 1000:.1f} ms"
+
+
+if __name__ == "__main__":
+    main()
