@@ -149,10 +149,10 @@ def split_link(text: str) -> tuple[SplitResult, str]:
 def load_registry(plugins: Iterable[str] = ()) -> Registry:
     """The built-in sources, then each plugin named `module:attribute` (a `SourceSpec`), in
     that order: a deployment adds a source by naming its module in SOURCE_PLUGINS."""
-    from domain.sources import dropbox, google_drive
+    from domain.sources import dropbox, google_drive, public_s3
 
     registry = Registry()
-    for spec in (google_drive.SPEC, dropbox.SPEC):
+    for spec in (google_drive.SPEC, dropbox.SPEC, public_s3.SPEC):
         registry.register(spec)
     for plugin in plugins:
         module_name, _, attribute = plugin.strip().partition(":")
