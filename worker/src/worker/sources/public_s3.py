@@ -138,7 +138,7 @@ class PublicS3Connector(BoundToLink):
         try:
             await check_host(host, parts.port or 443, self._allowed)
         except RefusedHost as exc:
-            raise FolderUnavailable(str(exc)) from exc
+            raise FolderUnavailable(exc.reason) from exc
         except OSError as exc:
             raise FolderUnavailable(f"the bucket's host {host} does not resolve: {exc}") from exc
         try:

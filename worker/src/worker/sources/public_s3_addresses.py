@@ -17,6 +17,7 @@ aiohttp's default resolver, and because it follows no redirect (a redirect could
 anywhere; the connector follows Amazon's region redirects itself).
 """
 
+import errno
 import ipaddress
 import socket
 from collections.abc import Sequence
@@ -35,8 +36,13 @@ ALLOWED_NETWORKS_SETTING = "PUBLIC_S3_ALLOWED_NETWORKS"
 
 
 class RefusedHost(OSError):
-    """The bucket's host is at an address the policy refuses; the message says which and why.
-    An OSError, as aiohttp expects of a resolver, so that it fails the connection."""
+    """The bucket's host is at an address the policy refuses; `reason` says which and why. An
+    OSError (EACCES), as aiohttp expects of a resolver, so that it fails the connection and
+    shows the reason (its `strerror`) in the error."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(errno.EACCES, reason)
+        self.reason = reason
 
 
 def refusal(host: str, address: IPAddress, allowed: Sequence[IPNetwork]) -> str | None:
