@@ -38,7 +38,7 @@ GCS_CONSOLE = "https://console.cloud.google.com/storage/browser"
         ("https://open-images.s3.amazonaws.com/a%20b/", AWS, OI, "a b/", None),
         ("https://open-images.s3-us-west-2.amazonaws.com/", AWS, OI, "", "us-west-2"),
         (
-            "https://s3.us-east-2.amazonaws.com/{DOTTED}/x",
+            f"https://s3.us-east-2.amazonaws.com/{DOTTED}/x",
             AWS_ENDPOINT,
             DOTTED,
             "x/",
