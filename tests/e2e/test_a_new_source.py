@@ -45,7 +45,12 @@ async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(
     link = f"{base_url}/albums/summer"
 
     listed = (await api.get("/sources")).json()["items"]
-    assert [source["name"] for source in listed] == ["google_drive", "dropbox", "albums"]
+    assert [source["name"] for source in listed] == [
+        "google_drive",
+        "dropbox",
+        "public_s3",
+        "albums",
+    ]
     detected = (await api.get("/sources/detect", params={"url": link})).json()
     assert (detected["source"], detected["display_name"]) == ("albums", "Albums")
 

@@ -244,7 +244,7 @@ async def test_the_import_form_shows_what_is_wrong_with_a_link(page: Page, web: 
     await field.fill("https://example.com/some/folder")
     await page.get_by_role("button", name="Start import").click()
     await expect(page.locator("#url-error")).to_contain_text(
-        "not a folder link of a source this service imports from (Google Drive or Dropbox)"
+        "not a folder link of a source this service imports from (Google Drive or Dropbox or"
     )
     await expect(field).to_have_attribute("aria-invalid", "true")
 
