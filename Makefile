@@ -87,7 +87,7 @@ demo: install ## Run the Google Drive emulator with a sample folder, for trying 
 	@echo "Installing Debian's rclone for the benchmark (needs root)"
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rclone
 
-bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer floor (BENCH_SCENARIOS=flat,nested,100k,2gib,workers2; wan or BENCH_WAN=1: Drive 100 ms and S3 20 ms away; quota, fairness: ours behind a quota, beside a large import)
+bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer floor (BENCH_SCENARIOS=flat,nested,100k,2gib,workers2,bucket; wan or BENCH_WAN=1: Drive 100 ms and S3 20 ms away; quota, fairness: ours behind a quota, beside a large import)
 	$(UV) run --frozen python bench/transfer_vs_rclone.py
 
 bench-images: install ## GET /images over 1,000,000 rows: throughput, each filter's latency and p99 (8 clients), the slowest filter beside plain reads (BENCH_ROWS, BENCH_SECONDS, BENCH_FILTER_SECONDS)

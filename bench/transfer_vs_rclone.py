@@ -23,6 +23,13 @@ which also slows every side's wall-clock; CPU per file is the steadier figure. T
 PostgreSQL has no pg_stat_statements, so statements are reported as transactions
 (pg_stat_database xact_commit + xact_rollback) per file.
 
+The bucket scenario reads a public S3 bucket instead of Drive: the fixture's files are put
+into a bucket of the same SeaweedFS (before anything is measured) and made public by a bucket
+policy; ours imports `s3+http://<S3>/public/<root>/` (the public_s3 source, anonymous, with
+PUBLIC_S3_ALLOWED_NETWORKS=127.0.0.0/8), rclone runs `rclone copy :s3:public/<root>
+:s3,...:rclone` (no credentials for the source, so anonymous), and the floor is
+bare_transfer.py with the same link. No Drive emulator runs; SeaweedFS serves both sides.
+
 Scenarios (BENCH_SCENARIOS=comma,separated picks; default all but wan, quota and fairness, in
 this order, after quota and fairness when they are picked):
   flat      10,000 images of ~150 KB in one folder, 1 worker
@@ -35,6 +42,7 @@ this order, after quota and fairness when they are picked):
   wan       2,000 images of ~150 KB in one folder (bench/flat_2k.yaml), 1 worker, in WAN mode
   quota     ours behind Drive's per-user quota (10 requests/s), pace lifted: bench/source_limits.py
   fairness  a 20-image import alone and 30 s into a large one (ours): bench/source_limits.py
+  bucket    flat's 10,000 images in a public S3 bucket, one prefix, 1 worker
 
 WAN mode (the wan scenario, or BENCH_WAN=1 for every chosen scenario): on loopback only CPU
 counts, while a real import waits on the network. The Drive emulator answers every request
@@ -76,6 +84,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
+from urllib.parse import quote, unquote
 
 import httpx
 import psutil
@@ -85,11 +94,14 @@ from devstack.ports import free_port
 from devstack.postgres import EmbeddedPostgres
 from devstack.s3 import EmbeddedS3, ensure_bucket
 from emulators.google_drive import DriveFixture, ExpectedFile
+from emulators.public_s3 import seed_public_bucket
 from migrate.__main__ import apply_migrations
 
 HERE = Path(__file__).parent
 ACCESS_KEY, SECRET_KEY = "benchaccess", "benchsecret"
 OURS, RCLONE, RCLONE32, FLOOR = "ours", "rclone", "rclone32", "floor"
+# The bucket the bucket scenario reads, public (anonymous list and read).
+PUBLIC = "public"
 API_KEY = "bench-key"
 TICKS = os.sysconf("SC_CLK_TCK")
 POLL_SECONDS = 0.5
@@ -106,6 +118,13 @@ class Scenario:
     same_as: str | None = None
     wan: bool = False  # run behind WAN delays even without BENCH_WAN=1
     default: bool = True  # run when BENCH_SCENARIOS is empty
+    # Where the images are read from: "drive" (the Drive emulator) or "bucket" (a public S3
+    # bucket in the same SeaweedFS).
+    source: str = "drive"
+
+    @property
+    def from_bucket(self) -> bool:
+        return self.source == "bucket"
 
 
 SCENARIOS = {
@@ -119,6 +138,10 @@ SCENARIOS = {
         Scenario(
             "wan", "flat_2k.yaml", "flat", 1, "2,000 x ~150 KB, one folder, over a WAN",
             wan=True, default=False,
+        ),
+        Scenario(
+            "bucket", "flat_10k.yaml", "flat", 1, "10,000 x ~150 KB in a public S3 bucket",
+            source="bucket",
         ),
     )
 }  # fmt: skip
@@ -243,13 +266,12 @@ class Stack:
             ensure_bucket(client, bucket)
         self.database_url = self.postgres.create_database("bench")
         apply_migrations(self.database_url)
-        fixture_path = HERE / self.scenario.fixture
-        self.emulator = self.spawn(
-            "-m", "emulators.google_drive", "--port", str(self.drive_port),
-            "--fixture", str(fixture_path), "--log-level", "warning",
-            "--latency-ms", str(self.wan.source_ms if self.wan else 0),
-        )  # fmt: skip
-        wait_until_up(f"{self.drive_url}/_emulator/health")
+        if self.scenario.from_bucket:
+            started = time.monotonic()
+            seed_public_bucket(client, PUBLIC, self.fixture)
+            print(f"  public bucket filled in {time.monotonic() - started:.0f} s", flush=True)
+        else:
+            self.start_emulator()
         if self.wan is not None:
             # Everyone's S3 traffic goes through it; the bench's own checks go straight to S3.
             self.proxy = self.spawn(
@@ -259,6 +281,15 @@ class Stack:
                 "--rtt-ms", str(self.wan.s3_rtt_ms),
             )  # fmt: skip
             wait_until_up(f"{self.s3_url}/", any_status=True)
+
+    def start_emulator(self) -> None:
+        fixture_path = HERE / self.scenario.fixture
+        self.emulator = self.spawn(
+            "-m", "emulators.google_drive", "--port", str(self.drive_port),
+            "--fixture", str(fixture_path), "--log-level", "warning",
+            "--latency-ms", str(self.wan.source_ms if self.wan else 0),
+        )  # fmt: skip
+        wait_until_up(f"{self.drive_url}/_emulator/health")
 
     def stop(self) -> None:
         for process in (self.proxy, self.emulator):
@@ -281,6 +312,36 @@ class Stack:
     def folder_id(self) -> str:
         return str(self.fixture.folder_id(self.scenario.root))
 
+    @property
+    def link(self) -> str:
+        """The link ours imports (and the floor reads)."""
+        if self.scenario.from_bucket:
+            return f"s3+{self.s3_url}/{PUBLIC}/{self.scenario.root}/"
+        return self.fixture.link(self.scenario.root)
+
+    def ours_ids(self, identity: str) -> tuple[str, str]:
+        """An image's `source_file_id` and storage key in ours, from its identity (its Drive
+        id, or its path below the bucket scenario's root)."""
+        if not self.scenario.from_bucket:
+            return identity, f"google_drive/{identity}"
+        file_id = f"{self.bucket_base}{identity}"
+        return file_id, f"public_s3/{quote(file_id, safe='-_.')}"
+
+    @property
+    def bucket_base(self) -> str:
+        """The bucket scenario's file ids start with this, then the path below the root."""
+        return f"{self.s3_url.split('://', 1)[1]}/{PUBLIC}/{self.scenario.root}/"
+
+    def identity_of_key(self, key: str) -> str:
+        """The identity of an image from the key a side stored it under: the last part of the
+        key (Drive ids, which the emulator's index names files by), or in the bucket scenario
+        the path below the root (rclone keeps it; ours and the floor's file ids end with it)."""
+        if not self.scenario.from_bucket:
+            return key.rsplit("/", 1)[-1]
+        if key.startswith("public_s3/"):
+            return unquote(key.removeprefix("public_s3/")).removeprefix(self.bucket_base)
+        return key
+
     def env(self, bucket: str) -> dict[str, str]:
         # No sign-in at the API for the bench.
         inherited = {
@@ -295,6 +356,8 @@ class Stack:
             "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "GOOGLE_API_KEY": API_KEY,
             "GOOGLE_DRIVE_API_URL": self.drive_url,
+            # The bucket scenario's public bucket is on loopback, which the policy refuses.
+            "PUBLIC_S3_ALLOWED_NETWORKS": "127.0.0.0/8",
             "SOURCE_REQUESTS_PER_SECOND": os.environ.get("SOURCE_REQUESTS_PER_SECOND", "100000"),
             "WORKER_CONCURRENCY": os.environ.get("WORKER_CONCURRENCY", "16"),
             # The 100,000-file scenario is exactly at the default cap; lift it, nothing else.
@@ -316,10 +379,11 @@ class Stack:
 
     def server_pids(self) -> dict[str, int]:
         """The long-lived processes whose CPU is read around each side's run."""
-        assert self.emulator is not None
         postmaster = int((self.postgres.data_dir / "postmaster.pid").read_text().split()[0])
         weed = int((self.s3.data_dir / "weed.pid").read_text())
-        pids = {"postgres": postmaster, "emulator": self.emulator.pid, "s3": weed}
+        pids = {"postgres": postmaster, "s3": weed}
+        if self.emulator is not None:
+            pids["emulator"] = self.emulator.pid
         if self.proxy is not None:
             pids["s3 proxy"] = self.proxy.pid
         return pids
@@ -435,9 +499,7 @@ def import_once(
     started = time.monotonic()
     discovered_after: float | None = None
     with httpx.Client(base_url=f"http://127.0.0.1:{stack.api_port}", timeout=60) as api:
-        response = api.post(
-            "/import/google-drive", json={"url": stack.fixture.link(stack.scenario.root)}
-        )
+        response = api.post("/imports", json={"url": stack.link})
         response.raise_for_status()
         import_id = response.json()["import_id"]
         while True:
@@ -491,6 +553,22 @@ def parse_time(text: str) -> float:
 
 
 def rclone_argv(stack: Stack, bucket: str, flags: list[str]) -> list[str]:
+    if stack.scenario.from_bucket:
+        # The source: anonymous (no keys, no env auth); the destination's keys in its
+        # connection string, which overrides the flags for it alone.
+        destination = f":s3,access_key_id={ACCESS_KEY},secret_access_key={SECRET_KEY}:{bucket}"
+        return [
+            shutil.which("rclone") or "rclone",
+            "copy", f":s3:{PUBLIC}/{stack.scenario.root}", destination,
+            "--s3-provider", "Other",
+            "--s3-env-auth=false",
+            "--s3-endpoint", stack.s3_url,
+            "--s3-region", "us-east-1",
+            "--s3-force-path-style=true",
+            *flags,
+            "--stats-one-line", "--stats", "0",
+            "--log-level", "NOTICE",
+        ]  # fmt: skip
     return [
         shutil.which("rclone") or "rclone",
         "copy", ":http:", f":s3:{bucket}",
@@ -550,7 +628,8 @@ def run_rclone(
 
 
 def run_floor(stack: Stack, expected: dict[str, ExpectedFile]) -> Side:
-    argv = [sys.executable, str(HERE / "bare_transfer.py"), stack.folder_id]
+    folder = stack.link if stack.scenario.from_bucket else stack.folder_id
+    argv = [sys.executable, str(HERE / "bare_transfer.py"), folder]
     side = run_external(stack, argv, stack.env(FLOOR), len(expected))
     result = json.loads(side.extra.pop("stdout").strip().splitlines()[-1])
     assert not result["failures"], result["failures"][:5]
@@ -573,10 +652,12 @@ def verify_ours(stack: Stack, expected: dict[str, ExpectedFile]) -> None:
         ).fetchall()
     assert len(rows) == len(expected), f"{len(rows)} image rows, expected {len(expected)}"
     by_id = {row[0]: row for row in rows}
-    assert set(by_id) == set(expected), "image rows are not the fixture's images"
-    for file_id, image in expected.items():
+    ids = {identity: stack.ours_ids(identity) for identity in expected}
+    assert set(by_id) == {file_id for file_id, _ in ids.values()}, "not the fixture's images"
+    for identity, image in expected.items():
+        file_id, stored_as = ids[identity]
         _, md5, size, key = by_id[file_id]
-        assert (md5, size, key) == (image.md5, image.size, f"google_drive/{file_id}"), file_id
+        assert (md5, size, key) == (image.md5, image.size, stored_as), file_id
     verify_bucket(stack, OURS, expected)
 
 
@@ -587,7 +668,7 @@ def verify_bucket(stack: Stack, bucket: str, expected: dict[str, ExpectedFile]) 
     objects: dict[str, dict[str, Any]] = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in page.get("Contents", []):
-            file_id = obj["Key"].rsplit("/", 1)[-1]
+            file_id = stack.identity_of_key(obj["Key"])
             assert file_id not in objects, f"{bucket}: two objects for {file_id}"
             objects[file_id] = obj
     assert len(objects) == len(expected), (
@@ -634,7 +715,10 @@ def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Res
     if scenario.same_as is None and "BENCH_WORKERS" in os.environ:
         workers = int(os.environ["BENCH_WORKERS"])
     fixture = DriveFixture.from_yaml(HERE / scenario.fixture)
-    expected = {image.id: image for image in fixture.expected_images(scenario.root)}
+    expected = {
+        image.path if scenario.from_bucket else image.id: image
+        for image in fixture.expected_images(scenario.root)
+    }
     total = sum(image.size for image in expected.values())
     wan = Wan.of(scenario)
     print(
@@ -651,7 +735,8 @@ def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Res
         stack = Stack(work, scenario, fixture, wan)
         try:
             stack.start()
-            stack.warm_emulator()
+            if not scenario.from_bucket:
+                stack.warm_emulator()
             sides = run_ours(stack, workers, expected)
             borrowed = done.get(scenario.same_as or "")
             rclone32 = None

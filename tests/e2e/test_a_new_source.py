@@ -48,6 +48,7 @@ async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(
     assert [source["name"] for source in listed] == [
         "google_drive",
         "dropbox",
+        "public_s3",
         "nextcloud",
         "albums",
     ]

@@ -245,7 +245,7 @@ async def test_the_import_form_shows_what_is_wrong_with_a_link(page: Page, web: 
     await page.get_by_role("button", name="Start import").click()
     await expect(page.locator("#url-error")).to_contain_text(
         "not a folder link of a source this service imports from (Google Drive or Dropbox or "
-        "Nextcloud / ownCloud)"
+        "Public S3 bucket or Nextcloud / ownCloud)"
     )
     await expect(field).to_have_attribute("aria-invalid", "true")
 

@@ -5,7 +5,8 @@ through, and what the source can express (paging, slashes in names, native docum
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -14,6 +15,7 @@ import pytest
 
 from domain.sources.dropbox import DropboxFolder
 from domain.sources.nextcloud import NextcloudShare
+from domain.sources.public_s3 import PublicS3Folder, parse_link
 from domain.webhooks.address_policy import parse_networks
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.dropbox import FaultRule as DropboxFault
@@ -21,6 +23,9 @@ from emulators.google_drive import DriveFixture, EmulatorServer
 from emulators.google_drive import FaultRule as DriveFault
 from emulators.nextcloud import FaultRule as NextcloudFault
 from emulators.nextcloud import NextcloudEmulatorServer, NextcloudFixture
+from emulators.public_s3 import FaultRule as S3Fault
+from emulators.public_s3 import S3FaultProxy, seed_public_bucket
+from tests.conftest import S3Server
 from worker.pacing import NoPacing
 from worker.sources.base import FolderRef, ImportLink, SourceConnector
 from worker.sources.dropbox import DropboxConnector
@@ -28,6 +33,8 @@ from worker.sources.dropbox_zip import DropboxZipConnector
 from worker.sources.google_drive import GoogleDriveConnector
 from worker.sources.google_drive_web import GoogleDriveWebConnector
 from worker.sources.nextcloud import NextcloudConnector
+from worker.sources.public_s3 import PublicS3Connector
+from worker.sources.public_s3_addresses import guarded_client
 
 PAGED_FILES = 23
 PAGED_NAMES = [f"p_{i:02d}.jpg" for i in range(1, PAGED_FILES + 1)]
@@ -359,6 +366,113 @@ def nextcloud_server() -> Iterator[NextcloudEmulatorServer]:
         yield server
 
 
+def s3_spec() -> dict[str, Any]:
+    """The same folders in what a bucket can express: no slash in a name (it is a folder), no
+    native documents, and the private folder in a bucket of its own (`private_s3_spec`)."""
+    document = spec(drive=True)
+    folders = []
+    for folder in document["folders"]:
+        if folder["name"] == "private":
+            continue
+        files = [entry for entry in folder["files"] if entry.get("name") not in {SLASHED, "Plan"}]
+        folders.append({**folder, "files": files})
+    return {**document, "folders": folders}
+
+
+def private_s3_spec() -> dict[str, Any]:
+    return {
+        "seed": 77,
+        "folders": [{"name": "private", "files": [{"name": "secret.jpg", "size": 500}]}],
+    }
+
+
+# The networks the conformance suite's S3 connector may reach: the local SeaweedFS's.
+S3_TEST_NETWORKS = ["127.0.0.0/8"]
+
+
+@dataclass
+class PublicBucket:
+    """A public bucket and a private one on the test S3 server, behind the fault proxy."""
+
+    proxy: S3FaultProxy
+    fixture: DriveFixture
+    public: str
+    private: str
+
+
+@dataclass
+class PublicS3Harness:
+    name: str
+    bucket: PublicBucket
+    http: httpx.AsyncClient
+    names: list[str]
+    # Pages are S3's own (continuation tokens), but SeaweedFS answers no short or empty ones.
+    paged: bool = True
+    source_pages: bool = False
+    native: tuple[str, str] | None = None
+    locator: PublicS3Folder | None = None
+
+    def connector(self, page_size: int = 10) -> SourceConnector:
+        connector = PublicS3Connector(
+            self.http,
+            pacer_for=lambda host: NoPacing(),
+            page_size=page_size,
+            allowed_networks=parse_networks(S3_TEST_NETWORKS),
+        )
+        return connector if self.locator is None else connector.for_link(ImportLink(self.locator))
+
+    def _at(self, bucket: str, prefix: str) -> FolderRef:
+        self.locator = parse_link(f"s3+{self.bucket.proxy.base_url}/{bucket}/{prefix}")
+        return self.locator.root()
+
+    def folder(self, name: str) -> FolderRef:
+        return self._at(self.bucket.public, f"{name}/")
+
+    def missing_folder(self) -> FolderRef:
+        return self._at(f"missing-{uuid.uuid4().hex[:8]}", "")
+
+    def private_folder(self) -> FolderRef:
+        return self._at(self.bucket.private, "private/")
+
+    def expected_md5(self, folder: str, name: str) -> str:
+        fixture = self.bucket.fixture
+        return str(fixture.checksums(fixture.find([folder, name]).id).md5)
+
+    def fail(self, fault: str, *, on: str, retry_after: int = 1) -> None:
+        name = {
+            # MinIO's SlowDown, which says when to retry (Amazon's does not).
+            "rate_limited": "slow_down_retry_after",
+            "server_error": "internal_error",
+            "cut_body": "cut_body",
+        }[fault]
+        routes = {"list"} if on == "listing" else {"get"}
+        self.bucket.proxy.set_faults(
+            S3Fault(name, routes=frozenset(routes), every=1, retry_after=retry_after)
+        )
+
+    def heal(self) -> None:
+        self.bucket.proxy.set_faults()
+
+
+@pytest.fixture(scope="session")
+def public_bucket(s3_server: S3Server) -> Iterator[PublicBucket]:
+    client = s3_server.client()
+    suffix = uuid.uuid4().hex[:8]
+    fixture = DriveFixture(s3_spec())
+    public, private = f"conformance-{suffix}", f"conformance-private-{suffix}"
+    seed_public_bucket(client, public, fixture)
+    seed_public_bucket(client, private, DriveFixture(private_s3_spec()), public=False)
+    with S3FaultProxy(s3_server.endpoint_url) as proxy:
+        yield PublicBucket(proxy, fixture, public, private)
+
+
+@pytest.fixture
+async def guarded_http() -> AsyncIterator[httpx.AsyncClient]:
+    """The public-bucket connector's own client (see worker.sources.public_s3_addresses)."""
+    async with guarded_client(parse_networks(S3_TEST_NETWORKS), httpx.Timeout(10)) as client:
+        yield client
+
+
 @pytest.fixture(scope="session")
 def drive_server() -> Iterator[EmulatorServer]:
     with EmulatorServer(DriveFixture(spec(drive=True))) as server:
@@ -380,6 +494,8 @@ def dropbox_server() -> Iterator[DropboxEmulatorServer]:
         "nextcloud",
         "nextcloud_legacy",
         "nextcloud_ocis",
+        # On the test S3 server (SeaweedFS): a test with it needs the stack.
+        pytest.param("public_s3", marks=pytest.mark.stack),
     ]
 )
 def source(
@@ -404,6 +520,13 @@ def source(
                 http,
                 with_key=request.param == "drive_api",
                 names=[*NAMES, SLASHED],
+            )
+        case "public_s3":
+            harness = PublicS3Harness(
+                request.param,
+                request.getfixturevalue("public_bucket"),
+                request.getfixturevalue("guarded_http"),
+                names=list(NAMES),
             )
         case _:
             harness = DropboxHarness(

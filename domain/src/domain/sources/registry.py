@@ -149,11 +149,12 @@ def split_link(text: str) -> tuple[SplitResult, str]:
 def load_registry(plugins: Iterable[str] = ()) -> Registry:
     """The built-in sources, then each plugin named `module:attribute` (a `SourceSpec`), in
     that order: a deployment adds a source by naming its module in SOURCE_PLUGINS."""
-    from domain.sources import dropbox, google_drive, nextcloud
+    from domain.sources import dropbox, google_drive, nextcloud, public_s3
 
     registry = Registry()
-    # Nextcloud claims `/s/<token>` on any host: after the sources that own their hosts.
-    for spec in (google_drive.SPEC, dropbox.SPEC, nextcloud.SPEC):
+    # Public S3 claims known hosts, listed endpoints and s3:// links; Nextcloud claims
+    # `/s/<token>` on any host: after the sources that own their hosts.
+    for spec in (google_drive.SPEC, dropbox.SPEC, public_s3.SPEC, nextcloud.SPEC):
         registry.register(spec)
     for plugin in plugins:
         module_name, _, attribute = plugin.strip().partition(":")

@@ -1,0 +1,369 @@
+"""Public S3-compatible buckets, read without credentials through the S3 REST API.
+
+A folder is a key prefix: `ListObjectsV2` (`GET /?list-type=2`) with `delimiter=/` lists its
+objects and rolls the keys below it up into "subfolders" (`CommonPrefixes`), at most 1,000 a
+page, resumed from the page's `NextContinuationToken` (opaque and stateless: another worker
+resumes it). The pipeline lists subfolders as folders of their own when an import is recursive.
+A file is `GET /<bucket>/<key>`, streamed.
+
+Plain httpx requests, not boto3: every request is anonymous (nothing to sign), the listing is
+one GET whose XML `public_s3_xml` reads, and the worker's transfers already stream httpx
+responses; boto3 would bring a synchronous client to run in threads and its own retries, which
+would hide the answers this module must classify (SlowDown, AccessDenied, region redirects).
+
+Records:
+- `FolderRef.folder_id` is `<host>/<bucket>/<prefix>`, for the link's root and every subfolder
+  alike (the import's locator gives the endpoint and the bucket);
+- `SourceFile.file_id` is `<host>/<bucket>/<key>` (a SHA-256 of it when that would not fit in
+  an object key of our store) and `resource_key` the object's key, exactly;
+- `checksums` is `{"md5": <ETag>}` when the ETag is an MD5 (a single-part upload); a multipart
+  ETag (`<hex>-<parts>`) or another server's opaque one gives none, and the file is checked by
+  size only.
+
+Amazon: requests go to `<bucket>.s3[.<region>].amazonaws.com` (path style when the bucket
+name has dots, which TLS's wildcard certificate does not cover); a bucket in another region
+than the link said answers 301 `PermanentRedirect` (or 307 while its DNS settles, or 400) with
+`x-amz-bucket-region`, and the request is sent again to that region, which is remembered. Any
+other redirect is an error: the client follows none (see `public_s3_addresses`).
+"""
+
+import hashlib
+import mimetypes
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Self
+from urllib.parse import quote, urlsplit
+
+import httpx
+
+from domain.sources.public_s3 import PublicS3Folder, PublicS3Settings
+from domain.sources.records import MD5
+from domain.webhooks.address_policy import IPNetwork, parse_networks
+from worker.http_client import retry_after_seconds
+from worker.sources.base import (
+    BoundToLink,
+    ConnectorDeps,
+    FolderPage,
+    FolderRef,
+    FolderUnavailable,
+    ImportLink,
+    Pacer,
+    PermanentSourceError,
+    SourceConnector,
+    SourceError,
+    SourceFile,
+    TransientSourceError,
+)
+from worker.sources.http import hold_off_if_rate_limited, open_download, send_paced
+from worker.sources.media_types import image_type_by_extension
+from worker.sources.public_s3_addresses import (
+    RefusedHost,
+    check_host,
+    connect_timeout,
+    guarded_client,
+    literal_refusal,
+)
+from worker.sources.public_s3_xml import (
+    ListedObject,
+    ListPage,
+    UnreadableXml,
+    parse_error,
+    parse_list_page,
+)
+
+# ListObjectsV2 returns at most 1,000 keys a page, whatever max-keys asks.
+MAX_KEYS = 1000
+# A page of 1,000 keys of at most 1,024 bytes each, with their metadata, is well below this; a
+# body beyond it is no listing a server should send.
+MAX_LISTING_BYTES = 16 * 1024 * 1024
+# Amazon's SDKs back off from SlowDown, which carries no Retry-After; some servers send one
+# (MinIO: 120 s), which is honoured instead.
+RATE_LIMIT_PAUSE_SECONDS = 1.0
+# Our store's keys are `public_s3/<the file id, URL-encoded>`, and S3 keys at most 1,024 bytes.
+MAX_FILE_ID_BYTES = 900
+_VIRTUAL_HOSTABLE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+_AMAZON_REDIRECTS = {301, 307, 400}
+_MESSAGES = {
+    "AccessDenied": (
+        "the bucket does not let anonymous users do this (AccessDenied): it is not public, or "
+        "it lets anyone read its objects but not list them"
+    ),
+    "AllAccessDisabled": "all access to this bucket has been disabled (AllAccessDisabled)",
+    "NoSuchBucket": "there is no such bucket (NoSuchBucket)",
+    "NoSuchKey": "the object is no longer in the bucket (NoSuchKey)",
+    "InvalidBucketName": "the bucket name is not valid (InvalidBucketName)",
+    "AccountProblem": "the bucket's account has a problem that blocks access (AccountProblem)",
+    "InvalidObjectState": "the object is archived and must be restored first (InvalidObjectState)",
+    "RequesterPaysNotEnabled": "the bucket makes its readers pay, which needs credentials",
+}
+_TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"}
+NOTES = (
+    "Objects uploaded in parts (their ETag is not an MD5) are checked by size only, and every "
+    "re-import or sync transfers them again: S3 lists no checksum of their bytes."
+)
+
+
+class PublicS3Connector(BoundToLink):
+    """A `SourceConnector` for public buckets, bound to an import's `PublicS3Folder`."""
+
+    notes: str | None = NOTES
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        pacer_for: Callable[[str], Pacer],
+        page_size: int,
+        allowed_networks: tuple[IPNetwork, ...],
+    ) -> None:
+        self._http = http
+        self._pacer_for = pacer_for
+        self._page_size = max(1, min(page_size, MAX_KEYS))
+        self._allowed = allowed_networks
+        # Shared by every copy bound to a link (`for_link` copies shallowly).
+        self._pacers: dict[str, Pacer] = {}
+        # Amazon buckets' regions, as their redirects named them.
+        self._regions: dict[str, str] = {}
+
+    def for_link(self, link: ImportLink) -> Self:
+        if not isinstance(link.locator, PublicS3Folder):
+            raise PermanentSourceError("no public bucket was recorded with this import")
+        return super().for_link(link)
+
+    async def check_folder(self, folder: FolderRef) -> None:
+        bucket = self._bound()
+        parts = urlsplit(self._bucket_url(bucket))
+        host = parts.hostname or ""
+        try:
+            await check_host(host, parts.port or 443, self._allowed)
+        except RefusedHost as exc:
+            raise FolderUnavailable(exc.reason) from exc
+        except OSError as exc:
+            raise FolderUnavailable(f"the bucket's host {host} does not resolve: {exc}") from exc
+        try:
+            await self._list(bucket, self._prefix(bucket, folder), None, max_keys=1)
+        except PermanentSourceError as exc:
+            raise FolderUnavailable(f"the bucket {bucket.bucket} cannot be listed: {exc}") from exc
+
+    async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
+        bucket = self._bound()
+        prefix = self._prefix(bucket, folder)
+        listed = await self._list(bucket, prefix, page_token, max_keys=self._page_size)
+        page = FolderPage(next_page_token=listed.next_token)
+        for item in listed.objects:
+            name = item.key[len(prefix) :]
+            # The folder's own marker object (`photos/`, made by consoles) is not a file.
+            if item.key.startswith(prefix) and name and not name.endswith("/"):
+                page.files.append(_to_source_file(bucket, item, name))
+        for sub in listed.common_prefixes:
+            if sub.startswith(prefix) and sub != prefix:
+                page.folders.append(FolderRef(f"{bucket.base_id}{sub}"))
+        return page
+
+    @asynccontextmanager
+    async def open_file(self, file: SourceFile) -> AsyncIterator[AsyncIterator[bytes]]:
+        bucket = self._bound()
+        key = file.resource_key
+        if not key:
+            raise PermanentSourceError("no object key was recorded for this file")
+        for attempt in range(2):
+            request = self._http.build_request("GET", self._object_url(bucket, key))
+            try:
+                async with open_download(
+                    self._http,
+                    request,
+                    self._pacer(bucket),
+                    no_answer=f"{request.url.host} did not answer",
+                    failure=lambda response: self._failure(bucket, response),
+                ) as chunks:
+                    yield chunks
+                    return
+            except _RegionMoved:
+                if attempt:
+                    raise PermanentSourceError("Amazon redirected the bucket twice") from None
+
+    async def _list(
+        self, bucket: PublicS3Folder, prefix: str, token: str | None, *, max_keys: int
+    ) -> ListPage:
+        params = {
+            "list-type": "2",
+            "prefix": prefix,
+            "delimiter": "/",
+            "max-keys": str(max_keys),
+            "encoding-type": "url",
+        }
+        if token:
+            params["continuation-token"] = token
+        for attempt in range(2):
+            url = self._bucket_url(bucket)
+            request = self._http.build_request("GET", f"{url}/", params=params)
+            response = await send_paced(
+                self._http,
+                request,
+                self._pacer(bucket),
+                no_answer=f"{request.url.host} did not answer",
+                stream=True,
+            )
+            try:
+                if response.status_code != 200:
+                    await response.aread()
+                    raise await self._failure(bucket, response)
+                body = await _bounded_body(response)
+            except _RegionMoved:
+                if attempt:
+                    raise PermanentSourceError("Amazon redirected the bucket twice") from None
+                continue
+            finally:
+                await response.aclose()
+            try:
+                return parse_list_page(body)
+            except UnreadableXml as exc:
+                raise TransientSourceError(f"{request.url.host} sent no listing: {exc}") from exc
+        raise AssertionError("unreachable")
+
+    async def _failure(self, bucket: PublicS3Folder, response: httpx.Response) -> SourceError:
+        region = response.headers.get("x-amz-bucket-region")
+        moved = region and self._regions.get(bucket.bucket) != region
+        if bucket.is_aws and response.status_code in _AMAZON_REDIRECTS and region and moved:
+            self._regions[bucket.bucket] = region
+            return _RegionMoved(region)
+        error = classify_error(response)
+        # A server's pace is per bucket (Amazon's per prefix): everyone reading it waits.
+        await hold_off_if_rate_limited(self._pacer(bucket), error, RATE_LIMIT_PAUSE_SECONDS)
+        return error
+
+    def _bound(self) -> PublicS3Folder:
+        if self._link is None or not isinstance(self._link.locator, PublicS3Folder):
+            raise PermanentSourceError("no public bucket was recorded with this import")
+        bucket = self._link.locator
+        host = urlsplit(bucket.endpoint).hostname or ""
+        if (message := literal_refusal(host, self._allowed)) is not None:
+            raise FolderUnavailable(message)
+        return bucket
+
+    def _prefix(self, bucket: PublicS3Folder, folder: FolderRef) -> str:
+        if not folder.folder_id.startswith(bucket.base_id):
+            raise PermanentSourceError(f"{folder.folder_id!r} is not a folder of this bucket")
+        return folder.folder_id[len(bucket.base_id) :]
+
+    def _pacer(self, bucket: PublicS3Folder) -> Pacer:
+        host = bucket.endpoint.split("://", 1)[1]
+        pacer = self._pacers.get(host)
+        if pacer is None:
+            pacer = self._pacers[host] = self._pacer_for(host)
+        return pacer
+
+    def _bucket_url(self, bucket: PublicS3Folder) -> str:
+        """The bucket's base URL (without a trailing slash)."""
+        if not bucket.is_aws:
+            return f"{bucket.endpoint}/{quote(bucket.bucket, safe='')}"
+        region = self._regions.get(bucket.bucket) or bucket.region
+        host = f"s3.{region}.amazonaws.com" if region else "s3.amazonaws.com"
+        if _VIRTUAL_HOSTABLE.match(bucket.bucket):
+            return f"https://{bucket.bucket}.{host}"
+        return f"https://{host}/{bucket.bucket}"
+
+    def _object_url(self, bucket: PublicS3Folder, key: str) -> str:
+        return f"{self._bucket_url(bucket)}/{object_path(key)}"
+
+
+class _RegionMoved(PermanentSourceError):
+    """Amazon named the bucket's region: the request is sent again there."""
+
+
+def object_path(key: str) -> str:
+    """The key as a URL path: each segment percent-encoded, and `.` and `..` segments too, which
+    a URL would otherwise resolve away."""
+    segments = []
+    for segment in key.split("/"):
+        if segment in {".", ".."}:
+            segments.append(segment.replace(".", "%2E"))
+        else:
+            segments.append(quote(segment, safe="-_.~"))
+    return "/".join(segments)
+
+
+def classify_error(response: httpx.Response) -> TransientSourceError | PermanentSourceError:
+    """An S3 error answer as retry-later or give-up: 429, 5xx and the codes S3 documents as
+    retryable are transient (SlowDown rate-limits everyone reading the bucket); the rest,
+    AccessDenied and NoSuchBucket first, are final."""
+    status = response.status_code
+    error = parse_error(response.content)
+    code = error.code if error else ""
+    detail = f"{code}: {error.message}" if error and error.message else code
+    host = response.request.url.host
+    retry_after = retry_after_seconds(response)
+    if status == 429 or code == "SlowDown":
+        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
+        return TransientSourceError(
+            f"{host} is rate limiting (HTTP {status} {detail or 'Too Many Requests'}){wait}",
+            retry_after=retry_after,
+            rate_limited=True,
+        )
+    if status >= 500 or code in _TRANSIENT_CODES:
+        return TransientSourceError(
+            f"{host} answered HTTP {status} {detail or response.reason_phrase}".rstrip(),
+            retry_after=retry_after,
+        )
+    if code in _MESSAGES:
+        return PermanentSourceError(_MESSAGES[code])
+    if 300 <= status < 400:
+        location = response.headers.get("location", "no Location")
+        return PermanentSourceError(
+            f"{host} answered HTTP {status}, a redirect to {location}: the link's endpoint is "
+            "not where the bucket is served"
+        )
+    if status == 403:
+        return PermanentSourceError(_MESSAGES["AccessDenied"])
+    if status == 404:
+        return PermanentSourceError(f"{host} has no such bucket or object (HTTP 404)")
+    text = detail or response.text[:200].strip() or response.reason_phrase
+    return PermanentSourceError(f"{host} refused the request (HTTP {status}): {text}")
+
+
+async def _bounded_body(response: httpx.Response) -> bytes:
+    body = bytearray()
+    try:
+        async for chunk in response.aiter_bytes():
+            body += chunk
+            if len(body) > MAX_LISTING_BYTES:
+                raise PermanentSourceError(
+                    f"the listing is larger than {MAX_LISTING_BYTES:,} bytes: no S3 page is"
+                )
+    except (httpx.TransportError, httpx.StreamError) as exc:
+        raise TransientSourceError(f"listing cut off: {exc!r}") from exc
+    return bytes(body)
+
+
+def guess_mime_type(name: str) -> str:
+    """A listing gives no media types: the name's extension decides which files are transferred
+    (and the first bytes, which image type is stored)."""
+    return (
+        image_type_by_extension(name) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+    )
+
+
+def _to_source_file(bucket: PublicS3Folder, item: ListedObject, name: str) -> SourceFile:
+    file_id = f"{bucket.base_id}{item.key}"
+    if len(quote(file_id, safe="-_.").encode()) > MAX_FILE_ID_BYTES:
+        file_id = f"{bucket.base_id}sha256:{hashlib.sha256(item.key.encode()).hexdigest()}"
+    md5 = item.md5
+    return SourceFile(
+        file_id=file_id,
+        name=name,
+        mime_type=guess_mime_type(name),
+        size=item.size,
+        checksums={MD5: md5} if md5 else {},
+        resource_key=item.key,
+    )
+
+
+def build_connector(settings: PublicS3Settings, deps: ConnectorDeps) -> SourceConnector:
+    allowed = parse_networks(settings.allowed_networks)
+    return PublicS3Connector(
+        guarded_client(allowed, connect_timeout(deps.http.timeout)),
+        pacer_for=lambda host: deps.pacer("public_s3", host),
+        page_size=deps.page_size,
+        allowed_networks=allowed,
+    )
