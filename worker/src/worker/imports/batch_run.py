@@ -98,7 +98,8 @@ class _BatchRun:
         file_id = row["source_file_id"]
         store = self._services.store
         attempts = row["attempts"] + 1
-        async with self._services.in_flight.slot(self._memory_held(row["size"])):
+        holds = self._memory_held(row["size"])
+        async with self._services.in_flight.slot(holds, line=self._import_id) as turn:
             while True:
                 # While our own store is down, nothing is downloaded only to be thrown away,
                 # and a file's attempts are not spent on a fault that is not its source's.
@@ -107,6 +108,7 @@ class _BatchRun:
                     return None
                 try:
                     stored = await self._copy(row)
+                    turn.moved(stored.size)
                     break
                 except StoreUnavailable:
                     continue
