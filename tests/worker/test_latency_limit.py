@@ -32,7 +32,7 @@ def run(
     if limit is None:
         limit = LatencyLimit(initial=16, minimum=4, maximum=maximum, clock=clock)
     else:
-        clock = limit._clock  # type: ignore[assignment]  # noqa: SLF001
+        clock = limit._clock  # type: ignore[assignment]
     end = clock.now + for_seconds
     while clock.now < end:
         moving = in_flight(limit.current)

@@ -14,8 +14,8 @@ from worker.db import create_pool, database_answers
 from worker.derivatives.making import create_derivative_threads
 from worker.http_client import create_source_client, create_webhook_client
 from worker.in_flight import InFlightLimit
-from worker.latency_limit import INITIAL_FILES_IN_FLIGHT, MINIMUM_FILES_IN_FLIGHT, LatencyLimit
 from worker.jobs import app, recover_stalled_jobs
+from worker.latency_limit import INITIAL_FILES_IN_FLIGHT, MINIMUM_FILES_IN_FLIGHT, LatencyLimit
 from worker.services import Services
 from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors

@@ -1,6 +1,6 @@
 """How many files one worker process keeps moving at once, found from the time they take.
 
-Files in flight should be about rate × latency (Little's law): 16 files that each wait 150 ms
+Files in flight should be about rate x latency (Little's law): 16 files that each wait 150 ms
 for a source far away move ~100 files/s however idle the machine is, while on loopback 16 is
 plenty. No fixed number fits both, so the limit follows the measured time per file, as a
 gradient limit does (Netflix's concurrency-limits, Gradient2): it grows by about its square
