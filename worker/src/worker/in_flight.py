@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
+from worker import metrics
 from worker.latency_limit import LatencyLimit
 
 
@@ -34,6 +35,7 @@ class Turn:
     def moved(self, size: int) -> None:
         seconds = asyncio.get_running_loop().time() - self._started
         self._limit.files.observe(seconds, size, self._limit.moving)
+        metrics.FILES_IN_FLIGHT_LIMIT.set(self._limit.files.current)
 
 
 class InFlightLimit:
