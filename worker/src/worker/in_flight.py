@@ -88,6 +88,12 @@ class InFlightLimit:
         while self._lines and self.moving < self.files.current:
             line, waiters = next(iter(self._lines.items()))
             first = waiters[0]
+            if first.turn.done():
+                # Cancelled while waiting; its task has not left the line yet.
+                waiters.popleft()
+                if not waiters:
+                    del self._lines[line]
+                continue
             if first.holds > self._free:
                 return
             waiters.popleft()
@@ -105,7 +111,7 @@ class InFlightLimit:
 
     def _leave_line(self, line: str, waiter: _Waiter) -> None:
         waiters = self._lines.get(line)
-        if waiters is None:
+        if waiters is None or waiter not in waiters:
             return
         waiters.remove(waiter)
         if not waiters:
