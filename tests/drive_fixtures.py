@@ -234,3 +234,6 @@ TEST_DRIVE_SPEC["folders"] += [
 ]
 # tests/api/test_syncs.py: imported while the worker deletes the sync's removed images.
 TEST_DRIVE_SPEC["folders"] += [small_folder("sync api removal")]
+
+# tests/e2e/test_source_quotas.py: a file over its download quota, and a rate-limited folder.
+TEST_DRIVE_SPEC["folders"] += [small_folder("quota popular"), busy_folder("quota rate limited")]

@@ -34,6 +34,16 @@ AS $$
     SELECT i.imported + i.unchanged + i.skipped + i.failed;
 $$;
 
+-- An import's files the source refuses for now (its download quota): pending, tried again at
+-- their next_try_at; the earliest of those times.
+CREATE OR REPLACE FUNCTION import_quota_waits(i imports, OUT files integer, OUT next_try_at timestamptz)
+    LANGUAGE sql STABLE
+AS $$
+    SELECT count(*)::integer, min(f.next_try_at)
+    FROM import_files f
+    WHERE f.import_id = i.id AND f.state = 'pending' AND f.quota_wait_since IS NOT NULL;
+$$;
+
 CREATE OR REPLACE FUNCTION import_settled(i imports) RETURNS boolean
     LANGUAGE sql IMMUTABLE
 AS $$
@@ -316,7 +326,8 @@ BEGIN
     ),
     settled AS (
         UPDATE import_files f
-        SET state = o.state, reason = o.reason, attempts = o.attempts, updated_at = now()
+        SET state = o.state, reason = o.reason, attempts = o.attempts, updated_at = now(),
+            quota_wait_since = NULL, next_try_at = NULL
         FROM outcome o
         WHERE f.import_id = import_settle_files.import_id AND f.source_file_id = o.id
           AND f.state = 'pending'
@@ -474,7 +485,8 @@ $$;
 -- `pending` ones are found but not settled yet; `percent_done` is of the files found so far (a folder still being listed finds
 -- more). Rates divide the settled files and the imported bytes by the time since the import
 -- started. `removed`: the images a sync run found gone; `sync_id`: the sync it is a run of;
--- `queue_position`: its place in the line of imports waiting to start (1 = next), if it waits.
+-- `queue_position`: its place in the line of imports waiting to start (1 = next), if it waits;
+-- `waiting_for_quota`: files the source refuses for now, tried again from `quota_next_try_at`.
 CREATE OR REPLACE VIEW import_progress AS
 SELECT i.id AS import_id,
        i.source,
@@ -500,8 +512,11 @@ SELECT i.id AS import_id,
        i.removed,
        i.sync_id,
        t.settled,
-       import_queue_position(i) AS queue_position
+       import_queue_position(i) AS queue_position,
+       q.files AS waiting_for_quota,
+       q.next_try_at AS quota_next_try_at
 FROM imports i
+CROSS JOIN LATERAL import_quota_waits(i) q
 CROSS JOIN LATERAL (
     SELECT import_settled_files(i) AS settled,
            coalesce(i.finished_at, now()) - i.started_at AS elapsed,

@@ -107,6 +107,7 @@ async def test_a_finished_import_shows_its_elapsed_time_and_rate(
         "failed": 1,
         "removed": 0,
         "settled": 10,
+        "waiting_for_quota": 0,
     }
     assert body["notes"] == "shortcuts to other folders are not followed"
     assert body["elapsed_seconds"] == 10.0

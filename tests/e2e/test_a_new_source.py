@@ -69,6 +69,7 @@ async def test_a_plugin_source_is_listed_detected_and_imported_byte_exact(
         "failed": 0,
         "removed": 0,
         "settled": 4,
+        "waiting_for_quota": 0,
     }
     images = await all_images(api, source="albums")
     assert sorted(image["name"] for image in images) == sorted(

@@ -28,6 +28,7 @@ async def test_a_thousand_image_folder_imports_completely_and_byte_exact(
         "failed": 0,
         "removed": 0,
         "settled": 1000,
+        "waiting_for_quota": 0,
     }
     assert result["bytes_imported"] == sum(f.size for f in expected.values())
 
@@ -81,6 +82,7 @@ async def test_non_images_are_skipped_and_subfolders_are_imported(
         "failed": 0,
         "removed": 0,
         "settled": 10,
+        "waiting_for_quota": 0,
     }
     images = await all_images(api, import_id=import_id)
     assert {image["google_drive_id"] for image in images} == expected
@@ -115,6 +117,7 @@ async def test_a_file_whose_bytes_are_no_image_is_skipped_whatever_its_name_says
         "failed": 0,
         "removed": 0,
         "settled": 3,
+        "waiting_for_quota": 0,
     }
     images = await all_images(api, import_id=import_id)
     assert sorted(image["name"] for image in images) == ["real_1.jpg", "real_2.jpg"]
@@ -156,6 +159,7 @@ async def test_an_empty_folder_completes_with_nothing_imported(
         "failed": 0,
         "removed": 0,
         "settled": 0,
+        "waiting_for_quota": 0,
     }
 
 

@@ -47,6 +47,7 @@ async def test_a_nested_folder_of_a_thousand_images_imports_byte_exact(
         "failed": 0,
         "removed": 0,
         "settled": NESTED_IMAGES + NESTED_SKIPPED,
+        "waiting_for_quota": 0,
     }
     assert result["bytes_imported"] == sum(image.size for image in expected.values())
 

@@ -48,6 +48,7 @@ async def test_a_nested_folder_of_a_thousand_images_imports_byte_exact_from_the_
         "failed": 0,
         "removed": 0,
         "settled": NESTED_IMAGES + NESTED_SKIPPED - 1,
+        "waiting_for_quota": 0,
     }
     assert result["bytes_imported"] == sum(image.size for image in expected.values())
     # One look at the start of the zip to check the link, one whole download to list it; the

@@ -113,6 +113,7 @@ async def test_an_image_over_max_file_bytes_is_skipped_when_listed_with_its_size
         "failed": 0,
         "removed": 0,
         "settled": 5,
+        "waiting_for_quota": 0,
     }
     state, reason = file_rows(stack, import_id)["huge.png"]
     assert state == "skipped"

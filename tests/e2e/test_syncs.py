@@ -92,6 +92,7 @@ async def test_a_sync_run_moves_only_new_and_changed_bytes_and_marks_the_gone_fi
         "failed": 0,
         "removed": 1,
         "settled": 3,
+        "waiting_for_quota": 0,
     }
     source = {f.name: f for f in stack.drive.fixture.expected_images("synced")}
     # Only the changed and the new file's bytes moved.

@@ -33,9 +33,13 @@ def three_flaky_files(stack: Stack) -> Iterator[list[str]]:
     fixture = stack.drive.fixture
     flaky = [fixture.id_of(f"batched/b_{i:03d}.jpg") for i in (5, 77, 201)]
     stack.drive.stats.reset()
+    # One pair of rules per file: however the files' tries interleave, each meets both faults.
     stack.drive.set_faults(
-        FaultRule("backend_error", routes={"media"}, every=1, limit=3, file_ids=frozenset(flaky)),
-        FaultRule("cut_body", routes={"media"}, every=1, limit=3, file_ids=frozenset(flaky)),
+        *(
+            FaultRule(fault, routes={"media"}, every=1, limit=1, file_ids=frozenset({file_id}))
+            for file_id in flaky
+            for fault in ("backend_error", "cut_body")
+        )
     )
     try:
         yield flaky

@@ -17,6 +17,8 @@ from tests.web.conftest import browser_page, screenshot, start_web
 
 API_TOKEN = "browser-test-token-3b9f1e"
 WEB_PASSWORD = "browser-test-password"
+# Files over their download quota fail at once here (they would wait hours for it otherwise).
+WORKER_ENV = {"SOURCE_QUOTA_GIVE_UP_SECONDS": "0"}
 
 
 async def start_import_from_the_page(page: Page, web: str, link: str, *, subfolders: bool) -> None:

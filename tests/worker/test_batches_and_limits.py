@@ -1,10 +1,6 @@
-"""How a page's files become batches, and how much one worker moves at once."""
-
-import asyncio
-from typing import Any
+"""How a page's files become batches."""
 
 from worker.imports.transfers import plan_batches
-from worker.in_flight import InFlightLimit
 
 MB = 1_000_000
 
@@ -30,46 +26,3 @@ def test_a_file_at_the_multipart_threshold_goes_alone_and_unknown_sizes_count_by
 
 def test_no_files_no_batches() -> None:
     assert plan_batches([], max_files=10, max_bytes=10, alone_from_bytes=10) == []
-
-
-async def test_no_more_files_move_at_once_than_the_limit() -> None:
-    limit = InFlightLimit(files=3, buffer_bytes=10**9)
-    moving = peak = 0
-
-    async def move() -> None:
-        nonlocal moving, peak
-        async with limit.slot(1000):
-            moving += 1
-            peak = max(peak, moving)
-            await asyncio.sleep(0.01)
-            moving -= 1
-
-    await asyncio.gather(*(move() for _ in range(20)))
-    assert peak == 3
-
-
-async def test_files_wait_for_memory_and_one_larger_than_the_budget_waits_to_be_alone() -> None:
-    limit = InFlightLimit(files=10, buffer_bytes=100)
-    held = peak = 0
-
-    async def move(size: int) -> None:
-        nonlocal held, peak
-        async with limit.slot(size):
-            held += min(size, 100)
-            peak = max(peak, held)
-            await asyncio.sleep(0.01)
-            held -= min(size, 100)
-
-    await asyncio.wait_for(asyncio.gather(*(move(s) for s in [60, 60, 30, 500, 10, 40])), 5)
-    assert peak <= 100
-
-
-async def test_an_empty_file_never_waits_for_memory() -> None:
-    limit = InFlightLimit(files=2, buffer_bytes=16)
-    async with limit.slot(16):
-        await asyncio.wait_for(_enter(limit.slot(0)), 1)
-
-
-async def _enter(slot: Any) -> None:
-    async with slot:
-        pass

@@ -21,6 +21,7 @@ from worker.sources.base import (
     PermanentSourceError,
     SourceConnector,
     SourceFile,
+    SourceQuotaExceeded,
     TransientSourceError,
 )
 from worker.sources.google_drive_web import GoogleDriveWebConnector
@@ -277,13 +278,13 @@ async def test_a_file_above_the_virus_scan_threshold_is_confirmed_and_downloaded
     assert server.stats.media_requests_by_file[small.file_id] == 1
 
 
-async def test_a_file_over_quota_is_transient(
+async def test_a_file_over_quota_waits_for_the_quota(
     emulator: EmulatorServer, drive_fixture: DriveFixture, drive: GoogleDriveWebConnector
 ) -> None:
-    with pytest.raises(TransientSourceError, match="quota"):
+    with pytest.raises(SourceQuotaExceeded, match="quota"):
         await download(drive, as_source_file(drive_fixture, "photos/popular.jpg"))
     emulator.set_faults(FaultRule("download_quota_exceeded", routes=frozenset({"web_media"})))
-    with pytest.raises(TransientSourceError, match="try again later"):
+    with pytest.raises(SourceQuotaExceeded, match="try again later"):
         await download(drive, as_source_file(drive_fixture, "photos/IMG_02.jpg"))
 
 

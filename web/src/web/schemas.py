@@ -20,6 +20,8 @@ class ImportCounts(msgspec.Struct):
     # the API counts them.
     settled: int
     removed: int = 0
+    # Files the source refuses for now (its download quota), tried again later.
+    waiting_for_quota: int = 0
 
 
 class ImportRate(msgspec.Struct):
@@ -47,6 +49,8 @@ class Import(msgspec.Struct):
     sync_id: str | None = None
     # Its place in the line of imports waiting to start (1 = next); None when not waiting.
     queue_position: int | None = None
+    # When the next file waiting for the source's quota is tried.
+    quota_next_try_at: datetime | None = None
 
     @property
     def imports_ahead(self) -> int | None:

@@ -15,6 +15,7 @@ from worker.derivatives.making import create_derivative_threads
 from worker.http_client import create_source_client, create_webhook_client
 from worker.in_flight import InFlightLimit
 from worker.jobs import app, recover_stalled_jobs
+from worker.latency_limit import INITIAL_FILES_IN_FLIGHT, MINIMUM_FILES_IN_FLIGHT, LatencyLimit
 from worker.services import Services
 from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
@@ -52,7 +53,11 @@ async def run() -> None:
                 sources=sources,
                 connectors=build_connectors(sources, settings, http, pool),
                 in_flight=InFlightLimit(
-                    files=settings.transfer_concurrency,
+                    files=LatencyLimit(
+                        initial=INITIAL_FILES_IN_FLIGHT,
+                        minimum=MINIMUM_FILES_IN_FLIGHT,
+                        maximum=settings.transfer_concurrency,
+                    ),
                     buffer_bytes=settings.transfer_buffer_bytes,
                 ),
                 derivative_threads=derivative_threads,

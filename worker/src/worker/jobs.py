@@ -21,12 +21,18 @@ from domain.task_names import (
     WEBHOOKS_QUEUE,
 )
 
-# Below the transfers' default 0.
+# On their own queue, below the transfers.
 DERIVATIVES_PRIORITY = -10
 # Listing fans work out, so it goes first: a page listed early feeds many transfers.
 LISTING_PRIORITY = 10
 # Putting a dead worker's jobs back goes before everything.
 RECOVERY_PRIORITY = 100
+# A transfer batch's priority goes down by one for every this many files its import listed
+# before it: the first thousand files of every import go before the second thousand of any, so
+# imports running at once take turns in the queue, and a small one started during a huge one
+# is not queued behind all of it (Procrastinate takes the highest priority first, then the
+# oldest job).
+FILES_PER_TRANSFER_PRIORITY = 1000
 # An import's statuses once it ended: its running slot is free.
 ENDED_STATUSES = frozenset({"completed", "completed_with_errors", "failed", "cancelled"})
 
@@ -100,13 +106,16 @@ async def defer_transfer_batches(
     batches: list[list[str]],
     *,
     in_seconds: float = 0,
+    listed_before: int = 0,
 ) -> None:
-    """One job per batch, all in one statement."""
+    """One job per batch, all in one statement, after the batches of the imports' files
+    listed before `listed_before` files of this one (files retried or requeued go first)."""
     if not batches:
         return
     deferrer: Any = app.configure_task(
         TRANSFER_BATCH,
         queue=TRANSFER_QUEUE,
+        priority=-(max(listed_before, 0) // FILES_PER_TRANSFER_PRIORITY),
         connection=conn,
         schedule_in={"seconds": in_seconds} if in_seconds > 0 else None,
     )

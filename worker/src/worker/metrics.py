@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from prometheus_client import Counter, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, start_http_server
 
 # Jobs run from milliseconds (a small batch of unchanged files) to minutes (a batch of large
 # files); uploads from milliseconds to a large file's multipart minutes.
@@ -40,6 +40,11 @@ FILE_RETRIES = Counter(
     "Transient failures of a file's transfer that were queued for another attempt.",
     ["source"],
 )
+QUOTA_WAITS = Counter(
+    "image_import_file_quota_waits_total",
+    "Times a file the source refused for now (its download quota) was set to wait for it.",
+    ["source"],
+)
 BYTES = Counter(
     "image_import_bytes_total",
     "Bytes of the images imported, by source.",
@@ -54,6 +59,16 @@ HOLD_OFFS = Counter(
     "image_import_source_hold_offs_total",
     "Times a source's pace was held off (a rate limit or Retry-After from the source).",
     ["source"],
+)
+PACE_RATE = Gauge(
+    "image_import_source_pace_rate",
+    "Requests per second a source's shared pace allows now (cut after its rate-limit answers, "
+    "growing back to SOURCE_REQUESTS_PER_SECOND), as this worker last saw it.",
+    ["source"],
+)
+FILES_IN_FLIGHT_LIMIT = Gauge(
+    "image_import_files_in_flight_limit",
+    "Files this worker process keeps moving at most now (it follows the time files take).",
 )
 UPLOAD_DURATION = Histogram(
     "image_import_s3_upload_seconds",

@@ -50,11 +50,17 @@ class Settings(BaseSettings):
     # about this many known bytes (files at or above S3_MULTIPART_THRESHOLD_BYTES go alone).
     transfer_batch_files: int = Field(default=100, ge=1, le=1000)
     transfer_batch_bytes: int = Field(default=64 * 1024 * 1024, ge=1)
-    # What one worker process moves at once, over all its batches: files in flight, and the
-    # bytes they may hold in memory (a small file is held whole for its single PUT; a large one
+    # What one worker process moves at once, over all its batches: at most this many files
+    # (below it, as many as the time files take calls for: latency_limit.py), and the bytes
+    # they may hold in memory (a small file is held whole for its single PUT; a large one
     # holds its multipart parts).
-    transfer_concurrency: int = Field(default=16, ge=1)
+    transfer_concurrency: int = Field(default=256, ge=1)
     transfer_buffer_bytes: int = Field(default=96 * 1024 * 1024, ge=16 * 1024 * 1024)
+    # A file the source refuses for now (its download quota) waits, tried again after
+    # SOURCE_QUOTA_RETRY_SECONDS, then after as long as it has waited so far (at most 4 h a
+    # wait), and fails once it waited SOURCE_QUOTA_GIVE_UP_SECONDS (0: it fails at once).
+    source_quota_retry_seconds: float = Field(default=900.0, gt=0)
+    source_quota_give_up_seconds: float = Field(default=172_800.0, ge=0)
     # A transient failure (rate limit, 5xx, cut connection) is retried this many times in all.
     max_attempts: int = Field(default=6, ge=1)
     retry_base_seconds: float = Field(default=1.0, ge=0)

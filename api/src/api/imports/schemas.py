@@ -42,6 +42,10 @@ class ImportCounts(msgspec.Struct):
     # Files that reached a final state: imported + unchanged + skipped + failed (the database's
     # import_settled_files, so no client adds them up itself).
     settled: int
+    # Files the source refuses for now (Drive's download quota on a popular file): pending,
+    # tried again later without spending their attempts; the import completes once they come
+    # through (or fail after SOURCE_QUOTA_GIVE_UP_SECONDS).
+    waiting_for_quota: int
 
 
 class ImportRate(msgspec.Struct):
@@ -67,6 +71,8 @@ class ImportView(msgspec.Struct):
     # While the import waits its turn (queued, MAX_ACTIVE_IMPORTS running): its place in line,
     # 1 = next to start; null when it is not waiting.
     queue_position: int | None
+    # While files wait for the source's quota: when the next of them is tried; else null.
+    quota_next_try_at: datetime | None
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime | None

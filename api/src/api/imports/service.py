@@ -142,6 +142,7 @@ def to_view(row: dict[str, Any]) -> ImportView:
         error=row["error"],
         notes=row["notes"],
         queue_position=row["queue_position"],
+        quota_next_try_at=row["quota_next_try_at"],
         created_at=row["created_at"],
         started_at=row["started_at"],
         finished_at=row["finished_at"],
@@ -160,6 +161,7 @@ def counts_of(row: dict[str, Any]) -> ImportCounts:
         failed=row["failed"],
         removed=row["removed"],
         settled=row["settled"],
+        waiting_for_quota=row["waiting_for_quota"],
     )
 
 

@@ -34,7 +34,7 @@ async def get_pending_files(
         """
         SELECT i.status, i.source, i.locator, i.link_password,
                f.source_file_id, f.name, f.mime_type, f.size, f.checksums, f.resource_key,
-               f.attempts
+               f.attempts, f.quota_wait_since
         FROM imports i
         LEFT JOIN import_files f
                ON f.import_id = i.id AND f.source_file_id = ANY(%s) AND f.state = 'pending'
@@ -118,12 +118,32 @@ async def postpone_files(
     those still pending (a concurrent run may have settled some)."""
     cur = await conn.execute(
         """
-        UPDATE import_files f SET attempts = o.attempts, reason = o.reason, updated_at = now()
+        UPDATE import_files f SET attempts = o.attempts, reason = o.reason, updated_at = now(),
+            quota_wait_since = NULL, next_try_at = NULL
         FROM unnest(%s::text[], %s::int[], %s::text[]) AS o(id, attempts, reason)
         WHERE f.import_id = %s AND f.source_file_id = o.id AND f.state = 'pending'
         RETURNING f.source_file_id
         """,
         (file_ids, attempts, reasons, import_id),
+    )
+    return [row["source_file_id"] for row in await cur.fetchall()]
+
+
+async def wait_for_quota(
+    conn: Connection, import_id: str, file_ids: list[str], reasons: list[str], wait_seconds: float
+) -> list[str]:
+    """Files the source refuses for now wait, pending, without spending an attempt: since when
+    (kept from their first refusal) and their next try; returns the ids still pending."""
+    cur = await conn.execute(
+        """
+        UPDATE import_files f
+        SET reason = o.reason, quota_wait_since = coalesce(f.quota_wait_since, now()),
+            next_try_at = now() + make_interval(secs => %s), updated_at = now()
+        FROM unnest(%s::text[], %s::text[]) AS o(id, reason)
+        WHERE f.import_id = %s AND f.source_file_id = o.id AND f.state = 'pending'
+        RETURNING f.source_file_id
+        """,
+        (wait_seconds, file_ids, reasons, import_id),
     )
     return [row["source_file_id"] for row in await cur.fetchall()]
 

@@ -25,6 +25,8 @@ _VIEW_COLUMNS = sql.SQL(
        unchanged, skipped, failed, removed, import_settled_files(imports) AS settled,
        bytes_imported, error, notes, created_at,
        import_queue_position(imports) AS queue_position,
+       (import_quota_waits(imports)).files AS waiting_for_quota,
+       (import_quota_waits(imports)).next_try_at AS quota_next_try_at,
        started_at, finished_at,
        extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8
            AS elapsed_seconds"""

@@ -19,7 +19,8 @@ _VIEW = sql.SQL(
            (SELECT count(*) FROM images im
             WHERE im.removed_by_sync_id = s.id AND im.removed_at IS NOT NULL) AS removed_images,
            i.id AS run_id, i.status AS run_status, i.discovered, i.imported, i.unchanged,
-           i.skipped, i.failed, i.removed, import_settled_files(i) AS settled, i.bytes_imported,
+           i.skipped, i.failed, i.removed, import_settled_files(i) AS settled,
+           (import_quota_waits(i)).files AS waiting_for_quota, i.bytes_imported,
            i.error AS run_error,
            i.created_at AS run_created_at, i.started_at AS run_started_at,
            i.finished_at AS run_finished_at

@@ -10,6 +10,7 @@ sent again.
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -21,12 +22,26 @@ from worker import jobs, metrics
 from worker.imports.transfers import within_file_cap
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds
 from worker.services import Services
-from worker.sources.base import PermanentSourceError, SourceFile, TransientSourceError
+from worker.sources.base import (
+    PermanentSourceError,
+    SourceFile,
+    SourceQuotaExceeded,
+    TransientSourceError,
+)
 from worker.sources.media_types import NotAnImage, typed_by_bytes
 from worker.storage.multipart_upload import PARTS_IN_MEMORY
 from worker.storage.object_store import ObjectStore, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
+
+# A file the source answers with a rate limit is tried again in its turn this many times (the
+# shared pace slowed down for everyone meanwhile, pacing.py) before one of its attempts is
+# spent: a rate limit is the pace's doing, not the file's.
+RATE_LIMITED_TRIES = 8
+# The longest wait between two tries of a rate-limited file, and between two tries of a file
+# waiting for the source's quota.
+RATE_LIMITED_MAX_WAIT_SECONDS = 16.0
+QUOTA_MAX_WAIT_SECONDS = 4 * 3600.0
 
 # Outcomes settled per statement: few enough that progress moves visibly and a cancellation is
 # seen within a few files, many enough that the import's row is written rarely.
@@ -83,6 +98,8 @@ class _BatchRun:
         self._connector = services.connector_for(link_row)
         self._unsettled: list[FileOutcome] = []
         self._retries: list[tuple[str, int, str, float | None]] = []
+        # Files the source refuses for now: id, reason, seconds until their next try.
+        self._quota_waits: list[tuple[str, str, float]] = []
         self._settling = asyncio.Lock()
         # Set once the import is no longer running (cancelled, failed): no new file starts.
         self._stopped = False
@@ -98,7 +115,9 @@ class _BatchRun:
         file_id = row["source_file_id"]
         store = self._services.store
         attempts = row["attempts"] + 1
-        async with self._services.in_flight.slot(self._memory_held(row["size"])):
+        rate_limited_tries = 0
+        holds = self._memory_held(row["size"])
+        async with self._services.in_flight.slot(holds, line=self._import_id) as turn:
             while True:
                 # While our own store is down, nothing is downloaded only to be thrown away,
                 # and a file's attempts are not spent on a fault that is not its source's.
@@ -107,17 +126,26 @@ class _BatchRun:
                     return None
                 try:
                     stored = await self._copy(row)
+                    turn.moved(stored.size)
                     break
                 except StoreUnavailable:
                     continue
                 except NotAnImage as exc:
                     return FileOutcome(file_id, attempts, skipped=str(exc))
+                except SourceQuotaExceeded as exc:
+                    return self._wait_for_quota(row, attempts, exc)
                 except PermanentSourceError as exc:
                     return FileOutcome(file_id, attempts, failure=str(exc))
                 except psycopg.Error:
                     # Our own database (the shared pace) failed, not the source: no attempt
                     # of the file's is spent; the batch fails whole and its job retries it.
                     raise
+                except TransientSourceError as exc:
+                    if exc.rate_limited and rate_limited_tries < RATE_LIMITED_TRIES:
+                        rate_limited_tries += 1
+                        await asyncio.sleep(self._rate_limited_wait(rate_limited_tries))
+                        continue
+                    return self._retry_later(row, attempts, exc)
                 except OUTSIDE_FAILURES as exc:
                     return self._retry_later(row, attempts, exc)
                 # Any other exception is a bug: it fails the batch's job (see failure_ladder.py).
@@ -128,6 +156,8 @@ class _BatchRun:
         await self._settle()
         if self._retries and not self._stopped:
             await self._queue_retries()
+        if self._quota_waits and not self._stopped:
+            await self._queue_quota_waits()
 
     async def _copy(self, row: dict[str, Any]) -> StoredObject:
         services = self._services
@@ -159,6 +189,37 @@ class _BatchRun:
         if size is not None and size < settings.s3_multipart_threshold_bytes:
             return size
         return settings.s3_part_size_bytes * PARTS_IN_MEMORY
+
+    def _rate_limited_wait(self, tries: int) -> float:
+        """Google's advice for its rate limits: exponential backoff with jitter, per request."""
+        base = self._services.settings.retry_base_seconds
+        return backoff_seconds(tries - 1, base, RATE_LIMITED_MAX_WAIT_SECONDS)
+
+    def _wait_for_quota(
+        self, row: dict[str, Any], attempts: int, exc: SourceQuotaExceeded
+    ) -> FileOutcome | None:
+        """The file waits for the source's quota (no attempt spent), or fails once it waited
+        SOURCE_QUOTA_GIVE_UP_SECONDS."""
+        settings = self._services.settings
+        file_id = row["source_file_id"]
+        since = row["quota_wait_since"]
+        waited = 0.0 if since is None else (datetime.now(UTC) - since).total_seconds()
+        if not settings.source_quota_give_up_seconds:
+            return FileOutcome(file_id, attempts, failure=str(exc), failure_class="source_quota")
+        if waited >= settings.source_quota_give_up_seconds:
+            gave_up = f"{exc} (the source refused it for {waited / 3600:.1f} h; gave up)"
+            return FileOutcome(file_id, attempts, failure=gave_up, failure_class="source_quota")
+        wait = min(QUOTA_MAX_WAIT_SECONDS, max(settings.source_quota_retry_seconds, waited))
+        self._quota_waits.append((file_id, f"waiting for the source's quota: {exc}", wait))
+        metrics.QUOTA_WAITS.labels(self._source).inc()
+        log.info(
+            "import.file_waits_for_quota import_id=%s file_id=%s wait_seconds=%.0f error=%s",
+            self._import_id,
+            file_id,
+            wait,
+            exc,
+        )
+        return None
 
     def _retry_later(
         self, row: dict[str, Any], attempts: int, exc: Exception
@@ -232,6 +293,19 @@ class _BatchRun:
         async with self._services.pool.connection() as conn, conn.transaction():
             still_pending = await import_files.postpone_files(
                 conn, self._import_id, ids, attempts, reasons
+            )
+            await jobs.defer_transfer_batches(
+                conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait
+            )
+
+    async def _queue_quota_waits(self) -> None:
+        """One batch of the waiting files, due at the soonest of their next tries."""
+        ids = [file_id for file_id, _, _ in self._quota_waits]
+        reasons = [reason for _, reason, _ in self._quota_waits]
+        wait = min(seconds for _, _, seconds in self._quota_waits)
+        async with self._services.pool.connection() as conn, conn.transaction():
+            still_pending = await import_files.wait_for_quota(
+                conn, self._import_id, ids, reasons, wait
             )
             await jobs.defer_transfer_batches(
                 conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait

@@ -138,7 +138,13 @@ async def list_next_page(
             await jobs.queue_imports_in_turn_if_ended(conn, "failed")
             log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
             return False
-        await transfers.defer_transfers(services, conn, import_id, added.to_transfer)
+        await transfers.defer_transfers(
+            services,
+            conn,
+            import_id,
+            added.to_transfer,
+            listed_before=added.discovered - len(page.files),
+        )
         if checkpoint["recursive"]:
             for subfolder_id in await listing.add_folders(conn, import_id, page.folders):
                 await jobs.defer_list_page(conn, import_id, subfolder_id)

@@ -52,8 +52,11 @@ async def defer_transfers(
     conn: Connection,
     import_id: str,
     files: list[tuple[str, int | None]],
+    *,
+    listed_before: int = 0,
 ) -> None:
-    """Queue `files` of an import as transfer batches, on the caller's transaction."""
+    """Queue `files` of an import as transfer batches, on the caller's transaction, in their
+    turn after the import's first `listed_before` files."""
     settings = services.settings
     batches = plan_batches(
         files,
@@ -61,7 +64,7 @@ async def defer_transfers(
         max_bytes=settings.transfer_batch_bytes,
         alone_from_bytes=settings.s3_multipart_threshold_bytes,
     )
-    await jobs.defer_transfer_batches(conn, import_id, batches)
+    await jobs.defer_transfer_batches(conn, import_id, batches, listed_before=listed_before)
 
 
 async def defer_by_import(

@@ -28,6 +28,7 @@ __all__ = [
     "SourceConnector",
     "SourceError",
     "SourceFile",
+    "SourceQuotaExceeded",
     "TransientSourceError",
 ]
 
@@ -45,6 +46,12 @@ class TransientSourceError(SourceError):
         super().__init__(message)
         self.retry_after = retry_after
         self.rate_limited = rate_limited
+
+
+class SourceQuotaExceeded(SourceError):
+    """The source refuses this file for now, not the others (Drive's downloadQuotaExceeded: a
+    file downloaded too often, for up to 24 h): the file waits and is tried again later,
+    without spending its attempts or holding up the rest."""
 
 
 class PermanentSourceError(SourceError):

@@ -26,6 +26,7 @@ from worker.sources.base import (
     SourceConnector,
     SourceError,
     SourceFile,
+    SourceQuotaExceeded,
     TransientSourceError,
 )
 from worker.sources.http import (
@@ -44,8 +45,6 @@ _LIST_FIELDS = f"nextPageToken,incompleteSearch,files({_FILE_FIELDS})"
 _FOLDER_FIELDS = "id,name,mimeType,resourceKey,trashed"
 _TARGET_FIELDS = "id,name,mimeType,size,md5Checksum,resourceKey,trashed"
 _RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded"}
-# When Google rate-limits without saying for how long, everyone pauses this long.
-_RATE_LIMIT_PAUSE_SECONDS = 2.0
 _ALL_DRIVES = {"supportsAllDrives": "true"}
 
 
@@ -164,16 +163,17 @@ class GoogleDriveConnector:
     async def _failure(self, response: httpx.Response) -> SourceError:
         error = classify_error(response)
         # Google asked everyone using this key to slow down, not just this job.
-        await hold_off_if_rate_limited(self._pacer, error, _RATE_LIMIT_PAUSE_SECONDS)
+        await hold_off_if_rate_limited(self._pacer, error)
         return error
 
     def _with_key(self, params: dict[str, str]) -> dict[str, str]:
         return {**params, "key": self._api_key} if self._api_key else params
 
 
-def classify_error(response: httpx.Response) -> TransientSourceError | PermanentSourceError:
+def classify_error(response: httpx.Response) -> SourceError:
     """Map a Drive error response to retry-later or give-up, following Google's guidance:
-    rate limits and 5xx are retried with backoff; everything else is final."""
+    rate limits and 5xx are retried with backoff, a file over its download quota waits for it;
+    everything else is final."""
     status = response.status_code
     reason, message = _error_reason(response)
     described = f"HTTP {status} {reason or ''}: {message}".replace("  ", " ")
@@ -182,6 +182,8 @@ def classify_error(response: httpx.Response) -> TransientSourceError | Permanent
         return TransientSourceError(described, retry_after=retry_after, rate_limited=True)
     if status >= 500:
         return TransientSourceError(described, retry_after=retry_after)
+    if reason == "downloadQuotaExceeded":
+        return SourceQuotaExceeded(described)
     return PermanentSourceError(described)
 
 

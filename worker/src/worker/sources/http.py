@@ -83,9 +83,10 @@ def media_type(response: httpx.Response) -> str:
 
 
 async def hold_off_if_rate_limited(
-    pacer: Pacer, error: SourceError, default_seconds: float
+    pacer: Pacer, error: SourceError, default_seconds: float = 0.0
 ) -> None:
-    """After a rate-limit answer, hold everyone sharing the pacer off for as long as the source
-    asked, or else `default_seconds`."""
+    """After a rate-limit answer, everyone sharing the pacer slows down (pacing.py), and waits
+    as long as the source asked, or else `default_seconds` (a source whose clients are told to
+    pause; Google's are told to back off per request, which the file's own retry does)."""
     if isinstance(error, TransientSourceError) and error.rate_limited:
         await pacer.hold_off(error.retry_after or default_seconds)

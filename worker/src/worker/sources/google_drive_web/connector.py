@@ -15,6 +15,7 @@ from worker.sources.base import (
     Pacer,
     PermanentSourceError,
     SourceFile,
+    SourceQuotaExceeded,
     TransientSourceError,
 )
 from worker.sources.google_drive_web.pages import (
@@ -187,9 +188,9 @@ class GoogleDriveWebConnector:
         return rebased
 
 
-def _page_instead_of_file(page: DownloadPage) -> TransientSourceError | PermanentSourceError:
+def _page_instead_of_file(page: DownloadPage) -> SourceQuotaExceeded | PermanentSourceError:
     if "quota exceeded" in page.title.lower():
-        return TransientSourceError(
+        return SourceQuotaExceeded(
             "Google Drive's download quota for this file is exceeded (too many people "
             "downloaded it recently); try again later, possibly hours later"
         )

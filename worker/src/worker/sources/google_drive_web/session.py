@@ -18,8 +18,6 @@ _REAL_HOSTS = {"drive.google.com": "web", "drive.usercontent.google.com": "downl
 _SIGN_IN_HOST = "accounts.google.com"
 _DOCS_HOST = "docs.google.com"
 _MAX_REDIRECTS = 5
-# When Google rate-limits without saying for how long, everyone pauses this long.
-RATE_LIMIT_PAUSE_SECONDS = 2.0
 # Error and warning pages are small; never read more of an unexpected page than this.
 _PAGE_LIMIT = 1024 * 1024
 
@@ -54,9 +52,7 @@ class DriveWebSession:
             )
             if response.status_code == 429:
                 # Google asked everyone reading this way to slow down, not just this job.
-                await self._pacer.hold_off(
-                    retry_after_seconds(response) or RATE_LIMIT_PAUSE_SECONDS
-                )
+                await self._pacer.hold_off(retry_after_seconds(response) or 0.0)
             if not response.has_redirect_location:
                 return response
             await response.aclose()
