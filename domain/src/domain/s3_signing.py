@@ -66,7 +66,8 @@ class RequestSigner:
     credentials (static, or refreshed from its chain)."""
 
     def __init__(self, account: S3Account, service: str = "s3") -> None:
-        self._credentials = account.session().get_credentials()
+        # Static, or refreshed by botocore (a role's, say).
+        self._credentials: Any = account.session().get_credentials()
         self._region = account.region
         self._service = service
         self._keys = SigningKeys()
@@ -83,9 +84,7 @@ class RequestSigner:
         date = timestamp[:8]
         parts = urlsplit(url)
         signed = {
-            name: value
-            for name, value in headers.items()
-            if name.lower() not in _UNSIGNED_HEADERS
+            name: value for name, value in headers.items() if name.lower() not in _UNSIGNED_HEADERS
         }
         signed["X-Amz-Date"] = timestamp
         if credentials.token:

@@ -58,7 +58,8 @@ def _client(
 ) -> httpx.AsyncClient:
     client = httpx.AsyncClient(
         # Made on first use, inside the running event loop, as aiohttp requires.
-        transport=AiohttpTransport(client=lambda: _session(connections)),
+        # httpx's timeouts come with each request (httpx-aiohttp passes them on).
+        transport=AiohttpTransport(client=lambda: _session(connections, aiohttp.ClientTimeout())),
         timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
         limits=httpx.Limits(max_connections=connections),
         follow_redirects=follow_redirects,
@@ -69,9 +70,7 @@ def _client(
     return client
 
 
-def _session(
-    connections: int, timeout: aiohttp.ClientTimeout | None = None
-) -> aiohttp.ClientSession:
+def _session(connections: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
             limit=connections,
@@ -85,7 +84,7 @@ def _session(
         max_field_size=_MAX_HEADER_BYTES,
         # The bytes as sent: httpx decodes the sources' answers itself; the store's are ours.
         auto_decompress=False,
-        **({"timeout": timeout} if timeout is not None else {}),
+        timeout=timeout,
     )
 
 
