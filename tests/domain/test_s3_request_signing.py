@@ -14,11 +14,17 @@ from domain.s3_signing import RequestSigner, S3Account
 SIGNED_AT = datetime(2026, 3, 1, 23, 59, 58, tzinfo=UTC)
 
 REQUESTS = [
-    ("PUT", "http://127.0.0.1:8333/images/google_drive/1AbCdEf", {
-        "Content-Type": "image/jpeg", "Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="}),
+    (
+        "PUT",
+        "http://127.0.0.1:8333/images/google_drive/1AbCdEf",
+        {"Content-Type": "image/jpeg", "Content-MD5": "1B2M2Y8AsgTpgAmY7PhCfg=="},
+    ),
     # Keys are quoted once on the wire and hold '%' themselves (Dropbox ids).
-    ("PUT", "https://s3.eu-west-3.amazonaws.com/images/dropbox/id%253Aa4ayc_80", {
-        "Content-Type": "image/png", "Content-MD5": "  spaced   value  "}),
+    (
+        "PUT",
+        "https://s3.eu-west-3.amazonaws.com/images/dropbox/id%253Aa4ayc_80",
+        {"Content-Type": "image/png", "Content-MD5": "  spaced   value  "},
+    ),
     ("GET", "http://[::1]:9000/images/a%20b/%F0%9F%99%82.png", {}),
     ("DELETE", "https://Objects.Example.com:443/other-bucket/x~y", {}),
     ("HEAD", "http://localhost:8333/images", {"User-Agent": "not signed"}),
