@@ -3,9 +3,10 @@
 Per scenario, on this machine, from one Drive emulator process into one SeaweedFS S3 (each side
 into its own bucket), with a fresh embedded PostgreSQL:
 
-- ours: POST /import/google-drive to the API (uvicorn) and N worker processes (`python -m
-  worker`, 16 jobs each), the pace lifted (SOURCE_REQUESTS_PER_SECOND=100000 unless set);
-  finished when GET /imports/{id} says so.
+- ours: POST /import/google-drive to the API (uvicorn) and one `python -m worker` running N
+  worker processes (WORKER_PROCESSES=N: with N above 1 a supervisor and N children, 16 jobs
+  each), the pace lifted (SOURCE_REQUESTS_PER_SECOND=100000 unless set); finished when GET
+  /imports/{id} says so.
 - rclone: `rclone copy :http: :s3:rclone` from the emulator's test-only HTML index
   (`/_emulator/index/`, the same bytes as `alt=media`), `--transfers 16 --checkers 16`, no
   config file.
@@ -61,7 +62,8 @@ runs once, with --transfers 16 --checkers 16 as ours uses 16 jobs.
     BENCH_SCENARIOS=wan make bench
     BENCH_WAN=1 BENCH_WAN_SOURCE_MS=200 BENCH_WAN_S3_MS=40 BENCH_SCENARIOS=flat make bench
 
-BENCH_WORKERS overrides the worker count of every scenario but workers2; BENCH_KEEP=1 keeps the
+BENCH_WORKERS overrides the worker process count of every scenario but workers2 (`auto`: one per
+CPU, the worker's own default); BENCH_KEEP=1 keeps the
 work directory (logs of every service) and prints its path. BENCH_DERIVATIVES=false runs the
 workers without making thumbnails (default true; the emulator's bytes do not decode, so with
 them on each image costs a read back from S3 and a refusal: bench/derivatives.py measures real
@@ -96,6 +98,7 @@ from devstack.s3 import EmbeddedS3, ensure_bucket
 from emulators.google_drive import DriveFixture, ExpectedFile
 from emulators.public_s3 import seed_public_bucket
 from migrate.__main__ import apply_migrations
+from worker.processes import process_count
 
 HERE = Path(__file__).parent
 ACCESS_KEY, SECRET_KEY = "benchaccess", "benchsecret"
@@ -363,7 +366,7 @@ class Stack:
             # The 100,000-file scenario is exactly at the default cap; lift it, nothing else.
             "MAX_FILES_PER_IMPORT": "0",
             "START_RATE_LIMIT_PER_MINUTE": "0",
-            # Several worker processes: none serves metrics (they would share one port).
+            # Metrics are not what is measured (and a fixed port could clash).
             "METRICS_PORT": "0",
             # BENCH_DERIVATIVES=false: the workers make no thumbnails (they are still queued).
             "DERIVATIVES_ENABLED": os.environ.get("BENCH_DERIVATIVES", "true"),
@@ -467,34 +470,46 @@ def run_ours(stack: Stack, workers: int, expected: dict[str, ExpectedFile]) -> l
         "-m", "uvicorn", "api.app:app", "--port", str(stack.api_port), "--log-level", "warning",
         env=env,
     )  # fmt: skip
-    worker_processes = [stack.spawn("-m", "worker", env=env) for _ in range(workers)]
+    worker = stack.spawn("-m", "worker", env={**env, "WORKER_PROCESSES": str(workers)})
     try:
         wait_until_up(f"http://127.0.0.1:{stack.api_port}/healthz")
         time.sleep(2)  # the workers connect and start polling
         listed_files = sum(1 for item in stack.fixture.walk(stack.folder_id) if not item.is_folder)
-        sides = [import_once(stack, api.pid, worker_processes, listed_files)]
+        sides = [import_once(stack, api.pid, worker, listed_files)]
         verify_ours(stack, expected)
         if stack.scenario.reimport:
-            sides.append(import_once(stack, api.pid, worker_processes, listed_files))
+            sides.append(import_once(stack, api.pid, worker, listed_files))
             verify_ours(stack, expected)
         return sides
     finally:
-        for process in [*worker_processes, api]:
+        for process in [worker, api]:
             stop_process(process)
 
 
+def worker_processes(worker: subprocess.Popen[bytes]) -> list[int]:
+    """The pids that move files: the worker itself, or its children when it supervises them."""
+    try:
+        children = psutil.Process(worker.pid).children()
+    except psutil.Error:
+        children = []
+    return [child.pid for child in children] or [worker.pid]
+
+
 def import_once(
-    stack: Stack, api_pid: int, workers: list[subprocess.Popen[bytes]], listed_files: int
+    stack: Stack, api_pid: int, worker: subprocess.Popen[bytes], listed_files: int
 ) -> Side:
     servers = stack.server_pids()
+    # The worker's CPU is its own and its live descendants' (cpu_seconds): a supervisor's
+    # children are counted in it.
     pids = {
-        "workers": [w.pid for w in workers],
+        "workers": [worker.pid],
         "api": [api_pid],
         **{name: [pid] for name, pid in servers.items()},
     }
     with psycopg.connect(stack.database_url, autocommit=True) as conn:
         conn.execute("SELECT pg_stat_reset()")
-    peak = [0.0] * len(workers)
+    processes = worker_processes(worker)
+    peak = [0.0] * len(processes)
     before = stack.cpu(pids)
     started = time.monotonic()
     discovered_after: float | None = None
@@ -504,8 +519,8 @@ def import_once(
         import_id = response.json()["import_id"]
         while True:
             body = api.get(f"/imports/{import_id}").raise_for_status().json()
-            for i, worker in enumerate(workers):
-                peak[i] = max(peak[i], rss_mb(worker.pid))
+            for i, pid in enumerate(processes):
+                peak[i] = max(peak[i], rss_mb(pid))
             if discovered_after is None and body["counts"]["discovered"] >= listed_files:
                 discovered_after = time.monotonic() - started
             if body["status"] in {"completed", "completed_with_errors", "failed", "cancelled"}:
@@ -713,7 +728,8 @@ class Result:
 def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Result:
     workers = scenario.workers
     if scenario.same_as is None and "BENCH_WORKERS" in os.environ:
-        workers = int(os.environ["BENCH_WORKERS"])
+        chosen = os.environ["BENCH_WORKERS"]
+        workers = process_count("auto" if chosen == "auto" else int(chosen))
     fixture = DriveFixture.from_yaml(HERE / scenario.fixture)
     expected = {
         image.path if scenario.from_bucket else image.id: image

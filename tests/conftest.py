@@ -272,6 +272,8 @@ def stack(
         "DROPBOX_API_URL": dropbox.base_url,
         "DROPBOX_CONTENT_URL": dropbox.base_url,
         "DROPBOX_WEB_URL": dropbox.base_url,
+        # One process, whatever the machine's CPUs (tests/worker/test_processes.py runs more).
+        "WORKER_PROCESSES": "1",
         "WORKER_CONCURRENCY": "8",
         "MAX_ATTEMPTS": "8",
         "RETRY_BASE_SECONDS": "0.05",

@@ -117,6 +117,33 @@ async def test_redirects_are_followed_and_the_body_streams_whole(
     assert hops == ["redirected"]
 
 
+async def test_a_cookie_an_answer_sets_is_sent_with_the_next_request(
+    http: httpx.AsyncClient,
+) -> None:
+    # The client reads answers for cookies only when they set one (http_client.py): those
+    # that do are still kept, and sent back, as the key-less Drive path's confirmation needs.
+    cookies: list[str] = []
+
+    async def set_then_expect_cookie(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        if not cookies:
+            cookies.append("set")
+            writer.write(head(0, extra="Set-Cookie: download_warning=abc; Path=/\r\n"))
+        else:
+            writer.write(head(2) + b"ok")
+        await writer.drain()
+
+    server, url = await serve(set_then_expect_cookie)
+    async with server:
+        first = await http.get(f"{url}/confirm")
+        second = await http.get(f"{url}/file")
+    assert first.headers["set-cookie"].startswith("download_warning=abc")
+    assert second.request.headers["cookie"] == "download_warning=abc"
+    # An answer without Set-Cookie leaves the jar as it was.
+    assert dict(http.cookies) == {"download_warning": "abc"}
+
+
 async def test_a_drive_download_cut_midway_is_transient_and_a_retry_reads_it_whole(
     http: httpx.AsyncClient, drive: EmulatorServer
 ) -> None:

@@ -2,7 +2,9 @@
 
 import asyncio
 import logging
+import os
 import signal
+import sys
 
 import uvloop
 from procrastinate.worker import FETCH_JOB_POLLING_INTERVAL, Worker
@@ -16,6 +18,7 @@ from worker.http_client import create_source_client, create_webhook_client
 from worker.in_flight import InFlightLimit
 from worker.jobs import app, recover_stalled_jobs
 from worker.latency_limit import INITIAL_FILES_IN_FLIGHT, MINIMUM_FILES_IN_FLIGHT, LatencyLimit
+from worker.processes import process_count, supervise
 from worker.services import Services
 from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
@@ -63,7 +66,9 @@ async def run() -> None:
                 derivative_threads=derivative_threads,
                 webhook_http=webhook_http,
             )
-            log.info("worker.starting concurrency=%d", settings.worker_concurrency)
+            log.info(
+                "worker.starting pid=%d concurrency=%d", os.getpid(), settings.worker_concurrency
+            )
             await run_until_stopped(settings, services)
     finally:
         derivative_threads.shutdown(wait=False, cancel_futures=True)
@@ -233,6 +238,10 @@ async def wait_for_database(settings: Settings, stopping: asyncio.Event, delay: 
 def main() -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(levelname)s %(name)s %(message)s")
+    processes = process_count(settings.worker_processes)
+    if processes > 1:
+        # This process only supervises; each child runs the rest of main() as a process of one.
+        sys.exit(supervise(settings, processes))
     # Two lines per job from Procrastinate and one per request from httpx drown the import's
     # own events at 10,000 files, and the periodic recovery job's deferral is a line every 10
     # seconds of an idle worker; LOG_LEVEL=DEBUG brings them back.

@@ -1,5 +1,5 @@
-"""The HTTP clients of the worker (sources, and the object store's single PUTs): httpx's API
-over aiohttp's connection pool.
+"""The HTTP clients of the worker: for the sources, httpx's API over aiohttp's connection pool;
+for the object store's own requests (single PUTs, GETs, DELETEs, probes), aiohttp alone.
 
 httpx's own transport parses responses in Python (h11): issue 12 measured 2.3 CPU-ms per
 streamed GET through it and 0.7 through this one, and a worker moving many small files spends
@@ -7,6 +7,13 @@ most of its CPU there (`bench/transfer_floor.py` measures the whole transfer). T
 still only see `httpx` (requests, responses, exceptions): `httpx-aiohttp` maps aiohttp's
 failures onto httpx's `TransportError` family, which `sources/http.py` turns into
 `TransientSourceError`. Redirects, cookies and timeouts stay httpx's business.
+
+What httpx adds above the transport is not free either (issue 23, py-spy during `make bench`:
+a fifth of a worker's CPU): parsing each URL again, building a `Request`, and handing every
+response to the standard library's cookie jar through urllib's request and response
+stand-ins, Set-Cookie or not. So the cookie jar is skipped for an answer that sets no cookie
+(it would find nothing to take), and the object store, whose requests are ours (signed, no
+redirect, no cookie, a fixed shape), talks to aiohttp directly.
 """
 
 from datetime import UTC, datetime
@@ -19,6 +26,8 @@ from httpx_aiohttp import AiohttpTransport
 from worker.settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 10.0
+# httpx's default keep-alive expiry, which these clients kept when httpx set up the pool.
+_KEEPALIVE_SECONDS = 5.0
 # aiohttp's default header limit (8 KiB a line) is below what httpx accepts; a Dropbox download
 # carries the file's metadata as JSON in one header, so allow what httpx did.
 _MAX_HEADER_BYTES = 64 * 1024
@@ -32,41 +41,62 @@ def create_source_client(settings: Settings) -> httpx.AsyncClient:
     return _client(connections, settings.source_timeout_seconds, follow_redirects=True)
 
 
-def create_store_client(settings: Settings) -> httpx.AsyncClient:
-    """The client for the object store's single PUTs (see storage/object_store.py): no redirects, a
-    connection per file in flight."""
-    return _client(
-        settings.transfer_concurrency, settings.source_timeout_seconds, follow_redirects=False
+def create_store_session(settings: Settings) -> aiohttp.ClientSession:
+    """The object store's own session (see storage/object_store.py), made inside the running
+    event loop: a connection per file in flight, `source_timeout_seconds` for each read and for
+    a free connection, connect within 10 s; no cookies."""
+    timeout = aiohttp.ClientTimeout(
+        sock_connect=CONNECT_TIMEOUT_SECONDS,
+        sock_read=settings.source_timeout_seconds,
+        connect=settings.source_timeout_seconds,
     )
+    return _session(settings.transfer_concurrency, timeout)
 
 
 def _client(
     connections: int, timeout_seconds: float, *, follow_redirects: bool
 ) -> httpx.AsyncClient:
-    limits = httpx.Limits(max_connections=connections)
-    # The certificates httpx would trust (certifi, or SSL_CERT_FILE), not aiohttp's default.
-    tls = httpx.create_ssl_context()
-
-    def session() -> aiohttp.ClientSession:
+    client = httpx.AsyncClient(
         # Made on first use, inside the running event loop, as aiohttp requires.
-        return aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(
-                limit=connections,
-                keepalive_timeout=limits.keepalive_expiry or 5.0,
-                ssl=tls,
-            ),
-            # httpx keeps the cookies; a second jar in aiohttp would send them twice.
-            cookie_jar=aiohttp.DummyCookieJar(),
-            max_line_size=_MAX_HEADER_BYTES,
-            max_field_size=_MAX_HEADER_BYTES,
-        )
-
-    return httpx.AsyncClient(
-        transport=AiohttpTransport(client=session),
+        # httpx's timeouts come with each request (httpx-aiohttp passes them on).
+        transport=AiohttpTransport(client=lambda: _session(connections, aiohttp.ClientTimeout())),
         timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
-        limits=limits,
+        limits=httpx.Limits(max_connections=connections),
         follow_redirects=follow_redirects,
     )
+    # httpx's `cookies` setter would copy the jar into a plain `Cookies`: the jar is swapped
+    # where httpx keeps it (tests/worker/test_http_client.py checks it still is).
+    client._cookies = _CookiesSetByAnswers(client.cookies)
+    return client
+
+
+def _session(connections: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(
+            limit=connections,
+            keepalive_timeout=_KEEPALIVE_SECONDS,
+            # The certificates httpx would trust (certifi, or SSL_CERT_FILE), not aiohttp's.
+            ssl=httpx.create_ssl_context(),
+        ),
+        # httpx keeps the sources' cookies; a second jar in aiohttp would send them twice.
+        cookie_jar=aiohttp.DummyCookieJar(),
+        max_line_size=_MAX_HEADER_BYTES,
+        max_field_size=_MAX_HEADER_BYTES,
+        # The bytes as sent: httpx decodes the sources' answers itself; the store's are ours.
+        auto_decompress=False,
+        timeout=timeout,
+    )
+
+
+class _CookiesSetByAnswers(httpx.Cookies):
+    """httpx's cookie jar, which reads an answer only when it sets a cookie: the standard
+    library's jar takes cookies from Set-Cookie and Set-Cookie2 alone, and building its urllib
+    stand-ins for every answer cost more than a signed S3 request (issue 23)."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        headers = response.headers
+        if "set-cookie" in headers or "set-cookie2" in headers:
+            super().extract_cookies(response)
 
 
 def create_webhook_client(settings: Settings) -> httpx.AsyncClient:

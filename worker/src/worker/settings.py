@@ -41,8 +41,15 @@ class Settings(BaseSettings):
     source_burst: int = Field(default=100, ge=1)
 
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    # Prometheus metrics are served on this port at /metrics (0 serves none). Each worker
-    # process needs a port of its own: it is a scrape target of its own.
+    # Worker processes `image-import-worker` runs, each with its own pools, clients and
+    # Procrastinate workers (every per-process setting below is per process): `auto` is one per
+    # CPU this container may use (its CPU affinity, capped by a cgroup CPU limit), or a number.
+    # With more than one, a supervising process starts them, serves their metrics together and
+    # stops them all on SIGTERM (worker/processes.py).
+    worker_processes: Annotated[int | Literal["auto"], Field(union_mode="left_to_right")] = "auto"
+    # Prometheus metrics are served on this port at /metrics (0 serves none): one scrape target
+    # per `image-import-worker`, whatever its WORKER_PROCESSES (they are summed in
+    # prometheus-client's multiprocess mode).
     metrics_port: int = Field(default=9000, ge=0, le=65535)
     # Jobs one worker process runs at once (listing pages and transfer batches).
     worker_concurrency: int = Field(default=16, ge=1)
@@ -117,6 +124,13 @@ class Settings(BaseSettings):
     # The API's address as receivers reach it: the event's links are absolute URLs under it
     # (relative paths when unset).
     api_public_url: str | None = None
+
+    @field_validator("worker_processes")
+    @classmethod
+    def _at_least_one_process(cls, value: int | str) -> int | str:
+        if isinstance(value, int) and value < 1:
+            raise ValueError("WORKER_PROCESSES must be auto or at least 1")
+        return value
 
     @field_validator("source_plugins", "webhook_allowed_networks", mode="before")
     @classmethod

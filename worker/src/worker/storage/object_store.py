@@ -10,13 +10,13 @@ from typing import IO
 from urllib.parse import quote
 from xml.etree import ElementTree
 
-import httpx
+import aiohttp
 from botocore.exceptions import NoCredentialsError
 
 from domain.imports.stored import StoredObject
 from domain.s3_signing import RequestSigner, S3Account
 from worker import metrics
-from worker.http_client import create_store_client
+from worker.http_client import create_store_session
 from worker.settings import Settings
 from worker.sources.base import TransientSourceError
 from worker.storage.multipart_upload import MultipartUploads
@@ -45,17 +45,20 @@ class ObjectStore:
             secret_access_key=settings.aws_secret_access_key,
         )
         self._multipart = MultipartUploads(settings, account)
-        # Single PUTs go out on the worker's async HTTP client, signed by botocore: a
-        # botocore call costs about a millisecond of CPU per object in its own pipeline and a
-        # thread hop, more than everything else a small file costs (bench/transfer_floor.py).
+        # Single PUTs go out on an aiohttp session of the worker's, signed here
+        # (domain/s3_signing.py): a botocore call costs about a millisecond of CPU per object in
+        # its own pipeline and a thread hop, more than everything else a small file costs
+        # (bench/transfer_floor.py); httpx's layer above aiohttp cost a fifth of the rest
+        # (worker/http_client.py).
         self._signer = RequestSigner(account)
         self._endpoint = self._multipart.endpoint_url.rstrip("/")
-        self._http = create_store_client(settings)
+        self._settings = settings
+        self._session: aiohttp.ClientSession | None = None
         self._outage = Outage(
             "store",
             f"bucket={self.bucket}",
             self._answers,
-            expected=(httpx.TransportError, StoreUnavailable),
+            expected=(*_NO_ANSWER, StoreUnavailable),
         )
         self._single_request_limit = settings.s3_multipart_threshold_bytes
 
@@ -102,27 +105,25 @@ class ObjectStore:
         there is no such object, or it is larger than `max_bytes`."""
         url = self._object_url(key)
         try:
-            async with self._http.stream(
-                "GET", url, headers=self._signed("GET", url, {})
-            ) as response:
-                if response.status_code == 404:
+            async with self._http.get(url, headers=self._signed("GET", url, {})) as response:
+                if response.status == 404:
                     raise NotStored(f"no object under {key} in the store")
-                if response.status_code != 200:
-                    await response.aread()
-                    if response.status_code >= 500:
-                        raise self._unavailable(f"S3 answered {response.status_code} to a download")
+                if response.status != 200:
+                    body = await response.text(errors="replace")
+                    if response.status >= 500:
+                        raise self._unavailable(f"S3 answered {response.status} to a download")
                     raise NotStored(
-                        f"S3 answered {response.status_code} "
-                        f"{_error_code(response.text) or ''} to a download of {key}".strip()
+                        f"S3 answered {response.status} "
+                        f"{_error_code(body) or ''} to a download of {key}".strip()
                     )
                 size = 0
-                async for chunk in response.aiter_bytes():
+                async for chunk in response.content.iter_any():
                     size += len(chunk)
                     if size > max_bytes:
                         raise NotStored(f"larger than {max_bytes:,} bytes")
                     sink.write(chunk)
                 return size
-        except httpx.TransportError as exc:
+        except _NO_ANSWER as exc:
             raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
 
     async def delete(self, key: str) -> None:
@@ -130,13 +131,14 @@ class ObjectStore:
         204 either way), so a repeated deletion is harmless."""
         url = self._object_url(key)
         try:
-            response = await self._http.delete(url, headers=self._signed("DELETE", url, {}))
-        except httpx.TransportError as exc:
+            async with self._http.delete(url, headers=self._signed("DELETE", url, {})) as response:
+                body = await response.text(errors="replace")
+        except _NO_ANSWER as exc:
             raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
-        if response.status_code not in (200, 204, 404):
-            if response.status_code >= 500:
-                raise self._unavailable(f"S3 answered {response.status_code} to a deletion")
-            raise self._refusal(response)
+        if response.status not in (200, 204, 404):
+            if response.status >= 500:
+                raise self._unavailable(f"S3 answered {response.status} to a deletion")
+            raise self._refusal(response.status, body)
 
     async def _put_small(
         self, key: str, chunks: AsyncIterator[bytes], tally: ByteTally, content_type: str
@@ -158,16 +160,18 @@ class ObjectStore:
         url = self._object_url(key)
         started = time.perf_counter()
         try:
-            response = await self._http.put(
-                url, content=body, headers=self._signed("PUT", url, headers)
-            )
-        except httpx.TransportError as exc:
+            async with self._http.put(
+                url, data=body, headers=self._signed("PUT", url, headers)
+            ) as response:
+                status = response.status
+                answer = (await response.read()).decode(errors="replace")
+        except _NO_ANSWER as exc:
             metrics.UPLOAD_ERRORS.labels("put", "unavailable").inc()
             raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
-        if response.status_code != 200:
-            kind = "unavailable" if response.status_code >= 500 else "refused"
+        if status != 200:
+            kind = "unavailable" if status >= 500 else "refused"
             metrics.UPLOAD_ERRORS.labels("put", kind).inc()
-            raise self._refusal(response)
+            raise self._refusal(status, answer)
         metrics.UPLOAD_DURATION.labels("put").observe(time.perf_counter() - started)
 
     def _object_url(self, key: str) -> str:
@@ -182,9 +186,16 @@ class ObjectStore:
                 "no S3 credentials: set AWS_ACCESS_KEY_ID and its secret"
             ) from None
 
-    def _refusal(self, response: httpx.Response) -> Exception:
-        answer = f"S3 answered {response.status_code} {_error_code(response.text) or ''}".strip()
-        if response.status_code >= 500:
+    @property
+    def _http(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the running event loop, as aiohttp requires.
+        if self._session is None:
+            self._session = create_store_session(self._settings)
+        return self._session
+
+    def _refusal(self, status: int, body: str) -> Exception:
+        answer = f"S3 answered {status} {_error_code(body) or ''}".strip()
+        if status >= 500:
             return self._unavailable(answer)
         # The store works but refused this request: damaged bytes (BadDigest), or a setting to
         # fix (AccessDenied, NoSuchBucket). A failure of the file's transfer, retried and then
@@ -204,13 +215,19 @@ class ObjectStore:
         # Any answer but a server error means the store is back (a key allowed to put objects
         # may not be allowed to read the bucket: 403 counts too).
         url = f"{self._endpoint}/{quote(self.bucket)}"
-        response = await self._http.head(url, headers=self._signed("HEAD", url, {}))
-        return response.status_code < 500
+        async with self._http.head(url, headers=self._signed("HEAD", url, {})) as response:
+            return response.status < 500
 
     async def aclose(self) -> None:
         self._outage.cancel()
-        await self._http.aclose()
+        if self._session is not None:
+            await self._session.close()
         self._multipart.close()
+
+
+# What "no answer at all" is from aiohttp: a connection refused, cut or reset, a bad answer,
+# and a timeout (TimeoutError itself when the wait for a free connection runs out).
+_NO_ANSWER = (aiohttp.ClientError, TimeoutError)
 
 
 def _error_code(body: str) -> str | None:
