@@ -63,12 +63,16 @@ HOLD_OFFS = Counter(
 PACE_RATE = Gauge(
     "image_import_source_pace_rate",
     "Requests per second a source's shared pace allows now (cut after its rate-limit answers, "
-    "growing back to SOURCE_REQUESTS_PER_SECOND), as this worker last saw it.",
+    "growing back to SOURCE_REQUESTS_PER_SECOND), as the worker processes last saw it.",
     ["source"],
+    # One rate shared by every process: the latest any of them saw.
+    multiprocess_mode="livemostrecent",
 )
 FILES_IN_FLIGHT_LIMIT = Gauge(
     "image_import_files_in_flight_limit",
-    "Files this worker process keeps moving at most now (it follows the time files take).",
+    "Files the worker keeps moving at most now, over its processes (each follows the time "
+    "its files take).",
+    multiprocess_mode="livesum",
 )
 UPLOAD_DURATION = Histogram(
     "image_import_s3_upload_seconds",
