@@ -38,6 +38,10 @@ class ImageRow(NamedTuple):
     derivative_state: str
     derivative_reason: str | None
     removed_at: datetime | None
+    content_id: str | None
+    duplicate_of: str | None
+    duplicates: int
+    history: list[dict[str, Any]]
 
 
 Sort = Literal["created_at", "taken_at"]
@@ -53,7 +57,15 @@ _COLUMNS = sql.SQL(
     """SELECT id::text AS id, source, source_file_id, google_drive_id, import_id::text AS import_id,
               name, mime_type, size, md5_checksum, storage_path, created_at, updated_at,
               width, height, taken_at, camera_make, camera_model, animated, thumbnail_key,
-              derivative_state, derivative_reason, removed_at"""
+              derivative_state, derivative_reason, removed_at, content_id,
+              (SELECT first.id::text FROM images first
+               WHERE first.content_id = images.content_id
+                 AND (first.created_at, first.id) < (images.created_at, images.id)
+               ORDER BY first.created_at, first.id LIMIT 1) AS duplicate_of,
+              (SELECT count(*)::integer FROM images other
+               WHERE other.content_id = images.content_id AND other.id <> images.id)
+                  AS duplicates,
+              history"""
 )
 _SELECT = sql.SQL("{columns} FROM images").format(columns=_COLUMNS)
 
@@ -73,6 +85,8 @@ class ImageFilters:
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     removed: bool | None = None
+    # only: the images whose bytes an earlier image holds (the copies); hide: the others.
+    duplicates: Literal["only", "hide"] | None = None
 
 
 async def list_images(
@@ -128,6 +142,9 @@ def list_query(
             # Spelled as images_removed_idx's predicate, so that removed=true reads only those.
             names.append("removed" if value else "kept")
             continue
+        if name == "duplicates":
+            names.append(f"duplicates_{value}")
+            continue
         names.append(name)
         if name == "name_contains":
             params.extend((value, escape_like(value)))
@@ -166,6 +183,11 @@ _CONDITIONS = {
     "taken_before": f"{_TAKEN_KEY} < %s AND {_TAKEN_KEY} > '0001-01-01 00:00:00'::timestamp",
     "removed": "removed_at IS NOT NULL",
     "kept": "removed_at IS NULL",
+    # A copy: an image stored earlier has the same content (images_content_idx).
+    "duplicates_only": "EXISTS (SELECT 1 FROM images first WHERE first.content_id = "
+    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id))",
+    "duplicates_hide": "NOT EXISTS (SELECT 1 FROM images first WHERE first.content_id = "
+    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id))",
     "after_created_at": "(created_at, id) < (%s, %s)",
     "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
 }

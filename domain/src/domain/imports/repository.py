@@ -23,7 +23,7 @@ _VIEW_COLUMNS = sql.SQL(
     """id, status, source, folder_id, source_url, recursive, sync_id, notify_url, discovered,
        imported,
        unchanged, skipped, failed, removed, import_settled_files(imports) AS settled,
-       bytes_imported, error, notes, created_at,
+       bytes_imported, bytes_saved, error, notes, created_at,
        import_queue_position(imports) AS queue_position,
        (import_quota_waits(imports)).files AS waiting_for_quota,
        (import_quota_waits(imports)).next_try_at AS quota_next_try_at,

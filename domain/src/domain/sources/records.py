@@ -7,6 +7,8 @@ from typing import Any
 
 # The checksum every stored object has (S3 checks uploads against it).
 MD5 = "md5"
+# Always computed as the bytes stream: what a content is known by (domain/contents/).
+SHA256 = "sha256"
 
 
 def normalized_checksums(checksums: Mapping[str, str | None]) -> dict[str, str]:

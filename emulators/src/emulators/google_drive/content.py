@@ -115,7 +115,7 @@ class ContentGenerator:
 
     def _block(self, item: DriveItem, index: int) -> bytes:
         digest = hashlib.blake2b(
-            f"{item.id}:{index}".encode(), key=self._key, digest_size=16
+            f"{item.content_id or item.id}:{index}".encode(), key=self._key, digest_size=16
         ).digest()
         offset = int.from_bytes(digest[:4], "big") % POOL_SIZE
         prefix = digest
@@ -156,7 +156,7 @@ class ContentGenerator:
 
     def checksum(self, item: DriveItem, algorithm: str) -> str:
         """Hex digest (`md5`, `sha1` or `sha256`) of the whole file, computed once and cached."""
-        key = (item.id, algorithm)
+        key = (item.content_id or item.id, algorithm)
         cached = self._checksums.get(key)
         if cached is None:
             hasher = hashlib.new(algorithm)

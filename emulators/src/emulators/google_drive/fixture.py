@@ -26,7 +26,9 @@ A spec is a mapping (Python dict or YAML):
 File keys: name | name_pattern (+ count, start), mime_type, size, id, trashed, resource_key,
 shared_drive, abusive, download_quota_exceeded, shortcut_to | shortcut_to_id (+ target_mime_type),
 content_magic (the type whose magic header the bytes start with; "none" for none), width, height,
-created_time, modified_time, description. Folder keys: name, id, trashed, resource_key,
+created_time, modified_time, description, content_key (files with the same one have the same
+bytes and size, as copies of one photo in several folders do; formatted with i like
+name_pattern). Folder keys: name, id, trashed, resource_key,
 shared_drive, short_pages, files, folders, created_time, modified_time, description.
 A single folder mapping (one with a `name`) is accepted as a spec with that one root.
 
@@ -97,6 +99,7 @@ _FILE_KEYS = {
     "created_time",
     "modified_time",
     "description",
+    "content_key",
 }
 _FOLDER_KEYS = {
     "name",
@@ -197,6 +200,9 @@ class DriveItem:
     width: int = 0
     height: int = 0
     description: str | None = None
+    # What the bytes are made from: the item's id, unless the fixture gave several files the
+    # same content.
+    content_id: str | None = None
     short_pages: ShortPages | None = None
     children: list[DriveItem] = field(default_factory=list)
 
@@ -343,15 +349,24 @@ class _Builder:
             if "id" in spec:
                 raise ValueError("a name_pattern entry cannot carry an explicit id")
             start = int(spec.get("start", 1))
-            names = [
-                str(spec["name_pattern"]).format(i=i)
-                for i in range(start, start + int(spec.get("count", 1)))
-            ]
+            numbers = range(start, start + int(spec.get("count", 1)))
+            names = [str(spec["name_pattern"]).format(i=i) for i in numbers]
+            keys = [str(spec.get("content_key", "")).format(i=i) or None for i in numbers]
         else:
             names = [str(spec["name"])]
-        return [self.file(spec, name, parent) for name in names]
+            keys = [str(spec["content_key"]) if "content_key" in spec else None]
+        return [
+            self.file(spec, name, parent, content_key=key)
+            for name, key in zip(names, keys, strict=True)
+        ]
 
-    def file(self, spec: Mapping[str, Any], name: str, parent: DriveItem | None) -> DriveItem:
+    def file(
+        self,
+        spec: Mapping[str, Any],
+        name: str,
+        parent: DriveItem | None,
+        content_key: str | None = None,
+    ) -> DriveItem:
         is_shortcut = "shortcut_to" in spec or "shortcut_to_id" in spec
         if is_shortcut:
             mime_type = SHORTCUT_MIME
@@ -359,7 +374,8 @@ class _Builder:
             mime_type = str(spec.get("mime_type") or guess_mime_type(name))
         path = (*parent.path, name) if parent else (name,)
         item = self._common(spec, name, path, parent, mime_type)
-        numbers = self._numbers(item.id)
+        item.content_id = None if content_key is None else f"content:{content_key}"
+        numbers = self._numbers(item.content_id or item.id)
         if item.has_content:
             size_spec = spec.get("size", DEFAULT_SIZE)
             if isinstance(size_spec, Sequence) and not isinstance(size_spec, str):

@@ -15,6 +15,8 @@ from typing import Any
 
 import psycopg
 
+from domain.contents import repository as contents
+from domain.db import Connection
 from domain.imports import files as import_files
 from domain.imports.files import FileOutcome
 from domain.imports.stored import StoredObject
@@ -169,17 +171,26 @@ class _BatchRun:
             checksums=row["checksums"],
             resource_key=row["resource_key"],
         )
-        key = ObjectStore.key_for(self._source, file.file_id)
         async with self._connector.open_file(file) as chunks:
             # The bytes, not the name or the listed type, decide what is an image (and which).
             content_type, chunks = await typed_by_bytes(chunks, file.mime_type)
-            return await services.store.upload(
-                key,
+            return await services.store.upload_content(
                 within_file_cap(chunks, services.settings.max_file_bytes),
+                staging_key=ObjectStore.staging_key_for(self._source, file.file_id),
+                is_stored=self._is_stored,
+                note_staging=self._note_staging,
                 content_type=content_type,
                 expected_size=file.size,
                 expected_checksums=file.checksums,
             )
+
+    async def _is_stored(self, sha256: str, size: int) -> bool:
+        async with self._services.pool.connection() as conn:
+            return await contents.note_upload(conn, sha256, size)
+
+    async def _note_staging(self, key: str) -> None:
+        async with self._services.pool.connection() as conn:
+            await contents.note_staging(conn, key)
 
     def _memory_held(self, size: int | None) -> int:
         """What a file may hold in memory while it moves: a small file is held whole for its
@@ -252,20 +263,31 @@ class _BatchRun:
             outcomes, self._unsettled = self._unsettled, []
             if not outcomes or self._stopped:
                 return
+            stored = [(o.file_id, o.stored) for o in outcomes if o.stored is not None]
             try:
                 async with self._services.pool.connection() as conn, conn.transaction():
+                    await self._record_contents(conn, [s for _, s in stored])
                     settled = await import_files.settle_files(
                         conn, self._import_id, self._source, outcomes
                     )
+                    pointed = await contents.point_images(
+                        conn, self._import_id, self._source, stored
+                    )
                     # Derivatives of the stored images, committed with them: off the import's
-                    # path (their own queue, at a lower priority), never lost on a crash.
+                    # path (their own queue, at a lower priority), never lost on a crash. An
+                    # image of a content whose derivatives are made has them already.
+                    to_derive = settled.images_to_derive
                     await jobs.defer_derivatives(
                         conn,
                         self._import_id,
-                        settled.images_to_derive,
+                        [i for i in to_derive if i not in pointed.derivatives_copied],
                         batch_images=self._services.settings.derivative_batch_images,
                     )
                     await jobs.queue_imports_in_turn_if_ended(conn, settled.import_status)
+                if pointed.released:
+                    # Files whose bytes changed: their former contents may have no image left.
+                    async with self._services.pool.connection() as conn, conn.transaction():
+                        await contents.collect_unreferenced(conn, pointed.released)
                 status = settled.import_status
                 count_settled(self._source, outcomes)
             except psycopg.errors.ObjectNotInPrerequisiteState:
@@ -280,6 +302,17 @@ class _BatchRun:
                 outcome.file_id,
                 outcome.failure,
             )
+
+    async def _record_contents(self, conn: Connection, stored: list[StoredObject]) -> None:
+        """Record the contents stored; one whose object was deleted since its key was last
+        used is checked in the store first (see domain/contents/repository.py). If its upload
+        came before that deletion, the group is not settled: the batch's job runs again, and
+        stores the bytes anew."""
+        for key in await contents.record_contents(conn, stored):
+            if not await self._services.store.exists(key):
+                raise StoreUnavailable(
+                    f"the object {key} was deleted after it was uploaded; stored again on retry"
+                )
 
     async def _queue_retries(self) -> None:
         settings = self._services.settings
