@@ -83,9 +83,9 @@ async def test_a_flaky_file_is_retried_alone_and_the_rest_of_its_batch_moves_onc
     assert {attempts[file_id] for file_id in expected if file_id not in three_flaky_files} == {1}
     for image in await all_images(api, import_id=import_id, limit=500):
         assert image["md5_checksum"] == expected[image["source_file_id"]].md5
-    assert stack.read_object(f"google_drive/{large}") == expected[large].read()
+    assert stack.read_object(f"content/{expected[large].sha256}") == expected[large].read()
     for file_id in three_flaky_files:
-        assert stack.read_object(f"google_drive/{file_id}") == expected[file_id].read()
+        assert stack.read_object(f"content/{expected[file_id].sha256}") == expected[file_id].read()
 
 
 async def test_a_file_that_keeps_failing_fails_alone_with_its_reason(
