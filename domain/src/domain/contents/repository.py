@@ -27,8 +27,9 @@ Functions run inside the caller's transaction and never commit.
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 from domain.db import Connection
 from domain.imports import files as import_files
@@ -48,6 +49,13 @@ _KEY_LOCKS = 25
 def content_key(sha256: str) -> str:
     """Where a content's bytes are stored: the same for every copy, whoever stores it."""
     return f"content/{sha256}"
+
+
+def source_file_key(source: str, source_file_id: str) -> str:
+    """Where images were stored before contents, one object per source file (the backfill
+    moves them), and where a large file is staged while its SHA-256 is not known yet.
+    File names never appear in keys: they stay in the database, whatever they contain."""
+    return f"{source}/{quote(source_file_id, safe='-_.')}"
 
 
 def thumbnail_key(storage_key: str) -> str:
@@ -126,11 +134,14 @@ async def record_contents(conn: Connection, stored: Sequence[StoredObject]) -> l
 @dataclass(frozen=True)
 class Pointed:
     """What pointing images at their contents did: the images whose derivatives were copied
-    from another image of the same content (they need no job), and the contents the images
-    pointed at before, when they changed (which may have lost their last image)."""
+    from another image of the same content (they need no job), the contents the images
+    pointed at before, when they changed (which may have lost their last image), and the
+    source file ids of images stored before contents that were stored anew (their old object,
+    theirs alone, is to delete)."""
 
     derivatives_copied: frozenset[str]
     released: list[str]
+    stored_before_contents: list[str] = field(default_factory=list)
 
 
 async def point_images(
@@ -174,14 +185,16 @@ async def point_images(
                 LIMIT 1
             ) sibling ON true
             WHERE im.id = before.id
-            RETURNING im.id::text AS id, before.content_id AS was, g.sha256 AS now,
-                      sibling.id IS NOT NULL AS copied
+            RETURNING im.id::text AS id, g.file_id, before.content_id AS was, g.sha256 AS now,
+                      sibling.id IS NOT NULL AS copied,
+                      -- Not inserted by this transaction (whose rows have created_at = now()).
+                      before.content_id IS NULL AND before.created_at < now() AS older
         ),
         saved AS (
             UPDATE imports SET bytes_saved = bytes_saved + %(saved)s
             WHERE id = %(import_id)s AND %(saved)s > 0
         )
-        SELECT id, was, now, copied FROM pointed
+        SELECT id, file_id, was, now, copied, older FROM pointed
         """,
         {
             "ids": [file_id for file_id, _ in files],
@@ -195,6 +208,7 @@ async def point_images(
     return Pointed(
         frozenset(row["id"] for row in rows if row["copied"]),
         sorted({row["was"] for row in rows if row["was"] and row["was"] != row["now"]}),
+        [row["file_id"] for row in rows if row["older"]],
     )
 
 
@@ -249,11 +263,19 @@ async def settle_known_contents(
     pointed = await point_images(
         conn, import_id, source, [(o.file_id, o.stored) for o in outcomes if o.stored]
     )
+    await release_stored_before_contents(conn, source, pointed)
     return KnownSettled(
         frozenset(o.file_id for o in outcomes),
         settled.import_status,
         [i for i in settled.images_to_derive if i not in pointed.derivatives_copied],
     )
+
+
+async def release_stored_before_contents(conn: Connection, source: str, pointed: Pointed) -> None:
+    """The objects of images stored before contents and now pointed at one were theirs alone:
+    noted for deletion (with their thumbnails), in the transaction that repointed them."""
+    keys = [source_file_key(source, file_id) for file_id in pointed.stored_before_contents]
+    await request_object_deletions(conn, [*keys, *map(thumbnail_key, keys)])
 
 
 def _known(row: dict[str, Any]) -> StoredObject:

@@ -273,6 +273,7 @@ class _BatchRun:
                     pointed = await contents.point_images(
                         conn, self._import_id, self._source, stored
                     )
+                    await contents.release_stored_before_contents(conn, self._source, pointed)
                     # Derivatives of the stored images, committed with them: off the import's
                     # path (their own queue, at a lower priority), never lost on a crash. An
                     # image of a content whose derivatives are made has them already.

@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 import aiohttp
 from botocore.exceptions import NoCredentialsError
 
-from domain.contents.repository import content_key
+from domain.contents.repository import content_key, source_file_key
 from domain.imports.stored import StoredObject
 from domain.s3_signing import RequestSigner, S3Account
 from worker import metrics
@@ -66,15 +66,14 @@ class ObjectStore:
 
     @staticmethod
     def key_for(source: str, source_file_id: str) -> str:
-        """Where images were stored before contents (the backfill moves them), and where a
-        large file is staged while its SHA-256 is not known yet: deterministic, so a retried
-        transfer overwrites instead of leaving another object. File names never appear in
-        keys: they stay in the database, whatever they contain."""
-        return f"{source}/{quote(source_file_id, safe='-_.')}"
+        """An object per source file: where images were stored before contents."""
+        return source_file_key(source, source_file_id)
 
     @staticmethod
     def staging_key_for(source: str, source_file_id: str) -> str:
-        return f"staging/{ObjectStore.key_for(source, source_file_id)}"
+        """Where a large file streams while its SHA-256 is not known yet: deterministic, so a
+        retried transfer overwrites it instead of leaving another."""
+        return f"staging/{source_file_key(source, source_file_id)}"
 
     async def upload_content(
         self,
