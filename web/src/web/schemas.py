@@ -51,6 +51,8 @@ class Import(msgspec.Struct):
     queue_position: int | None = None
     # When the next file waiting for the source's quota is tried.
     quota_next_try_at: datetime | None = None
+    # Bytes of its images the catalogue held already (stored once; an older API sends none).
+    bytes_saved: int = 0
 
     @property
     def imports_ahead(self) -> int | None:
