@@ -41,19 +41,21 @@ CREATE INDEX images_without_content_idx ON images (id) WHERE content_id IS NULL;
 -- Bytes an import did not store because the catalogue held them already.
 ALTER TABLE imports ADD COLUMN bytes_saved bigint NOT NULL DEFAULT 0;
 
--- Objects to delete, and objects deleted: the one way an object leaves the store. A row is
--- written in the transaction that drops the last use of a key (a content no image points at,
--- an object the backfill moved), due at once; and before every upload of new bytes (their
--- content's key, a large file's staging key), due a day later, in case the worker dies before
--- it records what it stored. When it is due, the object is deleted unless a content uses its
--- key (then the row is struck off): a crash anywhere leaves work, not an orphan. A deleted
--- row stays a day (`deleted_at`): an upload in flight meanwhile finds it when it records its
--- content, and checks that its object is still there (domain/contents/repository.py).
+-- Objects to delete, and objects deleted: the one way an object leaves the store. A key is
+-- due for deletion (`due_at`) from the transaction that drops its last use (a content no image
+-- points at, an object the backfill moved), at once; and from before every upload of new bytes
+-- (their content's key, a large file's staging key), a day later, in case the worker dies
+-- before it records what it stored. When it is due, the object is deleted unless a content
+-- uses its key (then it is struck off): a crash anywhere leaves work, not an orphan. The last
+-- deletion of a key stays on record a day (`deleted_at`): an upload in flight meanwhile finds
+-- it when it records its content, and checks that its object is still there
+-- (domain/contents/repository.py).
 CREATE TABLE object_deletions (
     storage_key text PRIMARY KEY,
-    due_at      timestamptz NOT NULL DEFAULT now(),
-    deleted_at  timestamptz
+    due_at      timestamptz,
+    deleted_at  timestamptz,
+    CHECK (due_at IS NOT NULL OR deleted_at IS NOT NULL)
 );
-CREATE INDEX object_deletions_due_idx ON object_deletions (due_at) WHERE deleted_at IS NULL;
+CREATE INDEX object_deletions_due_idx ON object_deletions (due_at) WHERE due_at IS NOT NULL;
 CREATE INDEX object_deletions_done_idx ON object_deletions (deleted_at)
-    WHERE deleted_at IS NOT NULL;
+    WHERE due_at IS NULL;

@@ -182,8 +182,17 @@ async def test_an_upload_whose_object_was_deleted_meanwhile_is_told_to_check_it(
     # The upload records its content: it is told to check that its object is there.
     async with conn.transaction():
         assert await contents.record_contents(conn, [stored()]) == [KEY]
-    # Another upload, noted after that deletion, is not.
+    # So is every other recording within the day: its upload may have begun before.
     await conn.execute("DELETE FROM contents WHERE sha256 = %s", (SHA256,))
     assert await contents.note_upload(conn, SHA256, len(BYTES)) is False
+    async with conn.transaction():
+        assert await contents.record_contents(conn, [stored()]) == [KEY]
+    # A day later the deletion is forgotten.
+    await conn.execute("DELETE FROM contents WHERE sha256 = %s", (SHA256,))
+    await conn.execute(
+        "UPDATE object_deletions SET deleted_at = now() - interval '25 hours'"
+        " WHERE storage_key = %s",
+        (KEY,),
+    )
     async with conn.transaction():
         assert await contents.record_contents(conn, [stored()]) == []

@@ -74,9 +74,7 @@ async def note_upload(conn: Connection, sha256: str, size: int) -> bool:
             INSERT INTO object_deletions AS d (storage_key, due_at)
             SELECT %s, now() + interval '1 day' WHERE NOT EXISTS (SELECT FROM known)
             ON CONFLICT (storage_key) DO UPDATE
-            SET due_at = CASE WHEN d.deleted_at IS NULL THEN least(d.due_at, EXCLUDED.due_at)
-                              ELSE EXCLUDED.due_at END,
-                deleted_at = NULL
+            SET due_at = least(coalesce(d.due_at, EXCLUDED.due_at), EXCLUDED.due_at)
         )
         SELECT EXISTS (SELECT FROM known) AS stored
         """,
@@ -92,7 +90,7 @@ async def note_staging(conn: Connection, key: str) -> None:
     await conn.execute(
         """
         INSERT INTO object_deletions (storage_key, due_at) VALUES (%s, now() + interval '1 day')
-        ON CONFLICT (storage_key) DO UPDATE SET due_at = EXCLUDED.due_at, deleted_at = NULL
+        ON CONFLICT (storage_key) DO UPDATE SET due_at = EXCLUDED.due_at
         """,
         (key,),
     )
@@ -100,9 +98,9 @@ async def note_staging(conn: Connection, key: str) -> None:
 
 async def record_contents(conn: Connection, stored: Sequence[StoredObject]) -> list[str]:
     """Record the contents of objects just stored (a content known already is left as it is).
-    Returns the keys of the new ones whose object was deleted since its upload was noted:
-    the caller checks each is in the store before committing, since the deletion may have
-    come after its upload (it holds the keys' locks until then)."""
+    Returns the keys of the new ones whose object was deleted within the last day: the
+    caller checks each is in the store before committing, since the deletion may have come
+    after its upload (it holds the keys' locks until then). No upload takes a day."""
     if not stored:
         return []
     await _lock_keys(conn, [s.key for s in stored])
@@ -117,7 +115,7 @@ async def record_contents(conn: Connection, stored: Sequence[StoredObject]) -> l
             RETURNING storage_key
         )
         SELECT i.storage_key FROM inserted i JOIN object_deletions d USING (storage_key)
-        WHERE d.deleted_at IS NOT NULL
+        WHERE d.deleted_at > now() - interval '1 day'
         """,
         (
             list(by_sha),
@@ -342,8 +340,9 @@ async def request_object_deletions(conn: Connection, keys: Sequence[str]) -> Non
     if keys:
         await conn.execute(
             """
-            INSERT INTO object_deletions (storage_key) SELECT unnest(%s::text[])
-            ON CONFLICT (storage_key) DO UPDATE SET due_at = now(), deleted_at = NULL
+            INSERT INTO object_deletions (storage_key, due_at)
+            SELECT unnest(%s::text[]), now()
+            ON CONFLICT (storage_key) DO UPDATE SET due_at = now()
             """,
             (list(keys),),
         )
@@ -356,7 +355,7 @@ async def take_object_deletions(conn: Connection, limit: int) -> list[str]:
     is in use."""
     cur = await conn.execute(
         """
-        SELECT storage_key FROM object_deletions WHERE deleted_at IS NULL AND due_at <= now()
+        SELECT storage_key FROM object_deletions WHERE due_at <= now()
         ORDER BY due_at, storage_key LIMIT %s FOR UPDATE SKIP LOCKED
         """,
         (limit,),
@@ -371,7 +370,14 @@ async def take_object_deletions(conn: Connection, limit: int) -> list[str]:
             SELECT k.key FROM unnest(%s::text[], %s::text[]) AS k(key, object)
             WHERE EXISTS (SELECT 1 FROM contents c WHERE c.storage_key = k.object)
         ),
-        struck AS (DELETE FROM object_deletions WHERE storage_key IN (SELECT key FROM used))
+        struck AS (
+            UPDATE object_deletions SET due_at = NULL
+            WHERE storage_key IN (SELECT key FROM used) AND deleted_at IS NOT NULL
+        ),
+        dropped AS (
+            DELETE FROM object_deletions
+            WHERE storage_key IN (SELECT key FROM used) AND deleted_at IS NULL
+        )
         SELECT key FROM used
         """,
         (keys, [_object_of(key) for key in keys]),
@@ -381,15 +387,19 @@ async def take_object_deletions(conn: Connection, limit: int) -> list[str]:
 
 
 async def mark_objects_deleted(conn: Connection, keys: Sequence[str]) -> None:
-    """The objects are deleted. A deletion stays on record a day: an upload of the same bytes
-    noted before it, and not recorded yet, finds it (no upload takes that long: the
-    source's and the store's timeouts end it well before)."""
+    """The objects are deleted. The deletion stays on record a day: an upload of the same
+    bytes that began before it and records its content after finds it (no upload takes that
+    long: the source's and the store's timeouts end it well before)."""
     if keys:
         await conn.execute(
-            "UPDATE object_deletions SET deleted_at = now() WHERE storage_key = ANY(%s)",
+            "UPDATE object_deletions SET deleted_at = now(), due_at = NULL"
+            " WHERE storage_key = ANY(%s)",
             (list(keys),),
         )
-    await conn.execute("DELETE FROM object_deletions WHERE deleted_at < now() - interval '1 day'")
+    await conn.execute(
+        "DELETE FROM object_deletions"
+        " WHERE due_at IS NULL AND deleted_at < now() - interval '1 day'"
+    )
 
 
 def _object_of(key: str) -> str:
