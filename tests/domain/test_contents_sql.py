@@ -4,6 +4,7 @@ content uses again."""
 
 import asyncio
 import hashlib
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import psycopg
@@ -44,11 +45,14 @@ async def connect(database_url: str) -> AsyncIterator[Callable[[], Awaitable[Con
 
 
 async def new_import(conn: Conn) -> str:
+    """A running import of a folder of its own (one live import per folder)."""
+    folder = uuid.uuid4().hex
     cur = await conn.execute(
         """INSERT INTO imports (source, source_url, folder_id, locator, status)
-           VALUES ('google_drive', 'https://drive.google.com/drive/folders/f', 'f',
-                   '{"folder_id": "f", "resource_key": null}', 'running')
-           RETURNING id::text"""
+           VALUES ('google_drive', 'https://drive.google.com/drive/folders/' || %(f)s, %(f)s,
+                   jsonb_build_object('folder_id', %(f)s::text), 'running')
+           RETURNING id::text""",
+        {"f": folder},
     )
     row = await cur.fetchone()
     assert row is not None
