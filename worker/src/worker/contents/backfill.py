@@ -33,8 +33,8 @@ log = logging.getLogger("worker.contents.backfill")
 @dataclass
 class BackfillTotals:
     moved: int = 0
-    # Of those, images whose bytes another image had already: their objects are deleted and
-    # none is added.
+    # Of those, images whose bytes were stored already when they were read (two copies moved
+    # at once may both be copied, to the same key): their objects are deleted, none added.
     duplicates: int = 0
     # Images whose object is not in the store, or changed under the backfill: left as they are.
     skipped: int = 0
