@@ -43,13 +43,11 @@ ALTER TABLE imports ADD COLUMN bytes_saved bigint NOT NULL DEFAULT 0;
 
 -- Objects to delete, and objects deleted: the one way an object leaves the store. A key is
 -- due for deletion (`due_at`) from the transaction that drops its last use (a content no image
--- points at, an object the backfill moved), at once; and from before every upload of new bytes
--- (their content's key, a large file's staging key), a day later, in case the worker dies
--- before it records what it stored. When it is due, the object is deleted unless a content
--- uses its key (then it is struck off): a crash anywhere leaves work, not an orphan. The last
--- deletion of a key stays on record a day (`deleted_at`): an upload in flight meanwhile finds
--- it when it records its content, and checks that its object is still there
--- (domain/contents/repository.py).
+-- points at, an object the backfill moved), and when the sweep finds an object no content uses
+-- (a worker died between its upload and its commit). When it is due, the object is deleted
+-- unless a content uses its key again (then it is struck off). The last deletion of a key
+-- stays on record a day (`deleted_at`): an upload in flight meanwhile finds it when it records
+-- its content, and checks that its object is still there (domain/contents/repository.py).
 CREATE TABLE object_deletions (
     storage_key text PRIMARY KEY,
     due_at      timestamptz,

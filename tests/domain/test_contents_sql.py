@@ -172,23 +172,19 @@ async def test_an_upload_whose_object_was_deleted_meanwhile_is_told_to_check_it(
     connect: Connect,
 ) -> None:
     conn = await connect()
-    # Noted before its upload: due a day later, so no pass takes it now.
-    assert await contents.note_upload(conn, SHA256, len(BYTES)) is False
-    async with conn.transaction():
-        assert KEY not in await contents.take_object_deletions(conn, 100)
-    # A content dropped meanwhile makes it due at once; a pass deletes the object.
+    assert await contents.is_stored(conn, SHA256, len(BYTES)) is False
+    # A content dropped meanwhile: a pass deletes its object.
     async with conn.transaction():
         await contents.request_object_deletions(conn, [KEY])
     async with conn.transaction():
         taken = await contents.take_object_deletions(conn, 100)
         assert KEY in taken
         await contents.mark_objects_deleted(conn, taken)
-    # The upload records its content: it is told to check that its object is there.
+    # The upload records its content: it is told to check that its object is there; so is
+    # every other recording within the day (its upload may have begun before).
     async with conn.transaction():
         assert await contents.record_contents(conn, [stored()]) == [KEY]
-    # So is every other recording within the day: its upload may have begun before.
     await conn.execute("DELETE FROM contents WHERE sha256 = %s", (SHA256,))
-    assert await contents.note_upload(conn, SHA256, len(BYTES)) is False
     async with conn.transaction():
         assert await contents.record_contents(conn, [stored()]) == [KEY]
     # A day later the deletion is forgotten.
@@ -200,3 +196,15 @@ async def test_an_upload_whose_object_was_deleted_meanwhile_is_told_to_check_it(
     )
     async with conn.transaction():
         assert await contents.record_contents(conn, [stored()]) == []
+
+
+async def test_the_sweep_notes_only_keys_no_content_uses_and_no_deletion_awaits(
+    connect: Connect,
+) -> None:
+    conn = await connect()
+    orphan = contents.content_key("0" * 64)
+    due = contents.content_key("1" * 64)
+    await contents.request_object_deletions(conn, [due])
+    keys = [KEY, contents.thumbnail_key(KEY), orphan, contents.thumbnail_key(orphan), due]
+    # KEY's content is recorded (the test above).
+    assert await contents.unused_keys(conn, keys) == [orphan, contents.thumbnail_key(orphan)]

@@ -351,3 +351,25 @@ def test_the_backfill_moves_older_objects_to_their_contents_once_and_can_run_aga
     # The old objects are gone; a second run finds nothing to do.
     assert not stack.objects("google_drive/legacy-")
     assert "moved 0 images" in backfill()
+
+
+def test_the_sweep_deletes_objects_no_content_uses_and_only_those(stack: Stack) -> None:
+    """What a worker killed between its upload and its commit leaves: a content's object
+    without its row, a staged large file."""
+    client = stack.s3.client()
+    left = [f"content/{'e' * 64}", "staging/google_drive/killed"]
+    for key in left:
+        client.put_object(Bucket=stack.bucket, Key=key, Body=b"left behind")
+    used = set(content_objects(stack)) - set(left)
+    assert used
+    done = subprocess.run(
+        [sys.executable, "-m", "worker.contents.sweep", "--older-than-hours", "0"],
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "deleted 2 objects" in done.stdout
+    assert not set(left) & set(stack.objects())
+    assert set(content_objects(stack)) == used

@@ -154,11 +154,7 @@ async def test_new_bytes_are_stored_under_their_sha256_and_known_ones_not_at_all
     data = payload(size + 7)
     sha256 = hashlib.sha256(data).hexdigest()
     staging = ObjectStore.staging_key_for("google_drive", f"content-{size}")
-    noted: list[str] = []
     asked: list[tuple[str, int]] = []
-
-    async def note_staging(key: str) -> None:
-        noted.append(key)
 
     def is_stored(answer: bool) -> Any:
         async def ask(sha: str, length: int) -> bool:
@@ -171,13 +167,11 @@ async def test_new_bytes_are_stored_under_their_sha256_and_known_ones_not_at_all
         chunks_of(data),
         staging_key=staging,
         is_stored=is_stored(False),
-        note_staging=note_staging,
         content_type="image/jpeg",
         expected_size=len(data),
     )
     assert (first.key, first.sha256, first.reused) == (f"content/{sha256}", sha256, False)
     assert asked == [(sha256, len(data))]
-    assert noted == ([staging] if size > MULTIPART_THRESHOLD else [])
     body = s3_server.client().get_object(Bucket=store.bucket, Key=first.key)["Body"].read()
     assert body == data
     # The staging object of a large file is gone once copied.
@@ -188,7 +182,6 @@ async def test_new_bytes_are_stored_under_their_sha256_and_known_ones_not_at_all
         chunks_of(data),
         staging_key=staging,
         is_stored=is_stored(True),
-        note_staging=note_staging,
         content_type="image/jpeg",
         expected_size=len(data),
     )

@@ -8,9 +8,6 @@ the backfill running at once on several workers:
 - An object leaves the store one way: a row of `object_deletions`, due at some time, which
   `take_object_deletions` takes when due and deletes, holding an advisory lock on the key,
   unless a content uses the key again (then the row is struck off).
-- Before new bytes are uploaded, their key is noted there, due a day later (`note_upload`,
-  `note_staging`): a worker that dies before it records what it stored leaves a deletion to
-  do, not an orphan. A file's bytes recorded, their content's row uses the key.
 - A content's row is written in the transaction that points its first image at it, after its
   object is in the store; so a committed row always has its object and at least one image.
 - Pointing an image at a content takes a KEY SHARE lock on the content's row (the foreign
@@ -19,8 +16,11 @@ the backfill running at once on several workers:
   never dropped, and one dropped cannot gain one (the import's statement fails, and its job
   tries again: the content is stored anew). Dropping a content notes its key, due at once.
 - An upload in flight while its content's object was deleted (its PUT before the deletion)
-  records its content under the key's lock and, the key's deletion being on record, checks
-  that the object is there (`record_contents` returns it) before committing.
+  records its content under the key's lock and, a deletion of the key being on record from
+  the last day, checks that the object is there (`record_contents` returns it) before
+  committing.
+- A worker that dies between its upload and its commit leaves an object no content uses:
+  the sweep (worker/contents/sweep.py) finds those a day old and notes them (`unused_keys`).
 
 Functions run inside the caller's transaction and never commit.
 """
@@ -63,37 +63,27 @@ def thumbnail_key(storage_key: str) -> str:
     return f"thumbnails/{storage_key}.webp"
 
 
-async def note_upload(conn: Connection, sha256: str, size: int) -> bool:
-    """Whether the store holds a content with these bytes (their upload is then skipped);
-    when it does not, the content's key is noted for deletion a day later, before the caller
-    uploads to it (struck off then if a content uses it)."""
+async def is_stored(conn: Connection, sha256: str, size: int) -> bool:
+    """Whether the store holds a content with these bytes (their upload is then skipped)."""
+    cur = await conn.execute(
+        "SELECT 1 FROM contents WHERE sha256 = %s AND size = %s", (sha256, size)
+    )
+    return await cur.fetchone() is not None
+
+
+async def unused_keys(conn: Connection, keys: Sequence[str]) -> list[str]:
+    """Those of `keys` (objects found in the store) that no content uses and no deletion
+    awaits: left by a worker that died between its upload and its commit."""
     cur = await conn.execute(
         """
-        WITH known AS (SELECT 1 FROM contents WHERE sha256 = %s AND size = %s),
-        noted AS (
-            INSERT INTO object_deletions AS d (storage_key, due_at)
-            SELECT %s, now() + interval '1 day' WHERE NOT EXISTS (SELECT FROM known)
-            ON CONFLICT (storage_key) DO UPDATE
-            SET due_at = least(coalesce(d.due_at, EXCLUDED.due_at), EXCLUDED.due_at)
-        )
-        SELECT EXISTS (SELECT FROM known) AS stored
+        SELECT k.key FROM unnest(%s::text[], %s::text[]) AS k(key, object)
+        WHERE NOT EXISTS (SELECT 1 FROM contents c WHERE c.storage_key = k.object)
+          AND NOT EXISTS (SELECT 1 FROM object_deletions d
+                          WHERE d.storage_key = k.key AND d.due_at IS NOT NULL)
         """,
-        (sha256, size, content_key(sha256)),
+        (list(keys), [_object_of(key) for key in keys]),
     )
-    row = await cur.fetchone()
-    return bool(row and row["stored"])
-
-
-async def note_staging(conn: Connection, key: str) -> None:
-    """A large file's staging key, noted for deletion a day later before it is uploaded to:
-    its transfer deletes it once copied, and a transfer that died does not leave it."""
-    await conn.execute(
-        """
-        INSERT INTO object_deletions (storage_key, due_at) VALUES (%s, now() + interval '1 day')
-        ON CONFLICT (storage_key) DO UPDATE SET due_at = EXCLUDED.due_at
-        """,
-        (key,),
-    )
+    return [row["key"] for row in await cur.fetchall()]
 
 
 async def record_contents(conn: Connection, stored: Sequence[StoredObject]) -> list[str]:

@@ -6,9 +6,9 @@ Each image's bytes are read back from the store and hashed as they stream (never
 new contents are copied inside the store (no byte through this process), known ones are not
 copied at all. Resumable and safe beside running workers: each image moves in a transaction of
 its own, guarded on its old key (an image a re-import stored anew meanwhile is left alone),
-its content's key is noted before the copy and its old objects are deleted only through
-`object_deletions` (domain/contents/repository.py), so stopping it anywhere loses nothing and
-leaves nothing behind, and running it again goes on with the images left.
+its old objects are deleted only through `object_deletions` (domain/contents/repository.py),
+and a copy it made without recording it is found by the sweep, so stopping it anywhere loses
+nothing and leaves nothing behind for long, and running it again goes on with the images left.
 """
 
 import argparse
@@ -104,7 +104,7 @@ async def _move(
     sha256 = tally.sha256.hexdigest()
     key = contents.content_key(sha256)
     async with pool.connection() as conn:
-        known = await contents.note_upload(conn, sha256, tally.size)
+        known = await contents.is_stored(conn, sha256, tally.size)
     if not known:
         await store.copy(image["storage_key"], key)
     thumbnail = None
@@ -129,8 +129,8 @@ async def _move(
             if not await store.exists(gone):
                 # Deleted after the copy: nothing recorded; the next run copies it again.
                 raise psycopg.Rollback(moving)
-        # False when the image changed meanwhile: its content is not recorded either (the key
-        # noted before the copy is deleted when due, unless a content uses it by then).
+        # False when the image changed meanwhile: its content is not recorded either (a copy
+        # no content uses is the sweep's).
         moved = await contents.move_image_to_content(conn, image, stored, thumbnail)
         if not moved:
             raise psycopg.Rollback(moving)

@@ -178,7 +178,6 @@ class _BatchRun:
                 within_file_cap(chunks, services.settings.max_file_bytes),
                 staging_key=ObjectStore.staging_key_for(self._source, file.file_id),
                 is_stored=self._is_stored,
-                note_staging=self._note_staging,
                 content_type=content_type,
                 expected_size=file.size,
                 expected_checksums=file.checksums,
@@ -186,11 +185,7 @@ class _BatchRun:
 
     async def _is_stored(self, sha256: str, size: int) -> bool:
         async with self._services.pool.connection() as conn:
-            return await contents.note_upload(conn, sha256, size)
-
-    async def _note_staging(self, key: str) -> None:
-        async with self._services.pool.connection() as conn:
-            await contents.note_staging(conn, key)
+            return await contents.is_stored(conn, sha256, size)
 
     def _memory_held(self, size: int | None) -> int:
         """What a file may hold in memory while it moves: a small file is held whole for its

@@ -3,16 +3,18 @@ SHA-256, domain/contents/), once whatever the files holding them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import IO
 from urllib.parse import quote
 from xml.etree import ElementTree
 
 import aiohttp
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from domain.contents.repository import content_key, source_file_key
 from domain.imports.stored import StoredObject
@@ -81,7 +83,6 @@ class ObjectStore:
         *,
         staging_key: str,
         is_stored: Callable[[str, int], Awaitable[bool]],
-        note_staging: Callable[[str], Awaitable[None]],
         content_type: str,
         expected_size: int | None,
         expected_checksums: Mapping[str, str] | None = None,
@@ -90,9 +91,9 @@ class ObjectStore:
         says the store holds it already: then nothing is stored (`reused`). The SHA-256 is
         known only once the bytes have passed: a file below the multipart threshold is held
         whole for its single PUT anyway, so it goes straight to its content's key; a larger
-        one streams to `staging_key` (`note_staging` first, so that a transfer that dies does
-        not leave it) and is copied inside the store (no byte through the worker) to its
-        content's key, or dropped when the content is known. If the bytes do not match the
+        one streams to `staging_key` and is copied inside the store (no byte through the
+        worker) to its content's key, or dropped when the content is known (a transfer that
+        dies leaves it to the sweep, worker/contents/sweep.py). If the bytes do not match the
         expected size or checksums, nothing is stored."""
         tally = ByteTally(expected_size, expected_checksums or {})
         if expected_size is not None and expected_size < self._single_request_limit:
@@ -102,7 +103,6 @@ class ObjectStore:
             if not reused:
                 await self._put(key, body, tally, content_type)
         else:
-            await note_staging(staging_key)
             await self._multipart.upload(
                 self.bucket, staging_key, chunks, tally, content_type, self._unavailable
             )
@@ -155,6 +155,23 @@ class ObjectStore:
     async def copy(self, source_key: str, key: str) -> None:
         """Copy an object inside the store (no byte through the worker)."""
         await self._multipart.copy(self.bucket, source_key, key, self._unavailable)
+
+    async def list_keys(self, prefix: str, *, older_than: datetime) -> AsyncIterator[list[str]]:
+        """The keys under `prefix` of objects last written before `older_than`, a page
+        (up to 1,000) at a time."""
+        client = self._multipart.client
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        iterator = iter(pages)
+        while True:
+            try:
+                page = await asyncio.to_thread(next, iterator, None)
+            except (BotoCoreError, ClientError) as exc:
+                raise self._unavailable(f"S3 listing failed: {exc}") from exc
+            if page is None:
+                return
+            yield [
+                obj["Key"] for obj in page.get("Contents", []) if obj["LastModified"] < older_than
+            ]
 
     async def exists(self, key: str) -> bool:
         """Whether an object is under `key` (a HEAD)."""
