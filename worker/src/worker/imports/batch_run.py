@@ -20,6 +20,7 @@ from domain.db import Connection
 from domain.imports import files as import_files
 from domain.imports.files import FileOutcome
 from domain.imports.stored import StoredObject
+from domain.sources.records import SHA256
 from worker import jobs, metrics
 from worker.imports.transfers import within_file_cap
 from worker.retry import OUTSIDE_FAILURES, backoff_seconds
@@ -177,7 +178,10 @@ class _BatchRun:
             return await services.store.upload_content(
                 within_file_cap(chunks, services.settings.max_file_bytes),
                 staging_key=ObjectStore.staging_key_for(self._source, file.file_id),
-                is_stored=self._is_stored,
+                # A file listed with its SHA-256 was looked up by it when its page was listed
+                # (settle_known_contents): no second lookup per file. (Two imports racing with
+                # the same new bytes may then both store them, to the same key.)
+                is_stored=_not_stored if SHA256 in file.checksums else self._is_stored,
                 content_type=content_type,
                 expected_size=file.size,
                 expected_checksums=file.checksums,
@@ -339,6 +343,10 @@ class _BatchRun:
             await jobs.defer_transfer_batches(
                 conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait
             )
+
+
+async def _not_stored(sha256: str, size: int) -> bool:
+    return False
 
 
 def count_settled(source: str, outcomes: list[FileOutcome]) -> None:
