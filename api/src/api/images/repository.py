@@ -183,11 +183,14 @@ _CONDITIONS = {
     "taken_before": f"{_TAKEN_KEY} < %s AND {_TAKEN_KEY} > '0001-01-01 00:00:00'::timestamp",
     "removed": "removed_at IS NOT NULL",
     "kept": "removed_at IS NULL",
-    # A copy: an image stored earlier has the same content (images_content_idx).
+    # A copy: an image stored earlier has the same content, probed in images_content_idx row
+    # by row as the order walks (OFFSET 0 keeps the planner from a join that reads them all).
     "duplicates_only": "EXISTS (SELECT 1 FROM images first WHERE first.content_id = "
-    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id))",
+    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id) "
+    "OFFSET 0)",
     "duplicates_hide": "NOT EXISTS (SELECT 1 FROM images first WHERE first.content_id = "
-    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id))",
+    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id) "
+    "OFFSET 0)",
     "after_created_at": "(created_at, id) < (%s, %s)",
     "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
 }
