@@ -97,12 +97,18 @@ async def test_a_file_that_keeps_failing_fails_alone_with_its_reason(
         FaultRule("backend_error", routes={"media"}, every=1, file_ids=frozenset({doomed}))
     )
     # Should the folder have been imported before, the doomed file is made to look changed,
-    # so that this import transfers it again.
+    # and its bytes unknown to the catalogue, so that this import downloads it again.
     with stack.db() as db:
         db.execute(
-            """UPDATE images SET checksums = checksums || '{"md5": "stale"}'
+            """UPDATE images
+               SET checksums = checksums || '{"md5": "stale", "sha256": "stale"}',
+                   content_id = NULL
                WHERE source_file_id = %s""",
             (doomed,),
+        )
+        db.execute(
+            "DELETE FROM contents c"
+            " WHERE NOT EXISTS (SELECT 1 FROM images im WHERE im.content_id = c.sha256)"
         )
     try:
         import_id = await start_import(api, fixture.link("batched"))
