@@ -60,14 +60,15 @@ class ArchivePaths:
 
     def __init__(self, folders: Iterable[str]) -> None:
         self._taken: set[str] = set()
+        # The first spelling of each folder, so that "Trip" and "trip" are one folder here as
+        # on the systems that ignore case.
+        self._spelling: dict[str, str] = {"": ""}
         for folder in folders:
-            parts = _folder_parts(folder)
-            for depth in range(1, len(parts) + 1):
-                self._taken.add(_key("/".join(parts[:depth])))
+            self._folder(folder)
 
     def assign(self, folder: str, name: str) -> str:
-        parts = _folder_parts(folder)
-        prefix = "".join(f"{part}/" for part in parts)
+        spelled = self._folder(folder)
+        prefix = f"{spelled}/" if spelled else ""
         name = safe_name(name)
         room = max(MAX_PATH_CHARACTERS - len(prefix), 40)
         if len(name) > room:
@@ -79,6 +80,15 @@ class ArchivePaths:
             candidate = prefix + _numbered(name, number)
         self._taken.add(_key(candidate))
         return candidate
+
+    def _folder(self, folder: str) -> str:
+        """The folder's safe path, spelled as it was first seen; every level of it taken."""
+        spelled = ""
+        for part in _folder_parts(folder):
+            path = f"{spelled}/{part}" if spelled else part
+            spelled = self._spelling.setdefault(_key(path), path)
+            self._taken.add(_key(path))
+        return spelled
 
 
 def _folder_parts(folder: str) -> list[str]:
