@@ -94,7 +94,7 @@ class Archives:
     ) -> Response[Any]:
         """The answer to a GET (with its `Range` and `If-Range`) for the archive of `images`,
         saved as `name`.zip."""
-        images = await self._with_crc32(images)
+        images, just_read = await self._with_crc32(images)
         layout = ZipLayout(archive_entries(images))
         etag = archive_etag(layout)
         common = {
@@ -111,8 +111,13 @@ class Archives:
             first, last = wanted
             status = 206
             common["Content-Range"] = f"bytes {first}-{last}/{layout.size}"
-        pieces = list(_object_slices(layout, first, last))
-        await self._check_stored(pieces)
+        await self._check_stored(
+            [
+                piece
+                for piece in _object_slices(layout, first, last)
+                if piece.entry.source.image_id not in just_read  # type: ignore[attr-defined]
+            ]
+        )
         common["Content-Length"] = str(last - first + 1)
         return Stream(
             self._stream(layout, first, last),
@@ -121,12 +126,15 @@ class Archives:
             media_type="application/zip",
         )
 
-    async def _with_crc32(self, images: Sequence[ArchiveImage]) -> list[ArchiveImage]:
-        """`images`, each with its CRC-32: those stored before the worker recorded it are read
-        once (which also proves they are there) and their CRC-32 recorded for next time."""
+    async def _with_crc32(
+        self, images: Sequence[ArchiveImage]
+    ) -> tuple[list[ArchiveImage], set[str]]:
+        """`images`, each with its CRC-32, and the ids of those read for it: images stored
+        before the worker recorded it are read once (which also proves they are there, at their
+        size) and their CRC-32 recorded for next time."""
         missing = [image for image in images if image.crc32 is None]
         if not missing:
-            return list(images)
+            return list(images), set()
 
         async def crc32_of(image: ArchiveImage) -> str:
             bucket, key = _location(image.storage_path)
@@ -146,7 +154,8 @@ class Archives:
             )
         log.info("archive.crc32_backfilled images=%d", len(missing))
         by_id = {image.id: crc for image, crc in zip(missing, computed, strict=True)}
-        return [image._replace(crc32=by_id.get(image.id, image.crc32)) for image in images]
+        with_crc32 = [image._replace(crc32=by_id.get(image.id, image.crc32)) for image in images]
+        return with_crc32, set(by_id)
 
     async def _check_stored(self, slices: list[ObjectSlice]) -> None:
         """Every object the range reads is in the store at its recorded size: ArchiveIncomplete
