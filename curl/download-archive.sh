@@ -22,13 +22,13 @@ Exit status:
   0    the archive was saved"
 
 import_id=
-out=
+target=
 image_ids=
 while [ $# -gt 0 ]; do
     case $1 in
         -h | --help) print_help; exit 0 ;;
         --import) need_value "$1" $#; import_id=$2; shift ;;
-        -o) need_value "$1" $#; out=$2; shift ;;
+        -o) need_value "$1" $#; target=$2; shift ;;
         -*) usage_error "unknown option: $1" ;;
         *) image_ids="$image_ids $1" ;;
     esac
@@ -42,13 +42,13 @@ require_tools
 
 if [ -n "$import_id" ]; then
     path="/imports/$(urlencode "$import_id")/archive"
-    out=${out:-import-$import_id.zip}
+    target=${target:-import-$import_id.zip}
 else
     # shellcheck disable=SC2086 # the ids are words
     ids=$(jq -cn '$ARGS.positional' --args $image_ids)
     api_post_json /archives "{\"image_ids\": $ids}"
     path=$(json .url)
-    out=${out:-images.zip}
+    target=${target:-images.zip}
 fi
 
 # `fetch FILE ETAG_FILE [curl options...]`: GET the archive into FILE; sets API_STATUS, and
@@ -91,7 +91,7 @@ fail_with() {
     api_error
 }
 
-if [ "$out" = - ]; then
+if [ "$target" = - ]; then
     part=$(mktemp)
     fetch "$part" ""
     case $API_STATUS in 2??) ;; *) fail_with "$part" ;; esac
@@ -100,10 +100,10 @@ if [ "$out" = - ]; then
     exit 0
 fi
 
-part="$out.part"
+part="$target.part"
 if [ -s "$part" ] && [ -s "$part.etag" ]; then
     # Resume: the rest goes to its own file, so that an error answer never lands in the part.
-    rest="$out.rest"
+    rest="$target.rest"
     offset=$(wc -c <"$part" | tr -d ' ')
     fetch "$rest" "" -H "Range: bytes=$offset-" -H "If-Range: $(cat "$part.etag")"
     case $API_STATUS in
@@ -118,6 +118,6 @@ else
     fetch "$part" "$part.etag"
     case $API_STATUS in 2??) ;; *) fail_with "$part" ;; esac
 fi
-mv "$part" "$out"
+mv "$part" "$target"
 rm -f "$part.etag"
-printf '%s\n' "$out"
+printf '%s\n' "$target"
