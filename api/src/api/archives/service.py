@@ -170,21 +170,22 @@ class Archives:
         await self._each(slices, check)
 
     async def _each(self, items: Sequence[T], work: Callable[[T], Awaitable[Any]]) -> list[Any]:
-        """`work` on every item, `self._concurrency` at once; the results in order. Missing
-        objects are gathered into one ArchiveIncomplete; an unreachable store is 503."""
-        limit = asyncio.Semaphore(self._concurrency)
+        """`work` on every item, by `self._concurrency` workers (not a task per item: 10,000
+        tasks at once would cost more memory than the archive's stream); the results in order.
+        Missing objects are gathered into one ArchiveIncomplete; an unreachable store is 503."""
+        results: list[Any] = [None] * len(items)
         gone: list[str] = []
+        queue = iter(enumerate(items))
 
-        async def one(item: T) -> Any:
-            async with limit:
+        async def worker() -> None:
+            for index, item in queue:
                 try:
-                    return await work(item)
+                    results[index] = await work(item)
                 except ObjectMissing:
                     gone.append(_image_id(item))
-                    return None
 
         try:
-            results = await asyncio.gather(*(one(item) for item in items))
+            await asyncio.gather(*(worker() for _ in range(min(self._concurrency, len(items)))))
         except StoreUnavailable as exc:
             log.warning("archive.store_unavailable error=%s", exc)
             raise Unavailable(
