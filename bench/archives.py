@@ -57,6 +57,13 @@ IMAGES = int(os.environ.get("BENCH_IMAGES", "10000"))
 ARCHIVE_MIB = int(os.environ.get("BENCH_ARCHIVE_MIB", "2048"))
 VERIFY = os.environ.get("BENCH_VERIFY", "1") == "1"
 MIB = 1024 * 1024
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU of a process so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
@@ -224,15 +231,23 @@ def main() -> None:
                 time.sleep(0.2)
         idle = rss_mb(api.pid)
 
+        # The weed process, whose CPU the bench reads.
+        weed = s3._process.pid if s3._process else 0
+        gib = total / 1024 / MIB
+        weed_cpu = cpu_seconds(weed)
         one = asyncio.run(plain_reads(s3, objects, 1))
+        weed_one = (cpu_seconds(weed) - weed_cpu) / gib
         eight = asyncio.run(plain_reads(s3, objects, 8))
         print(
             f"plain S3 read: one at a time {total / MIB / one:,.0f} MiB/s ({one:.1f} s); "
-            f"8 at a time {total / MIB / eight:,.0f} MiB/s ({eight:.1f} s)"
+            f"8 at a time {total / MIB / eight:,.0f} MiB/s ({eight:.1f} s); S3 server "
+            f"{weed_one:.1f} CPU-s per GiB"
         )
 
         url = f"{base}/imports/{import_id}/archive"
+        api_cpu, weed_cpu = cpu_seconds(api.pid), cpu_seconds(weed)
         size, first_byte, seconds, peak, headers = download(url, api.pid, None)
+        api_cpu, weed_cpu = cpu_seconds(api.pid) - api_cpu, cpu_seconds(weed) - weed_cpu
         rate = size / MIB / seconds
         print(
             f"archive: {size / MIB:,.0f} MiB ({size:,} bytes, Content-Length "
@@ -244,6 +259,10 @@ def main() -> None:
             f"  ratio to the plain read: {one / seconds:.2f} x one at a time, "
             f"{eight / seconds:.2f} x 8 at a time (target >= 0.8); from the first byte on "
             f"{size / MIB / streaming:,.0f} MiB/s = {one / streaming:.2f} x one at a time"
+        )
+        print(
+            f"  CPU per GiB: API {api_cpu / gib:.1f} s, S3 server {weed_cpu / gib:.1f} s "
+            f"(HEADs included)"
         )
         print(
             f"  API RSS: {idle:.0f} MB idle, {peak:.0f} MB peak while streaming, VmHWM "
