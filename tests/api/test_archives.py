@@ -203,6 +203,27 @@ async def test_an_object_deleted_behind_our_back_is_an_error_before_the_first_by
     assert ids["gone-1.jpg"] in answer.json()["detail"]
 
 
+async def test_a_missing_object_among_many_is_found_by_the_listing_and_named(
+    api: ApiClient, stack: Stack
+) -> None:
+    # Enough objects that the check lists keys instead of sending a HEAD each.
+    files = [ImageFile(f"many-{i}.jpg", "image/jpeg", _data(f"many{i}", 700)) for i in range(80)]
+    import_id, ids = seed_images(stack, files)
+    assert (await api.get(f"/imports/{import_id}/archive")).status_code == 200
+    with stack.db() as db:
+        (key,) = db.execute(
+            "SELECT storage_key FROM images WHERE id = %s", (ids["many-41.jpg"],)
+        ).fetchone()
+    stack.s3.client().delete_object(Bucket=stack.bucket, Key=key)
+    answer = await api.get(f"/imports/{import_id}/archive")
+    assert answer.status_code == 409
+    assert answer.json()["detail"].startswith("1 image(s) of this archive are missing")
+    assert ids["many-41.jpg"] in answer.json()["detail"]
+    # A range that does not read the missing object is still served.
+    first = await api.get(f"/imports/{import_id}/archive", headers={"Range": "bytes=0-99"})
+    assert first.status_code == 206
+
+
 # Large enough that holding it would show: 48 objects of 4 MiB.
 BIG_OBJECTS, BIG_OBJECT_BYTES = 48, 4 * 1024 * 1024
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 import aiohttp
 import boto3
@@ -112,6 +113,38 @@ class ObjectReader:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise StoreUnavailable(f"S3 did not answer: {exc!r}") from exc
 
+    async def list_sizes(
+        self, bucket: str, prefix: str, start_after: str, token: str | None = None
+    ) -> tuple[list[tuple[str, int]], str | None]:
+        """One page (up to 1,000) of the keys under `prefix` after `start_after`, in key order,
+        with their sizes (ListObjectsV2); and the token of the next page, None at the end."""
+        params = {"list-type": "2", "max-keys": "1000", "prefix": prefix}
+        if token is not None:
+            params["continuation-token"] = token
+        else:
+            params["start-after"] = start_after
+        # Written as SigV4 signs it: every name and value percent-encoded, sorted.
+        query = "&".join(
+            f"{quote(name, safe='-_.~')}={quote(value, safe='-_.~')}"
+            for name, value in sorted(params.items())
+        )
+        url = f"{self._endpoint}/{quote(bucket)}?{query}"
+        try:
+            async with self._session.get(url, headers=self._signed("GET", url, {})) as answer:
+                body = await answer.read()
+                if answer.status != 200:
+                    raise StoreUnavailable(f"S3 answered {answer.status} to a listing of {prefix}")
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise StoreUnavailable(f"S3 did not answer: {exc!r}") from exc
+        root = ElementTree.fromstring(body)  # noqa: S314 - our own store's answer
+        found = [
+            (_text(item, "Key"), int(_text(item, "Size")))
+            for item in root
+            if _local_name(item.tag) == "Contents"
+        ]
+        truncated = _text(root, "IsTruncated") == "true"
+        return found, (_text(root, "NextContinuationToken") or None) if truncated else None
+
     @asynccontextmanager
     async def open(
         self, bucket: str, key: str, first: int = 0, length: int | None = None
@@ -144,6 +177,17 @@ class ObjectReader:
             raise StoreUnavailable(
                 "no S3 credentials: set AWS_ACCESS_KEY_ID and its secret"
             ) from None
+
+
+def _local_name(tag: str) -> str:
+    return tag.rsplit("}", 1)[-1]
+
+
+def _text(element: ElementTree.Element, name: str) -> str:
+    for child in element:
+        if _local_name(child.tag) == name:
+            return child.text or ""
+    return ""
 
 
 async def _chunks(answer: aiohttp.ClientResponse, key: str) -> AsyncIterator[bytes]:

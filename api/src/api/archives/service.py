@@ -18,6 +18,7 @@ bounded whatever the archive's size and small objects do not pay a round trip ea
 import asyncio
 import hashlib
 import logging
+import os
 import re
 import zlib
 from collections import deque
@@ -56,6 +57,9 @@ class RangeNotSatisfiable(ApiError, status_code=416, error="range_not_satisfiabl
 LAYOUT_VERSION = "1"
 # How many missing objects an error names.
 _NAMED_AT_MOST = 5
+# From this many objects on, the check before the first byte lists keys (1,000 a request)
+# rather than sending a HEAD each.
+_LIST_FROM_OBJECTS = 64
 # Chunks an object read ahead may hold before its reader waits for the sender.
 _CHUNKS_AHEAD = 4
 # Headers (and the central directory) go out in pieces of about this many bytes.
@@ -159,7 +163,16 @@ class Archives:
 
     async def _check_stored(self, slices: list[ObjectSlice]) -> None:
         """Every object the range reads is in the store at its recorded size: ArchiveIncomplete
-        names those that are not, before the first byte is sent."""
+        names those that are not, before the first byte is sent. Many objects are checked by
+        listing their keys (1,000 a request) as long as the listing finds ours, not others';
+        the rest by a HEAD each."""
+        sizes = {_key_of(piece): piece.entry.size for piece in slices}
+        listed: dict[tuple[str, str], int] = {}
+        if len(sizes) >= _LIST_FROM_OBJECTS:
+            listed = await self._listed(sizes)
+        gone = [piece for piece in slices if listed.get(_key_of(piece), -1) != piece.entry.size]
+        unlisted = [piece for piece in gone if _key_of(piece) not in listed]
+        wrong = [piece for piece in gone if _key_of(piece) in listed]
 
         async def check(piece: ObjectSlice) -> None:
             source: _Source = piece.entry.source  # type: ignore[assignment]
@@ -167,7 +180,38 @@ class Archives:
             if size != piece.entry.size:
                 raise ObjectMissing(f"{source.key} holds {size} bytes, not {piece.entry.size}")
 
-        await self._each(slices, check)
+        # Listed at another size: checked again one by one, and named if still wrong.
+        await self._each(unlisted + wrong, check)
+
+    async def _listed(self, sizes: dict[tuple[str, str], int]) -> dict[tuple[str, str], int]:
+        """The sizes the store lists for the keys of `sizes`, bucket by bucket, from the first
+        key on, while the listing holds at least one of ours in two; keys it has not reached
+        are left out, and so are keys it passed that the store does not hold (then their HEAD
+        says so, with their name)."""
+        found: dict[tuple[str, str], int] = {}
+        by_bucket: dict[str, list[str]] = {}
+        for bucket, key in sizes:
+            by_bucket.setdefault(bucket, []).append(key)
+        for bucket, keys in by_bucket.items():
+            keys.sort()
+            wanted = set(keys)
+            # Character by character, as S3 prefixes are.
+            prefix = os.path.commonprefix(keys)  # noqa: RUF071
+            # Before the first key in S3's order: the key less its last character.
+            start_after = keys[0][:-1]
+            budget = 2 * len(keys) + 1000
+            token: str | None = None
+            listed = 0
+            while True:
+                try:
+                    page, token = await self._reader.list_sizes(bucket, prefix, start_after, token)
+                except StoreUnavailable:
+                    return found  # a HEAD each will tell
+                listed += len(page)
+                found.update(((bucket, key), size) for key, size in page if key in wanted)
+                if token is None or listed > budget or (page and page[-1][0] >= keys[-1]):
+                    break
+        return found
 
     async def _each(self, items: Sequence[T], work: Callable[[T], Awaitable[Any]]) -> list[Any]:
         """`work` on every item, by `self._concurrency` workers (not a task per item: 10,000
@@ -340,6 +384,11 @@ def _unsatisfiable(size: int) -> RangeNotSatisfiable:
 
 def _object_slices(layout: ZipLayout, first: int, last: int) -> Iterable[ObjectSlice]:
     return (piece for piece in layout.pieces(first, last) if isinstance(piece, ObjectSlice))
+
+
+def _key_of(piece: ObjectSlice) -> tuple[str, str]:
+    source: _Source = piece.entry.source  # type: ignore[assignment]
+    return source.bucket, source.key
 
 
 def _image_id(item: object) -> str:
