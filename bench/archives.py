@@ -252,7 +252,7 @@ def main() -> None:
         print(
             f"archive: {size / MIB:,.0f} MiB ({size:,} bytes, Content-Length "
             f"{headers['content-length']}) in {seconds:.1f} s = {rate:,.0f} MiB/s; first byte "
-            f"after {first_byte:.2f} s (HEAD of {len(objects):,} objects)"
+            f"after {first_byte:.2f} s ({len(objects):,} objects checked first)"
         )
         streaming = seconds - first_byte
         print(
