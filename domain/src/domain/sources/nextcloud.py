@@ -216,6 +216,7 @@ SPEC = SourceSpec(
                 checksums=("md5", "sha1", "sha256"),
                 paged_listing=True,
                 needs_credentials=False,
+                versions_known=True,
             ),
         ),
     ),

@@ -287,7 +287,11 @@ SPEC = SourceSpec(
                 "single-part ETags"
             ),
             capabilities=Capabilities(
-                sizes_known=True, checksums=("md5",), paged_listing=True, needs_credentials=False
+                sizes_known=True,
+                checksums=("md5",),
+                paged_listing=True,
+                needs_credentials=False,
+                versions_known=True,
             ),
         ),
     ),

@@ -50,6 +50,10 @@ class Capabilities:
     paged_listing: bool
     # Works only with credentials set in the worker's environment.
     needs_credentials: bool
+    # The listing gives each file an opaque version (an ETag, a Dropbox rev), which with the
+    # size finds a file unchanged on a re-import or sync when no listed checksum can: stored as
+    # declared, never checked against the bytes (`SourceFile.version`).
+    versions_known: bool = False
 
 
 @dataclass(frozen=True)

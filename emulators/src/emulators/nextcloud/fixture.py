@@ -18,7 +18,8 @@ The spec grammar is the Dropbox emulator's, restricted to what a share has, plus
 Tokens are 15 letters and digits hashed from the seed and the share's name, file ids numbers
 hashed from the item's path (Nextcloud's and ownCloud's `oc:fileid`; oCIS's look otherwise and
 are made so when served), so both stay the same in a changed fixture,
-ETags hashes of the file's id and the fixture's `generation` (bump it to "change" every file).
+ETags hashes of the file's id, of what its bytes are made of (so new content gets a new ETag,
+as on a server) and of the fixture's `generation` (bump it to "change" every file).
 Names may not contain `/`; a folder's children are listed in name order, as Nextcloud does.
 """
 
@@ -132,7 +133,9 @@ class NextcloudFixture:
         return f"{base_url.rstrip('/')}/s/{self.share(name).token}"
 
     def etag(self, item: ShareItem) -> str:
-        return hashlib.md5(f"{item.id}:{self.generation}".encode()).hexdigest()[:13]
+        # What the bytes are made of is in it: a server gives a file a new ETag with new content.
+        made_of = f"{item.id}:{item.size}:{item.mime_type}:{item.content_magic}:{self.generation}"
+        return hashlib.md5(made_of.encode()).hexdigest()[:13]
 
     def checksum(self, item: ShareItem, kind: str) -> str:
         return self.content.checksum(item, kind.lower())  # type: ignore[arg-type]

@@ -219,6 +219,7 @@ def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:
         if downloadable
         else {},
         resource_key=link.encode(),
+        version=entry.get("rev") if isinstance(entry.get("rev"), str) else None,
         not_downloadable=None
         if downloadable
         else "a Dropbox cloud document (not downloadable as a file)",

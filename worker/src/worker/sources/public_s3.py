@@ -18,7 +18,10 @@ Records:
   an object key of our store) and `resource_key` the object's key, exactly;
 - `checksums` is `{"md5": <ETag>}` when the ETag is an MD5 (a single-part upload); a multipart
   ETag (`<hex>-<parts>`) or another server's opaque one gives none, and the file is checked by
-  size only.
+  size only;
+- `version` is the ETag, whatever its kind: an object's ETag changes whenever it is written
+  again, so with the size it finds an object unchanged on a re-import or sync, multipart ones
+  included. It is not checked against the bytes.
 
 Amazon: requests go to `<bucket>.s3[.<region>].amazonaws.com` (path style when the bucket
 name has dots, which TLS's wildcard certificate does not cover); a bucket in another region
@@ -99,8 +102,9 @@ _MESSAGES = {
 }
 _TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"}
 NOTES = (
-    "Objects uploaded in parts (their ETag is not an MD5) are checked by size only, and every "
-    "re-import or sync transfers them again: S3 lists no checksum of their bytes."
+    "Objects uploaded in parts (their ETag is not an MD5) are checked by size only: S3 lists no "
+    "checksum of their bytes. A re-import or sync finds every object unchanged by its size "
+    "and ETag."
 )
 
 
@@ -356,6 +360,7 @@ def _to_source_file(bucket: PublicS3Folder, item: ListedObject, name: str) -> So
         size=item.size,
         checksums={MD5: md5} if md5 else {},
         resource_key=item.key,
+        version=item.etag or None,
     )
 
 

@@ -16,7 +16,10 @@ How the pipeline's records carry a share's folders and files:
   the import's (`ImportLink`), never copied into a file's row.
 - `SourceFile.checksums` are the server's `oc:checksums` of the kinds a hasher is registered for
   (MD5, SHA-1, SHA-256), when it has them: the transfer is checked against them and a re-import
-  finds the file unchanged by them.
+  finds the file unchanged by them;
+- `SourceFile.version` is the file's ETag (`d:getetag`), which the server changes with the
+  file's content: with the size, it finds a file without checksums unchanged on a re-import
+  or sync. It vouches for nothing about the bytes, and no transfer is checked against it.
 """
 
 from domain.sources.nextcloud import NextcloudSettings

@@ -68,9 +68,9 @@ class NextcloudConnector(BoundToLink):
 
     notes: str | None = (
         "Imported through the server's public WebDAV share. Files the server holds checksums "
-        "for (MD5, SHA-1 or SHA-256, as desktop clients upload them) are checked against them "
-        "and recognised as unchanged on a re-import or sync; the others are checked against "
-        "their size only and downloaded again by each re-import or sync."
+        "for (MD5, SHA-1 or SHA-256, as desktop clients upload them) are checked against them; "
+        "the others are checked against their size only. A re-import or sync finds a file "
+        "unchanged by its checksum, or else by its size and the server's ETag of it."
     )
 
     def __init__(
@@ -405,6 +405,7 @@ def _to_source_file(share: BoundShare, entry: DavEntry, path: str) -> SourceFile
         size=entry.size,
         checksums=entry.checksums,
         resource_key=path,
+        version=entry.etag,
     )
 
 
