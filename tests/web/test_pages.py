@@ -137,6 +137,28 @@ async def test_an_empty_link_is_refused_naming_the_sources_the_api_lists(
     assert "Paste the link of a Google Drive or Dropbox folder." in response.text
 
 
+async def test_the_pages_name_every_source_the_api_lists(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    four = [
+        *SOURCES["items"],
+        {"name": "public_s3", "display_name": "Public S3 bucket", "accepts_password": False},
+        {"name": "nextcloud", "display_name": "Nextcloud / ownCloud", "accepts_password": True},
+    ]
+    empty = {"items": [], "next_cursor": None}
+    api_answers["GET /sources"] = lambda request: httpx.Response(200, json={"items": four})
+    api_answers["GET /imports"] = lambda request: httpx.Response(200, json=empty)
+    api_answers["GET /images"] = lambda request: httpx.Response(200, json=empty)
+    named = "Google Drive, Dropbox, Public S3 bucket or Nextcloud / ownCloud folder"
+
+    home = await client.get("/")
+    assert f"Paste the link of a {named} that anyone" in home.text
+    assert f"Copies every image of a {named} into object storage." in home.text  # the footer
+    images = await client.get("/images")
+    assert f"Import a {named}: its images show up here" in images.text
+    assert "Google Drive or Dropbox" not in home.text + images.text
+
+
 async def test_a_plain_form_post_redirects_to_the_import(
     client: AsyncTestClient[Any], api_answers: dict[str, Handler]
 ) -> None:
