@@ -18,7 +18,8 @@ from tests.helpers import all_images, wait_for_import
 
 # Pages of 50 keys, so a folder is read over several continuation tokens; the test S3 server
 # is on loopback, which the address policy refuses unless it is named.
-WORKER_ENV = {"LISTING_PAGE_SIZE": "50", "PUBLIC_S3_ALLOWED_NETWORKS": "127.0.0.0/8"}
+ALLOWED = "127.0.0.0/8"
+WORKER_ENV = {"LISTING_PAGE_SIZE": "50", "PUBLIC_S3_ALLOWED_NETWORKS": ALLOWED}
 API_SETTINGS = {"sync_min_interval_seconds": 1}
 PHOTOS = 120
 NESTED = 7
@@ -68,6 +69,15 @@ def bucket(s3_server: S3Server) -> Iterator[Bucket]:
     fixture = DriveFixture(bucket_spec())
     seed_public_bucket(s3_server.client(), name, fixture, multipart={BIG})
     yield Bucket(name, fixture, s3_server)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def api_allows_the_bucket() -> Iterator[None]:
+    # The in-process API resolves the bucket's host too, reading the source's settings from
+    # the environment, as in production.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PUBLIC_S3_ALLOWED_NETWORKS", ALLOWED)
+        yield
 
 
 def key_of(image: dict[str, Any]) -> str:

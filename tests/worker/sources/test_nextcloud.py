@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.address_policy import parse_networks
 from domain.sources.nextcloud import NextcloudShare
-from domain.webhooks.address_policy import parse_networks
 from emulators.nextcloud import FaultRule, NextcloudEmulatorServer, NextcloudFixture
 from worker.pacing import NoPacing
 from worker.sources.base import FolderUnavailable, ImportLink, TransientSourceError

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, Self
 
 import httpx
+from aiohttp.abc import AbstractResolver
 
 # The records connectors list (defined with the registry's locators, which the API reads too).
 from domain.sources.records import FolderPage, FolderRef, ImportLink, SourceFile
@@ -110,3 +111,7 @@ class ConnectorDeps:
     # The shared pace of one source: `pacer(bucket_name, credential)`.
     pacer: Callable[[str, str | None], Pacer]
     page_size: int
+    # A client built as `http` is, resolving names with the resolver the callable makes and
+    # following no redirect: for a source whose links name any host, whose addresses the
+    # resolver checks (`worker.sources.addresses.guarded_client`). Closed with `http`.
+    client_with_resolver: Callable[[Callable[[], AbstractResolver]], httpx.AsyncClient]

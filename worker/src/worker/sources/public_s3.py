@@ -27,7 +27,8 @@ Amazon: requests go to `<bucket>.s3[.<region>].amazonaws.com` (path style when t
 name has dots, which TLS's wildcard certificate does not cover); a bucket in another region
 than the link said answers 301 `PermanentRedirect` (or 307 while its DNS settles, or 400) with
 `x-amz-bucket-region`, and the request is sent again to that region, which is remembered. Any
-other redirect is an error: the client follows none (see `public_s3_addresses`).
+other redirect is an error: the client follows none (see `worker.sources.addresses`, which
+also keeps the worker to addresses the address policy allows).
 """
 
 import hashlib
@@ -40,10 +41,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from domain.sources.public_s3 import PublicS3Folder, PublicS3Settings
+from domain.address_policy import IPNetwork
+from domain.sources.public_s3 import ALLOWED_NETWORKS_SETTING, PublicS3Folder, PublicS3Settings
 from domain.sources.records import MD5
-from domain.webhooks.address_policy import IPNetwork, parse_networks
 from worker.http_client import retry_after_seconds
+from worker.sources.addresses import RefusedHost, check_host, guarded_client, literal_refusal
 from worker.sources.base import (
     BoundToLink,
     ConnectorDeps,
@@ -60,13 +62,6 @@ from worker.sources.base import (
 )
 from worker.sources.http import hold_off_if_rate_limited, open_download, send_paced
 from worker.sources.media_types import image_type_by_extension
-from worker.sources.public_s3_addresses import (
-    RefusedHost,
-    check_host,
-    connect_timeout,
-    guarded_client,
-    literal_refusal,
-)
 from worker.sources.public_s3_xml import (
     ListedObject,
     ListPage,
@@ -140,7 +135,12 @@ class PublicS3Connector(BoundToLink):
         parts = urlsplit(self._bucket_url(bucket))
         host = parts.hostname or ""
         try:
-            await check_host(host, parts.port or 443, self._allowed)
+            await check_host(
+                host,
+                parts.port or (443 if parts.scheme == "https" else 80),
+                self._allowed,
+                setting=ALLOWED_NETWORKS_SETTING,
+            )
         except RefusedHost as exc:
             raise FolderUnavailable(exc.reason) from exc
         except OSError as exc:
@@ -242,8 +242,9 @@ class PublicS3Connector(BoundToLink):
             raise PermanentSourceError("no public bucket was recorded with this import")
         bucket = self._link.locator
         host = urlsplit(bucket.endpoint).hostname or ""
-        if (message := literal_refusal(host, self._allowed)) is not None:
-            raise FolderUnavailable(message)
+        refusal = literal_refusal(host, self._allowed, setting=ALLOWED_NETWORKS_SETTING)
+        if refusal is not None:
+            raise FolderUnavailable(refusal)
         return bucket
 
     def _prefix(self, bucket: PublicS3Folder, folder: FolderRef) -> str:
@@ -365,9 +366,9 @@ def _to_source_file(bucket: PublicS3Folder, item: ListedObject, name: str) -> So
 
 
 def build_connector(settings: PublicS3Settings, deps: ConnectorDeps) -> SourceConnector:
-    allowed = parse_networks(settings.allowed_networks)
+    allowed = settings.networks()
     return PublicS3Connector(
-        guarded_client(allowed, connect_timeout(deps.http.timeout)),
+        guarded_client(deps, allowed, setting=ALLOWED_NETWORKS_SETTING),
         pacer_for=lambda host: deps.pacer("public_s3", host),
         page_size=deps.page_size,
         allowed_networks=allowed,

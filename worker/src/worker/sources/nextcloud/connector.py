@@ -11,9 +11,10 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from domain.sources.nextcloud import NextcloudShare
-from domain.webhooks.address_policy import IPNetwork
+from domain.address_policy import IPNetwork
+from domain.sources.nextcloud import ALLOWED_NETWORKS_SETTING, NextcloudShare
 from worker.http_client import retry_after_seconds
+from worker.sources.addresses import RefusedHost, check_host, literal_refusal
 from worker.sources.base import (
     BoundToLink,
     FolderPage,
@@ -27,7 +28,6 @@ from worker.sources.base import (
 )
 from worker.sources.http import body_chunks, hold_off_if_rate_limited, send_paced
 from worker.sources.media_types import image_type_by_extension
-from worker.sources.nextcloud.addresses import AddressGuard, RefusedAddress
 from worker.sources.nextcloud.multistatus import (
     PROPFIND_BODY,
     DavEntry,
@@ -85,7 +85,7 @@ class NextcloudConnector(BoundToLink):
         self._http = http
         self._pacer_for = pacer_for
         self._pacers: dict[str, Pacer] = {}
-        self._guard = AddressGuard(allowed_networks)
+        self._allowed = tuple(allowed_networks)
         self._page_size = page_size
         # The WebDAV shape each server answered in, by its base URL: found once per process.
         self._shapes: dict[str, DavShape] = {}
@@ -93,6 +93,18 @@ class NextcloudConnector(BoundToLink):
 
     async def check_folder(self, folder: FolderRef) -> None:
         share = self._share()
+        parts = urlsplit(share.origin)
+        try:
+            await check_host(
+                parts.hostname or "",
+                parts.port or (443 if parts.scheme == "https" else 80),
+                self._allowed,
+                setting=ALLOWED_NETWORKS_SETTING,
+            )
+        except RefusedHost as exc:
+            raise FolderUnavailable(exc.reason) from exc
+        except OSError as exc:
+            raise TransientSourceError(f"{_host(share)} does not resolve: {exc}") from exc
         try:
             entry = await self._discover(share)
         except FolderUnavailable:
@@ -291,13 +303,15 @@ class NextcloudConnector(BoundToLink):
         target = dav_path(share.root, path)
         if folder and not target.endswith("/"):
             target += "/"
-        url = share.origin + target
-        try:
-            return await self._guard.pinned(
-                self._http, method, url, headers=headers, content=content
-            )
-        except RefusedAddress as exc:
-            raise FolderUnavailable(str(exc)) from exc
+        # The client's resolver checks a name's addresses at each connection; an address
+        # literal never reaches a resolver, so it is judged here.
+        host = urlsplit(share.origin).hostname or ""
+        refusal = literal_refusal(host, self._allowed, setting=ALLOWED_NETWORKS_SETTING)
+        if refusal is not None:
+            raise FolderUnavailable(refusal)
+        return self._http.build_request(
+            method, share.origin + target, headers=headers, content=content
+        )
 
     async def _send(
         self, share: BoundShare, request: httpx.Request, *, stream: bool = False
