@@ -84,3 +84,52 @@ async def test_a_file_is_unchanged_when_its_size_and_a_checksum_both_sides_have_
     recorded = {row["source_file_id"]: row["checksums"] for row in await cur.fetchall()}
     assert recorded["by-block-hash"] == {"dropbox_content_hash": BLOCKS}  # stored lowercase
     assert recorded["unknown-kind"] == {"sha1": "2" * 40}
+
+
+async def test_a_file_no_checksum_vouches_for_is_unchanged_by_its_size_and_version(
+    conn: psycopg.AsyncConnection[DictRow],
+) -> None:
+    earlier = await new_import(conn, status="completed")
+    # Stored with the ETag its source declared when it was listed (none for "unversioned").
+    for file_id in ["same", "new-etag", "resized", "not-listed", "unversioned"]:
+        await conn.execute(
+            """INSERT INTO images (source, source_file_id, import_id, name, mime_type, size,
+                                   checksums, storage_key, storage_path, source_version)
+               VALUES ('dropbox', %s, %s, 'a.jpg', 'image/jpeg', 10, %s, %s, %s, %s)""",
+            (
+                file_id,
+                earlier,
+                Jsonb({"md5": MD5}),
+                file_id,
+                f"s3://images/{file_id}",
+                None if file_id == "unversioned" else '"etag-1"',
+            ),
+        )
+    listed = {
+        "same": (10, '"etag-1"'),
+        "new-etag": (10, '"etag-2"'),
+        "resized": (11, '"etag-1"'),
+        "not-listed": (10, None),
+        "unversioned": (10, '"etag-1"'),
+    }
+    files = [
+        SourceFile(file_id, "a.jpg", "image/jpeg", size=size, version=version)
+        for file_id, (size, version) in listed.items()
+    ]
+    later = await new_import(conn)
+
+    added = await listing.add_files(conn, later, "dropbox", files, [None] * len(files))
+
+    assert added.unchanged == 1
+    assert sorted(file_id for file_id, _ in added.to_transfer) == [
+        "new-etag",
+        "not-listed",
+        "resized",
+        "unversioned",
+    ]
+    cur = await conn.execute(
+        "SELECT source_file_id, source_version FROM import_files WHERE import_id = %s", (later,)
+    )
+    recorded = {row["source_file_id"]: row["source_version"] for row in await cur.fetchall()}
+    assert recorded["new-etag"] == '"etag-2"'  # as declared, kept for the image it becomes
+    assert recorded["not-listed"] is None
