@@ -312,6 +312,9 @@ class _Builder:
         item.mime_type = str(spec.get("mime_type") or guess_mime_type(name))
         magic = spec.get("content_magic")
         item.content_magic = None if magic is None else ("" if magic == "none" else str(magic))
+        # What the bytes are made of is in the rev: new content is a new revision, as on Dropbox.
+        made_of = _digest("rev", self.seed, item.id, item.size, item.mime_type, item.content_magic)
+        item.rev = made_of.hex()[:12]
         if item.is_image and item.size:
             item.width = 640 + numbers[6] * 4
             item.height = 480 + numbers[7] * 3
