@@ -100,6 +100,7 @@ async def test_a_public_bucket_folder_imports_byte_exact_with_its_subfolders(
         "failed": 0,
         "removed": 0,
         "settled": len(expected) + 1,
+        "waiting_for_quota": 0,
     }
     images = await all_images(api, import_id=import_id, limit=500)
     host = bucket.s3.endpoint_url.split("://", 1)[1]
@@ -166,6 +167,7 @@ async def test_a_sync_of_a_prefix_moves_new_and_changed_objects_and_marks_the_go
         "failed": 0,
         "removed": 1,
         "settled": 3,
+        "waiting_for_quota": 0,
     }
     assert second["bytes_imported"] == len(changed) + len(new)
     images = {
