@@ -34,10 +34,16 @@ NEWMAN = CURL_DIR / "node_modules" / ".bin" / "newman"
 # The API (tests/conftest.py: api_url) expects the token, and takes more than the default 30
 # changes a minute from the scripts and the collection; the limit itself is tested in
 # tests/api/test_security.py.
+OPS_TOKEN = "curl-ops-token"
 # The public bucket is on the test S3 server, on loopback: both the API (which resolves a
 # bucket's host when the import is asked for) and the worker must be let reach it.
 BUCKET_NETWORKS = {"PUBLIC_S3_ALLOWED_NETWORKS": "127.0.0.0/8"}
-API_ENV = {"API_TOKEN": API_TOKEN, "START_RATE_LIMIT_PER_MINUTE": "600", **BUCKET_NETWORKS}
+API_ENV = {
+    "API_TOKEN": API_TOKEN,
+    "OPS_TOKEN": OPS_TOKEN,
+    "START_RATE_LIMIT_PER_MINUTE": "600",
+    **BUCKET_NETWORKS,
+}
 WORKER_ENV = BUCKET_NETWORKS
 
 
@@ -401,6 +407,7 @@ def test_newman_runs_the_collection_against_the_stack(
     variables = {
         "baseUrl": api_url,
         "apiToken": API_TOKEN,
+        "opsToken": OPS_TOKEN,
         "folderLink": stack.drive.fixture.link("postman"),
         "cancelFolderLink": stack.drive.fixture.link("postman to cancel"),
         "dropboxLink": dropbox.fixture.link("legacy"),
@@ -422,7 +429,9 @@ def test_newman_runs_the_collection_against_the_stack(
     every_request = requests_of(json.loads(COLLECTION.read_text())["item"])
     assert executed == {item["name"] for item in every_request}
     assert run_report["stats"]["assertions"]["total"] >= 50
-    # Every request carried the token.
+    # Every request carried its token: the operators' token on the operators' routes.
     for execution in run_report["executions"]:
         headers = {h["key"].lower(): h["value"] for h in execution["request"]["header"]}
-        assert headers.get("authorization") == f"Bearer {API_TOKEN}", execution["item"]["name"]
+        ops = execution["request"]["url"]["path"][0] == "ops"
+        token = OPS_TOKEN if ops else API_TOKEN
+        assert headers.get("authorization") == f"Bearer {token}", execution["item"]["name"]

@@ -107,10 +107,10 @@ def test_the_registry_gives_bucket_links_to_this_source_and_leaves_others_alone(
         "google_drive"
     )
     # A plain link to a host nobody named is not guessed to be a bucket: a Nextcloud share
-    # (which looks like bucket `s`) is the share's, any other no source's.
+    # looks like bucket `s`, and is the Nextcloud source's.
     assert registry.detect("https://cloud.example.org/s/abcdef")[0].name == "nextcloud"
     with pytest.raises(InvalidLink, match="not a folder link"):
-        registry.detect("https://cloud.example.org/photos/2024/")
+        registry.detect("https://cloud.example.org/a-bucket/photos/")
 
 
 def test_a_host_listed_in_public_s3_endpoints_takes_plain_links(
