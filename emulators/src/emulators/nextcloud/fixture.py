@@ -49,8 +49,8 @@ def _digest(*parts: object) -> bytes:
 @dataclass(slots=True, eq=False)
 class ShareItem:
     """One file or folder as the server serves it. The attribute names the shared content
-    generator reads (`id`, `size`, `mime_type`, `content_magic`, `width`, `height`) match the
-    other emulators' items, so all make bytes the same way."""
+    generator reads (`id`, `size`, `mime_type`, `content_magic`, `width`, `height`, `body`)
+    match the other emulators' items, so all make bytes the same way."""
 
     id: str
     file_id: int
@@ -65,6 +65,8 @@ class ShareItem:
     height: int = 0
     checksum_kinds: tuple[str, ...] = ()
     modified: int = 0
+    # A real image's bytes (see emulators.common.pictures); None: synthetic bytes.
+    body: bytes | None = None
     children: list[ShareItem] = field(default_factory=list)
 
     @property
