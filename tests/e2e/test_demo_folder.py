@@ -43,8 +43,11 @@ async def test_the_demo_folder_imports_with_thumbnails_dimensions_and_dates(
     fixture = stack.drive.fixture
     import_id = await start_import(api, fixture.link(SAMPLE_ROOT))
     result = await wait_for_import(api, import_id, timeout=180)
-    assert result["status"] == "completed", result
-    assert result["counts"]["failed"] == 0
+    # One awkward case fails for good, as on Drive: the file flagged as abusive, which Drive
+    # serves to no one who does not acknowledge the risk.
+    assert result["status"] == "completed_with_errors", result
+    failures = (await api.get(f"/imports/{import_id}/failures")).json()["items"]
+    assert [failure["name"] for failure in failures] == ["flagged.jpg"]
 
     images = await all_images(api, import_id=import_id)
     wait_for_derivatives(stack, [image["id"] for image in images])
