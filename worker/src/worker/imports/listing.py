@@ -35,9 +35,8 @@ MAX_STARTS_PER_PASS = 100
 async def start_import(services: Services, import_id: str) -> None:
     """When the import's turn has come under MAX_ACTIVE_IMPORTS (first in line, a slot free),
     check its root folder can be listed (learning its name), start it and queue its first
-    page. Otherwise it waits
-    in line, queued, and this job ends: `queue_imports_in_turn` queues its start again when
-    the import ahead of it starts or a running one ends."""
+    page. Otherwise it waits in line, queued, and this job ends: `queue_imports_in_turn`
+    queues its start again when the import ahead of it starts or a running one ends."""
     cap = services.settings.max_active_imports
     async with services.pool.connection() as conn, conn.transaction():
         row = await import_rows.get_import_to_run(conn, import_id)
