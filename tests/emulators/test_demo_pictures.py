@@ -1,5 +1,5 @@
-"""The demo folders hold real photos: every image of the Drive and Dropbox samples decodes with
-Pillow and carries the EXIF its fixture states, duplicates are the same bytes, and fixtures
+"""The demo folders hold real photos: every image of the Drive, Dropbox and Nextcloud samples
+decodes with Pillow and carries the EXIF its fixture states, duplicates are the same bytes, and fixtures
 without pictures keep their cheap synthetic bytes."""
 
 import hashlib
@@ -15,6 +15,8 @@ from emulators.dropbox.cli import sample_spec as dropbox_sample_spec
 from emulators.dropbox.fixture import DropboxFixture
 from emulators.google_drive import DriveFixture
 from emulators.google_drive.samples import BEACH, SAMPLE_ROOT, SUNSET
+from emulators.nextcloud.cli import sample_spec as nextcloud_sample_spec
+from emulators.nextcloud.fixture import NextcloudFixture
 
 _ORIENTATION, _MAKE, _MODEL = 0x0112, 0x010F, 0x0110
 _EXIF_IFD, _DATE_TIME_ORIGINAL = 0x8769, 0x9003
@@ -115,6 +117,18 @@ def test_the_dropbox_demo_holds_real_photos_with_their_exif_and_a_duplicate() ->
     assert files["/beach.jpg"] == files["/2024 Winter/beach (copy).jpg"]
     old = fixture.expected_images("Old share")
     assert all(decoded(file.read()).format == "JPEG" for file in old)
+
+
+def test_the_nextcloud_demo_share_holds_real_photos() -> None:
+    fixture = NextcloudFixture(nextcloud_sample_spec())
+    items = fixture.expected_images("Holiday photos")
+    formats = Counter(decoded(fixture.read_bytes(item)).format for item in items)
+    assert set(formats) == {"JPEG", "PNG", "GIF"}
+    fete = fixture.share("Holiday photos").find("/Fête à Noël 🎄.jpg")
+    assert fete is not None
+    exif = decoded(fixture.read_bytes(fete)).getexif()
+    assert exif[_ORIENTATION] == 6
+    assert exif.get_ifd(_EXIF_IFD)[_DATE_TIME_ORIGINAL] == "2023:12:24 19:03:44"
 
 
 def test_a_bulk_folder_keeps_synthetic_bytes_of_its_stated_sizes() -> None:
