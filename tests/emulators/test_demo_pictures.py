@@ -1,6 +1,6 @@
 """The demo folders hold real photos: every image of the Drive, Dropbox and Nextcloud samples
-decodes with Pillow and carries the EXIF its fixture states, duplicates are the same bytes, and fixtures
-without pictures keep their cheap synthetic bytes."""
+decodes with Pillow and carries the EXIF its fixture states, duplicates are the same bytes,
+and fixtures without pictures keep their cheap synthetic bytes."""
 
 import hashlib
 import io
