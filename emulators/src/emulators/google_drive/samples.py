@@ -153,7 +153,6 @@ def sample_spec(extra_files: int = 0, seed: int = 0) -> dict[str, Any]:
             {"name": "Ελληνικά.gif", "picture": {"frames": 3}},
             {"name": "\"quotes\" & 'apostrophes'.jpg", "picture": True},
             {"name": "beach (1).jpg", "picture": BEACH},  # a third copy, under another name
-            {"name": "empty.jpg", "size": 0},
             {"name": "deleted.jpg", "picture": True, "trashed": True},
             {"name": "flagged.jpg", "picture": True, "abusive": True},
             {"name": "README.txt", "size": 1_200},
