@@ -90,7 +90,8 @@ async def wait_for_thumbnails(api_url: str, import_id: str) -> None:
     sys.exit(f"import {import_id} and its thumbnails did not finish in {IMPORT_SECONDS:.0f} s")
 
 
-async def screenshot(page: Page, url: str, name: str) -> None:
+async def screenshot(page: Page, url: str, name: str, *, down_to: str | None = None) -> None:
+    """The page as the window shows it; with `down_to`, only as far as that element's bottom."""
     await page.goto(url)
     await page.wait_for_load_state("networkidle")
     # Every thumbnail on screen has loaded (lazy ones below the fold need not).
@@ -98,7 +99,13 @@ async def screenshot(page: Page, url: str, name: str) -> None:
         "[...document.images].filter(i => i.getBoundingClientRect().top < innerHeight)"
         ".every(i => i.complete)"
     )
-    await page.screenshot(path=DOCS / name)
+    clip = None
+    if down_to is not None:
+        box = await page.locator(down_to).bounding_box()
+        assert box is not None, f"{down_to} is not on {url}"
+        height = min(VIEWPORT["height"], box["y"] + box["height"] + 24)
+        clip = {"x": 0, "y": 0, "width": VIEWPORT["width"], "height": height}
+    await page.screenshot(path=DOCS / name, clip=clip)
     print(f"saved docs/{name}")
 
 
@@ -115,7 +122,7 @@ async def take(web_url: str, api_url: str, link: str) -> None:
             await wait_for_thumbnails(api_url, import_id)
             await screenshot(page, f"{web_url}/imports/{import_id}", "import-page.png")
             await screenshot(page, f"{web_url}/images", "gallery.png")
-            await screenshot(page, f"{web_url}/imports", "imports.png")
+            await screenshot(page, f"{web_url}/imports", "imports.png", down_to="#imports")
         finally:
             await browser.close()
 
