@@ -31,12 +31,10 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pillow_heif
-from PIL import Image, ImageDraw
-
-pillow_heif.register_heif_opener()
+if TYPE_CHECKING:
+    from PIL import Image
 
 DEFAULT_WIDTH = 480
 DEFAULT_HEIGHT = 360
@@ -64,16 +62,16 @@ _FORMATS: dict[str, tuple[str, bool]] = {
     "image/gif": ("GIF", False),
     "image/bmp": ("BMP", False),
 }
-# EXIF Orientation → the transposition that stores an upright picture so that a viewer
-# applying the tag (as ImageOps.exif_transpose does) shows it upright again.
-_STORED_TURNED: dict[int, Image.Transpose] = {
-    2: Image.Transpose.FLIP_LEFT_RIGHT,
-    3: Image.Transpose.ROTATE_180,
-    4: Image.Transpose.FLIP_TOP_BOTTOM,
-    5: Image.Transpose.TRANSPOSE,
-    6: Image.Transpose.ROTATE_90,
-    7: Image.Transpose.TRANSVERSE,
-    8: Image.Transpose.ROTATE_270,
+# EXIF Orientation → the transposition (Pillow's Image.Transpose) that stores an upright
+# picture so that a viewer applying the tag (as ImageOps.exif_transpose does) shows it upright.
+_STORED_TURNED = {
+    2: "FLIP_LEFT_RIGHT",
+    3: "ROTATE_180",
+    4: "FLIP_TOP_BOTTOM",
+    5: "TRANSPOSE",
+    6: "ROTATE_90",
+    7: "TRANSVERSE",
+    8: "ROTATE_270",
 }
 _ORIENTATION, _MAKE, _MODEL = 0x0112, 0x010F, 0x0110
 _EXIF_IFD, _DATE_TIME_ORIGINAL = 0x8769, 0x9003
@@ -147,6 +145,12 @@ def picture_from_spec(spec: Any, *, mime_type: str, default_seed: int, index: in
 @functools.lru_cache(maxsize=1024)
 def render(picture: Picture) -> bytes:
     """The picture's encoded bytes (cached: a duplicate costs nothing)."""
+    # Pillow and libheif load when a fixture draws its first picture, not with the emulators:
+    # a benchmark's fixture of synthetic bytes does not pay for them.
+    import pillow_heif
+    from PIL import Image
+
+    pillow_heif.register_heif_opener()
     pillow_format, _ = _FORMATS[picture.mime_type]
     frames = [
         _landscape(picture.width, picture.height, picture.seed, frame)
@@ -154,10 +158,10 @@ def render(picture: Picture) -> bytes:
     ]
     turn = _STORED_TURNED.get(picture.orientation)
     if turn is not None:
-        frames = [frame.transpose(turn) for frame in frames]
+        frames = [frame.transpose(Image.Transpose[turn]) for frame in frames]
     options: dict[str, Any] = {}
     if picture.has_exif:
-        options["exif"] = _exif(picture)
+        options["exif"] = _exif(picture, Image.Exif())
     if pillow_format in {"JPEG", "WEBP", "HEIF"}:
         options["quality"] = 82
     if pillow_format == "GIF":
@@ -169,8 +173,7 @@ def render(picture: Picture) -> bytes:
     return body.getvalue()
 
 
-def _exif(picture: Picture) -> bytes:
-    exif = Image.Exif()
+def _exif(picture: Picture, exif: Image.Exif) -> bytes:
     exif[_ORIENTATION] = picture.orientation
     if picture.camera is not None:
         exif[_MAKE], exif[_MODEL] = picture.camera
@@ -184,6 +187,8 @@ def _exif(picture: Picture) -> bytes:
 def _landscape(width: int, height: int, seed: int, frame: int) -> Image.Image:
     """A sky, a sun and three ranges of hills, in colours drawn from `seed`; frames of an
     animation move the sun."""
+    from PIL import Image, ImageDraw
+
     numbers = random.Random(seed)
     hue = numbers.random()
     top, bottom = _colour(hue, 0.55, 0.55), _colour(hue + 0.08, 0.35, 0.92)
