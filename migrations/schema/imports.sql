@@ -93,16 +93,16 @@ CREATE OR REPLACE TRIGGER import_folders_final_once_cancelled
 
 
 CREATE OR REPLACE FUNCTION import_start(
-    import_id uuid, notes text, root_folder_id text, root_resource_key text
+    import_id uuid, notes text, root_folder_id text, root_resource_key text, folder_name text
 ) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 BEGIN
-    -- queued → running, with the root folder as the one pending listing; false if another
-    -- run of the start job got there first.
+    -- queued → running, with the root folder as the one pending listing and its name as the
+    -- source gave it (NULL: none); false if another run of the start job got there first.
     UPDATE imports SET status = 'running', started_at = now(), folders_pending = 1,
-                       notes = import_start.notes
+                       notes = import_start.notes, folder_name = import_start.folder_name
     WHERE id = import_start.import_id AND status = 'queued';
     IF NOT FOUND THEN
         RETURN false;

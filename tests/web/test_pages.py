@@ -369,3 +369,26 @@ async def test_failed_files_page_on_past_the_first_fifty(
     rows = await client.get(f"/imports/{IMPORT_ID}/failures", params={"cursor": "c2"})
     assert rows.text.count("<tr") == 1
     assert "More failed files" not in rows.text
+
+
+async def test_imports_are_shown_by_their_folder_name_escaped_or_by_their_link_without_one(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    named = import_view("completed") | {"folder_name": "<b>Holiday</b> photos & more"}
+    unnamed = import_view("queued") | {"import_id": "0a0b0c0d-0000-4000-8000-000000000001"}
+    api_answers["GET /imports"] = lambda request: httpx.Response(
+        200, json={"items": [named, unnamed], "next_cursor": None}
+    )
+    listing = await client.get("/imports")
+    assert listing.status_code == 200
+    assert "<b>Holiday</b>" not in listing.text
+    assert "&lt;b&gt;Holiday&lt;/b&gt; photos &amp; more</a>" in listing.text
+    # The link stays beside the name; an import without a name (not started) shows its link.
+    assert listing.text.count("https://drive.google.com/drive/folders/1AbCdEfGhIjK") == 2
+
+    api_answers[f"GET /imports/{IMPORT_ID}"] = lambda request: httpx.Response(200, json=named)
+    page = await client.get(f"/imports/{IMPORT_ID}")
+    assert '<h1 data-testid="folder-name">&lt;b&gt;Holiday&lt;/b&gt; photos &amp; more</h1>' in (
+        page.text
+    )
+    assert "<title>&lt;b&gt;Holiday&lt;/b&gt; photos &amp; more: " in page.text

@@ -92,8 +92,10 @@ class SourceConnector(Protocol):
         """This connector, reading the folder of one import's link (a connector that reaches
         every folder and file by its ids alone may return itself)."""
 
-    async def check_folder(self, folder: FolderRef) -> None:
-        """Raise FolderUnavailable unless the folder exists and can be listed."""
+    async def check_folder(self, folder: FolderRef) -> str | None:
+        """Raise FolderUnavailable unless the folder exists and can be listed. Return the
+        folder's name as the source gives it (what people call the folder, shown beside the
+        import's link), or None when the source gives none."""
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         """One page of the folder's direct children; `next_page_token` is None on the last."""

@@ -130,7 +130,7 @@ class PublicS3Connector(BoundToLink):
             raise PermanentSourceError("no public bucket was recorded with this import")
         return super().for_link(link)
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         bucket = self._bound()
         parts = urlsplit(self._bucket_url(bucket))
         host = parts.hostname or ""
@@ -145,10 +145,14 @@ class PublicS3Connector(BoundToLink):
             raise FolderUnavailable(exc.reason) from exc
         except OSError as exc:
             raise FolderUnavailable(f"the bucket's host {host} does not resolve: {exc}") from exc
+        prefix = self._prefix(bucket, folder)
         try:
-            await self._list(bucket, self._prefix(bucket, folder), None, max_keys=1)
+            await self._list(bucket, prefix, None, max_keys=1)
         except PermanentSourceError as exc:
             raise FolderUnavailable(f"the bucket {bucket.bucket} cannot be listed: {exc}") from exc
+        # A bucket has no folder names but its keys' own: the prefix's last part, or the
+        # bucket's name for the whole bucket.
+        return prefix.rstrip("/").rsplit("/", 1)[-1] or bucket.bucket
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         bucket = self._bound()

@@ -91,7 +91,7 @@ class NextcloudConnector(BoundToLink):
         self._shapes: dict[str, DavShape] = {}
         self.spools = Spools(spool_dir)
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         share = self._share()
         parts = urlsplit(share.origin)
         try:
@@ -115,6 +115,7 @@ class NextcloudConnector(BoundToLink):
             raise FolderUnavailable(
                 "the link shares a single file, not a folder: share the folder and paste its link"
             )
+        return entry.display_name
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         share = self._share()
