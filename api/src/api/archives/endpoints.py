@@ -61,12 +61,15 @@ class ArchiveController(Controller):
         parsed_id = parse_id(import_id, "import")
         # Not the request's connection: none is held while the bytes stream.
         async with autocommit_connection(state.db_pool) as conn:
-            images = await repository.import_images(conn, parsed_id)
-        if images is None:
+            found = await repository.import_images(conn, parsed_id)
+        if found is None:
             raise NotFound(f"no import with id {import_id}")
+        folder_name, images = found
         _within_limit(len(images), state.settings)
         archives: Archives = state.archives
-        return await archives.respond(images, f"import-{parsed_id[:8]}", request.headers)
+        # Saved under the folder's name, as the source gives it, when it gives one.
+        name = folder_name or f"import-{parsed_id[:8]}"
+        return await archives.respond(images, name, request.headers)
 
     @post(
         "/archives",

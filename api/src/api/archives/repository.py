@@ -44,15 +44,18 @@ _IMAGES_BY_ID = f"""
 """  # noqa: S608 (constant text only)
 
 
-async def import_images(conn: Connection, import_id: str) -> list[ArchiveImage] | None:
-    """The images an import holds, by folder and name; None when there is no such import."""
+async def import_images(
+    conn: Connection, import_id: str
+) -> tuple[str | None, list[ArchiveImage]] | None:
+    """The import's folder name (None when the source gave none) and its images, by folder and
+    name; None when there is no such import."""
+    found = await conn.execute("SELECT folder_name FROM imports WHERE id = %s", (import_id,))
+    row = await found.fetchone()
+    if row is None:
+        return None
     cur = conn.cursor(row_factory=_AS_ARCHIVE_IMAGE)
     await cur.execute(_IMPORT_IMAGES, (import_id,))
-    rows = await cur.fetchall()
-    if rows:
-        return rows
-    found = await conn.execute("SELECT 1 FROM imports WHERE id = %s", (import_id,))
-    return [] if await found.fetchone() else None
+    return row["folder_name"], await cur.fetchall()
 
 
 async def images_by_id(conn: Connection, image_ids: list[str]) -> list[ArchiveImage]:
