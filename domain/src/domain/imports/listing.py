@@ -68,8 +68,10 @@ async def add_files(
     source: str,
     files: list[SourceFile],
     skip_reasons: list[str | None],
+    folder_id: str,
 ) -> AddedFiles:
-    """Record newly discovered files; a file seen before in this import is ignored. Files with a
+    """Record newly discovered files, found in `folder_id` (the images stored from them belong
+    to its album); a file seen before in this import is ignored. Files with a
     skip reason are settled as skipped, and files already stored with the same checksum and size
     as unchanged, at once. The import's `discovered` and `bytes_discovered` (the known sizes of
     the files to transfer) move in the same statement that locks its row, so the totals returned
@@ -81,7 +83,7 @@ async def add_files(
         """
         SELECT new_ids, new_states, new_sizes, new_reasons, discovered, bytes_discovered
         FROM import_add_files(%s, %s, %s::text[], %s::text[], %s::text[], %s::bigint[],
-                              %s::jsonb[], %s::text[], %s::text[])
+                              %s::jsonb[], %s::text[], %s::text[], %s)
         """,
         (
             import_id,
@@ -93,6 +95,7 @@ async def add_files(
             [json.dumps(normalized_checksums(f.checksums)) for f in files],
             [f.resource_key for f in files],
             skip_reasons,
+            folder_id,
         ),
     )
     row = await cur.fetchone()

@@ -91,8 +91,9 @@ class SourceConnector(Protocol):
         """This connector, reading the folder of one import's link (a connector that reaches
         every folder and file by its ids alone may return itself)."""
 
-    async def check_folder(self, folder: FolderRef) -> None:
-        """Raise FolderUnavailable unless the folder exists and can be listed."""
+    async def check_folder(self, folder: FolderRef) -> str | None:
+        """Raise FolderUnavailable unless the folder exists and can be listed; return its name
+        when the source gives it (its album is called so)."""
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         """One page of the folder's direct children; `next_page_token` is None on the last."""
