@@ -13,6 +13,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from api.db import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
+from api.albums.endpoints import AlbumController
 from api.images.endpoints import ImageController
 from api.images.limits import QueryClasses
 from api.imports.endpoints import ImportController
@@ -79,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             metrics,
             ImportController,
             ImageController,
+            AlbumController,
             SourceController,
             SyncController,
             WebhookController,

@@ -33,6 +33,7 @@ from web.auth.endpoints import SignInPages
 from web.formatting import FILTERS, GLOBALS
 from web.fragments import wants_fragment
 from web.health import healthz, readyz
+from web.albums.endpoints import AlbumPages
 from web.images.endpoints import ImagePages
 from web.imports.endpoints import ImportPages
 from web.ops.access import OperatorSignInRequired, operator_sign_in_required
@@ -201,6 +202,7 @@ def create_app(
             ImportPages,
             SyncPages,
             ImagePages,
+            AlbumPages,
             healthz,
             readyz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),
