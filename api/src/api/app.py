@@ -10,10 +10,10 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.albums.endpoints import AlbumController
 from api.db import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
-from api.albums.endpoints import AlbumController
 from api.images.endpoints import ImageController
 from api.images.limits import QueryClasses
 from api.imports.endpoints import ImportController

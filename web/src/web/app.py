@@ -27,13 +27,13 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_E
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
+from web.albums.endpoints import AlbumPages
 from web.api_client import ApiClient, ApiError, ApiUnavailable
 from web.auth import service as auth
 from web.auth.endpoints import SignInPages
 from web.formatting import FILTERS, GLOBALS
 from web.fragments import wants_fragment
 from web.health import healthz, readyz
-from web.albums.endpoints import AlbumPages
 from web.images.endpoints import ImagePages
 from web.imports.endpoints import ImportPages
 from web.ops.access import OperatorSignInRequired, operator_sign_in_required

@@ -65,7 +65,6 @@ class AlbumPages(Controller):
             return Template("_image_tiles.html", context=context)
         return Template("album.html", context=context)
 
-
     @get("/albums/{album_id:str}/folders")
     async def more_folders(
         self, api: NamedDependency[ApiClient], album_id: FromPath[str], cursor: FromQuery[str]

@@ -113,7 +113,9 @@ class GoogleDriveConnector:
             if item["id"] in resolved:
                 _add_shortcut(page, item, resolved[item["id"]])
             elif item.get("mimeType") == FOLDER_MIME_TYPE:
-                page.folders.append(FolderRef(item["id"], item.get("resourceKey"), item.get("name")))
+                page.folders.append(
+                    FolderRef(item["id"], item.get("resourceKey"), item.get("name"))
+                )
             else:
                 page.files.append(_to_source_file(item))
         return page
