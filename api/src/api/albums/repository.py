@@ -39,8 +39,8 @@ _AS_ALBUM_ROW = args_row(AlbumRow)
 _AS_IMAGE_ROW = args_row(ImageRow)
 _AS_CRUMB = args_row(Crumb)
 
-# An album's cover is its first image by name that has a thumbnail (images_album_name_idx, in
-# order, stops at it); its subalbums are counted through albums_parent_path_idx.
+# An album's cover is its first image by name that has a thumbnail (one step into
+# images_album_cover_idx); its subalbums are counted through albums_parent_path_idx.
 _ALBUM_COLUMNS = """
     SELECT a.id::text, a.source, a.source_folder_id, a.name, a.path, a.parent_id::text,
            a.image_count,
@@ -50,7 +50,7 @@ _ALBUM_COLUMNS = """
     FROM albums a
     LEFT JOIN LATERAL (
         SELECT i.id, i.storage_path, i.thumbnail_key FROM images i
-        WHERE i.album_id = a.id AND i.derivative_state = 'done' AND i.thumbnail_key IS NOT NULL
+        WHERE i.album_id = a.id AND i.thumbnail_key IS NOT NULL AND i.derivative_state = 'done'
         ORDER BY i.name, i.id
         LIMIT 1
     ) cover ON true
