@@ -48,15 +48,15 @@ def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
         conn.execute(_FILL, {"rows": ROWS, "small": SMALL_IMPORT_ROWS})
         # A few images a sync found gone from their source.
         conn.execute("UPDATE images SET removed_at = now() WHERE source_file_id LIKE 'f%777'")
-        # Two albums: the small import's images, and the rest.
+        # An album of the small import's images.
         conn.execute(
-            "INSERT INTO albums (source, source_folder_id, name, path) VALUES "
-            "('dropbox', 'small', 'Small', 'Small'), ('google_drive', 'big', 'Big', 'Big')"
+            "INSERT INTO albums (source, source_folder_id, name, path) "
+            "VALUES ('dropbox', 'small', 'Small', 'Small')"
         )
         conn.execute(
             "UPDATE images SET album_id = albums.id FROM albums WHERE albums.source = images.source"
         )
-        conn.execute("VACUUM ANALYZE images")
+        conn.execute("ANALYZE images")
         yield conn
 
 
