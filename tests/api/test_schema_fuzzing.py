@@ -39,6 +39,8 @@ ROUTES = [
     ("GET", "/sources"),
     ("GET", "/sources/detect"),
     ("GET", "/imports/{import_id}/thumbnails"),
+    ("GET", "/albums"),
+    ("GET", "/albums/{album_id}"),
     ("POST", "/syncs"),
     ("GET", "/syncs"),
     ("GET", "/syncs/{sync_id}"),
