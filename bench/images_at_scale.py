@@ -198,7 +198,8 @@ def main() -> None:
             processes = {"api": psutil.Process(api.pid), "postgres": postmaster(postgres.data_dir)}
             if ONLY != "albums":
                 image_listings(client, port, queries, processes)
-            with psycopg.connect(url) as conn:
+            # Autocommit: VACUUM runs outside a transaction.
+            with psycopg.connect(url, autocommit=True) as conn:
                 started = time.monotonic()
                 conn.execute(_THUMBNAILS)
                 conn.execute("VACUUM ANALYZE images")
