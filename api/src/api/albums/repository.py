@@ -1,6 +1,6 @@
 """SQL on albums as the catalogue serves them: lists in path order, one album with its trail of
 ancestors, and an album's images by name, each keyset-paginated and read from an index in its
-order (migrations/versions/0026_albums.sql, 0027_album_image_indexes.sql)."""
+order (migrations/versions/0028_albums.sql, 0029_album_image_indexes.sql)."""
 
 from dataclasses import dataclass
 from datetime import datetime

@@ -110,8 +110,7 @@ class DropboxConnector(BoundToLink):
         permissions = meta.get("link_permissions") or {}
         if permissions.get("allow_download") is False:
             raise FolderUnavailable("the owner of this Dropbox link has turned off downloads")
-        name = meta.get("name")
-        return name if isinstance(name, str) and name else None
+        return str(meta["name"]) if meta.get("name") else None
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         link = LinkRef.decode(self._link, folder.resource_key)
@@ -221,6 +220,7 @@ def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:
         if downloadable
         else {},
         resource_key=link.encode(),
+        version=entry.get("rev") if isinstance(entry.get("rev"), str) else None,
         not_downloadable=None
         if downloadable
         else "a Dropbox cloud document (not downloadable as a file)",

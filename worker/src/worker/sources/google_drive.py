@@ -90,8 +90,7 @@ class GoogleDriveConnector:
             )
         if meta.get("trashed"):
             raise FolderUnavailable("the folder is in the owner's trash")
-        name = meta.get("name")
-        return name if isinstance(name, str) and name else None
+        return str(meta["name"]) if meta.get("name") else None
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         params = {

@@ -3,7 +3,7 @@
 -- from an index in its order, not sorted out of all of them.
 --
 -- CONCURRENTLY, as in 0022: imports keep storing images while they are built.
--- depends: 0026_albums
+-- depends: 0028_albums
 
 -- GET /albums/{id}: an album's images by name, as a file manager shows a folder; keyset on
 -- (name, id).

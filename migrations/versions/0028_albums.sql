@@ -1,6 +1,6 @@
 -- Albums: every source folder an import listed, once in the catalogue, whichever import brought
 -- it (issue 25). Their functions and triggers are migrations/schema/albums.sql.
--- depends: 0025_job_import_index
+-- depends: 0027_import_folder_name
 
 -- One row per source folder, identified as the source identifies it (`source_folder_id`, the
 -- id its connector lists it by), so a folder renamed or moved at the source stays the same
@@ -41,4 +41,4 @@ ALTER TABLE images ADD COLUMN album_id uuid REFERENCES albums (id) ON DELETE SET
 
 -- import_add_files takes the folder the page was listed from (migrations/schema/imports.sql).
 DROP FUNCTION IF EXISTS import_add_files(uuid, text, text[], text[], text[], bigint[], jsonb[],
-                                         text[], text[]);
+                                         text[], text[], text[]);
