@@ -282,3 +282,45 @@ def test_a_large_archive_streams_in_bounded_memory(stack: Stack, api_server: Ser
     )
     # Holding the archive, or even one object per connection, would show as hundreds of MiB.
     assert grown < 48 * 2**20, f"the API grew by {grown / 2**20:.0f} MiB while streaming"
+
+
+async def test_an_albums_archive_holds_it_and_its_subalbums_in_their_folders(
+    api: ApiClient, stack: Stack
+) -> None:
+    files = [
+        ImageFile(f"album_{i}.jpg", "image/jpeg", _data(f"album{i}", 500 + i)) for i in range(3)
+    ]
+    import_id, ids = seed_images(stack, files)
+    with stack.db() as db:
+        (top,) = db.execute(
+            "INSERT INTO albums (source, source_folder_id, name, path)"
+            " VALUES ('google_drive', 'archive-top', 'Trip', 'Trip') RETURNING id::text"
+        ).fetchone()
+        (day,) = db.execute(
+            "INSERT INTO albums (source, source_folder_id, name, parent_id, path)"
+            " VALUES ('google_drive', 'archive-day', 'Day 1', %s, 'Trip/Day 1')"
+            " RETURNING id::text",
+            (top,),
+        ).fetchone()
+        db.execute("UPDATE images SET album_id = %s WHERE id = %s", (top, ids["album_0.jpg"]))
+        db.execute("UPDATE images SET album_id = %s WHERE id = %s", (day, ids["album_1.jpg"]))
+        db.execute("UPDATE images SET album_id = %s WHERE id = %s", (day, ids["album_2.jpg"]))
+
+    answer = await api.get(f"/albums/{top}/archive")
+    assert answer.status_code == 200, answer.text
+    assert 'filename="Trip.zip"' in answer.headers["content-disposition"]
+    with zipfile.ZipFile(io.BytesIO(answer.content)) as archive:
+        assert archive.testzip() is None
+        contents = {info.filename: archive.read(info) for info in archive.infolist()}
+    assert contents == {
+        "album_0.jpg": files[0].data,
+        "Day 1/album_1.jpg": files[1].data,
+        "Day 1/album_2.jpg": files[2].data,
+    }
+    # The import's archive keeps the folders below the deepest one holding them all.
+    whole = await api.get(f"/imports/{import_id}/archive")
+    with zipfile.ZipFile(io.BytesIO(whole.content)) as archive:
+        assert set(archive.namelist()) == set(contents)
+    assert (await api.get(f"/albums/{day}/archive")).status_code == 200
+    unknown = await api.get("/albums/00000000-0000-4000-8000-000000000000/archive")
+    assert unknown.status_code == 404

@@ -40,6 +40,7 @@ ROUTES = [
     ("GET", "/sources/detect"),
     ("GET", "/imports/{import_id}/thumbnails"),
     ("GET", "/imports/{import_id}/archive"),
+    ("GET", "/albums/{album_id}/archive"),
     ("POST", "/archives"),
     ("GET", "/archives/{archive_id}"),
     ("GET", "/albums"),

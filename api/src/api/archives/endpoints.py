@@ -71,6 +71,26 @@ class ArchiveController(Controller):
         name = folder_name or f"import-{parsed_id[:8]}"
         return await archives.respond(images, name, request.headers)
 
+    @get(
+        "/albums/{album_id:str}/archive",
+        media_type=_ZIP,
+        responses=_ARCHIVE_RESPONSES,
+    )
+    async def get_album_archive(
+        self, album_id: FromPath[str], request: Request[Any, Any, Any], state: State
+    ) -> Response[Any]:
+        """The album's images and those of the albums below it as one ZIP, in their folders
+        below it, saved under the album's name; Content-Length known, Range resumes."""
+        parsed_id = parse_id(album_id, "album")
+        async with autocommit_connection(state.db_pool) as conn:
+            found = await repository.album_images(conn, parsed_id)
+        if found is None:
+            raise NotFound(f"no album with id {album_id}")
+        name, images = found
+        _within_limit(len(images), state.settings)
+        archives: Archives = state.archives
+        return await archives.respond(images, name, request.headers)
+
     @post(
         "/archives",
         status_code=HTTP_201_CREATED,

@@ -25,14 +25,16 @@ class ArchiveImage(NamedTuple):
 
 
 _AS_ARCHIVE_IMAGE = args_row(ArchiveImage)
-# ArchiveImage's columns. The folder path comes from albums when they exist (issue 25): until
-# then every image is at the archive's root. 'crc32' is domain.sources.records.CRC32.
-_COLUMNS = """images.id::text, images.name, '' AS folder, images.size,
+# ArchiveImage's columns: the folder is the path of the image's album (its folder at the
+# source; '' for an image stored before albums), which `below_common_folder` makes relative.
+# 'crc32' is domain.sources.records.CRC32.
+_COLUMNS = """images.id::text, images.name, coalesce(albums.path, '') AS folder, images.size,
               images.checksums ->> 'crc32' AS crc32, images.storage_path,
               coalesce(images.taken_at, images.created_at AT TIME ZONE 'UTC') AS modified"""
 _IMPORT_IMAGES = f"""
     SELECT {_COLUMNS}
     FROM imports i JOIN images ON images.import_id = i.id
+    LEFT JOIN albums ON albums.id = images.album_id
     WHERE i.id = %s
     ORDER BY folder, images.name, images.id
 """  # noqa: S608 (constant text only)
@@ -40,7 +42,20 @@ _IMAGES_BY_ID = f"""
     SELECT {_COLUMNS}
     FROM unnest(%s::uuid[]) WITH ORDINALITY AS chosen(id, position)
     JOIN images ON images.id = chosen.id
+    LEFT JOIN albums ON albums.id = images.album_id
     ORDER BY chosen.position
+"""  # noqa: S608 (constant text only)
+# An album's images and those of every album below it (by path: the same source's albums
+# whose path continues the album's), by folder and name.
+_ALBUM_IMAGES = f"""
+    SELECT {_COLUMNS}
+    FROM albums top
+    JOIN albums ON albums.source = top.source
+               AND (albums.id = top.id
+                    OR left(albums.path, length(top.path) + 1) = top.path || '/')
+    JOIN images ON images.album_id = albums.id
+    WHERE top.id = %s AND images.removed_at IS NULL
+    ORDER BY folder, images.name, images.id
 """  # noqa: S608 (constant text only)
 
 
@@ -55,14 +70,51 @@ async def import_images(
         return None
     cur = conn.cursor(row_factory=_AS_ARCHIVE_IMAGE)
     await cur.execute(_IMPORT_IMAGES, (import_id,))
-    return row["folder_name"], await cur.fetchall()
+    return row["folder_name"], below_common_folder(await cur.fetchall())
+
+
+async def album_images(conn: Connection, album_id: str) -> tuple[str, list[ArchiveImage]] | None:
+    """The album's name and the images of it and of the albums below it, their folders below
+    it; None when there is no such album."""
+    found = await conn.execute("SELECT name, path FROM albums WHERE id = %s", (album_id,))
+    album = await found.fetchone()
+    if album is None:
+        return None
+    cur = conn.cursor(row_factory=_AS_ARCHIVE_IMAGE)
+    await cur.execute(_ALBUM_IMAGES, (album_id,))
+    return album["name"], below_folder(await cur.fetchall(), album["path"])
+
+
+def below_common_folder(images: list[ArchiveImage]) -> list[ArchiveImage]:
+    """The images with their folders made relative to the deepest folder holding them all
+    (an import's images sit at the archive's root, their subfolders below it)."""
+    folders = [image.folder.split("/") if image.folder else [] for image in images]
+    common: list[str] = folders[0] if folders else []
+    for parts in folders[1:]:
+        length = 0
+        while length < min(len(common), len(parts)) and common[length] == parts[length]:
+            length += 1
+        common = common[:length]
+    return below_folder(images, "/".join(common))
+
+
+def below_folder(images: list[ArchiveImage], folder: str) -> list[ArchiveImage]:
+    """The images with `folder` (a path they all lie under) taken off their folders."""
+    if not folder:
+        return images
+    cut = len(folder) + 1
+    return [
+        image._replace(folder="" if image.folder == folder else image.folder[cut:])
+        for image in images
+    ]
 
 
 async def images_by_id(conn: Connection, image_ids: list[str]) -> list[ArchiveImage]:
-    """The images named, in the order named; an unknown id is left out."""
+    """The images named, in the order named, their folders below the deepest one holding them
+    all; an unknown id is left out."""
     cur = conn.cursor(row_factory=_AS_ARCHIVE_IMAGE)
     await cur.execute(_IMAGES_BY_ID, (image_ids,))
-    return await cur.fetchall()
+    return below_common_folder(await cur.fetchall())
 
 
 async def record_crc32(conn: Connection, crc32_by_image: dict[str, str]) -> None:
