@@ -1,12 +1,19 @@
 """Benchmark: the operators' console's pages with 100,000 failed or cancelled and 100,000
-queued jobs in Procrastinate's table (issue 26's target: every page under 100 ms at p99).
+queued jobs in Procrastinate's table (issue 26's target: every page under 100 ms at p99), and
+what the job counters' triggers cost the job queue's hot path.
 
 Fills a throwaway PostgreSQL with the jobs (and their events, as Procrastinate's triggers
-record them) in a few INSERT ... SELECT, runs one API and one web process under uvicorn, signs
-in as an operator, and asks each page, and each API route behind it, one request at a time.
-Prints p50, p99 and the worst per page; it checks nothing (a benchmark, not a test).
+record them) in a few INSERT ... SELECT, folds the job counters as the worker would, runs one
+API and one web process under uvicorn, signs in as an operator, and asks each page, and each
+API route behind it, one request at a time. Prints p50, p99 and the worst per page.
 
-    uv run python bench/ops_console.py   (BENCH_REQUESTS=200 per page)
+Then, on a second database, the hot path of a job through Procrastinate's own SQL functions
+(defer one job, fetch it, finish it deleting it, as the worker does on success; and a batch
+deferral of 32 jobs), BENCH_WRITE_JOBS times, with the counters' triggers enabled (and their
+fold every 1,000 jobs) and then disabled, in alternating rounds: the time per job with and
+without them. It checks nothing (a benchmark, not a test).
+
+    uv run python bench/ops_console.py   (BENCH_REQUESTS=200 per page, BENCH_WRITE_JOBS=3000)
 """
 
 import logging
@@ -27,6 +34,16 @@ from devstack.postgres import EmbeddedPostgres
 from migrate.__main__ import apply_migrations
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+WRITE_JOBS = int(os.environ.get("BENCH_WRITE_JOBS", "3000"))
+WRITE_ROUNDS = 3
+# The worker folds every 5 s; at a few hundred jobs a second, about this many.
+FOLD_EVERY_JOBS = 1000
+COUNTER_TRIGGERS = (
+    "job_counts_inserted",
+    "job_counts_deleted",
+    "job_counts_moved",
+    "job_counts_truncated",
+)
 OPS_TOKEN = "bench-ops-token"  # noqa: S105 (a throwaway server's)
 OPS_PASSWORD = "bench-ops-password"  # noqa: S105
 
@@ -65,6 +82,8 @@ def main() -> None:
             started = time.monotonic()
             with psycopg.connect(url) as conn:
                 conn.execute(_FILL)
+                conn.commit()
+                conn.execute("SELECT job_counts_fold()")
                 conn.commit()
                 conn.execute("ANALYZE")
                 (jobs,) = conn.execute("SELECT count(*) FROM procrastinate_jobs").fetchone() or (0,)
@@ -134,11 +153,81 @@ def main() -> None:
             print(f"\n{'API route behind them':46} {'p50':>8} {'p99':>8} {'worst':>8}")
             for path in api_routes:
                 report(path, [timed(api, path, {}) for _ in range(REQUESTS)])
+            for server in servers:
+                server.terminate()
+                server.wait()
+            servers.clear()
+            write_cost(postgres.create_database("bench_writes"))
         finally:
             for server in servers:
                 server.terminate()
                 server.wait()
             postgres.stop()
+
+
+# One job's way through Procrastinate's functions on success, as its worker calls them.
+_ONE_JOB = """
+WITH deferred AS (
+    SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('transfers', 'import.transfer_batch', 0, NULL,
+        NULL, '{}'::jsonb, NULL)::procrastinate_job_to_defer_v1])
+)
+SELECT 1 FROM deferred
+"""
+_FETCH = "SELECT id FROM procrastinate_fetch_job_v2(ARRAY['transfers']::varchar[], %s)"
+_FINISH = "SELECT procrastinate_finish_job_v1(%s, 'succeeded', true)"
+_BATCH = (
+    "SELECT procrastinate_defer_jobs_v1(ARRAY["
+    + ", ".join(
+        [
+            "ROW('derivatives', 'image.make_derivatives', 0, NULL, NULL, '{}'::jsonb, NULL)"
+            "::procrastinate_job_to_defer_v1"
+        ]
+        * 32
+    )
+    + "])"
+)
+
+
+def write_cost(url: str) -> None:
+    """Microseconds per job of the hot path, with the counters' triggers and without, in
+    alternating rounds (a shared machine drifts): the median round of each."""
+    apply_migrations(url)
+    with psycopg.connect(url, autocommit=True) as conn:
+        (worker_id,) = conn.execute(
+            "SELECT worker_id FROM procrastinate_register_worker_v1()"
+        ).fetchone() or (0,)
+        results: dict[str, dict[str, list[float]]] = {"with": {}, "without": {}}
+        for _ in range(WRITE_ROUNDS):
+            for mode in ("with", "without"):
+                verb = "ENABLE" if mode == "with" else "DISABLE"
+                for trigger in COUNTER_TRIGGERS:
+                    conn.execute(f"ALTER TABLE procrastinate_jobs {verb} TRIGGER {trigger}")
+                started = time.perf_counter()
+                for done in range(WRITE_JOBS):
+                    conn.execute(_ONE_JOB)
+                    (job_id,) = conn.execute(_FETCH, (worker_id,)).fetchone() or (0,)
+                    conn.execute(_FINISH, (job_id,))
+                    if mode == "with" and done % FOLD_EVERY_JOBS == 0:
+                        conn.execute("SELECT job_counts_fold()")  # the worker's periodic fold
+                one = (time.perf_counter() - started) / WRITE_JOBS
+                started = time.perf_counter()
+                for _ in range(WRITE_JOBS // 32):
+                    conn.execute(_BATCH)
+                batch = (time.perf_counter() - started) / (WRITE_JOBS // 32 * 32)
+                conn.execute("DELETE FROM procrastinate_jobs")
+                conn.execute("SELECT job_counts_recount()")
+                results[mode].setdefault("one", []).append(one)
+                results[mode].setdefault("batch", []).append(batch)
+        for trigger in COUNTER_TRIGGERS:
+            conn.execute(f"ALTER TABLE procrastinate_jobs ENABLE TRIGGER {trigger}")
+    print(f"\nhot path, {WRITE_JOBS} jobs x {WRITE_ROUNDS} rounds (median)  with counters  without")
+    for kind, label in (
+        ("one", "defer + fetch + finish (deleted), per job"),
+        ("batch", "batch deferral of 32, per job"),
+    ):
+        with_counters = statistics.median(results["with"][kind]) * 1e6
+        without = statistics.median(results["without"][kind]) * 1e6
+        print(f"{label:46} {with_counters:>8.0f} µs {without:>8.0f} µs", flush=True)
 
 
 def uvicorn(app: str, port: int, env: dict[str, str]) -> subprocess.Popen[bytes]:

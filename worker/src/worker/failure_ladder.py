@@ -128,13 +128,14 @@ async def record_failure(context: JobContext, exc: Exception, outcome: str) -> N
     job = context.job
     if job.id is None:
         return
+    leading = leading_exception(exc)
     failure = JobFailure(
         job_id=job.id,
         task_name=job.task_name,
         attempt=job.attempts + 1,
         outcome=outcome,
-        error_class=f"{type(exc).__module__}.{type(exc).__qualname__}",
-        message=str(exc) or repr(exc),
+        error_class=f"{type(leading).__module__}.{type(leading).__qualname__}",
+        message=str(leading) or repr(leading),
         traceback="".join(traceback.format_exception(exc)),
     )
     try:
@@ -144,3 +145,12 @@ async def record_failure(context: JobContext, exc: Exception, outcome: str) -> N
         log.warning(
             "ops.job_failure_unrecorded job_id=%s task=%s error=%s", job.id, job.task_name, error
         )
+
+
+def leading_exception(exc: BaseException) -> BaseException:
+    """The exception that names a failure: a task group's first bug, or its first exception,
+    rather than "unhandled errors in a TaskGroup" (the traceback keeps them all)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        inner = exc.exceptions
+        exc = next((e for e in inner if is_bug(e)), inner[0])
+    return exc
