@@ -1,6 +1,7 @@
 -- Operators' views over Procrastinate's job queue (its tables, read only: its functions are
--- its own business). Ready-made queries over these and the other files' views are in
--- migrations/ops/. Applied by migrate on every run, last.
+-- its own business; the job counters' triggers on procrastinate_jobs write tables of ours
+-- only), and what the worker records beside it. Ready-made queries over these and the other
+-- files' views are in migrations/ops/. Applied by migrate on every run, last.
 
 
 -- The counters behind job_counts_by_status (tables in migrations/versions/0026): each change
@@ -111,7 +112,7 @@ $$;
 SELECT job_counts_recount();
 
 -- Jobs per queue, task and status, exact, without counting the jobs: the counters of
--- job_count_totals plus the changes the triggers below appended since they were last folded
+-- job_count_totals plus the changes the triggers above appended since they were last folded
 -- (one snapshot sees both, so the sum is what procrastinate_jobs holds).
 CREATE OR REPLACE VIEW job_counts_by_status AS
 SELECT queue_name, task_name, status, sum(jobs)::bigint AS jobs

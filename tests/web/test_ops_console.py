@@ -146,7 +146,7 @@ async def test_cancelling_a_running_job_aborts_it_for_good(
     await asyncio.sleep(2)
     assert job_status(stack, job_id) == "aborted"
     async with httpx.AsyncClient(base_url=api_url) as api:
-        assert (await api.post(f"/imports/{import_id}/cancel")).status_code == 200
+        assert (await api.post(f"/imports/{import_id}/cancel")).status_code == 202
 
 
 async def test_the_imports_page_shows_failures_by_reason_and_requeues_them(

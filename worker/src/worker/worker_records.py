@@ -37,7 +37,7 @@ async def describe_when_registered(worker: Worker, run: "asyncio.Task[None]", po
                 name=worker.worker_name or "",
                 host=socket.gethostname(),
                 pid=os.getpid(),
-                queues=worker.queues or [],
+                queues=list(worker.queues or []),
                 concurrency=worker.concurrency,
             )
     except Exception as exc:
