@@ -80,7 +80,7 @@ migrate: install ## Apply the schema to DATABASE_URL
 backfill-derivatives: install ## Queue thumbnails for images stored without them (MAX_IMAGES=N, default 100000; resumable)
 	$(UV) run --frozen python -m worker.derivatives.backfill --max-images $${MAX_IMAGES:-100000}
 
-demo: install ## Run the Google Drive emulator with a sample folder, for trying it all offline
+demo: install ## Run the Google Drive emulator with a sample folder of real photos, for trying it all offline
 	$(UV) run --frozen python -m emulators.google_drive --port $${DRIVE_EMULATOR_PORT:-9100} --fixture sample
 
 /usr/bin/rclone:

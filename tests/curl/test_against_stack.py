@@ -1,11 +1,13 @@
 """Every curl script, and the Postman collection through newman, against the live stack: the API
-under uvicorn on a port, the real worker, PostgreSQL, S3 and the Drive and Dropbox emulators."""
+under uvicorn on a port, the real worker, PostgreSQL, S3, the Drive and Dropbox emulators, and a
+public bucket seeded in the test S3 server (SeaweedFS), read anonymously."""
 
 import json
 import os
 import pty
 import re
 import subprocess
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,8 @@ import httpx
 import pytest
 
 from emulators.dropbox import DropboxEmulatorServer
+from emulators.google_drive import DriveFixture
+from emulators.public_s3 import seed_public_bucket
 from tests.conftest import Stack
 from tests.curl.conftest import (
     API_TOKEN,
@@ -31,7 +35,16 @@ NEWMAN = CURL_DIR / "node_modules" / ".bin" / "newman"
 # changes a minute from the scripts and the collection; the limit itself is tested in
 # tests/api/test_security.py.
 OPS_TOKEN = "curl-ops-token"
-API_ENV = {"API_TOKEN": API_TOKEN, "OPS_TOKEN": OPS_TOKEN, "START_RATE_LIMIT_PER_MINUTE": "600"}
+# The public bucket is on the test S3 server, on loopback: both the API (which resolves a
+# bucket's host when the import is asked for) and the worker must be let reach it.
+BUCKET_NETWORKS = {"PUBLIC_S3_ALLOWED_NETWORKS": "127.0.0.0/8"}
+API_ENV = {
+    "API_TOKEN": API_TOKEN,
+    "OPS_TOKEN": OPS_TOKEN,
+    "START_RATE_LIMIT_PER_MINUTE": "600",
+    **BUCKET_NETWORKS,
+}
+WORKER_ENV = BUCKET_NETWORKS
 
 
 def start(api_url: str, link: str, *options: str) -> str:
@@ -62,6 +75,20 @@ def has_route(api_url: str, method: str, path: str) -> bool:
 
 
 @pytest.fixture(scope="module")
+def public_bucket(stack: Stack) -> str:
+    """A public bucket on the stack's S3 server, its objects under `curl/` and `postman/`
+    (three images and a text file each); the link of the bucket, to which a prefix is added."""
+    name = f"curl-public-{uuid.uuid4().hex[:8]}"
+    files = [
+        {"name_pattern": "IMG_{i:02d}.jpg", "count": 3, "size": [400, 2000]},
+        {"name": "notes.txt", "size": 100},
+    ]
+    spec = {"seed": 5, "folders": [{"name": n, "files": files} for n in ("curl", "postman")]}
+    seed_public_bucket(stack.s3.client(), name, DriveFixture(spec))
+    return f"s3+{stack.s3.endpoint_url}/{name}"
+
+
+@pytest.fixture(scope="module")
 def flat_import(stack: Stack, api_url: str) -> str:
     """A completed import of "curl flat" without its subfolder: four images and a text file."""
     import_id = start(api_url, stack.drive.fixture.link("curl flat"), "--no-subfolders")
@@ -84,6 +111,21 @@ def test_import_prints_the_id_and_watch_exits_0_when_it_completes(
     ), result.stdout
     assert re.search(r", [\d.]+ kB, [\d.]+ files/s, [\d.]+ [kM]?B/s, [\d.]+s$", last), last
     assert api_get(api_url, f"/imports/{import_id}")["status"] == "completed"
+
+
+def test_import_sh_imports_a_folder_of_a_public_bucket(api_url: str, public_bucket: str) -> None:
+    result = run("import.sh", f"{public_bucket}/curl/", env=script_env(api_url))
+    assert result.returncode == 0, result.stderr
+    import_id = result.stdout.strip()
+    assert UUID.match(import_id), result.stdout
+
+    watched = watch(api_url, import_id)
+
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.splitlines()[-1].startswith(
+        "completed: 4/4 files (3 imported, 0 unchanged, 1 skipped, 0 failed), "
+    ), watched.stdout
+    assert api_get(api_url, f"/imports/{import_id}")["source"] == "public_s3"
 
 
 def test_a_folder_with_a_live_import_prints_that_import_and_watch_prints_each_change(
@@ -357,6 +399,7 @@ def test_newman_runs_the_collection_against_the_stack(
     stack: Stack,
     api_url: str,
     dropbox: DropboxEmulatorServer,
+    public_bucket: str,
     newman: Path,
     tmp_path: Path,
 ) -> None:
@@ -364,9 +407,11 @@ def test_newman_runs_the_collection_against_the_stack(
     variables = {
         "baseUrl": api_url,
         "apiToken": API_TOKEN,
+        "opsToken": OPS_TOKEN,
         "folderLink": stack.drive.fixture.link("postman"),
         "cancelFolderLink": stack.drive.fixture.link("postman to cancel"),
         "dropboxLink": dropbox.fixture.link("legacy"),
+        "bucketLink": f"{public_bucket}/postman/",
         "syncFolderLink": stack.drive.fixture.link("postman synced"),
     }
     command = [str(newman), "run", str(COLLECTION), "--reporters", "cli,json"]
@@ -384,10 +429,12 @@ def test_newman_runs_the_collection_against_the_stack(
     every_request = requests_of(json.loads(COLLECTION.read_text())["item"])
     assert executed == {item["name"] for item in every_request}
     assert run_report["stats"]["assertions"]["total"] >= 50
-    # Every request carried the token.
+    # Every request carried its token: the operators' token on the operators' routes.
     for execution in run_report["executions"]:
         headers = {h["key"].lower(): h["value"] for h in execution["request"]["header"]}
-        assert headers.get("authorization") == f"Bearer {API_TOKEN}", execution["item"]["name"]
+        ops = execution["request"]["url"]["path"][0] == "ops"
+        token = OPS_TOKEN if ops else API_TOKEN
+        assert headers.get("authorization") == f"Bearer {token}", execution["item"]["name"]
 
 
 def test_ops_job_shows_a_jobs_last_error_cancels_it_and_refuses_a_retry(

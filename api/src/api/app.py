@@ -39,8 +39,8 @@ from api.sources.endpoints import SourceController
 from api.storage import BucketCheck, download_links
 from api.syncs.endpoints import SyncController
 from api.webhooks.endpoints import WebhookController
+from domain.address_policy import parse_networks
 from domain.sources.registry import load_registry
-from domain.webhooks.address_policy import parse_networks
 
 OPENAPI_PATH = "/schema"
 HEALTH_PATHS = ["/healthz", "/readyz"]

@@ -6,7 +6,7 @@ from typing import Annotated, Self
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from domain.webhooks import address_policy
+from domain import address_policy
 
 
 class Settings(BaseSettings):
@@ -85,7 +85,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        address_policy.parse_networks(value)
+        address_policy.parse_networks(value, setting="WEBHOOK_ALLOWED_NETWORKS")
         return value
 
     @field_validator("api_token", "api_read_token", "ops_token", mode="before")

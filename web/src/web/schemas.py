@@ -49,6 +49,9 @@ class Import(msgspec.Struct):
     sync_id: str | None = None
     # Its place in the line of imports waiting to start (1 = next); None when not waiting.
     queue_position: int | None = None
+    # The folder's name as the source gave it (None before the start, or from a source that
+    # gives none, or an API without it): the link stands for it then.
+    folder_name: str | None = None
     # When the next file waiting for the source's quota is tried.
     quota_next_try_at: datetime | None = None
 

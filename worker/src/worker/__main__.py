@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import sys
+from contextlib import AsyncExitStack
 
 import uvloop
 from procrastinate.worker import FETCH_JOB_POLLING_INTERVAL, Worker
@@ -47,6 +48,7 @@ async def run() -> None:
         async with (
             create_source_client(settings) as http,
             create_webhook_client(settings) as webhook_http,
+            AsyncExitStack() as connector_clients,
             app.open_async(pool),
         ):
             sources = load_registry(settings.source_plugins)
@@ -55,7 +57,7 @@ async def run() -> None:
                 pool=pool,
                 store=store,
                 sources=sources,
-                connectors=build_connectors(sources, settings, http, pool),
+                connectors=build_connectors(sources, settings, http, pool, connector_clients),
                 in_flight=InFlightLimit(
                     files=LatencyLimit(
                         initial=INITIAL_FILES_IN_FLIGHT,

@@ -54,7 +54,12 @@ class SourceFile:
     when the source knows them: `{algorithm: hex}`, each algorithm one with a hasher registered
     in `worker.sources.checksums` (`{"md5": ...}` for Drive, `{"dropbox_content_hash": ...}`
     for Dropbox). `resource_key` is the connector's own note of how to reach the file, kept
-    with it between listing and transfer."""
+    with it between listing and transfer.
+
+    `version` is the source's own opaque name for this state of the file (an ETag, a Dropbox
+    `rev`), when it gives one: stored with the image as the source declared it and compared,
+    with the size, on the next listing, so that a file whose bytes no listed checksum vouches
+    for is still found unchanged. It is never a checksum: nothing checks the bytes against it."""
 
     file_id: str
     name: str
@@ -64,6 +69,7 @@ class SourceFile:
     resource_key: str | None = None
     # Set by the connector when the source cannot give this file's bytes (e.g. a Google Doc).
     not_downloadable: str | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,9 @@ MAX_STARTS_PER_PASS = 100
 
 async def start_import(services: Services, import_id: str) -> None:
     """When the import's turn has come under MAX_ACTIVE_IMPORTS (first in line, a slot free),
-    check its root folder can be listed, start it and queue its first page. Otherwise it waits
-    in line, queued, and this job ends: `queue_imports_in_turn` queues its start again when
-    the import ahead of it starts or a running one ends."""
+    check its root folder can be listed (learning its name), start it and queue its first
+    page. Otherwise it waits in line, queued, and this job ends: `queue_imports_in_turn`
+    queues its start again when the import ahead of it starts or a running one ends."""
     cap = services.settings.max_active_imports
     async with services.pool.connection() as conn, conn.transaction():
         row = await import_rows.get_import_to_run(conn, import_id)
@@ -49,14 +49,14 @@ async def start_import(services: Services, import_id: str) -> None:
     root = link.locator.root()
     connector = services.connectors[row["source"]].for_link(link)
     try:
-        await connector.check_folder(root)
+        folder_name = await connector.check_folder(root)
     except FolderUnavailable as exc:
         await fail_import(services, import_id, str(exc))
         return
     async with services.pool.connection() as conn, conn.transaction():
         if await import_rows.take_turn(conn, import_id, cap) != "start":
             return  # a retried import took the slot meanwhile, or this one was cancelled
-        if not await import_rows.start_import(conn, import_id, root, connector.notes):
+        if not await import_rows.start_import(conn, import_id, root, connector.notes, folder_name):
             return
         await jobs.defer_list_page(conn, import_id, root.folder_id)
         if cap:

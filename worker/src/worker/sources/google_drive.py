@@ -70,7 +70,7 @@ class GoogleDriveConnector:
         self._page_size = page_size
         self._pacer = pacer
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         # Listing the children of a folder we cannot see answers 200 with no files, so ask for
         # the folder itself first: that gives a clean 404.
         try:
@@ -90,6 +90,7 @@ class GoogleDriveConnector:
             )
         if meta.get("trashed"):
             raise FolderUnavailable("the folder is in the owner's trash")
+        return str(meta["name"]) if meta.get("name") else None
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         params = {
