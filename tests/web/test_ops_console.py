@@ -116,6 +116,66 @@ async def test_cancel_stops_a_queued_job(browser: Browser, web: str, stack: Stac
     assert job_status(stack, job_id) == "cancelled"
 
 
+async def test_a_job_stalled_by_a_killed_worker_shows_and_retry_finishes_it(
+    browser: Browser, web: str, api_url: str, stack: Stack
+) -> None:
+    # Drive answers nothing for a while: the import's first job is running when the worker dies.
+    stack.drive.app.state.settings.update({"latency_ms": 30_000})
+    try:
+        async with httpx.AsyncClient(base_url=api_url) as api:
+            started = await api.post(
+                "/imports", json={"url": stack.drive.fixture.link("mixed"), "recursive": True}
+            )
+            assert started.status_code == 202, started.text
+            import_id = started.json()["import_id"]
+            job_id = await running_job_of(stack, import_id)
+            os.kill(stack.worker.pid, signal.SIGKILL)
+            stack.worker.wait()
+    finally:
+        stack.drive.app.state.settings.update({"latency_ms": 0})
+    assert job_status(stack, job_id) == "doing"
+
+    async with browser_page(browser, phone=True) as page:
+        await sign_in(page, web)
+        stalled = page.get_by_test_id("stalled")
+        # The page polls: the job shows once its worker has been silent STALLED_WORKER_SECONDS.
+        await expect(stalled).to_contain_text(f"#{job_id}", timeout=30_000)
+        await expect(page.get_by_test_id("workers")).to_contain_text("silent")
+        await screenshot(page, "ops-stalled-phone")
+        await page.get_by_role("link", name="Retry all stalled").click()
+        await expect(page.locator("h1")).to_contain_text("Retry all 1 stalled jobs?")
+        await page.get_by_role("button", name="Retry all stalled").click()
+        await expect(page.get_by_test_id("done")).to_contain_text("1 stalled jobs are back")
+        await expect(page.get_by_test_id("no-stalled")).to_be_visible()
+    assert job_status(stack, job_id) == "todo"
+
+    stack.worker = start_worker(stack.env, stack.worker_log)
+    async with httpx.AsyncClient(base_url=api_url) as api:
+        deadline = time.monotonic() + 120
+        while (body := (await api.get(f"/imports/{import_id}")).json())["status"] != "completed":
+            assert time.monotonic() < deadline, body
+            await asyncio.sleep(0.5)
+    # It succeeded, so the worker deleted it (delete_jobs="successful").
+    assert job_status(stack, job_id) is None
+
+
+async def running_job_of(stack: Stack, import_id: str) -> int:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        with stack.db() as db:
+            row = db.execute(
+                "SELECT id FROM procrastinate_jobs"
+                " WHERE status = 'doing' AND args->>'import_id' = %s",
+                (import_id,),
+            ).fetchone()
+        if row:
+            return int(row[0])
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"no job of import {import_id} started running")
+
+
+# After the stalled job's test, which counts the jobs running when it kills the worker: these
+# leave imports behind that a later kill could catch mid-job.
 async def test_cancelling_a_running_job_aborts_it_for_good(
     browser: Browser, web: str, api_url: str, stack: Stack
 ) -> None:
@@ -190,61 +250,3 @@ async def import_ended(api: httpx.AsyncClient, import_id: str, status: str) -> d
         assert time.monotonic() < deadline, body
         await asyncio.sleep(0.3)
     return body
-
-
-async def test_a_job_stalled_by_a_killed_worker_shows_and_retry_finishes_it(
-    browser: Browser, web: str, api_url: str, stack: Stack
-) -> None:
-    # Drive answers nothing for a while: the import's first job is running when the worker dies.
-    stack.drive.app.state.settings.update({"latency_ms": 30_000})
-    try:
-        async with httpx.AsyncClient(base_url=api_url) as api:
-            started = await api.post(
-                "/imports", json={"url": stack.drive.fixture.link("mixed"), "recursive": True}
-            )
-            assert started.status_code == 202, started.text
-            import_id = started.json()["import_id"]
-            job_id = await running_job_of(stack, import_id)
-            os.kill(stack.worker.pid, signal.SIGKILL)
-            stack.worker.wait()
-    finally:
-        stack.drive.app.state.settings.update({"latency_ms": 0})
-    assert job_status(stack, job_id) == "doing"
-
-    async with browser_page(browser, phone=True) as page:
-        await sign_in(page, web)
-        stalled = page.get_by_test_id("stalled")
-        # The page polls: the job shows once its worker has been silent STALLED_WORKER_SECONDS.
-        await expect(stalled).to_contain_text(f"#{job_id}", timeout=30_000)
-        await expect(page.get_by_test_id("workers")).to_contain_text("silent")
-        await screenshot(page, "ops-stalled-phone")
-        await page.get_by_role("link", name="Retry all stalled").click()
-        await expect(page.locator("h1")).to_contain_text("Retry all 1 stalled jobs?")
-        await page.get_by_role("button", name="Retry all stalled").click()
-        await expect(page.get_by_test_id("done")).to_contain_text("1 stalled jobs are back")
-        await expect(page.get_by_test_id("no-stalled")).to_be_visible()
-    assert job_status(stack, job_id) == "todo"
-
-    stack.worker = start_worker(stack.env, stack.worker_log)
-    async with httpx.AsyncClient(base_url=api_url) as api:
-        deadline = time.monotonic() + 120
-        while (body := (await api.get(f"/imports/{import_id}")).json())["status"] != "completed":
-            assert time.monotonic() < deadline, body
-            await asyncio.sleep(0.5)
-    # It succeeded, so the worker deleted it (delete_jobs="successful").
-    assert job_status(stack, job_id) is None
-
-
-async def running_job_of(stack: Stack, import_id: str) -> int:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with stack.db() as db:
-            row = db.execute(
-                "SELECT id FROM procrastinate_jobs"
-                " WHERE status = 'doing' AND args->>'import_id' = %s",
-                (import_id,),
-            ).fetchone()
-        if row:
-            return int(row[0])
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"no job of import {import_id} started running")
