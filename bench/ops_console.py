@@ -35,6 +35,7 @@ from devstack.postgres import EmbeddedPostgres
 from migrate.__main__ import apply_migrations
 
 REQUESTS = int(os.environ.get("BENCH_REQUESTS", "200"))
+WARM_UP_REQUESTS = 10
 WRITE_JOBS = int(os.environ.get("BENCH_WRITE_JOBS", "3000"))
 # Which parts run: the pages (with the counting queries), the hot path's cost, or both.
 PARTS = set(os.environ.get("BENCH_PARTS", "pages,writes").split(","))
@@ -165,9 +166,11 @@ def pages_and_counts(postgres: EmbeddedPostgres, servers: list[subprocess.Popen[
     print(f"\n{heading:46} {'p50':>8} {'p99':>8} {'worst':>8}")
     for name, headers in pages:
         path = name.split(" ")[0]
+        warm_up(web, path, headers)
         report(name, [timed(web, path, headers) for _ in range(REQUESTS)])
     print(f"\n{'API route behind them':46} {'p50':>8} {'p99':>8} {'worst':>8}")
     for path in api_routes:
+        warm_up(api, path, {})
         report(path, [timed(api, path, {}) for _ in range(REQUESTS)])
     for server in servers:
         server.terminate()
@@ -339,6 +342,13 @@ def import_id(url: str) -> str:
     with psycopg.connect(url) as conn:
         (value,) = conn.execute("SELECT md5('7')::uuid::text").fetchone() or ("",)
     return str(value)
+
+
+def warm_up(client: httpx.Client, path: str, headers: dict[str, str]) -> None:
+    """A few requests first, not counted: the first ones compile templates and plans and open
+    the pools' connections, once per process rather than per request."""
+    for _ in range(WARM_UP_REQUESTS):
+        timed(client, path, headers)
 
 
 def timed(client: httpx.Client, path: str, headers: dict[str, str]) -> float:
