@@ -14,7 +14,7 @@ TEST_PROCESSES ?= 2
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 CHROMIUM := $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives demo bench bench-images bench-derivatives clean
+.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives demo bench bench-images bench-archives bench-derivatives clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -92,6 +92,9 @@ bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer fl
 
 bench-images: install ## GET /images over 1,000,000 rows: throughput, each filter's latency and p99 (8 clients), the slowest filter beside plain reads (BENCH_ROWS, BENCH_SECONDS, BENCH_FILTER_SECONDS)
 	$(UV) run --frozen python bench/images_at_scale.py
+
+bench-archives: install ## A 2 GiB archive of 10,000 images through the API beside a plain S3 read of the same bytes; the API's RSS (BENCH_IMAGES, BENCH_ARCHIVE_MIB)
+	$(UV) run --frozen python bench/archives.py
 
 bench-derivatives: install ## Derivatives per second and peak RSS on a mix of large photos; an import with them off and on
 	$(UV) run --frozen python bench/derivatives.py

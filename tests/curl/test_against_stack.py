@@ -8,6 +8,7 @@ import pty
 import re
 import subprocess
 import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -189,6 +190,36 @@ def test_list_images_prints_one_page_or_all_of_them(api_url: str, flat_import: s
     assert rows(every_page.stdout) == expected
     assert every_page.stderr == ""
     assert sorted(name for *_, name in expected) == [f"pic_{i}.png" for i in (1, 2, 3, 4)]
+
+
+def test_download_archive_saves_and_resumes_an_import_as_a_zip(
+    api_url: str, flat_import: str, tmp_path: Path
+) -> None:
+    env = script_env(api_url)
+    whole = tmp_path / "whole.zip"
+    saved = run("download-archive.sh", "--import", flat_import, "-o", str(whole), env=env)
+    assert saved.returncode == 0, saved.stderr
+    assert saved.stdout == f"{whole}\n"
+    with zipfile.ZipFile(whole) as archive:
+        assert archive.testzip() is None
+        assert sorted(archive.namelist()) == [f"pic_{i}.png" for i in (1, 2, 3, 4)]
+    # A cut download: the first half and its ETag, as a cut run leaves them.
+    cut = tmp_path / "cut.zip"
+    data = whole.read_bytes()
+    Path(f"{cut}.part").write_bytes(data[: len(data) // 2])
+    etag = httpx.get(
+        f"{api_url}/imports/{flat_import}/archive",
+        headers={"Authorization": f"Bearer {API_TOKEN}", "Range": "bytes=0-0"},
+    ).headers["etag"]
+    Path(f"{cut}.part.etag").write_text(f"{etag}\n")
+    resumed = run("download-archive.sh", "--import", flat_import, "-o", str(cut), env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert cut.read_bytes() == data
+    assert not Path(f"{cut}.part").exists()
+    images = api_get(api_url, "/images", import_id=flat_import)["items"]
+    chosen = run("download-archive.sh", images[0]["id"], "-o", str(tmp_path / "one.zip"), env=env)
+    assert chosen.returncode == 0, chosen.stderr
+    assert zipfile.ZipFile(tmp_path / "one.zip").namelist() == [images[0]["name"]]
 
 
 def test_list_images_filters_by_source(

@@ -25,6 +25,7 @@ DRIVE_LINK = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz
 CALLS = {
     "cancel.sh": [IMPORT_ID],
     "deliveries.sh": [IMPORT_ID],
+    "download-archive.sh": ["--import", IMPORT_ID, "-o", "-"],
     "failures.sh": [IMPORT_ID],
     "import-dropbox.sh": ["https://www.dropbox.com/scl/fo/abc123/def456?rlkey=xyz"],
     "import-google-drive.sh": [DRIVE_LINK],
@@ -129,6 +130,12 @@ def test_help_gives_usage_settings_and_exit_codes(script: str, flag: str) -> Non
         ("watch-import.sh", [], "give the import's id"),
         ("failures.sh", [IMPORT_ID, "--limit"], "--limit needs a value"),
         ("list-images.sh", ["--import"], "--import needs a value"),
+        ("download-archive.sh", [], "give --import ID or image ids"),
+        (
+            "download-archive.sh",
+            ["--import", IMPORT_ID, SYNC_ID],
+            "give --import ID or image ids, not both",
+        ),
         ("list-images.sh", ["photos"], "unexpected argument: photos"),
         ("retry.sh", [IMPORT_ID, IMPORT_ID], "give one import id"),
         ("cancel.sh", [], "give the import's id"),
@@ -365,11 +372,13 @@ def test_the_collection_is_v2_1_with_tests_and_no_saved_answers_on_every_request
             for line in event["script"]["exec"]
         )
         assert "pm.response.to.have.status" in tests or "to.be.oneOf" in tests, item["name"]
-        # A 204 has no body to check the shape of.
+        # A 204 has no body to check the shape of; an archive's bytes are checked by the
+        # headers that describe them (Content-Type, -Length, -Range).
         assert (
             "jsonSchema" in tests
             or "headers.get('Location')" in tests
             or "to.have.status(204)" in tests
+            or "headers.get('Content-" in tests
         ), item["name"]
 
 

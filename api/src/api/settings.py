@@ -35,6 +35,15 @@ class Settings(BaseSettings):
     aws_region: str = "us-east-1"
     download_url_ttl_seconds: int = Field(default=3600, ge=1, le=604800)
 
+    # Archives (GET /imports/{id}/archive, POST /archives): the most images one may hold,
+    # how long a selection's download link lasts, the connections to S3 that archives share,
+    # and how many objects a download opens ahead of the one it sends (each holds a few
+    # chunks at most), so that one object's latency hides behind another's bytes.
+    archive_max_images: int = Field(default=100_000, ge=1)
+    archive_link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    archive_store_connections: int = Field(default=32, ge=1)
+    archive_read_ahead_objects: int = Field(default=8, ge=1)
+
     # Bearer token the routes that start or change work (every POST) require; unset, they are
     # open. With API_READ_TOKEN too, every other route (but /healthz, /readyz and /schema) needs
     # one of the two.

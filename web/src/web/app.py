@@ -28,6 +28,7 @@ from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
 from web.api_client import ApiClient, ApiError, ApiUnavailable
+from web.archives.endpoints import ArchivePages
 from web.auth import service as auth
 from web.auth.endpoints import SignInPages
 from web.formatting import FILTERS, GLOBALS
@@ -201,6 +202,7 @@ def create_app(
             ImportPages,
             SyncPages,
             ImagePages,
+            ArchivePages,
             healthz,
             readyz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),

@@ -242,3 +242,13 @@ class ErrorBody(msgspec.Struct):
     detail: str
     field: str | None = None
     conflict: ConflictingResource | None = None
+
+
+class ArchiveLink(msgspec.Struct):
+    """A selection the API keeps for download: `url` (an API path) streams it as a ZIP."""
+
+    id: str
+    url: str
+    name: str
+    images: int
+    size: int

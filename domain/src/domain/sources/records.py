@@ -7,6 +7,13 @@ from typing import Any
 
 # The checksum every stored object has (S3 checks uploads against it).
 MD5 = "md5"
+# Recorded for every object stored since archives (ZIP entries carry it), as 8 hex digits.
+CRC32 = "crc32"
+
+
+def crc32_hex(value: int) -> str:
+    """A CRC-32 as it is recorded among an image's checksums."""
+    return f"{value & 0xFFFFFFFF:08x}"
 
 
 def normalized_checksums(checksums: Mapping[str, str | None]) -> dict[str, str]:
