@@ -4,7 +4,7 @@
 -- `GET /ops/jobs/<id>` answers the same under `failures`.
 --   psql "$DATABASE_URL" -v job_id=<id> -f migrations/ops/job_failures.sql
 --   psql "$DATABASE_URL" -v limit=20 -f migrations/ops/job_failures.sql
--- Reads the job_failures table (migrations/versions/0029_ops_console_tables.sql).
+-- Reads the job_failures table (migrations/versions/0031_ops_console_tables.sql).
 \set ON_ERROR_STOP on
 \if :{?limit}
 \else

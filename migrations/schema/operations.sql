@@ -4,7 +4,7 @@
 -- files' views are in migrations/ops/. Applied by migrate on every run, last.
 
 
--- The counters behind job_counts_by_status (tables in migrations/versions/0029): each change
+-- The counters behind job_counts_by_status (tables in migrations/versions/0031): each change
 -- of procrastinate_jobs appends what it moved to job_count_changes, in the statement that made
 -- it, so a rollback takes it back. Appending, not updating a counter row: a counter row would
 -- make every worker's fetch and finish, and every transaction deferring jobs, wait for the

@@ -1,5 +1,5 @@
 """What the worker records for operators beside Procrastinate's own tables
-(migrations/versions/0029): each failed attempt of a job with its error, each Procrastinate
+(migrations/versions/0031): each failed attempt of a job with its error, each Procrastinate
 worker's queues and concurrency, and the job counters folded. The console reads them back
 through repository.py.
 
