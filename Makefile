@@ -90,7 +90,7 @@ demo: install ## Run the Google Drive emulator with a sample folder of real phot
 bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer floor (BENCH_SCENARIOS=flat,nested,100k,2gib,workers2,bucket; wan or BENCH_WAN=1: Drive 100 ms and S3 20 ms away; quota, fairness: ours behind a quota, beside a large import)
 	$(UV) run --frozen python bench/transfer_vs_rclone.py
 
-bench-images: install ## GET /images over 1,000,000 rows: throughput, each filter's latency and p99 (8 clients), the slowest filter beside plain reads (BENCH_ROWS, BENCH_SECONDS, BENCH_FILTER_SECONDS)
+bench-images: install ## GET /images over 1,000,000 rows: throughput, each filter's latency and p99 (8 clients), the slowest filter beside plain reads; then an album of 100,000 (BENCH_ROWS, BENCH_SECONDS, BENCH_FILTER_SECONDS, BENCH_ONLY=albums)
 	$(UV) run --frozen python bench/images_at_scale.py
 
 bench-archives: install ## A 2 GiB archive of 10,000 images through the API beside a plain S3 read of the same bytes; the API's RSS (BENCH_IMAGES, BENCH_ARCHIVE_MIB)

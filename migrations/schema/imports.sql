@@ -212,23 +212,25 @@ $$;
 -- so the totals returned include every page committed before this one. Returns the new files in
 -- the order recorded (ids, states, sizes, skip reasons) and the import's `discovered` and
 -- `bytes_discovered` (the known sizes of the files to transfer) afterwards; no row for an
--- unknown import.
+-- unknown import. `folder_id`: the folder the page was listed from, whose album the images
+-- stored from these files belong to (albums.sql).
 CREATE OR REPLACE FUNCTION import_add_files(
     import_id uuid, source text, ids text[], names text[], mime_types text[], sizes bigint[],
-    checksums jsonb[], resource_keys text[], reasons text[], versions text[]
+    checksums jsonb[], resource_keys text[], reasons text[], versions text[], folder_id text
 ) RETURNS TABLE (new_ids text[], new_states text[], new_sizes bigint[], new_reasons text[],
                  discovered integer, bytes_discovered bigint)
     LANGUAGE sql
 AS $$
 WITH new AS (
     INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
-                                   checksums, resource_key, state, reason, source_version)
+                                   checksums, resource_key, state, reason, source_version,
+                                   folder_id)
     SELECT import_add_files.import_id, t.id, t.name, t.mime_type, t.size, t.checksums,
            t.resource_key,
            CASE WHEN t.reason IS NOT NULL THEN 'skipped'
                 WHEN stored.id IS NOT NULL THEN 'unchanged'
                 ELSE 'pending' END,
-           t.reason, t.version
+           t.reason, t.version, import_add_files.folder_id
     FROM unnest(ids, names, mime_types, sizes, checksums, resource_keys, reasons, versions)
          AS t(id, name, mime_type, size, checksums, resource_key, reason, version)
     LEFT JOIN images stored

@@ -42,6 +42,8 @@ ROUTES = [
     ("GET", "/imports/{import_id}/archive"),
     ("POST", "/archives"),
     ("GET", "/archives/{archive_id}"),
+    ("GET", "/albums"),
+    ("GET", "/albums/{album_id}"),
     ("POST", "/syncs"),
     ("GET", "/syncs"),
     ("GET", "/syncs/{sync_id}"),

@@ -71,7 +71,9 @@ async def test_a_file_is_unchanged_when_its_size_and_a_checksum_both_sides_have_
     ]
     later = await new_import(conn)
 
-    added = await listing.add_files(conn, later, "dropbox", files, [None] * len(files))
+    added = await listing.add_files(
+        conn, later, "dropbox", files, [None] * len(files), folder_id="root"
+    )
 
     assert added.unchanged == 2
     assert sorted(file_id for file_id, _ in added.to_transfer) == [
@@ -120,7 +122,9 @@ async def test_a_file_no_checksum_vouches_for_is_unchanged_by_its_size_and_versi
     ]
     later = await new_import(conn, folder="v")
 
-    added = await listing.add_files(conn, later, "dropbox", files, [None] * len(files))
+    added = await listing.add_files(
+        conn, later, "dropbox", files, [None] * len(files), folder_id="v"
+    )
 
     assert added.unchanged == 1
     assert sorted(file_id for file_id, _ in added.to_transfer) == [

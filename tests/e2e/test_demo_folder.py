@@ -90,3 +90,24 @@ async def test_the_import_is_listed_by_its_folder_name(
     listed = (await api.get("/imports")).json()["items"]
     names = {item["import_id"]: item["folder_name"] for item in listed}
     assert names[import_id] == "Favourites"
+
+
+async def test_the_demo_folders_are_albums_with_covers_made_from_their_thumbnails(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    import_id = await start_import(api, stack.drive.fixture.link(SAMPLE_ROOT))
+    await wait_for_import(api, import_id, timeout=180)
+    wait_for_derivatives(stack, [image["id"] for image in await all_images(api)])
+
+    albums = (await api.get("/albums", params={"limit": 500})).json()["items"]
+    top = [album for album in albums if album["path"] == SAMPLE_ROOT]
+    assert len(top) == 1 and top[0]["album_count"] > 0
+    with_images = [album for album in albums if album["image_count"]]
+    assert len(with_images) > 1
+    async with httpx.AsyncClient() as http:
+        for album in with_images:
+            own = await all_images(api, album_id=album["id"])
+            assert len(own) == album["image_count"], album["path"]
+            first_by_name = min(own, key=lambda image: (image["name"], image["id"]))
+            assert album["cover_image_id"] == first_by_name["id"], album["path"]
+            assert (await http.get(album["cover_thumbnail_url"])).status_code == 200

@@ -10,6 +10,7 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.albums.endpoints import AlbumController
 from api.archives.endpoints import ArchiveController
 from api.archives.service import Archives
 from api.db import create_pool, provide_connection
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> Litestar:
             ImportController,
             ImageController,
             ArchiveController,
+            AlbumController,
             SourceController,
             SyncController,
             WebhookController,

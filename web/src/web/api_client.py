@@ -9,6 +9,8 @@ import httpx
 import msgspec
 
 from web.schemas import (
+    AlbumDetail,
+    AlbumPage,
     ArchiveLink,
     CancelStarted,
     ConflictingResource,
@@ -193,6 +195,18 @@ class ApiClient:
     ) -> ImagePage:
         params = {**filters, **_params(limit, cursor)}
         return await self._call("GET", "/images", ImagePage, params=params)
+
+    async def list_albums(
+        self, filters: dict[str, str], *, limit: int, cursor: str | None = None
+    ) -> AlbumPage:
+        params = {**filters, **_params(limit, cursor)}
+        return await self._call("GET", "/albums", AlbumPage, params=params)
+
+    async def get_album(
+        self, album_id: str, *, limit: int, cursor: str | None = None
+    ) -> AlbumDetail:
+        path = f"/albums/{_segment(album_id)}"
+        return await self._call("GET", path, AlbumDetail, params=_params(limit, cursor))
 
     async def get_image(self, image_id: str) -> Image:
         return await self._call("GET", f"/images/{_segment(image_id)}", Image)

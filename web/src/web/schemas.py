@@ -149,6 +149,8 @@ class Image(msgspec.Struct):
     thumbnail_reason: str | None = None
     # When a sync found the image's source file gone; the image stays until deleted.
     removed_at: datetime | None = None
+    # The album of the folder its file was in; null for images stored before albums.
+    album_id: str | None = None
 
 
 class ThumbnailProgress(msgspec.Struct):
@@ -165,6 +167,39 @@ class ThumbnailProgress(msgspec.Struct):
 class ImagePage(msgspec.Struct):
     items: list[Image]
     next_cursor: str | None
+
+
+class Album(msgspec.Struct):
+    """A source folder of the catalogue (GET /albums)."""
+
+    id: str
+    source: str
+    name: str
+    path: str
+    parent_id: str | None
+    image_count: int
+    album_count: int
+    cover_thumbnail_url: str | None = None
+
+
+class AlbumPage(msgspec.Struct):
+    items: list[Album]
+    next_cursor: str | None
+
+
+class Breadcrumb(msgspec.Struct):
+    id: str
+    name: str
+
+
+class AlbumDetail(msgspec.Struct):
+    """One album's page: where it is, its subalbums (first page only), a page of its images."""
+
+    album: Album
+    breadcrumbs: list[Breadcrumb]
+    subalbums: list[Album]
+    subalbums_next_cursor: str | None
+    images: ImagePage
 
 
 class SourceInfo(msgspec.Struct):

@@ -38,6 +38,7 @@ class ImageRow(NamedTuple):
     derivative_state: str
     derivative_reason: str | None
     removed_at: datetime | None
+    album_id: str | None
 
 
 Sort = Literal["created_at", "taken_at"]
@@ -53,9 +54,11 @@ _COLUMNS = sql.SQL(
     """SELECT id::text AS id, source, source_file_id, google_drive_id, import_id::text AS import_id,
               name, mime_type, size, md5_checksum, storage_path, created_at, updated_at,
               width, height, taken_at, camera_make, camera_model, animated, thumbnail_key,
-              derivative_state, derivative_reason, removed_at"""
+              derivative_state, derivative_reason, removed_at, album_id::text AS album_id"""
 )
 _SELECT = sql.SQL("{columns} FROM images").format(columns=_COLUMNS)
+# For the other lists of ImageRows (an album's images).
+IMAGE_COLUMNS = _COLUMNS
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ class ImageFilters:
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     removed: bool | None = None
+    album_id: str | None = None
+    # With album_id: the images of every album below it too.
+    album_tree: str | None = None
 
 
 async def list_images(
@@ -164,6 +170,9 @@ _CONDITIONS = {
     # is left out with them).
     "taken_after": f"taken_at IS NOT NULL AND {_TAKEN_KEY} >= %s",
     "taken_before": f"{_TAKEN_KEY} < %s AND {_TAKEN_KEY} > '0001-01-01 00:00:00'::timestamp",
+    "album_id": "album_id = %s",
+    # album_subtree: migrations/schema/albums.sql.
+    "album_tree": "album_id = ANY(album_subtree(%s))",
     "removed": "removed_at IS NOT NULL",
     "kept": "removed_at IS NULL",
     "after_created_at": "(created_at, id) < (%s, %s)",

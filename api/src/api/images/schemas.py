@@ -36,6 +36,9 @@ class ImageView(msgspec.Struct):
     # When a sync found the image's source file gone (deleted, trashed, unshared); null while
     # the source has it. The stored bytes stay unless the sync says `on_removed: delete`.
     removed_at: datetime | None
+    # The album of the folder its file was listed in (GET /albums/{id}); null for an image
+    # stored before albums existed, until its folder is imported or synced again.
+    album_id: str | None
 
 
 class ImagePage(msgspec.Struct):

@@ -24,10 +24,13 @@ def normalized_checksums(checksums: Mapping[str, str | None]) -> dict[str, str]:
 @dataclass(frozen=True)
 class FolderRef:
     """A folder as the connector reaches it: its id, and the connector's own note of how (a
-    Drive resource key, a path below a Dropbox link's root); never the import's link."""
+    Drive resource key, a path below a Dropbox link's root); never the import's link. `name`
+    is its name at the source when the listing gives one (its album is called so); it is not
+    part of the folder's identity."""
 
     folder_id: str
     resource_key: str | None = None
+    name: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,13 @@ outcome and the jobs that follow from it in one short transaction. Every step ca
 (a retry, a killed worker) without counting, storing or queueing anything twice.
 """
 
+import dataclasses
 import logging
 import time
 
 import psycopg
 
+from domain.albums import repository as albums
 from domain.db import Connection
 from domain.imports import listing as listing
 from domain.imports import repository as import_rows
@@ -58,6 +60,7 @@ async def start_import(services: Services, import_id: str) -> None:
             return  # a retried import took the slot meanwhile, or this one was cancelled
         if not await import_rows.start_import(conn, import_id, root, connector.notes, folder_name):
             return
+        await albums.record_root(conn, row["source"], dataclasses.replace(root, name=folder_name))
         await jobs.defer_list_page(conn, import_id, root.folder_id)
         if cap:
             await jobs.queue_imports_in_turn(conn)  # the next in line, if a slot is left
@@ -129,6 +132,7 @@ async def list_next_page(
                 checkpoint["source"],
                 page.files,
                 [skip_reason(f, settings.max_file_bytes) for f in page.files],
+                folder_id,
             )
             if over_cap := import_cap_exceeded(settings, added):
                 # Back to before this page's files: the import's totals stay within its caps.
@@ -146,6 +150,7 @@ async def list_next_page(
             listed_before=added.discovered - len(page.files),
         )
         if checkpoint["recursive"]:
+            await albums.record_subfolders(conn, checkpoint["source"], folder_id, page.folders)
             for subfolder_id in await listing.add_folders(conn, import_id, page.folders):
                 await jobs.defer_list_page(conn, import_id, subfolder_id)
         if page.next_page_token:

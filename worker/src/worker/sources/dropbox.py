@@ -138,7 +138,7 @@ class DropboxConnector(BoundToLink):
                 continue
             child_path = f"{path}/{name}"
             if tag == "folder":
-                page.folders.append(FolderRef(child_path, link.folder().encode()))
+                page.folders.append(FolderRef(child_path, link.folder().encode(), name))
             elif tag == "file" and entry.get("id"):
                 page.files.append(_to_source_file(entry, link.child(child_path)))
             # `deleted` entries (and tags added later) are not files.

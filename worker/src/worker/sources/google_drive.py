@@ -112,7 +112,9 @@ class GoogleDriveConnector:
             if item["id"] in resolved:
                 _add_shortcut(page, item, resolved[item["id"]])
             elif item.get("mimeType") == FOLDER_MIME_TYPE:
-                page.folders.append(FolderRef(item["id"], item.get("resourceKey")))
+                page.folders.append(
+                    FolderRef(item["id"], item.get("resourceKey"), item.get("name"))
+                )
             else:
                 page.files.append(_to_source_file(item))
         return page
@@ -204,7 +206,7 @@ def _add_shortcut(
             )
         )
     elif target.get("mimeType") == FOLDER_MIME_TYPE:
-        page.folders.append(FolderRef(target["id"], target.get("resourceKey")))
+        page.folders.append(FolderRef(target["id"], target.get("resourceKey"), target.get("name")))
     elif target.get("mimeType") == SHORTCUT_MIME_TYPE:
         page.files.append(
             SourceFile(

@@ -166,7 +166,9 @@ class PublicS3Connector(BoundToLink):
                 page.files.append(_to_source_file(bucket, item, name))
         for sub in listed.common_prefixes:
             if sub.startswith(prefix) and sub != prefix:
-                page.folders.append(FolderRef(f"{bucket.base_id}{sub}"))
+                page.folders.append(
+                    FolderRef(f"{bucket.base_id}{sub}", name=sub[len(prefix) :].rstrip("/"))
+                )
         return page
 
     @asynccontextmanager

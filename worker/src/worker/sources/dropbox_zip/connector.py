@@ -100,7 +100,7 @@ class DropboxZipConnector(BoundToLink):
         in_snapshot = LinkRef(link.url, None, None, snapshot)
         for entry in page_entries:
             if entry.info is None:
-                page.folders.append(FolderRef(entry.path, in_snapshot.encode()))
+                page.folders.append(FolderRef(entry.path, in_snapshot.encode(), entry.name))
                 continue
             page.files.append(
                 SourceFile(

@@ -134,7 +134,7 @@ def to_record(entry: FolderEntry) -> SourceFile | FolderRef | None:
     if mime_type is None or mime_type == "application/octet-stream":
         mime_type = _link_mime_type(link) or _guess_mime_type(name) or mime_type
     if link.kind == "folder" or mime_type == FOLDER_MIME_TYPE:
-        return FolderRef(item_id, link.resource_key)
+        return FolderRef(item_id, link.resource_key, name)
     mime_type = mime_type or "application/octet-stream"
     return SourceFile(
         file_id=item_id,

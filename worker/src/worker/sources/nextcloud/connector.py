@@ -159,7 +159,7 @@ class NextcloudConnector(BoundToLink):
             if child is None:
                 continue
             if entry.is_folder:
-                page.folders.append(FolderRef(child))
+                page.folders.append(FolderRef(child, name=child.rsplit("/", 1)[-1]))
             else:
                 page.files.append(_to_source_file(share, entry, child))
         return page
