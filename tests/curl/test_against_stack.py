@@ -466,3 +466,41 @@ def test_newman_runs_the_collection_against_the_stack(
         ops = execution["request"]["url"]["path"][0] == "ops"
         token = OPS_TOKEN if ops else API_TOKEN
         assert headers.get("authorization") == f"Bearer {token}", execution["item"]["name"]
+
+
+def test_ops_job_shows_a_jobs_last_error_cancels_it_and_refuses_a_retry(
+    stack: Stack, api_url: str
+) -> None:
+    with stack.db() as db:
+        # A job queued for an hour from now (no worker takes it), which failed once before.
+        ((job_id,),) = db.execute(
+            "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('listing', 'import.start', 0, NULL,"
+            " NULL, '{}'::jsonb, now() + interval '1 hour')::procrastinate_job_to_defer_v1])"
+        ).fetchone()
+        db.execute(
+            "SELECT job_failure_record(%s, 'import.start', 1, 'retried', 'httpx.ReadTimeout',"
+            " 'timed out', 'Traceback (most recent call last):\nhttpx.ReadTimeout: timed out')",
+            (job_id,),
+        )
+    env = script_env(api_url, OPS_TOKEN=OPS_TOKEN, OPERATOR="carol")
+
+    shown = run("ops-job.sh", str(job_id), "--traceback", env=env)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[:4] == [f"job: {job_id}", "task: import.start", "queue: listing", "status: todo"]
+    assert "last error: httpx.ReadTimeout: timed out" in lines
+    assert lines[-1] == "httpx.ReadTimeout: timed out"
+
+    cancelled = run("ops-job.sh", str(job_id), "--cancel", env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stderr == f"job {job_id}: cancelled (now cancelled)\n"
+    assert "status: cancelled" in cancelled.stdout.splitlines()
+
+    refused = run("ops-job.sh", str(job_id), "--retry", env=env)
+    assert refused.returncode == 3
+    assert "HTTP 409" in refused.stderr and "only a failed or stalled job" in refused.stderr
+
+    # API_TOKEN alone opens no operators' route.
+    reader = run("ops-job.sh", str(job_id), env=script_env(api_url))
+    assert reader.returncode == 3
+    assert "HTTP 401" in reader.stderr
