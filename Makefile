@@ -14,7 +14,7 @@ TEST_PROCESSES ?= 2
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 CHROMIUM := $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives backfill-contents sweep-contents demo bench bench-images bench-derivatives clean
+.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives backfill-contents sweep-contents demo bench bench-images bench-archives bench-derivatives clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -86,7 +86,7 @@ backfill-contents: install ## Move images stored before contents to their conten
 sweep-contents: install ## Delete objects no content uses, left by a worker killed between upload and commit (a day old or more; run daily)
 	$(UV) run --frozen python -m worker.contents.sweep
 
-demo: install ## Run the Google Drive emulator with a sample folder, for trying it all offline
+demo: install ## Run the Google Drive emulator with a sample folder of real photos, for trying it all offline
 	$(UV) run --frozen python -m emulators.google_drive --port $${DRIVE_EMULATOR_PORT:-9100} --fixture sample
 
 /usr/bin/rclone:
@@ -96,8 +96,11 @@ demo: install ## Run the Google Drive emulator with a sample folder, for trying 
 bench: install /usr/bin/rclone ## Benchmark ours vs rclone vs a bare-transfer floor (BENCH_SCENARIOS=flat,nested,100k,2gib,workers2,bucket; wan or BENCH_WAN=1: Drive 100 ms and S3 20 ms away; quota, fairness: ours behind a quota, beside a large import)
 	$(UV) run --frozen python bench/transfer_vs_rclone.py
 
-bench-images: install ## GET /images over 1,000,000 rows: throughput, each filter's latency and p99 (8 clients), the slowest filter beside plain reads (BENCH_ROWS, BENCH_SECONDS, BENCH_FILTER_SECONDS)
+bench-images: install ## GET /images over 1,000,000 rows: throughput, each filter's latency and p99 (8 clients), the slowest filter beside plain reads; then an album of 100,000 (BENCH_ROWS, BENCH_SECONDS, BENCH_FILTER_SECONDS, BENCH_ONLY=albums)
 	$(UV) run --frozen python bench/images_at_scale.py
+
+bench-archives: install ## A 2 GiB archive of 10,000 images through the API beside a plain S3 read of the same bytes; the API's RSS (BENCH_IMAGES, BENCH_ARCHIVE_MIB)
+	$(UV) run --frozen python bench/archives.py
 
 bench-derivatives: install ## Derivatives per second and peak RSS on a mix of large photos; an import with them off and on
 	$(UV) run --frozen python bench/derivatives.py

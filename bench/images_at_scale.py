@@ -2,6 +2,9 @@
 then each filter, first page and deep pages; then each filter's p99 under 8 clients, and the
 slowest filter from 16 clients beside plain GET /images from 8 (issue 22: plain keeps at least
 80 % of the throughput it has alone; the 16 get 503 overloaded beyond their share of the pool).
+Last, albums (issue 25): every page of an album of 100,000 of the million images, one request
+at a time and from 8 clients (target: p99 under 50 ms per page), beside GET /images?album_id=
+and a page of albums with their covers.
 
 Fills a throwaway PostgreSQL with 1,000,000 image rows in one INSERT ... SELECT and runs one API
 process under uvicorn. Then a load generator in this process (raw HTTP/1.1 on keep-alive
@@ -12,6 +15,7 @@ request. Last, the median and worst latency of each query shape, one request at 
 
     make bench-images   (BENCH_SECONDS=10: length of each load phase; BENCH_FILTER_SECONDS=5:
                          of each filter's; BENCH_ROWS=1000000: how many image rows;
+                         BENCH_ONLY=albums: the album listings only;
                          DB_POOL_MAX_SIZE, DB_EXPENSIVE_QUERY_SHARE, DB_STATEMENT_TIMEOUT_SECONDS
                          are passed to the API)
 """
@@ -42,6 +46,27 @@ FILTER_SECONDS = float(os.environ.get("BENCH_FILTER_SECONDS", "5"))
 REPEATS = 20
 LOAD_SECONDS = float(os.environ.get("BENCH_SECONDS", "10"))
 WARMUP_SECONDS = 2.0
+# "albums": only the album listings (the rows are the same).
+ONLY = os.environ.get("BENCH_ONLY", "")
+# The album the target is about, and how many albums share the other images.
+BIG_ALBUM_IMAGES = 100_000
+OTHER_ALBUMS = 900
+
+# Bench/Big (images 3,001 to 103,000) and Bench/Album 000 .. 899 (the rest, round robin), all
+# inside Bench, before the images that go in them.
+_ALBUMS = """
+WITH top AS (
+    INSERT INTO albums (source, source_folder_id, name, path)
+    VALUES ('google_drive', 'bench-top', 'Bench', 'Bench')
+    RETURNING id
+)
+INSERT INTO albums (source, source_folder_id, name, parent_id, path)
+SELECT 'google_drive', 'bench-' || k, 'Album ' || lpad(k::text, 3, '0'), top.id,
+       'Bench/Album ' || lpad(k::text, 3, '0')
+FROM top, generate_series(0, %s - 1) AS k
+UNION ALL
+SELECT 'google_drive', 'bench-big', 'Big', top.id, 'Bench/Big' FROM top
+"""
 
 _FILL = """
 WITH batch AS (
@@ -57,7 +82,7 @@ WITH batch AS (
     RETURNING id
 )
 INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, checksums,
-                    storage_key, storage_path, created_at, width, height, taken_at)
+                    storage_key, storage_path, created_at, width, height, taken_at, album_id)
 SELECT CASE WHEN n %% 4 = 0 THEN 'dropbox' ELSE 'google_drive' END,
        'f' || n, CASE WHEN n <= 3000 THEN small.id ELSE batch.id END,
        'IMG_' || lpad(n::text, 7, '0') || CASE WHEN n %% 10 = 0 THEN '_beach' ELSE '' END || '.jpg',
@@ -72,8 +97,17 @@ SELECT CASE WHEN n %% 4 = 0 THEN 'dropbox' ELSE 'google_drive' END,
        CASE WHEN n %% 5 = 0 THEN NULL
             ELSE '2010-06-01'::timestamp
                  - make_interval(hours => ((n::bigint * 7919) %% 90000)::int)
-       END
-FROM batch, small, generate_series(1, %s) AS n
+       END,
+       CASE WHEN n BETWEEN 3001 AND 3000 + %(big)s THEN big.id ELSE other.id END
+FROM batch, small, (SELECT id FROM albums WHERE source_folder_id = 'bench-big') big,
+     generate_series(1, %(rows)s) AS n
+JOIN albums other ON other.source_folder_id = 'bench-' || (n %% %(others)s)
+"""
+# A tenth of the images with a thumbnail, for the albums' covers (made before the album
+# listings, after the image listings, whose figures stay comparable with earlier runs).
+_THUMBNAILS = """
+UPDATE images SET derivative_state = 'done', thumbnail_key = 'thumbnails/' || storage_key
+WHERE right(source_file_id, 1) = '7'
 """
 
 QUERIES = {
@@ -124,8 +158,10 @@ def main() -> None:
             apply_migrations(url)
             started = time.monotonic()
             with psycopg.connect(url) as conn:
-                conn.execute(_FILL, (ROWS,))
+                conn.execute(_ALBUMS, (OTHER_ALBUMS,))
+                conn.execute(_FILL, {"rows": ROWS, "big": BIG_ALBUM_IMAGES, "others": OTHER_ALBUMS})
                 conn.execute("ANALYZE images")
+                conn.execute("ANALYZE albums")
                 (small,) = conn.execute(
                     "SELECT id::text FROM imports WHERE folder_id = 'small'"
                 ).fetchone()
@@ -160,24 +196,106 @@ def main() -> None:
             client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60)
             wait_until_up(client)
             processes = {"api": psutil.Process(api.pid), "postgres": postmaster(postgres.data_dir)}
-            uvloop.run(load("127.0.0.1", port, "/images?limit=50", processes))
-            print(
-                f"\n{'query (limit 50)':34} {'page 1 median':>14} {'page 20 median':>15} "
-                f"{'worst':>8}"
-            )
-            for name, params in queries.items():
-                first, deep = measure(client, params)
-                worst = max(first + deep)
-                print(
-                    f"{name:34} {ms(statistics.median(first)):>14} "
-                    f"{ms(statistics.median(deep)) if deep else '(fewer pages)':>15} {ms(worst):>8}"
-                )
-            uvloop.run(filters_under_load("127.0.0.1", port, queries, processes))
+            if ONLY != "albums":
+                image_listings(client, port, queries, processes)
+            # Autocommit: VACUUM runs outside a transaction.
+            with psycopg.connect(url, autocommit=True) as conn:
+                started = time.monotonic()
+                conn.execute(_THUMBNAILS)
+                conn.execute("VACUUM ANALYZE images")
+                (big,) = conn.execute(
+                    "SELECT id::text FROM albums WHERE source_folder_id = 'bench-big'"
+                ).fetchone()
+                (top,) = conn.execute(
+                    "SELECT id::text FROM albums WHERE source_folder_id = 'bench-top'"
+                ).fetchone()
+            print(f"\nbench: thumbnails marked in {time.monotonic() - started:.1f} s", flush=True)
+            album_listings(client, port, big, top, processes)
         finally:
             if api is not None:
                 api.terminate()
                 api.wait()
             postgres.stop()
+
+
+def image_listings(
+    client: httpx.Client,
+    port: int,
+    queries: dict[str, dict[str, object]],
+    processes: dict[str, psutil.Process],
+) -> None:
+    """GET /images: throughput, each filter's first and deep page, each filter under load."""
+    uvloop.run(load("127.0.0.1", port, "/images?limit=50", processes))
+    print(f"\n{'query (limit 50)':34} {'page 1 median':>14} {'page 20 median':>15} {'worst':>8}")
+    for name, params in queries.items():
+        first, deep = measure(client, params)
+        worst = max(first + deep)
+        print(
+            f"{name:34} {ms(statistics.median(first)):>14} "
+            f"{ms(statistics.median(deep)) if deep else '(fewer pages)':>15} {ms(worst):>8}"
+        )
+    uvloop.run(filters_under_load("127.0.0.1", port, queries, processes))
+
+
+def album_listings(
+    client: httpx.Client, port: int, big: str, top: str, processes: dict[str, psutil.Process]
+) -> None:
+    """Every page of the album of 100,000 images (GET /albums/{id}, by name), one request at a
+    time; the same album through GET /images?album_id= (newest first); then a deep page of each
+    and a page of albums with their covers from 8 clients. Target: p99 under 50 ms a page."""
+    print(
+        f"\nalbum of {BIG_ALBUM_IMAGES:,} images among {ROWS:,} (limit 50, one request at a time)"
+    )
+    print(f"{'listing':44} {'pages':>6} {'p50':>9} {'p99':>9} {'worst':>9}")
+    deep: dict[str, str] = {}
+    walks = {
+        "GET /albums/{id} (by name)": (f"/albums/{big}", {}, ("images", "next_cursor")),
+        "GET /images?album_id= (newest first)": ("/images", {"album_id": big}, ("next_cursor",)),
+    }
+    for name, (path, params, cursor_at) in walks.items():
+        latencies: list[float] = []
+        cursors: list[str] = []
+        cursor: str | None = None
+        pages = 0
+        while True:
+            query = {**params, "limit": 50, **({"cursor": cursor} if cursor else {})}
+            started = time.perf_counter()
+            body = client.get(path, params=query).raise_for_status().json()
+            latencies.append(time.perf_counter() - started)
+            pages += 1
+            for key in cursor_at:
+                body = body[key]
+            cursor = body
+            if cursor is None:
+                break
+            cursors.append(cursor)
+        # A page from the middle of the album, for the listings under load.
+        deep[name] = cursors[len(cursors) // 2] if cursors else ""
+        ordered = sorted(latencies)
+        print(
+            f"{name:44} {pages:>6} {ms(statistics.median(ordered)):>9} "
+            f"{ms(ordered[int(0.99 * len(ordered))]):>9} {ms(ordered[-1]):>9}",
+            flush=True,
+        )
+    under_load = {
+        "GET /albums/{id}, page 1": f"/albums/{big}?limit=50",
+        "GET /albums/{id}, a middle page": f"/albums/{big}?"
+        + urlencode({"limit": 50, "cursor": deep["GET /albums/{id} (by name)"]}),
+        "GET /images?album_id=, a middle page": "/images?"
+        + urlencode(
+            {"album_id": big, "limit": 50, "cursor": deep["GET /images?album_id= (newest first)"]}
+        ),
+        "GET /albums?parent_id= (50 with covers)": f"/albums?parent_id={top}&limit=50",
+    }
+    print(f"\n{'listing, 8 clients':44} {'requests/s':>11} {'p50':>9} {'p99':>9} {'errors':>7}")
+    for name, target in under_load.items():
+        request = f"GET {target} HTTP/1.1\r\nhost: 127.0.0.1:{port}\r\n\r\n".encode()
+        phase = uvloop.run(run_phase("127.0.0.1", port, request, 8, FILTER_SECONDS, processes))
+        print(
+            f"{name:44} {phase.requests / phase.seconds:>11.1f} {pct(phase, 0.5):>9} "
+            f"{pct(phase, 0.99):>9} {phase.errors:>7}",
+            flush=True,
+        )
 
 
 async def filters_under_load(

@@ -27,8 +27,8 @@ import httpx
 
 import worker.tasks  # noqa: F401  (a worker process's imports, for a worker's baseline RSS)
 from devstack.ports import free_port
+from domain.address_policy import parse_networks
 from domain.sources.nextcloud import NextcloudShare
-from domain.webhooks.address_policy import parse_networks
 from worker.http_client import create_source_client
 from worker.pacing import NoPacing
 from worker.settings import Settings

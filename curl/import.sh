@@ -14,6 +14,8 @@ running import, no new one starts: that import's id is printed (with a note on s
   LINK              the folder's link, e.g. https://drive.google.com/drive/folders/1AbC...
                     or https://www.dropbox.com/scl/fo/abc123/xyz?rlkey=...
                     or https://cloud.example.com/s/AbCdEfGh1234567 (Nextcloud, ownCloud)
+                    or s3://bucket/prefix/ (a public bucket; s3+https://host/bucket/prefix/
+                    for another S3-compatible server)
   --no-subfolders   import only the folder itself, not its subfolders
   -h, --help        show this help
 

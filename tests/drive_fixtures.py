@@ -237,3 +237,9 @@ TEST_DRIVE_SPEC["folders"] += [small_folder("sync api removal")]
 
 # tests/e2e/test_source_quotas.py: a file over its download quota, and a rate-limited folder.
 TEST_DRIVE_SPEC["folders"] += [small_folder("quota popular"), busy_folder("quota rate limited")]
+
+# tests/web/test_ops_console.py: a job aborted while it runs, and an import's failures requeued.
+TEST_DRIVE_SPEC["folders"] += [
+    small_folder("ops console abort"),
+    failing_folder("ops console failing"),
+]

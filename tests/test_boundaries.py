@@ -18,7 +18,8 @@ ALLOWED = {
 }
 ENTRY_POINTS = {
     "domain": "import domain.sources.registry, domain.task_names, domain.db, "
-    "domain.webhooks.address_policy; domain.sources.registry.load_registry()",
+    "domain.address_policy, domain.webhooks.address_policy; "
+    "domain.sources.registry.load_registry()",
     "api": "import api.app",
     "worker": "import worker.__main__, worker.tasks",
     "web": "import web.app",

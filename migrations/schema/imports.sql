@@ -93,16 +93,16 @@ CREATE OR REPLACE TRIGGER import_folders_final_once_cancelled
 
 
 CREATE OR REPLACE FUNCTION import_start(
-    import_id uuid, notes text, root_folder_id text, root_resource_key text
+    import_id uuid, notes text, root_folder_id text, root_resource_key text, folder_name text
 ) RETURNS boolean
     LANGUAGE plpgsql
 AS $$
 #variable_conflict use_column
 BEGIN
-    -- queued → running, with the root folder as the one pending listing; false if another
-    -- run of the start job got there first.
+    -- queued → running, with the root folder as the one pending listing and its name as the
+    -- source gave it (NULL: none); false if another run of the start job got there first.
     UPDATE imports SET status = 'running', started_at = now(), folders_pending = 1,
-                       notes = import_start.notes
+                       notes = import_start.notes, folder_name = import_start.folder_name
     WHERE id = import_start.import_id AND status = 'queued';
     IF NOT FOUND THEN
         RETURN false;
@@ -206,35 +206,39 @@ $$;
 -- Files a listed page found: recorded once each (a file seen before in this import is ignored),
 -- settled at once as `skipped` when they carry a skip reason and as `unchanged` when the
 -- catalogue holds the same bytes (same size, and a checksum the source vouches for equal to the
--- stored image's under the same algorithm; the image then shows under this import), `pending`
--- otherwise. The import's counters move in the statement that locks its row, so the totals
--- returned include every page committed before this one. Returns the new files in the order
--- recorded (ids, states, sizes, skip reasons) and the import's `discovered` and
+-- stored image's under the same algorithm, or else the source's own version of the file, an
+-- ETag, equal to the one it declared for the stored image; the image then shows under this
+-- import), `pending` otherwise. The import's counters move in the statement that locks its row,
+-- so the totals returned include every page committed before this one. Returns the new files in
+-- the order recorded (ids, states, sizes, skip reasons) and the import's `discovered` and
 -- `bytes_discovered` (the known sizes of the files to transfer) afterwards; no row for an
--- unknown import.
+-- unknown import. `folder_id`: the folder the page was listed from, whose album the images
+-- stored from these files belong to (albums.sql).
 CREATE OR REPLACE FUNCTION import_add_files(
     import_id uuid, source text, ids text[], names text[], mime_types text[], sizes bigint[],
-    checksums jsonb[], resource_keys text[], reasons text[]
+    checksums jsonb[], resource_keys text[], reasons text[], versions text[], folder_id text
 ) RETURNS TABLE (new_ids text[], new_states text[], new_sizes bigint[], new_reasons text[],
                  discovered integer, bytes_discovered bigint)
     LANGUAGE sql
 AS $$
 WITH new AS (
     INSERT INTO import_files AS f (import_id, source_file_id, name, mime_type, size,
-                                   checksums, resource_key, state, reason)
+                                   checksums, resource_key, state, reason, source_version,
+                                   folder_id)
     SELECT import_add_files.import_id, t.id, t.name, t.mime_type, t.size, t.checksums,
            t.resource_key,
            CASE WHEN t.reason IS NOT NULL THEN 'skipped'
                 WHEN stored.id IS NOT NULL THEN 'unchanged'
                 ELSE 'pending' END,
-           t.reason
-    FROM unnest(ids, names, mime_types, sizes, checksums, resource_keys, reasons)
-         AS t(id, name, mime_type, size, checksums, resource_key, reason)
+           t.reason, t.version, import_add_files.folder_id
+    FROM unnest(ids, names, mime_types, sizes, checksums, resource_keys, reasons, versions)
+         AS t(id, name, mime_type, size, checksums, resource_key, reason, version)
     LEFT JOIN images stored
            ON stored.source = import_add_files.source AND stored.source_file_id = t.id
           AND stored.size = t.size
-          AND EXISTS (SELECT FROM jsonb_each_text(t.checksums) AS listed(algorithm, hex)
-                      WHERE stored.checksums ->> listed.algorithm = listed.hex)
+          AND (EXISTS (SELECT FROM jsonb_each_text(t.checksums) AS listed(algorithm, hex)
+                       WHERE stored.checksums ->> listed.algorithm = listed.hex)
+               OR stored.source_version = t.version)
     ON CONFLICT (import_id, source_file_id) DO NOTHING
     RETURNING f.source_file_id, f.state, f.size, f.reason
 ),
@@ -303,11 +307,12 @@ BEGIN
 END;
 $$;
 
--- pending → imported | skipped | failed for a group of files: their rows, their images and the
--- import's counters in one statement, and, when they were the last, its completion. The import
--- row is written once per group, not once per file; a file settled already is left as it is.
--- Returns the import's status afterwards, and the images stored that wait for derivatives (new
--- bytes; the same bytes keep the derivatives made of them).
+-- pending → imported | skipped | failed for a group of files: their rows, their images (with the
+-- source's version of each file, as its listing declared it) and the import's counters in one
+-- statement, and, when they were the last, its completion. The import row is written once per
+-- group, not once per file; a file settled already is left as it is. Returns the import's
+-- status afterwards, and the images stored that wait for derivatives (new bytes; the same bytes
+-- keep the derivatives made of them).
 CREATE OR REPLACE FUNCTION import_settle_files(
     import_id uuid, source text, ids text[], states text[], reasons text[], attempts int[],
     mime_types text[], sizes bigint[], checksums jsonb[], storage_keys text[],
@@ -331,20 +336,20 @@ BEGIN
         FROM outcome o
         WHERE f.import_id = import_settle_files.import_id AND f.source_file_id = o.id
           AND f.state = 'pending'
-        RETURNING o.*, f.name
+        RETURNING o.*, f.name, f.source_version
     ),
     stored AS (
         INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, checksums,
-                            storage_key, storage_path)
+                            storage_key, storage_path, source_version)
         SELECT import_settle_files.source, id, import_settle_files.import_id, name, mime_type,
-               size, checksums, storage_key, storage_path
+               size, checksums, storage_key, storage_path, source_version
         FROM settled WHERE state = 'imported'
         ORDER BY id
         -- One row per source file: a repeated transfer updates it instead of adding another.
         ON CONFLICT (source, source_file_id) DO UPDATE SET
             import_id = EXCLUDED.import_id, name = EXCLUDED.name,
             mime_type = EXCLUDED.mime_type, size = EXCLUDED.size,
-            checksums = EXCLUDED.checksums,
+            checksums = EXCLUDED.checksums, source_version = EXCLUDED.source_version,
             storage_key = EXCLUDED.storage_key, storage_path = EXCLUDED.storage_path,
             derivative_state = CASE WHEN images.checksums ->> 'md5'
                                              IS NOT DISTINCT FROM EXCLUDED.checksums ->> 'md5'

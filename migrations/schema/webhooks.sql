@@ -37,7 +37,8 @@ BEGIN
             'counts', jsonb_build_object(
                 'discovered', NEW.discovered, 'imported', NEW.imported,
                 'unchanged', NEW.unchanged, 'skipped', NEW.skipped, 'failed', NEW.failed,
-                'removed', NEW.removed, 'settled', import_settled_files(NEW)),
+                'removed', NEW.removed, 'settled', import_settled_files(NEW),
+                'waiting_for_quota', (import_quota_waits(NEW)).files),
             'bytes_imported', NEW.bytes_imported,
             'error', NEW.error,
             'created_at', webhook_time(NEW.created_at),

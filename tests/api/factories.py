@@ -86,3 +86,34 @@ def insert_image(db: Db, import_id: str, **overrides: Any) -> str:
         **overrides,
     }
     return str(_insert(db, "images", values, "id"))
+
+
+def record_root(db: Db, folder_id: str, name: str | None, source: str = "google_drive") -> str:
+    """An import's root folder's album, as the worker records it when the import starts."""
+    (album_id,) = db.execute(
+        "SELECT album_record_root(%s, %s, %s)::text", (source, folder_id, name)
+    ).fetchone() or (None,)
+    assert album_id is not None
+    return str(album_id)
+
+
+def record_subfolders(
+    db: Db, parent: str, folders: dict[str, str], source: str = "google_drive"
+) -> None:
+    """`folders`: folder id → name, found in a listed page of `parent`."""
+    db.execute(
+        "SELECT album_record_subfolders(%s, %s, %s::text[], %s::text[])",
+        (source, parent, list(folders), list(folders.values())),
+    )
+
+
+def album_of(db: Db, folder_id: str) -> dict[str, Any]:
+    """The album of a folder, as the tests compare it."""
+    cur = db.execute(
+        "SELECT id::text, name, path, parent_id::text, image_count FROM albums "
+        "WHERE source_folder_id = %s",
+        (folder_id,),
+    )
+    row = cur.fetchone()
+    assert row is not None, folder_id
+    return dict(zip(["id", "name", "path", "parent_id", "image_count"], row, strict=True))

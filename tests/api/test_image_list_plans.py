@@ -48,6 +48,14 @@ def db(database_url: str) -> Iterator[psycopg.Connection[Any]]:
         conn.execute(_FILL, {"rows": ROWS, "small": SMALL_IMPORT_ROWS})
         # A few images a sync found gone from their source.
         conn.execute("UPDATE images SET removed_at = now() WHERE source_file_id LIKE 'f%777'")
+        # An album of the small import's images.
+        conn.execute(
+            "INSERT INTO albums (source, source_folder_id, name, path) "
+            "VALUES ('dropbox', 'small', 'Small', 'Small')"
+        )
+        conn.execute(
+            "UPDATE images SET album_id = albums.id FROM albums WHERE albums.source = images.source"
+        )
         conn.execute("ANALYZE images")
         yield conn
 
@@ -117,6 +125,13 @@ CASES: list[tuple[dict[str, Any], Sort, set[str]]] = [
     # Whether an earlier image has the same content: one probe of images_content_idx per row.
     ({"duplicates": "hide"}, "created_at", {"images_newest_idx"}),
     ({"duplicates": "only"}, "created_at", {"images_newest_idx", "images_content_idx"}),
+    # An album of the small import's 600 images, newest first; a whole album tree's images.
+    ({"album_id": "album"}, "created_at", {"images_album_newest_idx"}),
+    (
+        {"album_tree": "album"},
+        "created_at",
+        {"images_album_newest_idx", "images_album_name_idx", "images_album_cover_idx"},
+    ),
     # A quarter of the images: the newest-first walk finds a page at once.
     (
         {"mime_type": "image/png"},
@@ -140,6 +155,11 @@ def test_each_filter_and_sort_reads_images_through_an_index(
     indexes: set[str],
 ) -> None:
     given = {k: small_import if v == "import" else v for k, v in given.items()}
+    if given.get("album_id") == "album" or given.get("album_tree") == "album":
+        (small_album,) = db.execute(
+            "SELECT id::text FROM albums WHERE source_folder_id = 'small'"
+        ).fetchone() or (None,)
+        given = {k: small_album if v == "album" else v for k, v in given.items()}
     plan = plan_of(db, ImageFilters(**given), sort)
     scans = [n for n in nodes(plan) if n.get("Relation Name") == "images" or "Index Name" in n]
     assert not [n for n in scans if n["Node Type"] == "Seq Scan"], plan

@@ -21,6 +21,12 @@ async def test_every_route_is_in_the_openapi_schema_with_its_docstring(
         "/images",
         "/images/{image_id}",
         "/images/{image_id}/content",
+        "/imports/{import_id}/archive",
+        "/albums/{album_id}/archive",
+        "/archives",
+        "/archives/{archive_id}",
+        "/albums",
+        "/albums/{album_id}",
     ]:
         assert path in paths
         for operation in paths[path].values():
@@ -42,6 +48,12 @@ async def test_every_route_documents_the_refusals_it_can_answer_with_the_error_b
         ("get", "/images"): {"401", "422"},
         ("get", "/images/{image_id}"): {"401", "404"},
         ("get", "/images/{image_id}/content"): {"401", "404"},
+        ("get", "/imports/{import_id}/archive"): {"401", "404", "409", "416"},
+        ("get", "/albums/{album_id}/archive"): {"401", "404", "409", "416"},
+        ("post", "/archives"): {"401", "413", "422", "429"},
+        ("get", "/archives/{archive_id}"): {"401", "404", "409", "416"},
+        ("get", "/albums"): {"401", "422"},
+        ("get", "/albums/{album_id}"): {"401", "404", "422"},
     }
     for (method, path), statuses in expected.items():
         responses = schema["paths"][path][method]["responses"]
@@ -54,6 +66,10 @@ async def test_every_route_documents_the_refusals_it_can_answer_with_the_error_b
     assert {"field", "conflict"} <= set(error_body["properties"])
     conflict = schema["components"]["schemas"]["ConflictingResource"]
     assert conflict["properties"]["type"]["enum"] == ["sync", "import"]
+    # An archive's parts are the archive's bytes.
+    for path in ("/imports/{import_id}/archive", "/archives/{archive_id}"):
+        for status in ("200", "206"):
+            assert "application/zip" in schema["paths"][path]["get"]["responses"][status]["content"]
     # Every route reads the database, and answers 503 while it is unreachable; so does readiness.
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
@@ -68,6 +84,7 @@ async def test_options_allows_every_method_of_its_path(api: AsyncTestClient[Any]
         "/syncs/00000000-0000-4000-8000-000000000000": "DELETE, GET, OPTIONS, PATCH",
         "/imports/00000000-0000-4000-8000-000000000000": "GET, OPTIONS",
         "/images": "GET, OPTIONS",
+        "/albums": "GET, OPTIONS",
     }
     for path, allow in expected.items():
         response = await api.options(path)
@@ -84,7 +101,17 @@ async def test_options_allows_every_method_of_its_path(api: AsyncTestClient[Any]
 
 @pytest.mark.parametrize(
     "path",
-    ["/images", "/imports", "/syncs", "/sources", "/healthz", "/imports/x/failures", "/images/x"],
+    [
+        "/images",
+        "/imports",
+        "/syncs",
+        "/sources",
+        "/healthz",
+        "/imports/x/failures",
+        "/images/x",
+        "/albums",
+        "/albums/x",
+    ],
 )
 async def test_an_unknown_query_parameter_is_refused_naming_it(
     api: AsyncTestClient[Any], path: str

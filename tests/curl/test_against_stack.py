@@ -1,11 +1,14 @@
 """Every curl script, and the Postman collection through newman, against the live stack: the API
-under uvicorn on a port, the real worker, PostgreSQL, S3 and the Drive and Dropbox emulators."""
+under uvicorn on a port, the real worker, PostgreSQL, S3, the Drive and Dropbox emulators, and a
+public bucket seeded in the test S3 server (SeaweedFS), read anonymously."""
 
 import json
 import os
 import pty
 import re
 import subprocess
+import uuid
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +16,8 @@ import httpx
 import pytest
 
 from emulators.dropbox import DropboxEmulatorServer
+from emulators.google_drive import DriveFixture
+from emulators.public_s3 import seed_public_bucket
 from tests.conftest import Stack
 from tests.curl.conftest import (
     API_TOKEN,
@@ -30,7 +35,17 @@ NEWMAN = CURL_DIR / "node_modules" / ".bin" / "newman"
 # The API (tests/conftest.py: api_url) expects the token, and takes more than the default 30
 # changes a minute from the scripts and the collection; the limit itself is tested in
 # tests/api/test_security.py.
-API_ENV = {"API_TOKEN": API_TOKEN, "START_RATE_LIMIT_PER_MINUTE": "600"}
+OPS_TOKEN = "curl-ops-token"
+# The public bucket is on the test S3 server, on loopback: both the API (which resolves a
+# bucket's host when the import is asked for) and the worker must be let reach it.
+BUCKET_NETWORKS = {"PUBLIC_S3_ALLOWED_NETWORKS": "127.0.0.0/8"}
+API_ENV = {
+    "API_TOKEN": API_TOKEN,
+    "OPS_TOKEN": OPS_TOKEN,
+    "START_RATE_LIMIT_PER_MINUTE": "600",
+    **BUCKET_NETWORKS,
+}
+WORKER_ENV = BUCKET_NETWORKS
 
 
 def start(api_url: str, link: str, *options: str) -> str:
@@ -61,6 +76,20 @@ def has_route(api_url: str, method: str, path: str) -> bool:
 
 
 @pytest.fixture(scope="module")
+def public_bucket(stack: Stack) -> str:
+    """A public bucket on the stack's S3 server, its objects under `curl/` and `postman/`
+    (three images and a text file each); the link of the bucket, to which a prefix is added."""
+    name = f"curl-public-{uuid.uuid4().hex[:8]}"
+    files = [
+        {"name_pattern": "IMG_{i:02d}.jpg", "count": 3, "size": [400, 2000]},
+        {"name": "notes.txt", "size": 100},
+    ]
+    spec = {"seed": 5, "folders": [{"name": n, "files": files} for n in ("curl", "postman")]}
+    seed_public_bucket(stack.s3.client(), name, DriveFixture(spec))
+    return f"s3+{stack.s3.endpoint_url}/{name}"
+
+
+@pytest.fixture(scope="module")
 def flat_import(stack: Stack, api_url: str) -> str:
     """A completed import of "curl flat" without its subfolder: four images and a text file."""
     import_id = start(api_url, stack.drive.fixture.link("curl flat"), "--no-subfolders")
@@ -83,6 +112,21 @@ def test_import_prints_the_id_and_watch_exits_0_when_it_completes(
     ), result.stdout
     assert re.search(r", [\d.]+ kB, [\d.]+ files/s, [\d.]+ [kM]?B/s, [\d.]+s$", last), last
     assert api_get(api_url, f"/imports/{import_id}")["status"] == "completed"
+
+
+def test_import_sh_imports_a_folder_of_a_public_bucket(api_url: str, public_bucket: str) -> None:
+    result = run("import.sh", f"{public_bucket}/curl/", env=script_env(api_url))
+    assert result.returncode == 0, result.stderr
+    import_id = result.stdout.strip()
+    assert UUID.match(import_id), result.stdout
+
+    watched = watch(api_url, import_id)
+
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.splitlines()[-1].startswith(
+        "completed: 4/4 files (3 imported, 0 unchanged, 1 skipped, 0 failed), "
+    ), watched.stdout
+    assert api_get(api_url, f"/imports/{import_id}")["source"] == "public_s3"
 
 
 def test_a_folder_with_a_live_import_prints_that_import_and_watch_prints_each_change(
@@ -146,6 +190,36 @@ def test_list_images_prints_one_page_or_all_of_them(api_url: str, flat_import: s
     assert rows(every_page.stdout) == expected
     assert every_page.stderr == ""
     assert sorted(name for *_, name in expected) == [f"pic_{i}.png" for i in (1, 2, 3, 4)]
+
+
+def test_download_archive_saves_and_resumes_an_import_as_a_zip(
+    api_url: str, flat_import: str, tmp_path: Path
+) -> None:
+    env = script_env(api_url)
+    whole = tmp_path / "whole.zip"
+    saved = run("download-archive.sh", "--import", flat_import, "-o", str(whole), env=env)
+    assert saved.returncode == 0, saved.stderr
+    assert saved.stdout == f"{whole}\n"
+    with zipfile.ZipFile(whole) as archive:
+        assert archive.testzip() is None
+        assert sorted(archive.namelist()) == [f"pic_{i}.png" for i in (1, 2, 3, 4)]
+    # A cut download: the first half and its ETag, as a cut run leaves them.
+    cut = tmp_path / "cut.zip"
+    data = whole.read_bytes()
+    Path(f"{cut}.part").write_bytes(data[: len(data) // 2])
+    etag = httpx.get(
+        f"{api_url}/imports/{flat_import}/archive",
+        headers={"Authorization": f"Bearer {API_TOKEN}", "Range": "bytes=0-0"},
+    ).headers["etag"]
+    Path(f"{cut}.part.etag").write_text(f"{etag}\n")
+    resumed = run("download-archive.sh", "--import", flat_import, "-o", str(cut), env=env)
+    assert resumed.returncode == 0, resumed.stderr
+    assert cut.read_bytes() == data
+    assert not Path(f"{cut}.part").exists()
+    images = api_get(api_url, "/images", import_id=flat_import)["items"]
+    chosen = run("download-archive.sh", images[0]["id"], "-o", str(tmp_path / "one.zip"), env=env)
+    assert chosen.returncode == 0, chosen.stderr
+    assert zipfile.ZipFile(tmp_path / "one.zip").namelist() == [images[0]["name"]]
 
 
 def test_list_images_filters_by_source(
@@ -356,6 +430,7 @@ def test_newman_runs_the_collection_against_the_stack(
     stack: Stack,
     api_url: str,
     dropbox: DropboxEmulatorServer,
+    public_bucket: str,
     newman: Path,
     tmp_path: Path,
 ) -> None:
@@ -363,9 +438,11 @@ def test_newman_runs_the_collection_against_the_stack(
     variables = {
         "baseUrl": api_url,
         "apiToken": API_TOKEN,
+        "opsToken": OPS_TOKEN,
         "folderLink": stack.drive.fixture.link("postman"),
         "cancelFolderLink": stack.drive.fixture.link("postman to cancel"),
         "dropboxLink": dropbox.fixture.link("legacy"),
+        "bucketLink": f"{public_bucket}/postman/",
         "syncFolderLink": stack.drive.fixture.link("postman synced"),
     }
     command = [str(newman), "run", str(COLLECTION), "--reporters", "cli,json"]
@@ -383,7 +460,47 @@ def test_newman_runs_the_collection_against_the_stack(
     every_request = requests_of(json.loads(COLLECTION.read_text())["item"])
     assert executed == {item["name"] for item in every_request}
     assert run_report["stats"]["assertions"]["total"] >= 50
-    # Every request carried the token.
+    # Every request carried its token: the operators' token on the operators' routes.
     for execution in run_report["executions"]:
         headers = {h["key"].lower(): h["value"] for h in execution["request"]["header"]}
-        assert headers.get("authorization") == f"Bearer {API_TOKEN}", execution["item"]["name"]
+        ops = execution["request"]["url"]["path"][0] == "ops"
+        token = OPS_TOKEN if ops else API_TOKEN
+        assert headers.get("authorization") == f"Bearer {token}", execution["item"]["name"]
+
+
+def test_ops_job_shows_a_jobs_last_error_cancels_it_and_refuses_a_retry(
+    stack: Stack, api_url: str
+) -> None:
+    with stack.db() as db:
+        # A job queued for an hour from now (no worker takes it), which failed once before.
+        ((job_id,),) = db.execute(
+            "SELECT procrastinate_defer_jobs_v1(ARRAY[ROW('listing', 'import.start', 0, NULL,"
+            " NULL, '{}'::jsonb, now() + interval '1 hour')::procrastinate_job_to_defer_v1])"
+        ).fetchone()
+        db.execute(
+            "SELECT job_failure_record(%s, 'import.start', 1, 'retried', 'httpx.ReadTimeout',"
+            " 'timed out', 'Traceback (most recent call last):\nhttpx.ReadTimeout: timed out')",
+            (job_id,),
+        )
+    env = script_env(api_url, OPS_TOKEN=OPS_TOKEN, OPERATOR="carol")
+
+    shown = run("ops-job.sh", str(job_id), "--traceback", env=env)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[:4] == [f"job: {job_id}", "task: import.start", "queue: listing", "status: todo"]
+    assert "last error: httpx.ReadTimeout: timed out" in lines
+    assert lines[-1] == "httpx.ReadTimeout: timed out"
+
+    cancelled = run("ops-job.sh", str(job_id), "--cancel", env=env)
+    assert cancelled.returncode == 0, cancelled.stderr
+    assert cancelled.stderr == f"job {job_id}: cancelled (now cancelled)\n"
+    assert "status: cancelled" in cancelled.stdout.splitlines()
+
+    refused = run("ops-job.sh", str(job_id), "--retry", env=env)
+    assert refused.returncode == 3
+    assert "HTTP 409" in refused.stderr and "only a failed or stalled job" in refused.stderr
+
+    # API_TOKEN alone opens no operators' route.
+    reader = run("ops-job.sh", str(job_id), env=script_env(api_url))
+    assert reader.returncode == 3
+    assert "HTTP 401" in reader.stderr

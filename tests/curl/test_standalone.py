@@ -25,11 +25,13 @@ DRIVE_LINK = "https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOpQrStUvWxYz
 CALLS = {
     "cancel.sh": [IMPORT_ID],
     "deliveries.sh": [IMPORT_ID],
+    "download-archive.sh": ["--import", IMPORT_ID, "-o", "-"],
     "failures.sh": [IMPORT_ID],
     "import-dropbox.sh": ["https://www.dropbox.com/scl/fo/abc123/def456?rlkey=xyz"],
     "import-google-drive.sh": [DRIVE_LINK],
     "import.sh": [DRIVE_LINK],
     "list-images.sh": [],
+    "ops-job.sh": ["42"],
     "retry.sh": [IMPORT_ID],
     "sync.sh": [DRIVE_LINK, "--every", "1h"],
     "sync-change.sh": [SYNC_ID, "--every", "2h"],
@@ -128,6 +130,12 @@ def test_help_gives_usage_settings_and_exit_codes(script: str, flag: str) -> Non
         ("watch-import.sh", [], "give the import's id"),
         ("failures.sh", [IMPORT_ID, "--limit"], "--limit needs a value"),
         ("list-images.sh", ["--import"], "--import needs a value"),
+        ("download-archive.sh", [], "give --import ID or image ids"),
+        (
+            "download-archive.sh",
+            ["--import", IMPORT_ID, SYNC_ID],
+            "give --import ID or image ids, not both",
+        ),
         ("list-images.sh", ["photos"], "unexpected argument: photos"),
         ("retry.sh", [IMPORT_ID, IMPORT_ID], "give one import id"),
         ("cancel.sh", [], "give the import's id"),
@@ -138,6 +146,9 @@ def test_help_gives_usage_settings_and_exit_codes(script: str, flag: str) -> Non
         ("sync-change.sh", [SYNC_ID], "nothing to change: give --every, --on-removed or --notify"),
         ("sync-change.sh", [SYNC_ID, "--on-removed", "shred"], "--on-removed is keep or delete"),
         ("syncs.sh", ["--limit"], "--limit needs a value"),
+        ("ops-job.sh", [], "give the job's id"),
+        ("ops-job.sh", ["42", "--retry", "--cancel"], "give --retry or --cancel, not both"),
+        ("ops-job.sh", ["job-42"], "a job's id is a number: job-42"),
     ],
 )
 def test_wrong_arguments_exit_64_and_point_to_help(
@@ -361,11 +372,13 @@ def test_the_collection_is_v2_1_with_tests_and_no_saved_answers_on_every_request
             for line in event["script"]["exec"]
         )
         assert "pm.response.to.have.status" in tests or "to.be.oneOf" in tests, item["name"]
-        # A 204 has no body to check the shape of.
+        # A 204 has no body to check the shape of; an archive's bytes are checked by the
+        # headers that describe them (Content-Type, -Length, -Range).
         assert (
             "jsonSchema" in tests
             or "headers.get('Location')" in tests
             or "to.have.status(204)" in tests
+            or "headers.get('Content-" in tests
         ), item["name"]
 
 
@@ -465,3 +478,52 @@ def test_cancel_prints_the_status_and_the_jobs_it_cancelled(recording_api: Recor
     assert finished.stderr == (
         "cancel.sh: the API answered HTTP 409: conflict: the import has already finished\n"
     )
+
+
+def test_ops_job_sends_ops_token_and_the_operator_and_posts_the_change(
+    recording_api: RecordingApi,
+) -> None:
+    recording_api.status = 200
+    recording_api.body = json.dumps(
+        {
+            "job_id": 42,
+            "action": "abort_requested",
+            "status": "doing",
+            "task": "import.transfer_batch",
+            "queue": "transfers",
+            "attempts": 1,
+            "abort_requested": True,
+            "import_id": None,
+            "worker_id": 3,
+            "failures": [
+                {
+                    "attempt": 1,
+                    "outcome": "retried",
+                    "error_class": "httpx.ReadTimeout",
+                    "message": "timed out",
+                    "traceback": "Traceback (most recent call last):\nhttpx.ReadTimeout",
+                    "failed_at": "2026-05-01T10:00:00Z",
+                }
+            ],
+        }
+    ).encode()
+    env = env_for(recording_api.url, API_TOKEN="reader", OPS_TOKEN="ops", OPERATOR="carol")
+    result = run("ops-job.sh", "42", "--cancel", "--traceback", env=env)
+
+    assert result.returncode == 0, result.stderr
+    post, get = recording_api.requests
+    assert (post.method, post.path, get.method, get.path) == (
+        "POST",
+        "/ops/jobs/42/cancel",
+        "GET",
+        "/ops/jobs/42",
+    )
+    for request in (post, get):
+        assert request.headers["authorization"] == "Bearer ops"
+        assert request.headers["x-operator"] == "carol"
+    assert result.stderr == "job 42: abort requested (now doing)\n"
+    lines = result.stdout.splitlines()
+    assert "status: doing (asked to abort)" in lines
+    assert "last error: httpx.ReadTimeout: timed out" in lines
+    assert "last error at: 2026-05-01T10:00:00Z (attempt 1, retried)" in lines
+    assert lines[-1] == "httpx.ReadTimeout"

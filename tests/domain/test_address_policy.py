@@ -5,13 +5,8 @@ import ipaddress
 
 import pytest
 
-from domain.webhooks.address_policy import (
-    RefusedUrl,
-    address_refusal,
-    check_submitted_url,
-    parse_networks,
-    parse_notify_url,
-)
+from domain.address_policy import address_refusal, parse_networks
+from domain.webhooks.address_policy import RefusedUrl, check_submitted_url, parse_notify_url
 
 NONE_ALLOWED: tuple[ipaddress.IPv4Network, ...] = ()
 
@@ -85,7 +80,7 @@ def test_the_allow_list_lets_named_networks_through_and_no_others() -> None:
 
 def test_an_allow_list_entry_that_is_no_network_is_refused() -> None:
     with pytest.raises(ValueError, match="WEBHOOK_ALLOWED_NETWORKS: 'intranet' is not a network"):
-        parse_networks(["intranet"])
+        parse_networks(["intranet"], setting="WEBHOOK_ALLOWED_NETWORKS")
 
 
 @pytest.mark.parametrize(

@@ -22,13 +22,15 @@ async def conn(database_url: str) -> AsyncIterator[psycopg.AsyncConnection[DictR
         yield connection
 
 
-async def new_import(conn: psycopg.AsyncConnection[DictRow], status: str = "running") -> str:
+async def new_import(
+    conn: psycopg.AsyncConnection[DictRow], status: str = "running", folder: str = "a"
+) -> str:
     cur = await conn.execute(
         """INSERT INTO imports (source, source_url, folder_id, locator, status)
-           VALUES ('dropbox', 'https://www.dropbox.com/scl/fo/a/b', 'a',
+           VALUES ('dropbox', 'https://www.dropbox.com/scl/fo/a/b', %s,
                    '{"folder_id": "a", "url": "https://www.dropbox.com/scl/fo/a/b"}', %s)
            RETURNING id::text""",
-        (status,),
+        (folder, status),
     )
     row = await cur.fetchone()
     assert row is not None
@@ -69,7 +71,9 @@ async def test_a_file_is_unchanged_when_its_size_and_a_checksum_both_sides_have_
     ]
     later = await new_import(conn)
 
-    added = await listing.add_files(conn, later, "dropbox", files, [None] * len(files))
+    added = await listing.add_files(
+        conn, later, "dropbox", files, [None] * len(files), folder_id="root"
+    )
 
     assert added.unchanged == 2
     assert sorted(file_id for file_id, _ in added.to_transfer) == [
@@ -84,3 +88,54 @@ async def test_a_file_is_unchanged_when_its_size_and_a_checksum_both_sides_have_
     recorded = {row["source_file_id"]: row["checksums"] for row in await cur.fetchall()}
     assert recorded["by-block-hash"] == {"dropbox_content_hash": BLOCKS}  # stored lowercase
     assert recorded["unknown-kind"] == {"sha1": "2" * 40}
+
+
+async def test_a_file_no_checksum_vouches_for_is_unchanged_by_its_size_and_version(
+    conn: psycopg.AsyncConnection[DictRow],
+) -> None:
+    earlier = await new_import(conn, status="completed", folder="v")
+    # Stored with the ETag its source declared when it was listed (none for "v-unversioned").
+    for file_id in ["v-same", "v-new-etag", "v-resized", "v-not-listed", "v-unversioned"]:
+        await conn.execute(
+            """INSERT INTO images (source, source_file_id, import_id, name, mime_type, size,
+                                   checksums, storage_key, storage_path, source_version)
+               VALUES ('dropbox', %s, %s, 'a.jpg', 'image/jpeg', 10, %s, %s, %s, %s)""",
+            (
+                file_id,
+                earlier,
+                Jsonb({"md5": MD5}),
+                file_id,
+                f"s3://images/{file_id}",
+                None if file_id == "v-unversioned" else '"etag-1"',
+            ),
+        )
+    listed = {
+        "v-same": (10, '"etag-1"'),
+        "v-new-etag": (10, '"etag-2"'),
+        "v-resized": (11, '"etag-1"'),
+        "v-not-listed": (10, None),
+        "v-unversioned": (10, '"etag-1"'),
+    }
+    files = [
+        SourceFile(file_id, "a.jpg", "image/jpeg", size=size, version=version)
+        for file_id, (size, version) in listed.items()
+    ]
+    later = await new_import(conn, folder="v")
+
+    added = await listing.add_files(
+        conn, later, "dropbox", files, [None] * len(files), folder_id="v"
+    )
+
+    assert added.unchanged == 1
+    assert sorted(file_id for file_id, _ in added.to_transfer) == [
+        "v-new-etag",
+        "v-not-listed",
+        "v-resized",
+        "v-unversioned",
+    ]
+    cur = await conn.execute(
+        "SELECT source_file_id, source_version FROM import_files WHERE import_id = %s", (later,)
+    )
+    recorded = {row["source_file_id"]: row["source_version"] for row in await cur.fetchall()}
+    assert recorded["v-new-etag"] == '"etag-2"'  # as declared, kept for the image it becomes
+    assert recorded["v-not-listed"] is None

@@ -3,7 +3,7 @@ address policy refuses before anything is fetched."""
 
 import pytest
 
-from domain.sources.nextcloud import NextcloudShare, parse_link
+from domain.sources.nextcloud import NextcloudShare, check_share_host, parse_link
 from domain.sources.registry import InvalidLink, load_registry
 
 
@@ -89,3 +89,22 @@ def test_allowed_networks_let_a_share_inside_ones_own_network_in(
     assert parse_link("http://10.1.2.3/s/tok").base_url == "http://10.1.2.3"
     with pytest.raises(InvalidLink, match=r"allows only 10\.0\.0\.0/8, 127\.0\.0\.0/8"):
         parse_link("http://192.168.1.1/s/tok")
+
+
+async def test_the_api_s_check_resolves_a_share_s_host_and_names_the_setting_that_allows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What the registry's check_locator does once the link parsed: `localhost` stands for any
+    # name that resolves to an internal address.
+    share = NextcloudShare("localhost/s/tok", "https://localhost", "tok")
+    with pytest.raises(
+        InvalidLink,
+        match=r"^refused: localhost resolves to .*, a loopback address; "
+        r"NEXTCLOUD_ALLOWED_NETWORKS allows none$",
+    ):
+        await check_share_host(share)
+    monkeypatch.setenv("NEXTCLOUD_ALLOWED_NETWORKS", "127.0.0.0/8, ::1/128")
+    await check_share_host(share)
+    missing = NextcloudShare("photos.invalid/s/tok", "https://photos.invalid", "tok")
+    with pytest.raises(InvalidLink, match=r"^the share.s host photos\.invalid does not resolve"):
+        await check_share_host(missing)

@@ -8,6 +8,7 @@ from domain.sources.public_s3 import (
     GCS_ENDPOINT,
     PublicS3Folder,
     PublicS3Settings,
+    check_bucket_host,
     parse_link,
 )
 from domain.sources.registry import InvalidLink, load_registry
@@ -105,10 +106,11 @@ def test_the_registry_gives_bucket_links_to_this_source_and_leaves_others_alone(
     assert registry.detect("https://drive.google.com/drive/folders/1AbCdEfGhIjKlMnOp")[0].name == (
         "google_drive"
     )
-    # A plain link to a host nobody named is not guessed to be a bucket (a Nextcloud share
-    # looks like bucket `s`).
+    # A plain link to a host nobody named is not guessed to be a bucket: a Nextcloud share
+    # looks like bucket `s`, and is the Nextcloud source's.
+    assert registry.detect("https://cloud.example.org/s/abcdef")[0].name == "nextcloud"
     with pytest.raises(InvalidLink, match="not a folder link"):
-        registry.detect("https://cloud.example.org/s/abcdef")
+        registry.detect("https://cloud.example.org/a-bucket/photos/")
 
 
 def test_a_host_listed_in_public_s3_endpoints_takes_plain_links(
@@ -151,3 +153,21 @@ def test_endpoints_that_are_not_base_urls_are_refused(monkeypatch: pytest.Monkey
     monkeypatch.setenv("PUBLIC_S3_ENDPOINTS", "https://s3.example.com/bucket")
     with pytest.raises(ValueError, match="is not a base URL"):
         PublicS3Settings()
+
+
+async def test_the_api_s_check_resolves_a_named_endpoint_and_leaves_amazon_and_google_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with pytest.raises(
+        InvalidLink,
+        match=r"^refused: localhost resolves to .*, a loopback address; "
+        r"PUBLIC_S3_ALLOWED_NETWORKS allows none$",
+    ):
+        await check_bucket_host(parse_link("s3+http://localhost:9000/photos/"))
+    with pytest.raises(InvalidLink, match=r"^refused: 10\.1\.2\.3 is a private address"):
+        await check_bucket_host(parse_link("s3+https://10.1.2.3/photos/"))
+    # Public by name: no lookup (none would answer here).
+    await check_bucket_host(parse_link("s3://open-images-dataset/validation/"))
+    await check_bucket_host(parse_link("https://storage.googleapis.com/gcp-public-data/x/"))
+    monkeypatch.setenv("PUBLIC_S3_ALLOWED_NETWORKS", "127.0.0.0/8,::1/128")
+    await check_bucket_host(parse_link("s3+http://localhost:9000/photos/"))

@@ -14,7 +14,8 @@ from tests.plugins.album_emulator import AlbumFile, Albums, serve
 
 PLUGIN = "tests.plugins.album_source:SPEC"
 WORKER_ENV = {"SOURCE_PLUGINS": PLUGIN}
-API_SETTINGS = {"source_plugins": [PLUGIN]}
+OPS_TOKEN = "new-source-ops-token"
+API_SETTINGS = {"source_plugins": [PLUGIN], "ops_token": OPS_TOKEN}
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 JPEG = b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4
@@ -102,11 +103,23 @@ async def test_a_bug_fails_its_job_at_once_with_a_traceback_and_ends_the_import(
     assert "crc64nvme" in failure["reason"]
     assert failure["attempts"] == 1  # never retried as if the source had failed
     with stack.db() as db:
-        [(status, attempts)] = db.execute(
-            "SELECT status, attempts FROM procrastinate_jobs"
+        [(job_id, status, attempts)] = db.execute(
+            "SELECT id, status, attempts FROM procrastinate_jobs"
             " WHERE task_name = 'import.transfer_batch' AND args->>'import_id' = %s",
             (import_id,),
         ).fetchall()
     assert (status, attempts) == ("failed", 1)
     log = stack.worker_log.read_text()
     assert "import.batch_bug" in log and "Traceback" in log and "LookupError" in log
+
+    # The job keeps its error, for the operators' console (Procrastinate keeps no error text).
+    job = await api.get(f"/ops/jobs/{job_id}", headers={"Authorization": f"Bearer {OPS_TOKEN}"})
+    assert job.status_code == 200, job.text
+    [last_error] = job.json()["failures"]
+    assert last_error["attempt"] == 1
+    assert last_error["outcome"] == "bug"
+    assert last_error["error_class"] == "builtins.LookupError"
+    assert "crc64nvme" in last_error["message"]
+    # The whole task group's traceback, down to where the bug was raised.
+    assert "Traceback (most recent call last):" in last_error["traceback"]
+    assert "LookupError: no hasher is registered" in last_error["traceback"]

@@ -107,14 +107,31 @@ async def test_a_nested_share_imports_byte_exact_and_its_checksums_make_a_reimpo
         key = image["storage_path"].split("/", 3)[3]
         assert stack.read_object(key) == fixture.read_bytes(item)
 
-    # Again, by the /index.php/ form of the same link: the files the server holds checksums
-    # for are unchanged, the others move again (their size alone cannot vouch for them).
+    # Again, by the /index.php/ form of the same link: every file is unchanged, those the
+    # server holds checksums for by them, the others by their size and ETag. No byte moves.
     again = await wait_for_import(
         api, await start(api, nextcloud.link("holiday", index_php=True)), timeout=300
     )
     assert again["status"] == "completed", again
-    assert again["counts"]["unchanged"] == 10
-    assert again["counts"]["imported"] == HOLIDAY_IMAGES - 10
+    assert again["counts"]["unchanged"] == HOLIDAY_IMAGES
+    assert (again["counts"]["imported"], again["bytes_imported"]) == (0, 0)
+
+
+async def test_a_new_etag_moves_the_files_no_checksum_vouches_for(
+    api: AsyncTestClient[Any], stack: Stack, nextcloud: NextcloudEmulatorServer
+) -> None:
+    # The share the test above imported, every file edited since (new ETags, same sizes): the
+    # ten with checksums are still known by them, the others move again.
+    nextcloud.fixture.generation += 1
+    try:
+        result = await wait_for_import(
+            api, await start(api, nextcloud.link("holiday")), timeout=300
+        )
+    finally:
+        nextcloud.fixture.generation -= 1
+    assert result["status"] == "completed", result
+    assert result["counts"]["unchanged"] == 10
+    assert result["counts"]["imported"] == HOLIDAY_IMAGES - 10
 
 
 async def test_a_password_protected_share_imports_with_its_password_only(

@@ -12,13 +12,14 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from emulators.google_drive import DriveFixture
-from emulators.public_s3 import seed_public_bucket
+from emulators.public_s3 import seed_public_bucket, upload_in_parts
 from tests.conftest import S3Server, Stack
 from tests.helpers import all_images, wait_for_import
 
 # Pages of 50 keys, so a folder is read over several continuation tokens; the test S3 server
 # is on loopback, which the address policy refuses unless it is named.
-WORKER_ENV = {"LISTING_PAGE_SIZE": "50", "PUBLIC_S3_ALLOWED_NETWORKS": "127.0.0.0/8"}
+ALLOWED = "127.0.0.0/8"
+WORKER_ENV = {"LISTING_PAGE_SIZE": "50", "PUBLIC_S3_ALLOWED_NETWORKS": ALLOWED}
 API_SETTINGS = {"sync_min_interval_seconds": 1}
 PHOTOS = 120
 NESTED = 7
@@ -70,6 +71,15 @@ def bucket(s3_server: S3Server) -> Iterator[Bucket]:
     yield Bucket(name, fixture, s3_server)
 
 
+@pytest.fixture(scope="module", autouse=True)
+def api_allows_the_bucket() -> Iterator[None]:
+    # The in-process API resolves the bucket's host too, reading the source's settings from
+    # the environment, as in production.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PUBLIC_S3_ALLOWED_NETWORKS", ALLOWED)
+        yield
+
+
 def key_of(image: dict[str, Any]) -> str:
     return str(image["storage_path"]).split("/", 3)[3]
 
@@ -100,6 +110,7 @@ async def test_a_public_bucket_folder_imports_byte_exact_with_its_subfolders(
         "failed": 0,
         "removed": 0,
         "settled": len(expected) + 1,
+        "waiting_for_quota": 0,
     }
     images = await all_images(api, import_id=import_id, limit=500)
     host = bucket.s3.endpoint_url.split("://", 1)[1]
@@ -117,27 +128,46 @@ async def test_a_public_bucket_folder_imports_byte_exact_with_its_subfolders(
         image = by_id[f"{host}/{bucket.name}/photos/{path}"]
         assert stack.read_object(key_of(image)) == expected[path].read()
     with stack.db() as db:
-        listed = dict(
-            db.execute(
-                "SELECT name, checksums FROM import_files WHERE import_id = %s",
-                (import_id,),
-            ).fetchall()
-        )
+        rows = db.execute(
+            "SELECT f.name, f.checksums, i.source_version FROM import_files f"
+            " JOIN images i ON i.source = 'public_s3' AND i.source_file_id = f.source_file_id"
+            " WHERE f.import_id = %s",
+            (import_id,),
+        ).fetchall()
+    listed = {name: checksums for name, checksums, _ in rows}
+    versions = {name: version for name, _, version in rows}
     # A single-part object's ETag is its MD5, and the transfer was checked against it; the
-    # multipart one's is not, and no checksum was claimed for it.
+    # multipart one's is not, and no checksum was claimed for it. Both ETags are kept as the
+    # objects' versions, as listed.
     assert listed["IMG_0001.jpg"] == {"md5": expected["IMG_0001.jpg"].md5}
     assert listed["panorama big.png"] == {}
+    assert versions["IMG_0001.jpg"] == expected["IMG_0001.jpg"].md5
+    assert versions["panorama big.png"].endswith("-2")
 
 
-async def test_a_reimport_moves_only_the_objects_without_an_md5(
+async def test_a_reimport_moves_no_bytes_and_an_object_written_again_moves_alone(
     api: AsyncTestClient[Any], stack: Stack, bucket: Bucket
 ) -> None:
-    # The folder the test above imported, unchanged.
+    # The folder the test above imported, unchanged: the multipart object too, by its ETag.
     again = await wait_for_import(api, await start(api, bucket.link("photos/")))
     assert again["status"] == "completed", again
-    assert again["counts"]["unchanged"] == PHOTOS + NESTED + 1
-    assert again["counts"]["imported"] == 1
-    assert again["bytes_imported"] == 6 * 1024 * 1024
+    assert again["counts"]["unchanged"] == PHOTOS + NESTED + 2
+    assert (again["counts"]["imported"], again["bytes_imported"]) == (0, 0)
+
+    # New bytes of the same size, in parts again: only the ETag tells, and it moves them.
+    client = bucket.s3.client()
+    old = client.get_object(Bucket=bucket.name, Key=BIG)
+    body = old["Body"].read()
+    new = body[:-1] + bytes([body[-1] ^ 0xFF])
+    upload_in_parts(client, bucket.name, BIG, new)
+    assert client.head_object(Bucket=bucket.name, Key=BIG)["ETag"] != old["ETag"]
+    third = await wait_for_import(api, await start(api, bucket.link("photos/")))
+    assert third["status"] == "completed", third
+    assert third["counts"]["unchanged"] == PHOTOS + NESTED + 1
+    assert (third["counts"]["imported"], third["bytes_imported"]) == (1, len(new))
+    images = await all_images(api, import_id=third["import_id"], limit=500)
+    moved = next(image for image in images if image["name"] == "panorama big.png")
+    assert stack.read_object(key_of(moved)) == new
 
 
 async def test_a_sync_of_a_prefix_moves_new_and_changed_objects_and_marks_the_gone_one_removed(
@@ -166,6 +196,7 @@ async def test_a_sync_of_a_prefix_moves_new_and_changed_objects_and_marks_the_go
         "failed": 0,
         "removed": 1,
         "settled": 3,
+        "waiting_for_quota": 0,
     }
     assert second["bytes_imported"] == len(changed) + len(new)
     images = {

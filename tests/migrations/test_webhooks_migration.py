@@ -67,6 +67,7 @@ def test_the_event_is_the_import_as_it_ended(db: Any) -> None:
         "failed": 1,
         "removed": 0,
         "settled": 4,
+        "waiting_for_quota": 0,
     }
     assert payload["bytes_imported"] == 1234
     assert payload["status"] == "completed_with_errors"

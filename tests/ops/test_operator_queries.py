@@ -180,16 +180,32 @@ def probe_jobs(db: Any, import_id: str) -> Iterator[tuple[int, int]]:
         db.execute("SELECT procrastinate_finish_job_v1(%s, 'succeeded', false)", (running,))
 
 
-def test_workers_lists_the_live_worker_and_its_heartbeat(stack: Stack) -> None:
+def test_workers_lists_the_live_workers_with_their_queues_concurrency_and_heartbeat(
+    stack: Stack,
+) -> None:
+    def described() -> bool:
+        """every worker described itself"""
+        rows = ops(stack.database_url, "workers.sql")
+        return len(rows) == 3 and all(row["name"] for row in rows)
+
+    eventually(described)
     rows = ops(stack.database_url, "workers.sql")
 
-    # This module's one worker process: its imports', derivatives' and webhooks' workers.
-    assert len(rows) == 3
+    # This module's one worker process: its imports', derivatives' and webhooks' workers, each
+    # as it described itself once registered.
+    assert {row["name"]: (row["serves_queues"], row["concurrency"]) for row in rows} == {
+        "imports": ("listing, transfers", "8"),
+        "webhooks": ("webhooks", "4"),
+        "derivatives": ("derivatives", "1"),
+    }
+    assert {row["pid"] for row in rows} == {str(stack.worker.pid)}
     for row in rows:
+        assert row["host"]
         last = datetime.fromisoformat(row["last_heartbeat"])
         assert (datetime.now(UTC) - last).total_seconds() < 10  # HEARTBEAT_SECONDS is 1 here
         assert seconds(row["since_heartbeat"]) < 10
-        # Only the periodic stalled-job check may be running now.
+        assert datetime.fromisoformat(row["started_at"]) <= last
+        # Only a periodic job may be running now.
         assert int(row["jobs_running"]) in (0, 1)
 
 

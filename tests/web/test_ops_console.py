@@ -1,7 +1,8 @@
 """The operators' console in Chromium, on the real web service, API, worker and database: a job
 left running by a worker killed with SIGKILL shows as stalled and "Retry all stalled" gets it
-done; cancelling a queued job stops it; a visitor who is not a signed-in operator sees nothing
-of the console and changes nothing."""
+done; cancelling a queued job stops it; cancelling a running one aborts it for good; the
+imports page shows an import's failures by reason and requeues them; a visitor who is not a
+signed-in operator sees nothing of the console and changes nothing."""
 
 import asyncio
 import os
@@ -171,3 +172,81 @@ async def running_job_of(stack: Stack, import_id: str) -> int:
             return int(row[0])
         await asyncio.sleep(0.05)
     raise AssertionError(f"no job of import {import_id} started running")
+
+
+# After the stalled job's test, which counts the jobs running when it kills the worker: these
+# leave imports behind that a later kill could catch mid-job.
+async def test_cancelling_a_running_job_aborts_it_for_good(
+    browser: Browser, web: str, api_url: str, stack: Stack
+) -> None:
+    # Drive answers nothing for a while: the import's first job is running when it is aborted.
+    stack.drive.app.state.settings.update({"latency_ms": 30_000})
+    try:
+        async with httpx.AsyncClient(base_url=api_url) as api:
+            started = await api.post(
+                "/imports", json={"url": stack.drive.fixture.link("ops console abort")}
+            )
+            assert started.status_code == 202, started.text
+            import_id = started.json()["import_id"]
+        job_id = await running_job_of(stack, import_id)
+        async with browser_page(browser) as page:
+            await sign_in(page, web, f"/ops/jobs/{job_id}")
+            await expect(page.get_by_test_id("job-status")).to_have_text("doing")
+            await page.get_by_role("link", name="Cancel").click()
+            await expect(page.locator("h1")).to_contain_text(f"Cancel job {job_id}?")
+            await page.get_by_role("button", name="Cancel job").click()
+            await expect(page.get_by_test_id("done")).to_contain_text("abort requested")
+            # The page polls while the job runs: the worker cancels it within moments.
+            await expect(page.get_by_test_id("job-status")).to_have_text("aborted", timeout=20_000)
+            await expect(page.get_by_test_id("events")).to_contain_text("abort requested")
+            await screenshot(page, "ops-job-aborted")
+    finally:
+        stack.drive.app.state.settings.update({"latency_ms": 0})
+    # Aborted, not retried as after a worker's shutdown: it stays so.
+    await asyncio.sleep(2)
+    assert job_status(stack, job_id) == "aborted"
+    # Its import is still queued, so queue_imports_in_turn may start it again (a new job) and it
+    # may have completed already; otherwise it stops here.
+    async with httpx.AsyncClient(base_url=api_url) as api:
+        cancelled = await api.post(f"/imports/{import_id}/cancel")
+        assert cancelled.status_code in (202, 409), cancelled.text
+
+
+async def test_the_imports_page_shows_failures_by_reason_and_requeues_them(
+    browser: Browser, web: str, api_url: str, stack: Stack
+) -> None:
+    async with httpx.AsyncClient(base_url=api_url) as api:
+        started = await api.post(
+            "/imports", json={"url": stack.drive.fixture.link("ops console failing")}
+        )
+        assert started.status_code == 202, started.text
+        import_id = started.json()["import_id"]
+        await import_ended(api, import_id, "completed_with_errors")
+
+    async with browser_page(browser, phone=True) as page:
+        await sign_in(page, web, "/ops/imports")
+        failing = page.get_by_test_id("most-failed").locator("tr", has_text=import_id[:8])
+        await expect(failing).to_contain_text("cannotDownloadAbusiveFile")
+        await expect(failing.locator("[data-label=Failed]")).to_have_text("2")
+        await expect(page.get_by_test_id("failures-by-reason")).to_contain_text(
+            "cannotDownloadAbusiveFile"
+        )
+        await screenshot(page, "ops-imports-phone")
+        requeue = f"Requeue the failures of import {import_id[:8]}"
+        await failing.get_by_role("link", name=requeue).click()
+        await expect(page.locator("h1")).to_contain_text("Queue this import's failed files")
+        await page.get_by_role("button", name="Requeue failures").click()
+        await expect(page.get_by_test_id("done")).to_have_text("2 failed files are queued again.")
+
+    # Drive refuses them for good again: the import ends as before, its two files retried.
+    async with httpx.AsyncClient(base_url=api_url) as api:
+        body = await import_ended(api, import_id, "completed_with_errors")
+    assert (body["counts"]["imported"], body["counts"]["failed"]) == (3, 2)
+
+
+async def import_ended(api: httpx.AsyncClient, import_id: str, status: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while (body := (await api.get(f"/imports/{import_id}")).json())["status"] != status:
+        assert time.monotonic() < deadline, body
+        await asyncio.sleep(0.3)
+    return body

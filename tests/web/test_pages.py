@@ -137,6 +137,28 @@ async def test_an_empty_link_is_refused_naming_the_sources_the_api_lists(
     assert "Paste the link of a Google Drive or Dropbox folder." in response.text
 
 
+async def test_the_pages_name_every_source_the_api_lists(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    four = [
+        *SOURCES["items"],
+        {"name": "public_s3", "display_name": "Public S3 bucket", "accepts_password": False},
+        {"name": "nextcloud", "display_name": "Nextcloud / ownCloud", "accepts_password": True},
+    ]
+    empty = {"items": [], "next_cursor": None}
+    api_answers["GET /sources"] = lambda request: httpx.Response(200, json={"items": four})
+    api_answers["GET /imports"] = lambda request: httpx.Response(200, json=empty)
+    api_answers["GET /images"] = lambda request: httpx.Response(200, json=empty)
+    named = "Google Drive, Dropbox, Public S3 bucket or Nextcloud / ownCloud folder"
+
+    home = await client.get("/")
+    assert f"Paste the link of a {named} that anyone" in home.text
+    assert f"Copies every image of a {named} into object storage." in home.text  # the footer
+    images = await client.get("/images")
+    assert f"Import a {named}: its images show up here" in images.text
+    assert "Google Drive or Dropbox" not in home.text + images.text
+
+
 async def test_a_plain_form_post_redirects_to_the_import(
     client: AsyncTestClient[Any], api_answers: dict[str, Handler]
 ) -> None:
@@ -347,3 +369,26 @@ async def test_failed_files_page_on_past_the_first_fifty(
     rows = await client.get(f"/imports/{IMPORT_ID}/failures", params={"cursor": "c2"})
     assert rows.text.count("<tr") == 1
     assert "More failed files" not in rows.text
+
+
+async def test_imports_are_shown_by_their_folder_name_escaped_or_by_their_link_without_one(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    named = import_view("completed") | {"folder_name": "<b>Holiday</b> photos & more"}
+    unnamed = import_view("queued") | {"import_id": "0a0b0c0d-0000-4000-8000-000000000001"}
+    api_answers["GET /imports"] = lambda request: httpx.Response(
+        200, json={"items": [named, unnamed], "next_cursor": None}
+    )
+    listing = await client.get("/imports")
+    assert listing.status_code == 200
+    assert "<b>Holiday</b>" not in listing.text
+    assert "&lt;b&gt;Holiday&lt;/b&gt; photos &amp; more</a>" in listing.text
+    # The link stays beside the name; an import without a name (not started) shows its link.
+    assert listing.text.count("https://drive.google.com/drive/folders/1AbCdEfGhIjK") == 2
+
+    api_answers[f"GET /imports/{IMPORT_ID}"] = lambda request: httpx.Response(200, json=named)
+    page = await client.get(f"/imports/{IMPORT_ID}")
+    assert '<h1 data-testid="folder-name">&lt;b&gt;Holiday&lt;/b&gt; photos &amp; more</h1>' in (
+        page.text
+    )
+    assert "<title>&lt;b&gt;Holiday&lt;/b&gt; photos &amp; more: " in page.text

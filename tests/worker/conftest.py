@@ -1,5 +1,5 @@
 """What the worker's tests share: an object store on a bucket of the module's own, and the
-sources' HTTP client."""
+sources' HTTP clients (the shared one, and one guarded by the address policy)."""
 
 import uuid
 from collections.abc import AsyncIterator
@@ -8,9 +8,11 @@ import httpx
 import pytest
 
 from devstack.s3 import ensure_bucket
+from domain.address_policy import parse_networks
 from tests.conftest import S3Server
 from worker.http_client import create_source_client
 from worker.settings import Settings
+from worker.sources.addresses import PolicyResolver
 from worker.storage.object_store import ObjectStore
 
 # The smallest S3 allows, so that multipart uploads need only a few MiB.
@@ -43,3 +45,17 @@ async def http(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClien
     timeout = getattr(request.module, "SOURCE_TIMEOUT_SECONDS", 10)
     async with create_source_client(Settings(source_timeout_seconds=timeout)) as client:
         yield client
+
+
+def guarded_source_client(
+    networks: list[str], *, setting: str, timeout: float = 10
+) -> httpx.AsyncClient:
+    """The client a connector of links that name any host reads with (as
+    `worker.sources.addresses.guarded_client` builds it for the worker): `networks` allowed
+    beside public addresses."""
+    allowed = parse_networks(networks)
+    return create_source_client(
+        Settings(source_timeout_seconds=timeout),
+        resolver=lambda: PolicyResolver(allowed, setting=setting),
+        follow_redirects=False,
+    )

@@ -27,6 +27,7 @@ from worker.sources.base import (
     TransientSourceError,
 )
 from worker.sources.dropbox_zip import DropboxZipConnector, zip_file_id
+from worker.sources.dropbox_zip.download import folder_name
 
 UNICODE = "Fête à Noël 🎄.jpg"
 SPEC: dict[str, Any] = {
@@ -341,3 +342,21 @@ def test_copies_of_a_worker_that_died_are_removed_by_the_next_one(
 
     assert not orphan.exists()
     assert alive.exists()
+
+
+@pytest.mark.parametrize(
+    ("disposition", "name"),
+    [
+        # Dropbox sends an ASCII stand-in beside the UTF-8 name: the UTF-8 one is the folder's.
+        (
+            "attachment; filename=\"F_te __.zip\"; filename*=UTF-8''F%C3%AAte%20%F0%9F%8E%84.zip",
+            "Fête 🎄",
+        ),
+        ('attachment; filename="Holiday photos.zip"', "Holiday photos"),
+        ("attachment", None),
+        (None, None),
+    ],
+)
+def test_the_folder_name_is_the_zips_file_name(disposition: str | None, name: str | None) -> None:
+    headers = {"content-disposition": disposition} if disposition else {}
+    assert folder_name(httpx.Response(200, headers=headers)) == name

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from worker.db import Pool
-from worker.pacing import PostgresPacer
+from worker.pacing import CUT_TO, SLOWEST_RATE, PostgresPacer, rate_after_cut
 from worker.settings import Settings
 
 
@@ -62,3 +62,20 @@ async def test_a_rate_limit_answer_holds_off_the_other_workers(pool: Pool) -> No
     await first.wait_turn()
 
     assert time.monotonic() - started >= 0.95
+
+
+def test_a_cut_just_over_the_quota_takes_a_share_of_the_rate() -> None:
+    # 10.5/s granted, 10/s went through: just over the quota.
+    cut = rate_after_cut(10.5, granted=105, refused=5, window_seconds=10.0)
+    assert cut == 10.5 * CUT_TO
+
+
+def test_a_cut_far_over_the_quota_goes_by_what_the_source_accepted() -> None:
+    # A pace of 100,000/s against a quota of 10/s: 2,000 granted in 2 s, 20 went through.
+    cut = rate_after_cut(100_000.0, granted=2000, refused=1980, window_seconds=2.0)
+    assert cut == 10.0 * CUT_TO
+
+
+def test_a_cut_too_soon_to_measure_takes_a_share_of_the_rate_and_never_reaches_zero() -> None:
+    assert rate_after_cut(100.0, granted=50, refused=50, window_seconds=0.1) == 100.0 * CUT_TO
+    assert rate_after_cut(0.1, granted=0, refused=9, window_seconds=5.0) == SLOWEST_RATE

@@ -3,6 +3,7 @@
 import asyncio
 import base64
 import hashlib
+import zlib
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -49,6 +50,20 @@ async def test_the_stored_bytes_are_the_source_bytes(
     assert (stored.size, stored.md5_checksum) == (size, hashlib.md5(data).hexdigest())
     body = s3_server.client().get_object(Bucket=store.bucket, Key=key)["Body"].read()
     assert body == data
+
+
+@pytest.mark.parametrize("size", [150_000, MULTIPART_THRESHOLD + 123])  # one PUT, and multipart
+async def test_the_crc32_an_archive_needs_is_recorded_with_the_stored_bytes(
+    store: ObjectStore, size: int
+) -> None:
+    data = payload(size)
+    stored = await store.upload(
+        f"google_drive/crc-{size}",
+        chunks_of(data, 100_000),
+        content_type="image/jpeg",
+        expected_size=size,
+    )
+    assert stored.checksums["crc32"] == f"{zlib.crc32(data):08x}"
 
 
 @pytest.mark.parametrize("size", [150_000, MULTIPART_THRESHOLD + 123])  # one PUT, and multipart

@@ -10,6 +10,9 @@ from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
+from api.albums.endpoints import AlbumController
+from api.archives.endpoints import ArchiveController
+from api.archives.service import Archives
 from api.db import create_pool, provide_connection
 from api.errors import EXCEPTION_HANDLERS
 from api.health import healthz, readyz
@@ -36,11 +39,11 @@ from api.security import (
 )
 from api.settings import Settings, get_settings
 from api.sources.endpoints import SourceController
-from api.storage import BucketCheck, download_links
+from api.storage import BucketCheck, ObjectReader, download_links
 from api.syncs.endpoints import SyncController
 from api.webhooks.endpoints import WebhookController
+from domain.address_policy import parse_networks
 from domain.sources.registry import load_registry
-from domain.webhooks.address_policy import parse_networks
 
 OPENAPI_PATH = "/schema"
 HEALTH_PATHS = ["/healthz", "/readyz"]
@@ -59,9 +62,17 @@ def create_app(settings: Settings | None = None) -> Litestar:
         app.state.job_app = job_app
         app.state.download_links = download_links(settings)
         app.state.bucket_check = BucketCheck(settings)
+        reader = ObjectReader(settings, connections=settings.archive_store_connections)
+        app.state.archives = Archives(
+            pool,
+            reader,
+            concurrency=settings.archive_store_connections,
+            read_ahead=settings.archive_read_ahead_objects,
+        )
         try:
             yield
         finally:
+            await reader.close()
             await job_app.close_async()
             await pool.close()
 
@@ -79,6 +90,8 @@ def create_app(settings: Settings | None = None) -> Litestar:
             metrics,
             ImportController,
             ImageController,
+            ArchiveController,
+            AlbumController,
             SourceController,
             SyncController,
             WebhookController,

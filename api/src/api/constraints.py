@@ -5,7 +5,7 @@ thousands of characters) is refused as request validation (422), before any hand
 from typing import Annotated
 
 import msgspec
-from litestar.params import QueryParameter
+from litestar.params import PathParameter, QueryParameter
 
 # PostgreSQL text cannot hold U+0000; every other character is the source's business.
 NO_NUL = r"^[^\u0000]*$"
@@ -56,3 +56,6 @@ Cursor = Annotated[
 ]
 # How many rows a page of a list holds at the most.
 PageLimit = Annotated[int, QueryParameter(ge=1, le=500)]
+# A Procrastinate job's id: a PostgreSQL bigint (a larger number is no job's, and must not
+# reach the database).
+JobId = Annotated[int, PathParameter(ge=1, le=2**63 - 1)]

@@ -59,6 +59,22 @@ def decode_text_cursor(cursor: str) -> str:
     return key
 
 
+def encode_key_cursor(key: str, row_id: str) -> str:
+    """For lists ordered on (a text key, id) ascending: an album's path, an image's name."""
+    return _encode([key, row_id])
+
+
+def decode_key_cursor(cursor: str) -> tuple[str, str]:
+    try:
+        key, row_id = _decode(cursor)
+        parsed_id = str(uuid.UUID(row_id))
+    except (ValueError, TypeError):
+        raise _invalid() from None
+    if "\x00" in key:
+        raise _invalid()
+    return key, parsed_id
+
+
 def _encode(values: list[str]) -> str:
     raw = json.dumps(values).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")

@@ -13,6 +13,7 @@ _ERROR_DESCRIPTIONS = {
     409: "The resource's current state does not allow this request.",
     413: "The request body is larger than MAX_REQUEST_BYTES.",
     415: "The body is not sent as `Content-Type: application/json`.",
+    416: "The Range asked for starts past the end: Content-Range says the size.",
     422: "The request is not valid: a parameter, the body or a link is wrong, or a query "
     "parameter is one the route does not take.",
     429: "Too many requests that start or change work from this address: see Retry-After.",

@@ -28,22 +28,14 @@ PROMETHEUS = PrometheusConfig(
     buckets=[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 )
 
-# Ready jobs per queue, and how long the lowest-numbered one (the first deferred) has waited
-# since it was queued or became due: one pass over the `todo` jobs (a partial index covers
-# them) and one event lookup per queue, rather than the queue_health view's per-job lookups.
+# Ready jobs per queue, and how long its oldest waiting job has waited: the job_counts view
+# (migrations/schema/operations.sql), which reads the job counters and finds each queue's and
+# task's oldest waiting job by the one definition the console and queue_health use.
 _QUEUE_DEPTH = """
-WITH ready AS (
-    SELECT queue_name, count(*) AS todo, min(id) AS first_id
-    FROM procrastinate_jobs
-    WHERE status = 'todo' AND (scheduled_at IS NULL OR scheduled_at <= now())
-    GROUP BY queue_name
-)
-SELECT r.queue_name, r.todo,
-       extract(epoch FROM now() - greatest(j.scheduled_at, (
-           SELECT max(e.at) FROM procrastinate_events e
-           WHERE e.job_id = r.first_id
-             AND e.type IN ('deferred', 'deferred_for_retry', 'retried'))))::float8 AS waited
-FROM ready r JOIN procrastinate_jobs j ON j.id = r.first_id
+SELECT queue_name, sum(todo)::bigint AS todo,
+       extract(epoch FROM now() - min(waiting_since))::float8 AS waited
+FROM job_counts
+GROUP BY queue_name
 """
 
 

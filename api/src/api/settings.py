@@ -6,7 +6,7 @@ from typing import Annotated, Self
 from pydantic import Field, IPvAnyNetwork, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from domain.webhooks import address_policy
+from domain import address_policy
 
 
 class Settings(BaseSettings):
@@ -34,6 +34,15 @@ class Settings(BaseSettings):
     aws_secret_access_key: str | None = None
     aws_region: str = "us-east-1"
     download_url_ttl_seconds: int = Field(default=3600, ge=1, le=604800)
+
+    # Archives (GET /imports/{id}/archive, POST /archives): the most images one may hold,
+    # how long a selection's download link lasts, the connections to S3 that archives share,
+    # and how many objects a download opens ahead of the one it sends (each holds a few
+    # chunks at most), so that one object's latency hides behind another's bytes.
+    archive_max_images: int = Field(default=100_000, ge=1)
+    archive_link_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    archive_store_connections: int = Field(default=32, ge=1)
+    archive_read_ahead_objects: int = Field(default=8, ge=1)
 
     # Bearer token the routes that start or change work (every POST) require; unset, they are
     # open. With API_READ_TOKEN too, every other route (but /healthz, /readyz and /schema) needs
@@ -85,7 +94,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        address_policy.parse_networks(value)
+        address_policy.parse_networks(value, setting="WEBHOOK_ALLOWED_NETWORKS")
         return value
 
     @field_validator("api_token", "api_read_token", "ops_token", mode="before")

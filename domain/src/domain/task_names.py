@@ -1,5 +1,6 @@
 """The worker's job names and queues, defined once: the worker registers its tasks under them
-and the API defers jobs by them (it imports this module, never the tasks)."""
+and the API defers jobs by them (it imports this module, never the tasks). The periodic ones'
+schedules are in periodic_schedules.py."""
 
 START_IMPORT = "import.start"
 QUEUE_IMPORTS_IN_TURN = "import.queue_imports_in_turn"
@@ -13,6 +14,7 @@ START_DUE_SYNC_RUNS = "sync.start_due_runs"
 DELETE_REMOVED_IMAGES = "sync.delete_removed_images"
 QUEUE_WEBHOOK_DELIVERIES = "webhook.queue_pending_deliveries"
 DELIVER_WEBHOOK = "webhook.deliver"
+FOLD_JOB_COUNTS = "ops.fold_job_counts"
 
 LISTING_QUEUE = "listing"
 TRANSFER_QUEUE = "transfers"

@@ -25,7 +25,14 @@ VERSIONS_DIR = MIGRATIONS_DIR / "versions"
 SCHEMA_DIR = MIGRATIONS_DIR / "schema"
 # The order the schema files are applied in: a file may use what an earlier one defines (the
 # settled predicate of imports.sql is read by syncs.sql's view).
-SCHEMA_FILES = ("imports.sql", "derivatives.sql", "syncs.sql", "webhooks.sql", "operations.sql")
+SCHEMA_FILES = (
+    "imports.sql",
+    "derivatives.sql",
+    "syncs.sql",
+    "webhooks.sql",
+    "albums.sql",
+    "operations.sql",
+)
 
 log = logging.getLogger("migrate")
 

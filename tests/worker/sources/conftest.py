@@ -13,10 +13,10 @@ from typing import Any, Protocol
 import httpx
 import pytest
 
+from domain.address_policy import parse_networks
 from domain.sources.dropbox import DropboxFolder
 from domain.sources.nextcloud import NextcloudShare
 from domain.sources.public_s3 import PublicS3Folder, parse_link
-from domain.webhooks.address_policy import parse_networks
 from emulators.dropbox import DropboxEmulatorServer, DropboxFixture
 from emulators.dropbox import FaultRule as DropboxFault
 from emulators.google_drive import DriveFixture, EmulatorServer
@@ -26,6 +26,7 @@ from emulators.nextcloud import NextcloudEmulatorServer, NextcloudFixture
 from emulators.public_s3 import FaultRule as S3Fault
 from emulators.public_s3 import S3FaultProxy, seed_public_bucket
 from tests.conftest import S3Server
+from tests.worker.conftest import guarded_source_client
 from worker.pacing import NoPacing
 from worker.sources.base import FolderRef, ImportLink, SourceConnector
 from worker.sources.dropbox import DropboxConnector
@@ -34,7 +35,6 @@ from worker.sources.google_drive import GoogleDriveConnector
 from worker.sources.google_drive_web import GoogleDriveWebConnector
 from worker.sources.nextcloud import NextcloudConnector
 from worker.sources.public_s3 import PublicS3Connector
-from worker.sources.public_s3_addresses import guarded_client
 
 PAGED_FILES = 23
 PAGED_NAMES = [f"p_{i:02d}.jpg" for i in range(1, PAGED_FILES + 1)]
@@ -468,8 +468,10 @@ def public_bucket(s3_server: S3Server) -> Iterator[PublicBucket]:
 
 @pytest.fixture
 async def guarded_http() -> AsyncIterator[httpx.AsyncClient]:
-    """The public-bucket connector's own client (see worker.sources.public_s3_addresses)."""
-    async with guarded_client(parse_networks(S3_TEST_NETWORKS), httpx.Timeout(10)) as client:
+    """The public-bucket connector's own client (see worker.sources.addresses)."""
+    async with guarded_source_client(
+        list(S3_TEST_NETWORKS), setting="PUBLIC_S3_ALLOWED_NETWORKS"
+    ) as client:
         yield client
 
 

@@ -159,6 +159,17 @@ async def check_transient(
     source.heal()
 
 
+async def test_checking_a_folder_gives_its_name_as_the_source_states_it(
+    source: Harness,
+) -> None:
+    # What the import is listed by: each source states the name its own way (Drive's `name`,
+    # the embedded view's title, Dropbox's link metadata or zip file name, WebDAV's
+    # displayname, a bucket prefix's last part).
+    for name in ("names", "paged"):
+        folder = source.folder(name)  # first: a harness binds its connectors to this link
+        assert await source.connector().check_folder(folder) == name
+
+
 async def test_a_missing_folder_is_unavailable(source: Harness) -> None:
     with pytest.raises(FolderUnavailable):
         folder = source.missing_folder()

@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 
+from domain.address_policy import parse_networks
 from domain.sources.nextcloud import NextcloudShare
-from domain.webhooks.address_policy import parse_networks
 from emulators.nextcloud import FaultRule, NextcloudEmulatorServer, NextcloudFixture
+from tests.worker.conftest import guarded_source_client
 from worker.pacing import NoPacing
 from worker.sources.base import FolderUnavailable, ImportLink, TransientSourceError
 from worker.sources.nextcloud import NextcloudConnector
@@ -142,6 +143,44 @@ async def test_a_host_the_address_policy_refuses_is_never_contacted(
     assert sum(server.stats.requests.values()) == 0
 
 
+async def test_a_share_named_by_a_host_name_is_read_only_at_addresses_the_policy_allows(
+    server: NextcloudEmulatorServer,
+) -> None:
+    token = server.fixture.share("photos").token
+    netloc = f"localhost:{server.port}"
+    share = NextcloudShare(f"{netloc}/s/{token}", f"http://{netloc}", token)
+    loopback = ["127.0.0.0/8", "::1/128"]
+
+    def reader(http: httpx.AsyncClient, allowed: list[str]) -> NextcloudConnector:
+        connector = NextcloudConnector(
+            http,
+            pacer_for=lambda host: NoPacing(),
+            allowed_networks=parse_networks(allowed),
+            page_size=1000,
+            spool_dir=None,
+        )
+        return connector.for_link(ImportLink(share))
+
+    # The worker's own client for shares: its resolver lets the allowed addresses through.
+    async with guarded_source_client(loopback, setting="NEXTCLOUD_ALLOWED_NETWORKS") as http:
+        allowed = reader(http, loopback)
+        await allowed.check_folder(share.root())
+        assert len((await allowed.list_page(share.root(), None)).files) == 2
+
+    async with guarded_source_client([], setting="NEXTCLOUD_ALLOWED_NETWORKS") as http:
+        refused = reader(http, [])
+        with pytest.raises(
+            FolderUnavailable,
+            match=r"refused: localhost resolves to .*, a loopback address; "
+            r"NEXTCLOUD_ALLOWED_NETWORKS allows none",
+        ):
+            await refused.check_folder(share.root())
+        # As after a DNS answer that changed since the folder was checked (rebinding): the
+        # client's resolver refuses to connect.
+        with pytest.raises(TransientSourceError, match="NEXTCLOUD_ALLOWED_NETWORKS allows none"):
+            await refused.list_page(share.root(), None)
+
+
 async def test_checksums_come_from_the_server_when_it_has_them(
     server: NextcloudEmulatorServer, http: httpx.AsyncClient
 ) -> None:
@@ -156,6 +195,10 @@ async def test_checksums_come_from_the_server_when_it_has_them(
     }
     assert files["without.jpg"].checksums == {}
     assert files["without.jpg"].size == 600
+    # Every file carries the server's ETag as its version, checksums or not.
+    without = server.fixture.share("photos").find("/without.jpg")
+    assert without is not None
+    assert files["without.jpg"].version == server.fixture.etag(without)
 
 
 async def test_a_rate_limit_holds_everyone_reading_that_server_off(

@@ -5,12 +5,12 @@ errors, and refusing hosts the address policy does not allow."""
 import httpx
 import pytest
 
+from domain.address_policy import parse_networks
 from domain.sources.public_s3 import parse_link
-from domain.webhooks.address_policy import parse_networks
+from tests.worker.conftest import guarded_source_client
 from worker.pacing import NoPacing
 from worker.sources.base import FolderUnavailable, ImportLink, TransientSourceError
 from worker.sources.public_s3 import PublicS3Connector, classify_error, object_path
-from worker.sources.public_s3_addresses import guarded_client
 from worker.sources.public_s3_xml import ListedObject, parse_list_page
 
 AMAZON_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>
@@ -120,7 +120,7 @@ async def test_a_bucket_on_the_machines_own_network_is_refused_before_any_reques
     host: str,
 ) -> None:
     folder = parse_link(f"s3+http://{host}/photos/")
-    async with guarded_client((), httpx.Timeout(5)) as http:
+    async with guarded_source_client([], setting="PUBLIC_S3_ALLOWED_NETWORKS", timeout=5) as http:
         reader = connector(http, []).for_link(ImportLink(folder))
         with pytest.raises(FolderUnavailable, match="PUBLIC_S3_ALLOWED_NETWORKS allows none"):
             await reader.check_folder(folder.root())
@@ -129,9 +129,12 @@ async def test_a_bucket_on_the_machines_own_network_is_refused_before_any_reques
 async def test_the_client_refuses_to_connect_to_a_name_that_resolves_to_a_refused_address() -> None:
     # As after a DNS answer that changed since the import started (rebinding).
     folder = parse_link("s3+http://localhost:9/photos/")
-    async with guarded_client((), httpx.Timeout(5)) as http:
+    async with guarded_source_client([], setting="PUBLIC_S3_ALLOWED_NETWORKS", timeout=5) as http:
         reader = connector(http, []).for_link(ImportLink(folder))
-        with pytest.raises(TransientSourceError, match=r"localhost is at .*, a loopback"):
+        with pytest.raises(
+            TransientSourceError,
+            match=r"localhost resolves to .*, a loopback address; PUBLIC_S3_ALLOWED_NETWORKS",
+        ):
             await reader.list_page(folder.root(), None)
         with pytest.raises(httpx.TransportError, match="loopback"):
             await http.get("http://localhost:9/photos/")

@@ -1,5 +1,7 @@
 """The web service's only way to the data: the API, over HTTP."""
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 from urllib.parse import quote
 
@@ -7,6 +9,9 @@ import httpx
 import msgspec
 
 from web.schemas import (
+    AlbumDetail,
+    AlbumPage,
+    ArchiveLink,
     CancelStarted,
     ConflictingResource,
     DetectedLink,
@@ -28,6 +33,20 @@ from web.schemas import (
 T = TypeVar("T")
 
 TIMEOUT_SECONDS = 10.0
+# An archive's first byte waits for the API to check every object it holds (and, once, to read
+# the CRC-32 of images stored before they were recorded); then each read waits for S3.
+ARCHIVE_TIMEOUT = httpx.Timeout(TIMEOUT_SECONDS, read=300.0)
+# What the browser's request for an archive and the API's answer pass on to each other.
+ARCHIVE_REQUEST_HEADERS = ("range", "if-range")
+ARCHIVE_ANSWER_HEADERS = (
+    "content-length",
+    "content-range",
+    "accept-ranges",
+    "etag",
+    "content-disposition",
+    "content-type",
+    "cache-control",
+)
 
 
 class ApiUnavailable(Exception):
@@ -177,6 +196,18 @@ class ApiClient:
         params = {**filters, **_params(limit, cursor)}
         return await self._call("GET", "/images", ImagePage, params=params)
 
+    async def list_albums(
+        self, filters: dict[str, str], *, limit: int, cursor: str | None = None
+    ) -> AlbumPage:
+        params = {**filters, **_params(limit, cursor)}
+        return await self._call("GET", "/albums", AlbumPage, params=params)
+
+    async def get_album(
+        self, album_id: str, *, limit: int, cursor: str | None = None
+    ) -> AlbumDetail:
+        path = f"/albums/{_segment(album_id)}"
+        return await self._call("GET", path, AlbumDetail, params=_params(limit, cursor))
+
     async def get_image(self, image_id: str) -> Image:
         return await self._call("GET", f"/images/{_segment(image_id)}", Image)
 
@@ -198,6 +229,43 @@ class ApiClient:
         if not response.is_redirect or not location:
             raise ApiUnavailable(f"expected a redirect, got HTTP {response.status_code}")
         return str(location)
+
+    async def create_archive(
+        self, *, image_ids: list[str], selection: dict[str, Any] | None = None
+    ) -> ArchiveLink:
+        """Keep a selection (ids, a filter of the image list, or both) for download."""
+        body: dict[str, Any] = {}
+        if image_ids:
+            body["image_ids"] = image_ids
+        if selection is not None:
+            body["filter"] = selection
+        return await self._call("POST", "/archives", ArchiveLink, json=body)
+
+    @asynccontextmanager
+    async def open_archive(
+        self, path: str, browser_headers: dict[str, str]
+    ) -> AsyncIterator[httpx.Response]:
+        """The API's answer to GET `path` (an archive) with the browser's Range and If-Range,
+        its body unread: the caller streams it on. A refusal raises as any call's would, but
+        416 (a Range past the end), which the browser is told as it is."""
+        headers = {
+            **self._headers,
+            **{name: value for name, value in browser_headers.items() if value},
+        }
+        request = self._http.build_request("GET", path, headers=headers, timeout=ARCHIVE_TIMEOUT)
+        try:
+            response = await self._http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise ApiUnavailable(f"GET {path}: {exc!r}") from exc
+        try:
+            if response.status_code >= 400 and response.status_code != 416:
+                await response.aread()
+                if response.status_code >= 500:
+                    raise ApiUnavailable(f"GET {path}: HTTP {response.status_code}")
+                raise _api_error(response)
+            yield response
+        finally:
+            await response.aclose()
 
     async def is_ready(self) -> bool:
         """Whether the API answers that it is ready (its database and store answer)."""

@@ -27,7 +27,9 @@ from litestar.status_codes import HTTP_303_SEE_OTHER, HTTP_500_INTERNAL_SERVER_E
 from litestar.template.config import TemplateConfig
 from litestar.types import Message, Scope
 
+from web.albums.endpoints import AlbumPages
 from web.api_client import ApiClient, ApiError, ApiUnavailable
+from web.archives.endpoints import ArchivePages
 from web.auth import service as auth
 from web.auth.endpoints import SignInPages
 from web.formatting import FILTERS, GLOBALS
@@ -201,6 +203,8 @@ def create_app(
             ImportPages,
             SyncPages,
             ImagePages,
+            ArchivePages,
+            AlbumPages,
             healthz,
             readyz,
             create_static_files_router(path="/static", directories=[STATIC_DIR]),

@@ -49,6 +49,9 @@ class Import(msgspec.Struct):
     sync_id: str | None = None
     # Its place in the line of imports waiting to start (1 = next); None when not waiting.
     queue_position: int | None = None
+    # The folder's name as the source gave it (None before the start, or from a source that
+    # gives none, or an API without it): the link stands for it then.
+    folder_name: str | None = None
     # When the next file waiting for the source's quota is tried.
     quota_next_try_at: datetime | None = None
     # Bytes of its images the catalogue held already (stored once; an older API sends none).
@@ -148,6 +151,8 @@ class Image(msgspec.Struct):
     thumbnail_reason: str | None = None
     # When a sync found the image's source file gone; the image stays until deleted.
     removed_at: datetime | None = None
+    # The album of the folder its file was in; null for images stored before albums.
+    album_id: str | None = None
 
 
 class ThumbnailProgress(msgspec.Struct):
@@ -164,6 +169,39 @@ class ThumbnailProgress(msgspec.Struct):
 class ImagePage(msgspec.Struct):
     items: list[Image]
     next_cursor: str | None
+
+
+class Album(msgspec.Struct):
+    """A source folder of the catalogue (GET /albums)."""
+
+    id: str
+    source: str
+    name: str
+    path: str
+    parent_id: str | None
+    image_count: int
+    album_count: int
+    cover_thumbnail_url: str | None = None
+
+
+class AlbumPage(msgspec.Struct):
+    items: list[Album]
+    next_cursor: str | None
+
+
+class Breadcrumb(msgspec.Struct):
+    id: str
+    name: str
+
+
+class AlbumDetail(msgspec.Struct):
+    """One album's page: where it is, its subalbums (first page only), a page of its images."""
+
+    album: Album
+    breadcrumbs: list[Breadcrumb]
+    subalbums: list[Album]
+    subalbums_next_cursor: str | None
+    images: ImagePage
 
 
 class SourceInfo(msgspec.Struct):
@@ -241,3 +279,13 @@ class ErrorBody(msgspec.Struct):
     detail: str
     field: str | None = None
     conflict: ConflictingResource | None = None
+
+
+class ArchiveLink(msgspec.Struct):
+    """A selection the API keeps for download: `url` (an API path) streams it as a ZIP."""
+
+    id: str
+    url: str
+    name: str
+    images: int
+    size: int

@@ -35,5 +35,9 @@ class SourceCatalogue:
         return self.names.get(source, source)
 
     def described(self) -> str:
-        """`Google Drive or Dropbox`, for help texts."""
-        return " or ".join(self.names.values()) or "a shared"
+        """`Google Drive, Dropbox or Public S3 bucket`, for help texts: the sources the API
+        lists, `shared` until it has answered once."""
+        names = list(self.names.values())
+        if len(names) < 2:
+            return names[0] if names else "shared"
+        return f"{', '.join(names[:-1])} or {names[-1]}"

@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import sys
+from contextlib import AsyncExitStack
 
 import uvloop
 from procrastinate.worker import FETCH_JOB_POLLING_INTERVAL, Worker
@@ -12,7 +13,7 @@ from procrastinate.worker import FETCH_JOB_POLLING_INTERVAL, Worker
 from domain.sources.registry import load_registry
 from domain.task_names import DERIVATIVES_QUEUE, LISTING_QUEUE, TRANSFER_QUEUE, WEBHOOKS_QUEUE
 from worker import metrics, tasks  # noqa: F401 - tasks registers the tasks on the app
-from worker.db import create_pool, database_answers
+from worker.db import Pool, create_pool, database_answers
 from worker.derivatives.making import create_derivative_threads
 from worker.http_client import create_source_client, create_webhook_client
 from worker.in_flight import InFlightLimit
@@ -24,6 +25,7 @@ from worker.settings import Settings, get_settings
 from worker.sources.connectors import build_connectors
 from worker.storage.object_store import ObjectStore
 from worker.webhooks import delivery as webhook_delivery
+from worker.worker_records import describe_when_registered
 
 log = logging.getLogger("worker")
 
@@ -46,6 +48,7 @@ async def run() -> None:
         async with (
             create_source_client(settings) as http,
             create_webhook_client(settings) as webhook_http,
+            AsyncExitStack() as connector_clients,
             app.open_async(pool),
         ):
             sources = load_registry(settings.source_plugins)
@@ -54,7 +57,7 @@ async def run() -> None:
                 pool=pool,
                 store=store,
                 sources=sources,
-                connectors=build_connectors(sources, settings, http, pool),
+                connectors=build_connectors(sources, settings, http, pool, connector_clients),
                 in_flight=InFlightLimit(
                     files=LatencyLimit(
                         initial=INITIAL_FILES_IN_FLIGHT,
@@ -169,7 +172,7 @@ async def run_until_stopped(settings: Settings, services: Services) -> None:
             current = procrastinate_workers(settings, services)
             started = loop.time()
             try:
-                await run_together(current, stopping)
+                await run_together(current, stopping, services.pool)
                 reason = "it stopped after a failure of its own (see above)"
             except Exception as exc:
                 reason = str(exc) or repr(exc)
@@ -200,10 +203,15 @@ async def run_until_stopped(settings: Settings, services: Services) -> None:
             loop.remove_signal_handler(signum)
 
 
-async def run_together(workers: list[Worker], stopping: asyncio.Event) -> None:
+async def run_together(workers: list[Worker], stopping: asyncio.Event, pool: Pool) -> None:
     """Run the workers until one of them stops (they share the database, whose loss stops
-    them) or the process is asked to stop; then stop them all, gracefully."""
+    them) or the process is asked to stop; then stop them all, gracefully. Each describes
+    itself for operators once registered (worker_records.py)."""
     runs = [asyncio.create_task(worker.run()) for worker in workers]  # type: ignore[no-untyped-call]
+    descriptions = [
+        asyncio.create_task(describe_when_registered(worker, run, pool))
+        for worker, run in zip(workers, runs, strict=True)
+    ]
     # Each run clears its worker's stop request as it starts: let them start before a stop
     # can be asked of them.
     await asyncio.sleep(0)
@@ -215,6 +223,9 @@ async def run_together(workers: list[Worker], stopping: asyncio.Event) -> None:
         for worker in workers:
             worker.stop()  # type: ignore[no-untyped-call]
         results = await asyncio.gather(*runs, return_exceptions=True)
+        for description in descriptions:
+            description.cancel()
+        await asyncio.gather(*descriptions, return_exceptions=True)
     for result in results:
         if isinstance(result, Exception):
             raise result

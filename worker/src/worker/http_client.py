@@ -14,13 +14,20 @@ response to the standard library's cookie jar through urllib's request and respo
 stand-ins, Set-Cookie or not. So the cookie jar is skipped for an answer that sets no cookie
 (it would find nothing to take), and the object store, whose requests are ours (signed, no
 redirect, no cookie, a fixed shape), talks to aiohttp directly.
+
+A source whose links name any host (a Nextcloud share, a public bucket) gets a client of the
+same construction with a resolver of its own, which refuses names that resolve to addresses the
+address policy refuses, and no redirects (`worker.sources.addresses`): one construction, one
+set of timeouts, TLS and pool limits for every source.
 """
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver
 from httpx_aiohttp import AiohttpTransport
 
 from worker.settings import Settings
@@ -33,12 +40,24 @@ _KEEPALIVE_SECONDS = 5.0
 _MAX_HEADER_BYTES = 64 * 1024
 
 
-def create_source_client(settings: Settings) -> httpx.AsyncClient:
+def create_source_client(
+    settings: Settings,
+    *,
+    resolver: Callable[[], AbstractResolver] | None = None,
+    follow_redirects: bool = True,
+) -> httpx.AsyncClient:
     """The client for every call to a source: `source_timeout_seconds` for each read (connect
-    within 10 s), redirects followed unless a connector says otherwise, and connections for
-    twice the files or jobs a worker runs at once."""
+    within 10 s), redirects followed unless a connector or this call says otherwise, and
+    connections for twice the files or jobs a worker runs at once. `resolver` makes the resolver
+    (in the running event loop, as aiohttp requires) that replaces aiohttp's own for every name
+    the client connects to (see `worker.sources.addresses`)."""
     connections = 2 * max(settings.transfer_concurrency, settings.worker_concurrency)
-    return _client(connections, settings.source_timeout_seconds, follow_redirects=True)
+    return _client(
+        connections,
+        settings.source_timeout_seconds,
+        follow_redirects=follow_redirects,
+        resolver=resolver,
+    )
 
 
 def create_store_session(settings: Settings) -> aiohttp.ClientSession:
@@ -54,12 +73,18 @@ def create_store_session(settings: Settings) -> aiohttp.ClientSession:
 
 
 def _client(
-    connections: int, timeout_seconds: float, *, follow_redirects: bool
+    connections: int,
+    timeout_seconds: float,
+    *,
+    follow_redirects: bool,
+    resolver: Callable[[], AbstractResolver] | None = None,
 ) -> httpx.AsyncClient:
     client = httpx.AsyncClient(
         # Made on first use, inside the running event loop, as aiohttp requires.
         # httpx's timeouts come with each request (httpx-aiohttp passes them on).
-        transport=AiohttpTransport(client=lambda: _session(connections, aiohttp.ClientTimeout())),
+        transport=AiohttpTransport(
+            client=lambda: _session(connections, aiohttp.ClientTimeout(), resolver)
+        ),
         timeout=httpx.Timeout(timeout_seconds, connect=CONNECT_TIMEOUT_SECONDS),
         limits=httpx.Limits(max_connections=connections),
         follow_redirects=follow_redirects,
@@ -70,13 +95,18 @@ def _client(
     return client
 
 
-def _session(connections: int, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
+def _session(
+    connections: int,
+    timeout: aiohttp.ClientTimeout,
+    resolver: Callable[[], AbstractResolver] | None = None,
+) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(
             limit=connections,
             keepalive_timeout=_KEEPALIVE_SECONDS,
             # The certificates httpx would trust (certifi, or SSL_CERT_FILE), not aiohttp's.
             ssl=httpx.create_ssl_context(),
+            resolver=resolver() if resolver is not None else None,
         ),
         # httpx keeps the sources' cookies; a second jar in aiohttp would send them twice.
         cookie_jar=aiohttp.DummyCookieJar(),

@@ -29,8 +29,8 @@ LEASE_SECONDS = 0.2
 # A leased slot left unused this long past its moment is stale (the worker went quiet): it is
 # dropped rather than spent late as a burst.
 STALE_LEASE_SECONDS = 1.0
-# After a rate-limit answer the rate becomes this share of what the source accepted since the
-# last cut (or of the rate, when too little time passed to tell) ...
+# After a rate-limit answer the rate becomes this share of itself, or of what the source
+# accepted lately when that is far below it (a pace far above an unknown quota) ...
 CUT_TO = 0.85
 # ... once in this long: the answers to requests already sent say nothing new.
 CUT_EVERY_SECONDS = 1.0
@@ -102,11 +102,15 @@ def pacing_bucket(source: str, credential: str | None) -> str:
 
 
 def rate_after_cut(rate: float, *, granted: int, refused: int, window_seconds: float) -> float:
-    """The rate after a rate-limit answer: a share of what the source accepted in the window
-    (what went through is what it allows), or of the rate when the window is too short."""
+    """The rate after a rate-limit answer. Just over the quota, a share of the rate: the
+    sawtooth then stays within (1 - CUT_TO) / 2 of the quota on average. Far over it (the source
+    accepted less than half of what the pace granted in the window: a pace set for another
+    quota, or none), a share of what went through, which is what the source allows; a window
+    too short to tell falls back to the rate."""
     if window_seconds >= MEASURED_WINDOW_SECONDS:
         accepted = max(granted - refused, 0) / window_seconds
-        rate = min(rate, accepted)
+        if accepted < rate / 2:
+            rate = accepted
     return max(SLOWEST_RATE, rate * CUT_TO)
 
 

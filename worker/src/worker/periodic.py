@@ -12,30 +12,41 @@ from typing import Any, TypeVar
 from procrastinate import BaseRetryStrategy, JobContext
 
 from domain.db import Connection
+from domain.periodic_schedules import PeriodicSchedule
 from domain.task_names import LISTING_QUEUE
 from worker import jobs, metrics
+from worker.failure_ladder import outcome_of, raise_if_operator_aborted, record_failure
+from worker.retry import INTERRUPTIONS
 from worker.services import Services, services_of
 
 T = TypeVar("T")
 
 
 def periodic_task(
-    name: str,
-    periodic_id: str,
-    every_seconds: int,
+    schedule: PeriodicSchedule,
     work: Callable[[Services], Awaitable[object]],
     *,
     retry: BaseRetryStrategy | None,
     queue: str = LISTING_QUEUE,
     priority: int = 0,
 ) -> Any:
-    """Register `work` as the task `name`, deferred every `every_seconds` (croniter puts
-    seconds in the sixth field) and retried by `retry` (None: not at all). Its job takes a
-    `timestamp`, which Procrastinate's periodic deferrer gives (and anyone else may)."""
+    """Register `work` as the schedule's task, deferred at each of its ticks (the schedule,
+    in domain/periodic_schedules.py, is what the API reads for the next run) and retried by
+    `retry` (None: not at all). Its job takes a `timestamp`, which Procrastinate's periodic
+    deferrer gives (and anyone else may). A failed run is recorded with the job
+    (failure_ladder.record_failure)."""
+    name = schedule.task_name
 
     async def run(context: JobContext, timestamp: int) -> None:
         with metrics.job_run(name):
-            await work(services_of(context))
+            try:
+                await work(services_of(context))
+            except INTERRUPTIONS as exc:
+                raise_if_operator_aborted(context, exc)
+                raise
+            except Exception as exc:
+                await record_failure(context, exc, outcome_of(context, exc))
+                raise
 
     task = jobs.app.task(
         name=name,
@@ -46,8 +57,8 @@ def periodic_task(
         retry=retry if retry is not None else False,
     )(run)
     return jobs.app.periodic(
-        cron=f"* * * * * */{every_seconds}",
-        periodic_id=periodic_id,
+        cron=schedule.cron,
+        periodic_id=schedule.periodic_id,
         priority=priority,
         queueing_lock=name,
     )(task)

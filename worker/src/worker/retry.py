@@ -54,8 +54,9 @@ def was_interrupted(exception: BaseException) -> bool:
     """Whether the job was cut short by its worker stopping (SIGTERM past the grace period, or
     the database lost): Procrastinate cancels it. Nothing of the job failed, so it runs again at
     once, whatever its attempts; left unretried it would end `aborted` with its files neither
-    moved nor failed, and its import would never end. (No path of ours asks Procrastinate to
-    abort a running job: a cancelled import's jobs end by themselves.)"""
+    moved nor failed, and its import would never end. (A cancelled import's jobs end by
+    themselves; an operator's abort of one job is no interruption of this kind: the failure
+    ladder turns it into Procrastinate's JobAborted, which is not retried.)"""
     return isinstance(exception, INTERRUPTIONS)
 
 

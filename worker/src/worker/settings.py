@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from domain.webhooks import address_policy
+from domain import address_policy
 
 
 class Settings(BaseSettings):
@@ -140,7 +140,7 @@ class Settings(BaseSettings):
     @field_validator("webhook_allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        address_policy.parse_networks(value)
+        address_policy.parse_networks(value, setting="WEBHOOK_ALLOWED_NETWORKS")
         return value
 
     @field_validator("webhook_secret", "api_public_url", mode="before")

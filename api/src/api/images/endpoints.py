@@ -81,6 +81,18 @@ class ImageController(Controller):
         cursor: Cursor = None,
         source: SourceName = None,
         import_id: FromQuery[uuid.UUID | None] = None,
+        album_id: Annotated[
+            uuid.UUID | None,
+            QueryParameter(description="An album's id (GET /albums): the images of its folder."),
+        ] = None,
+        include_subalbums: Annotated[
+            bool,
+            QueryParameter(
+                description="With album_id: the images of every album below it too (read "
+                "through the album tree rather than one index in order, so counted among the "
+                "expensive listings)."
+            ),
+        ] = False,
         mime_type: MimeType = None,
         q: NameContains = None,
         min_size: Size = None,
@@ -125,6 +137,7 @@ class ImageController(Controller):
             taken_before=taken_before,
             removed=removed,
             duplicates=duplicates,
+            **service.album_filter(album_id, include_subalbums),
         )
         return await service.list_images(
             conn, state.download_links, filters, limit=limit, cursor=cursor, sort=sort

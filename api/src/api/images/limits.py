@@ -23,6 +23,7 @@ QueryClass = Literal["text_search", "ranges"]
 # sort order and stops after a page.
 # Long enough for a running listing of the kind to finish, short enough that no one queues.
 SLOT_WAIT_SECONDS = 0.2
+_TRUE = {"true", "1", "yes", "on", "t", "y"}
 _RANGES = ("min_size", "max_size", "min_width", "min_height", "taken_after", "taken_before")
 
 
@@ -30,6 +31,9 @@ def query_class(params: Mapping[str, Any]) -> QueryClass | None:
     if params.get("q"):
         return "text_search"
     if any(params.get(name) not in (None, "") for name in _RANGES):
+        return "ranges"
+    # A whole album tree's images, sorted: not one index read in order.
+    if params.get("album_id") and str(params.get("include_subalbums")).lower() in _TRUE:
         return "ranges"
     return None
 

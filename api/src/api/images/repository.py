@@ -42,6 +42,7 @@ class ImageRow(NamedTuple):
     duplicate_of: str | None
     duplicates: int
     history: list[dict[str, Any]]
+    album_id: str | None
 
 
 Sort = Literal["created_at", "taken_at"]
@@ -65,9 +66,11 @@ _COLUMNS = sql.SQL(
               (SELECT count(*)::integer FROM images other
                WHERE other.content_id = images.content_id AND other.id <> images.id)
                   AS duplicates,
-              history"""
+              history, album_id::text AS album_id"""
 )
 _SELECT = sql.SQL("{columns} FROM images").format(columns=_COLUMNS)
+# For the other lists of ImageRows (an album's images).
+IMAGE_COLUMNS = _COLUMNS
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,9 @@ class ImageFilters:
     removed: bool | None = None
     # only: the images whose bytes an earlier image holds (the copies); hide: the others.
     duplicates: Literal["only", "hide"] | None = None
+    album_id: str | None = None
+    # With album_id: the images of every album below it too.
+    album_tree: str | None = None
 
 
 async def list_images(
@@ -181,6 +187,9 @@ _CONDITIONS = {
     # is left out with them).
     "taken_after": f"taken_at IS NOT NULL AND {_TAKEN_KEY} >= %s",
     "taken_before": f"{_TAKEN_KEY} < %s AND {_TAKEN_KEY} > '0001-01-01 00:00:00'::timestamp",
+    "album_id": "album_id = %s",
+    # album_subtree: migrations/schema/albums.sql.
+    "album_tree": "album_id = ANY(album_subtree(%s))",
     "removed": "removed_at IS NOT NULL",
     "kept": "removed_at IS NULL",
     # A copy: an image stored earlier has the same content, probed in images_content_idx row

@@ -47,6 +47,9 @@ class ImageView(msgspec.Struct):
     # What the catalogue followed of its source file, oldest first: renames and moves
     # ({"renamed_from", "renamed_to", "at", "import_id"}).
     history: list[dict[str, Any]]
+    # The album of the folder its file was listed in (GET /albums/{id}); null for an image
+    # stored before albums existed, until its folder is imported or synced again.
+    album_id: str | None
 
 
 class StorageTotals(msgspec.Struct):

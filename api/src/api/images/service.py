@@ -1,6 +1,7 @@
 """Browsing the image catalogue."""
 
 import dataclasses
+import uuid
 from datetime import UTC, datetime
 
 from api.cursor import decode_cursor, encode_cursor, next_page
@@ -30,6 +31,18 @@ def source_filter(sources: Registry, name: str | None) -> str | None:
         return sources.get(name).name
     except InvalidLink as exc:
         raise InvalidInput(str(exc), field="source") from None
+
+
+def album_filter(album_id: uuid.UUID | None, include_subalbums: bool) -> dict[str, str]:
+    """The filter an `album_id` (and `include_subalbums`) makes, as ImageFilters fields."""
+    if album_id is None:
+        if include_subalbums:
+            raise InvalidInput(
+                "include_subalbums needs album_id: the album whose subalbums to include",
+                field="include_subalbums",
+            )
+        return {}
+    return {"album_tree" if include_subalbums else "album_id": str(album_id)}
 
 
 async def list_images(
@@ -166,6 +179,7 @@ def to_view(row: ImageRow, signer: LinkSigner) -> ImageView:
         duplicate_of=row.duplicate_of,
         duplicates=row.duplicates,
         history=row.history,
+        album_id=row.album_id,
     )
 
 

@@ -58,6 +58,9 @@ class ImportView(msgspec.Struct):
     status: ImportStatus
     source: Source
     folder_id: str
+    # The folder's name as the source gives it, learned when the import starts; null before,
+    # and for a source that gives none (show `source_url` then).
+    folder_name: str | None
     source_url: str
     recursive: bool
     # The sync this import is a run of, if any.

@@ -133,6 +133,7 @@ def to_view(row: dict[str, Any]) -> ImportView:
         status=row["status"],
         source=row["source"],
         folder_id=row["folder_id"],
+        folder_name=row["folder_name"],
         source_url=row["source_url"],
         recursive=row["recursive"],
         sync_id=None if row["sync_id"] is None else str(row["sync_id"]),

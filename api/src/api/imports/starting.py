@@ -15,13 +15,13 @@ from psycopg import errors
 from api.errors import Conflict, ConflictingResource, IdempotencyKeyReused, InvalidInput
 from api.imports.schemas import ImportAccepted, ImportRequest
 from api.jobs import defer_start_import
-from api.sources.service import requested_folder
+from api.sources.service import accepted_link, requested_folder
 from api.webhooks.service import check_notify_url
+from domain.address_policy import IPNetwork
 from domain.db import Connection
 from domain.imports import repository as import_rows
 from domain.sources.registry import Registry
 from domain.sources.repository import register_source
-from domain.webhooks.address_policy import IPNetwork
 
 # Each round either inserts, or finds the live import or the keyed one; another round is needed
 # only when that row changed between two statements (the live import just finished).
@@ -50,19 +50,15 @@ async def start_import(
     source: str | None = None,
     notify_networks: Sequence[IPNetwork] = (),
 ) -> ImportStart:
-    """Record an import of the folder the link names and queue its first job; no call to the
-    source happens here. The link decides the source, unless `source` names the only one the
-    caller accepts.
+    """Record an import of the folder the link names and queue its first job; no request goes
+    to the source here (a share's or a bucket's host is only resolved: `accepted_link`). The
+    link decides the source, unless `source` names the only one the caller accepts.
 
     A folder with a live import gets that import back instead of a second one. A request with
     an idempotency key seen before gets the import that key created, provided it carries the
     same body. Both hold under concurrent requests: unique indexes decide, not a prior read.
     """
-    if source is None:
-        spec, locator = sources.detect(request.url)
-    else:
-        spec = sources.get(source)
-        locator = spec.parse_link(request.url)
+    spec, locator = await accepted_link(sources, request.url, source=source)
     folder = requested_folder(
         spec, locator, url=request.url, password=request.password, recursive=request.recursive
     )

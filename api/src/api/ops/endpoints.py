@@ -10,7 +10,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, QueryParameter
 from litestar.status_codes import HTTP_200_OK
 
-from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor, PageLimit
+from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor, JobId, PageLimit
 from api.db import provide_autocommit_connection, provide_connection
 from api.error_responses import error_responses
 from api.imports.schemas import RetryAccepted
@@ -77,7 +77,7 @@ class OpsController(Controller):
 
     @get("/jobs/{job_id:int}", responses=error_responses(401, 404))
     async def get_job(
-        self, conn: NamedDependency[Connection], state: State, job_id: FromPath[int]
+        self, conn: NamedDependency[Connection], state: State, job_id: JobId
     ) -> JobDetail:
         """One job: its arguments, attempts, events, and whether it can be retried or
         cancelled now."""
@@ -86,7 +86,7 @@ class OpsController(Controller):
 
     @post("/jobs/{job_id:int}/retry", status_code=HTTP_200_OK, responses=error_responses(*_CHANGE))
     async def retry_job(
-        self, request: Request[Any, Any, Any], state: State, job_id: FromPath[int]
+        self, request: Request[Any, Any, Any], state: State, job_id: JobId
     ) -> JobAction:
         """Run a failed job, or a stalled one, again now."""
         settings: Settings = state.settings
@@ -96,7 +96,7 @@ class OpsController(Controller):
 
     @post("/jobs/{job_id:int}/cancel", status_code=HTTP_200_OK, responses=error_responses(*_CHANGE))
     async def cancel_job(
-        self, request: Request[Any, Any, Any], state: State, job_id: FromPath[int]
+        self, request: Request[Any, Any, Any], state: State, job_id: JobId
     ) -> JobAction:
         """Cancel a queued job, or ask a running one to abort."""
         return await service.cancel_job(state.job_app, job_id, operator_of(request))

@@ -59,10 +59,29 @@ class JobEvent(msgspec.Struct):
     at: datetime | None
 
 
+class JobFailure(msgspec.Struct):
+    """A failed attempt, as the worker's failure ladder recorded it (Procrastinate keeps no
+    error text)."""
+
+    # 1 for the job's first run.
+    attempt: int
+    # `retried` (its retry strategy ran it again), `gave_up` (recorded and ended) or `bug`.
+    outcome: Literal["retried", "gave_up", "bug"]
+    # The exception's class, module included, and its message.
+    error_class: str
+    message: str
+    # The end of its traceback (up to 4,000 characters).
+    traceback: str
+    failed_at: datetime
+
+
 class JobDetail(JobSummary):
     args: dict[str, Any]
     priority: int
     events: list[JobEvent]
+    # Its last failed attempts (the last five are kept), newest first: the first is its last
+    # error. A job that succeeded is deleted with them.
+    failures: list[JobFailure]
     # Whether retry and cancel would do something now (a running job is retried only once
     # its worker stopped sending heartbeats).
     can_retry: bool
@@ -107,8 +126,17 @@ class Worker(msgspec.Struct):
     # Heard from within STALLED_WORKER_SECONDS.
     alive: bool
     jobs_running: int
-    # The queues of the jobs it is running (Procrastinate records no more of a worker).
+    # The queues of the jobs it is running now.
     queues: list[str]
+    # What the worker was started with, as it recorded itself once registered (null until
+    # then): its name within its process (imports, webhooks, derivatives), host and pid, the
+    # queues it takes jobs from, how many jobs it runs at once, and when it started.
+    name: str | None
+    host: str | None
+    pid: int | None
+    serves_queues: list[str] | None
+    concurrency: int | None
+    started_at: datetime | None
 
 
 class WorkerList(msgspec.Struct):
@@ -118,10 +146,15 @@ class WorkerList(msgspec.Struct):
 class PeriodicRun(msgspec.Struct):
     task: str
     periodic_id: str
-    last_run_at: datetime
-    last_job_id: int | None
-    # The gap between its last two runs; the next run is expected one gap after the last.
+    # Its schedule (domain/periodic_schedules.py): deferred at each tick of `every_seconds`
+    # (`cron`, as Procrastinate reads it). Null for a task run before but no longer declared.
     every_seconds: int | None
+    cron: str | None
+    # The tick it was last deferred for (null: never yet), and the job deferred then.
+    last_run_at: datetime | None
+    last_job_id: int | None
+    # Its next tick after now, from its schedule (null when no longer declared). A tick runs
+    # when a worker is alive to defer it.
     next_run_at: datetime | None
 
 

@@ -23,6 +23,7 @@ from api.ops.schemas import (
     JobDepth,
     JobDetail,
     JobEvent,
+    JobFailure,
     JobPage,
     JobSummary,
     PeriodicList,
@@ -38,6 +39,7 @@ from api.ops.schemas import (
 )
 from domain.db import Connection
 from domain.ops import repository as ops
+from domain.periodic_schedules import PERIODIC_SCHEDULES
 
 log = logging.getLogger("api.ops")
 
@@ -46,7 +48,8 @@ IMPORTS_SHOWN = 10
 
 
 async def queue_overview(conn: Connection) -> QueueOverview:
-    """Every queue's and every task's jobs by status, from one pass over the jobs."""
+    """Every queue's and every task's jobs by status, from the job counters; a queue's oldest
+    waiting job is the oldest of its tasks'."""
     now = datetime.now(UTC)
     tasks: list[TaskDepth] = []
     queues: dict[str, dict[str, Any]] = {}
@@ -94,9 +97,11 @@ async def list_jobs(
 async def get_job(
     conn: Connection, job_app: procrastinate.App, job_id: int, stalled_after: float
 ) -> JobDetail:
-    """One job as Procrastinate's JobManager has it, with its events."""
+    """One job as Procrastinate's JobManager has it, with its events and its recorded
+    failures."""
     job = await _job(job_app, job_id)
     events = [JobEvent(type=e["type"], at=e["at"]) for e in await ops.job_events(conn, job_id)]
+    failures = [JobFailure(**row) for row in await ops.job_failures(conn, job_id)]
     stalled = job.status == "doing" and await _is_stalled(job_app, job_id, stalled_after)
     args = dict(job.task_kwargs)
     return JobDetail(
@@ -112,6 +117,7 @@ async def get_job(
         args=args,
         priority=job.priority,
         events=events,
+        failures=failures,
         can_retry=job.status == "failed" or stalled,
         can_cancel=job.status == "todo" or (job.status == "doing" and not job.abort_requested),
     )
@@ -232,6 +238,12 @@ async def workers(conn: Connection, stalled_after: float) -> WorkerList:
                 alive=row["seconds_since_heartbeat"] < stalled_after,
                 jobs_running=row["jobs_running"],
                 queues=list(row["queues"]),
+                name=row["name"],
+                host=row["host"],
+                pid=row["pid"],
+                serves_queues=None if row["serves_queues"] is None else list(row["serves_queues"]),
+                concurrency=row["concurrency"],
+                started_at=row["started_at"],
             )
             for row in await ops.workers(conn)
         ]
@@ -239,19 +251,37 @@ async def workers(conn: Connection, stalled_after: float) -> WorkerList:
 
 
 async def periodic_runs(conn: Connection) -> PeriodicList:
-    return PeriodicList(
-        items=[
+    """Every declared periodic task with its last run and its next tick, then any task run
+    before but no longer declared."""
+    now = datetime.now(UTC)
+    last = {(row["task_name"], row["periodic_id"]): row for row in await ops.periodic_runs(conn)}
+    items = []
+    for schedule in PERIODIC_SCHEDULES:
+        ran = last.pop((schedule.task_name, schedule.periodic_id), None) or {}
+        items.append(
             PeriodicRun(
-                task=row["task_name"],
-                periodic_id=row["periodic_id"],
-                last_run_at=row["last_run_at"],
-                last_job_id=row["last_job_id"],
-                every_seconds=row["every_seconds"],
-                next_run_at=row["next_run_at"],
+                task=schedule.task_name,
+                periodic_id=schedule.periodic_id,
+                every_seconds=schedule.every_seconds,
+                cron=schedule.cron,
+                last_run_at=ran.get("last_run_at"),
+                last_job_id=ran.get("last_job_id"),
+                next_run_at=schedule.next_run_after(now),
             )
-            for row in await ops.periodic_runs(conn)
-        ]
-    )
+        )
+    for (task, periodic_id), ran in sorted(last.items()):
+        items.append(
+            PeriodicRun(
+                task=task,
+                periodic_id=periodic_id,
+                every_seconds=None,
+                cron=None,
+                last_run_at=ran["last_run_at"],
+                last_job_id=ran["last_job_id"],
+                next_run_at=None,
+            )
+        )
+    return PeriodicList(items=items)
 
 
 async def imports_overview(conn: Connection) -> ImportsOverview:

@@ -8,6 +8,8 @@ class Capabilities(msgspec.Struct):
     checksums: list[str]
     paged_listing: bool
     needs_credentials: bool
+    # Files are found unchanged by the source's own version of them (an ETag), with their size.
+    versions_known: bool
 
 
 class ReadingMode(msgspec.Struct):

@@ -25,6 +25,22 @@ def detect(sources: Registry, url: str) -> DetectedLink:
     )
 
 
+async def accepted_link(
+    sources: Registry, url: str, *, source: str | None = None
+) -> tuple[SourceSpec, Any]:
+    """The source of a link an import or a sync is asked for, and its locator, once the
+    source's own checks over the network passed (a share's or a bucket's host resolving to
+    addresses the address policy allows). The link decides the source, unless `source` names
+    the only one the caller accepts. InvalidLink (422) says what is wrong."""
+    if source is None:
+        spec, locator = sources.detect(url)
+    else:
+        spec = sources.get(source)
+        locator = spec.parse_link(url)
+    await spec.check(locator)
+    return spec, locator
+
+
 def requested_folder(
     spec: SourceSpec, locator: Any, *, url: str, password: str | None, recursive: bool
 ) -> RequestedFolder:

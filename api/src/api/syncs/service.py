@@ -13,15 +13,15 @@ from api.errors import Conflict, ConflictingResource, InvalidInput, NotFound
 from api.ids import parse_id
 from api.imports.service import counts_of
 from api.jobs import defer_start_import
-from api.sources.service import requested_folder
+from api.sources.service import accepted_link, requested_folder
 from api.syncs.intervals import InvalidInterval, format_interval, parse_interval
 from api.syncs.schemas import SyncChange, SyncPage, SyncRequest, SyncRun, SyncRunAccepted, SyncView
 from api.webhooks.service import check_notify_url
+from domain.address_policy import IPNetwork
 from domain.db import Connection
 from domain.sources.registry import Registry
 from domain.sources.repository import register_source
 from domain.syncs import repository
-from domain.webhooks.address_policy import IPNetwork
 
 # A year: beyond it a schedule is a typo.
 MAX_INTERVAL_SECONDS = 366 * 86400
@@ -38,7 +38,7 @@ async def create_sync(
 ) -> SyncView:
     """Record a sync of the folder the link names and start its first run now. A folder has
     one sync: a second is a conflict naming the first, which PATCH changes."""
-    spec, locator = sources.detect(request.url)
+    spec, locator = await accepted_link(sources, request.url)
     folder = requested_folder(
         spec, locator, url=request.url, password=request.password, recursive=request.recursive
     )

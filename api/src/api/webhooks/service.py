@@ -7,10 +7,11 @@ from datetime import datetime
 from api.errors import InvalidInput, NotFound
 from api.ids import parse_id
 from api.webhooks.schemas import Delivery, DeliveryAttempt, DeliveryList
+from domain.address_policy import IPNetwork
 from domain.db import Connection
 from domain.imports import repository as import_rows
 from domain.webhooks import repository
-from domain.webhooks.address_policy import IPNetwork, RefusedUrl, check_submitted_url
+from domain.webhooks.address_policy import RefusedUrl, check_submitted_url
 
 # An import has one delivery per time it ended (a retry that ends it again adds one): a few.
 MAX_DELIVERIES_LISTED = 100

@@ -12,6 +12,10 @@ from typing import Any
 from domain.db import Connection
 from domain.sources.records import FolderRef, SourceFile, normalized_checksums
 
+# An ETag or a rev is a few dozen characters; a longer "version" is a server's junk, not kept
+# (the file is then found unchanged by its checksums only).
+MAX_VERSION_LENGTH = 256
+
 
 async def get_folder_checkpoint(
     conn: Connection, import_id: str, folder_id: str
@@ -68,12 +72,15 @@ async def add_files(
     source: str,
     files: list[SourceFile],
     skip_reasons: list[str | None],
+    folder_id: str,
 ) -> AddedFiles:
-    """Record newly discovered files; a file seen before in this import is ignored. Files with a
-    skip reason are settled as skipped, and files already stored with the same checksum and size
-    as unchanged, at once. The import's `discovered` and `bytes_discovered` (the known sizes of
-    the files to transfer) move in the same statement that locks its row, so the totals returned
-    include every page committed before this one."""
+    """Record newly discovered files, found in `folder_id` (the images stored from them belong
+    to its album); a file seen before in this import is ignored. Files with a skip reason are
+    settled as skipped, and files already stored with the same size and the same checksum, or
+    the same version the source declared for it, as unchanged, at once. The import's
+    `discovered` and `bytes_discovered` (the known sizes of the files to transfer) move in the
+    same statement that locks its row, so the totals returned include every page committed
+    before this one."""
     if not files:
         return AddedFiles(to_transfer=[], discovered=0, bytes_discovered=0)
     # One statement: the files, the catalogue's confirmed images and the import's counters.
@@ -81,7 +88,7 @@ async def add_files(
         """
         SELECT new_ids, new_states, new_sizes, new_reasons, discovered, bytes_discovered
         FROM import_add_files(%s, %s, %s::text[], %s::text[], %s::text[], %s::bigint[],
-                              %s::jsonb[], %s::text[], %s::text[])
+                              %s::jsonb[], %s::text[], %s::text[], %s::text[], %s)
         """,
         (
             import_id,
@@ -93,6 +100,8 @@ async def add_files(
             [json.dumps(normalized_checksums(f.checksums)) for f in files],
             [f.resource_key for f in files],
             skip_reasons,
+            [_kept_version(f.version) for f in files],
+            folder_id,
         ),
     )
     row = await cur.fetchone()
@@ -116,6 +125,10 @@ async def add_files(
         unchanged=unchanged,
         skip_reasons=tuple(skipped),
     )
+
+
+def _kept_version(version: str | None) -> str | None:
+    return version if version and len(version) <= MAX_VERSION_LENGTH else None
 
 
 async def add_folders(conn: Connection, import_id: str, folders: list[FolderRef]) -> list[str]:

@@ -20,8 +20,8 @@ IDEMPOTENCY_KEY_INDEX = "imports_idempotency_key_idx"
 _ACCEPTED_COLUMNS = "id, status, source, folder_id"
 # The database's clock measures elapsed time, so it agrees with started_at, which it also set.
 _VIEW_COLUMNS = sql.SQL(
-    """id, status, source, folder_id, source_url, recursive, sync_id, notify_url, discovered,
-       imported,
+    """id, status, source, folder_id, folder_name, source_url, recursive, sync_id, notify_url,
+       discovered, imported,
        unchanged, skipped, failed, removed, import_settled_files(imports) AS settled,
        bytes_imported, bytes_saved, error, notes, created_at,
        import_queue_position(imports) AS queue_position,
@@ -45,13 +45,17 @@ async def get_import_to_run(conn: Connection, import_id: str) -> dict[str, Any] 
 
 
 async def start_import(
-    conn: Connection, import_id: str, root: FolderRef, notes: str | None
+    conn: Connection,
+    import_id: str,
+    root: FolderRef,
+    notes: str | None,
+    folder_name: str | None = None,
 ) -> bool:
-    """queued → running, with the root folder as the one pending listing. False if another
-    run of the start job got there first."""
+    """queued → running, with the root folder as the one pending listing and its name as the
+    source gave it. False if another run of the start job got there first."""
     cur = await conn.execute(
-        "SELECT import_start(%s, %s, %s, %s) AS started",
-        (import_id, notes, root.folder_id, root.resource_key),
+        "SELECT import_start(%s, %s, %s, %s, %s) AS started",
+        (import_id, notes, root.folder_id, root.resource_key, folder_name),
     )
     row = await cur.fetchone()
     return bool(row and row["started"])

@@ -1,8 +1,9 @@
 """SQL of the operators' console over the views of migrations/schema/operations.sql and
 imports.sql: what Procrastinate's JobManager has no bounded query for (counts by queue and
-task in one pass, a page of jobs, a job's events, workers, periodic runs) and the imports an
-operator looks at first. Reads only: the console's changes go through the JobManager and
-the import state machine's functions.
+task from counters, a page of jobs, a job's events and failures, workers, periodic runs) and
+the imports an operator looks at first. Reads only: the console's changes go through the
+JobManager and the import state machine's functions; what the worker records is in
+recording.py.
 
 Functions run inside the caller's transaction and never commit.
 """
@@ -72,12 +73,25 @@ async def job_events(conn: Connection, job_id: int) -> list[dict[str, Any]]:
     return await cur.fetchall()
 
 
+async def job_failures(conn: Connection, job_id: int) -> list[dict[str, Any]]:
+    """A job's recorded failed attempts (the last few), newest first."""
+    cur = await conn.execute(
+        """
+        SELECT attempt, outcome, error_class, message, traceback, failed_at
+        FROM job_failures WHERE job_id = %s ORDER BY id DESC
+        """,
+        (job_id,),
+    )
+    return await cur.fetchall()
+
+
 async def workers(conn: Connection) -> list[dict[str, Any]]:
-    """Registered workers, most recently heard from first."""
+    """Registered workers, most recently heard from first, with what each was started with."""
     cur = await conn.execute(
         """
         SELECT worker_id, last_heartbeat, extract(epoch FROM now() - last_heartbeat)::float8
-               AS seconds_since_heartbeat, jobs_running, queues
+               AS seconds_since_heartbeat, jobs_running, queues, name, host, pid,
+               serves_queues, concurrency, started_at
         FROM queue_workers ORDER BY last_heartbeat DESC, worker_id
         """
     )
@@ -98,10 +112,10 @@ async def running_jobs(conn: Connection, job_ids: list[int]) -> dict[int, dict[s
 
 
 async def periodic_runs(conn: Connection) -> list[dict[str, Any]]:
-    """Each periodic task's last and next run."""
+    """Each periodic task's last run (its next comes from domain/periodic_schedules.py)."""
     cur = await conn.execute(
         """
-        SELECT task_name, periodic_id, last_run_at, last_job_id, every_seconds, next_run_at
+        SELECT task_name, periodic_id, last_run_at, last_job_id
         FROM periodic_runs ORDER BY task_name, periodic_id
         """
     )

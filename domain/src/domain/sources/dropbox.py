@@ -128,6 +128,7 @@ SPEC = SourceSpec(
                 checksums=("dropbox_content_hash",),
                 paged_listing=True,
                 needs_credentials=True,
+                versions_known=True,
             ),
         ),
         ReadingMode(

@@ -3,22 +3,23 @@ reached at `https://<host>[/<base>]/s/<token>` (or `/index.php/s/<token>`, or oC
 `/#/s/<token>`) on any host, read anonymously through the server's public WebDAV.
 
 Because any host can be a Nextcloud, a link is a request the worker makes to an address the
-person who pasted it chose: its host goes through the webhooks' address policy
-(`domain.webhooks.address_policy`). Here, when the link is accepted, without DNS (the registry's
-parsers run in the API's request, synchronously): an address literal or `localhost` the policy
-refuses is refused. The worker resolves the name and checks every address again before each
-connection, and connects to the address it checked (`worker.sources.nextcloud.addresses`).
+person who pasted it chose: its host goes through the address policy (`domain.address_policy`,
+with NEXTCLOUD_ALLOWED_NETWORKS) three times. `parse_link` refuses, offline, an address literal
+or `localhost` the policy refuses; the API then resolves the name (`check_share_host`, the
+registry's `check_locator`) and refuses a host with a refused address; and the worker resolves
+and checks it again at each connection, and connects to the address it checked
+(`worker.sources.addresses`).
 """
 
-import ipaddress
 import re
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain import address_policy
 from domain.sources.links import checked_length, single
 from domain.sources.records import FolderRef
 from domain.sources.registry import (
@@ -28,7 +29,6 @@ from domain.sources.registry import (
     SourceSpec,
     split_link,
 )
-from domain.webhooks import address_policy
 
 NAME = "nextcloud"
 ALLOWED_NETWORKS_SETTING = "NEXTCLOUD_ALLOWED_NETWORKS"
@@ -41,7 +41,7 @@ _SHARE_PATH = re.compile(
     r"^(?P<base>(?:/[^/]+)*?)(?:/index\.php)?/s/(?P<token>[^/]+)(?:/download)?/?$"
 )
 _FORMS = "https://<host>/s/<token> or https://<host>/index.php/s/<token>"
-_LOCAL_NAMES = ("localhost", "localhost.localdomain")
+_DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 class NextcloudSettings(BaseSettings):
@@ -65,10 +65,7 @@ class NextcloudSettings(BaseSettings):
     @field_validator("allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        try:
-            address_policy.parse_networks(value)
-        except ValueError as exc:
-            raise ValueError(str(exc).replace("WEBHOOK_", "NEXTCLOUD_")) from None
+        address_policy.parse_networks(value, setting=ALLOWED_NETWORKS_SETTING)
         return value
 
     def networks(self) -> tuple[address_policy.IPNetwork, ...]:
@@ -130,7 +127,11 @@ def parse_link(url: str) -> NextcloudShare:
         raise InvalidLink("malformed share link: its token holds characters no share token has")
     checked_length(token, "share token")
     path = _subfolder(single(parse_qs(parts.query), "path"))
-    check_host(host.rstrip("."), NextcloudSettings().networks())
+    refusal = address_policy.refusal_without_dns(
+        host, NextcloudSettings().networks(), setting=ALLOWED_NETWORKS_SETTING
+    )
+    if refusal is not None:
+        raise InvalidLink(refusal)
     netloc = _netloc(host.rstrip("."), port)
     base = match.group("base")
     folder_id = f"{netloc}{base}/s/{token}" + (f"?path={path}" if path != "/" else "")
@@ -142,34 +143,20 @@ def parse_link(url: str) -> NextcloudShare:
     )
 
 
-def check_host(host: str, allowed: tuple[address_policy.IPNetwork, ...]) -> None:
-    """What can be judged of a host without DNS: an address literal, or a name that always
-    means this machine. InvalidLink when the address policy refuses it."""
-    if host.lower() in _LOCAL_NAMES or host.lower().endswith(".localhost"):
-        address: address_policy.IPAddress = ipaddress.ip_address("127.0.0.1")
-    else:
-        try:
-            address = ipaddress.ip_address(host)
-        except ValueError:
-            return  # a name: the worker resolves and checks it at each connection
-    reason = address_policy.address_refusal(address, allowed)
-    if reason is not None:
-        raise InvalidLink(refusal(host, address, reason, allowed))
-
-
-def refusal(
-    host: str,
-    address: address_policy.IPAddress,
-    reason: str,
-    allowed: tuple[address_policy.IPNetwork, ...],
-) -> str:
-    """E.g. "refused: 10.0.0.5 is a private address; NEXTCLOUD_ALLOWED_NETWORKS allows none"."""
-    names = ", ".join(str(network) for network in allowed)
-    allows = f"allows only {names}" if allowed else "allows none"
-    where = (
-        f"{host} is {reason}" if host == str(address) else f"{host} resolves to {address}, {reason}"
-    )
-    return f"refused: {where}; {ALLOWED_NETWORKS_SETTING} {allows}"
+async def check_share_host(share: NextcloudShare) -> None:
+    """The share's host, resolved without blocking, must be at addresses the policy allows
+    (`SourceSpec.check_locator`); InvalidLink naming NEXTCLOUD_ALLOWED_NETWORKS otherwise."""
+    parts = urlsplit(share.base_url)
+    try:
+        await address_policy.check_submitted_host(
+            parts.hostname or "",
+            parts.port or _DEFAULT_PORTS[parts.scheme],
+            NextcloudSettings().networks(),
+            setting=ALLOWED_NETWORKS_SETTING,
+            what="the share",
+        )
+    except address_policy.RefusedAddress as exc:
+        raise InvalidLink(str(exc)) from None
 
 
 def _fragment_path(fragment: str) -> str:
@@ -216,9 +203,11 @@ SPEC = SourceSpec(
                 checksums=("md5", "sha1", "sha256"),
                 paged_listing=True,
                 needs_credentials=False,
+                versions_known=True,
             ),
         ),
     ),
     settings_type=NextcloudSettings,
     connector="worker.sources.nextcloud:build_connector",
+    check_locator=check_share_host,
 )

@@ -12,19 +12,22 @@ How a link is recognised, without taking another source's links:
   plain link to an unnamed host is never guessed to be S3: it could be any web server's, or
   another source's (a Nextcloud share, `https://host/s/<token>`, looks like bucket `s`).
 
-Whatever the host, the worker reaches it only at addresses the webhook address policy allows
-(`domain.webhooks.address_policy`), plus PUBLIC_S3_ALLOWED_NETWORKS: a link cannot make the
-worker read the machine's own network.
+Whatever the host, it is reached only at addresses the address policy allows
+(`domain.address_policy`), plus PUBLIC_S3_ALLOWED_NETWORKS: a link cannot make the worker read
+the machine's own network. The API resolves a link's host when it accepts an import or a sync
+(`check_bucket_host`, the registry's `check_locator`) and the worker at each connection.
+Amazon's and Google's own endpoints are not looked up by the API: they are public by name.
 """
 
 import re
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from pydantic import field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from domain import address_policy
 from domain.sources.links import single
 from domain.sources.records import FolderRef
 from domain.sources.registry import (
@@ -34,9 +37,9 @@ from domain.sources.registry import (
     SourceSpec,
     split_link,
 )
-from domain.webhooks.address_policy import comma_separated, parse_networks
 
 NAME = "public_s3"
+ALLOWED_NETWORKS_SETTING = "PUBLIC_S3_ALLOWED_NETWORKS"
 AWS_HOST = "s3.amazonaws.com"
 GCS_HOST = "storage.googleapis.com"
 AWS_ENDPOINT = f"https://{AWS_HOST}"
@@ -78,7 +81,7 @@ class PublicS3Settings(BaseSettings):
     @field_validator("endpoints", "allowed_networks", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        return comma_separated(value)
+        return address_policy.comma_separated(value)
 
     @field_validator("endpoints")
     @classmethod
@@ -88,8 +91,11 @@ class PublicS3Settings(BaseSettings):
     @field_validator("allowed_networks")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        parse_networks(value)
+        address_policy.parse_networks(value, setting=ALLOWED_NETWORKS_SETTING)
         return value
+
+    def networks(self) -> tuple[address_policy.IPNetwork, ...]:
+        return address_policy.parse_networks(self.allowed_networks)
 
 
 def endpoint_base(url: str) -> str:
@@ -185,6 +191,25 @@ def parse_link(url: str) -> PublicS3Folder:
     if bucket is not None:
         return _folder(endpoint, bucket, unquote(parts.path))
     return _path_style(endpoint, parts.path)
+
+
+async def check_bucket_host(folder: PublicS3Folder) -> None:
+    """The host of a bucket on an endpoint the link or the operator named, resolved without
+    blocking, must be at addresses the policy allows (`SourceSpec.check_locator`); InvalidLink
+    naming PUBLIC_S3_ALLOWED_NETWORKS otherwise."""
+    if folder.endpoint in {AWS_ENDPOINT, GCS_ENDPOINT}:
+        return
+    parts = urlsplit(folder.endpoint)
+    try:
+        await address_policy.check_submitted_host(
+            parts.hostname or "",
+            parts.port or (443 if parts.scheme == "https" else 80),
+            PublicS3Settings().networks(),
+            setting=ALLOWED_NETWORKS_SETTING,
+            what="the bucket",
+        )
+    except address_policy.RefusedAddress as exc:
+        raise InvalidLink(str(exc)) from None
 
 
 def _aws_console(path: str, query: dict[str, list[str]]) -> PublicS3Folder:
@@ -284,13 +309,18 @@ SPEC = SourceSpec(
             name="anonymous",
             description=(
                 "the S3 API without credentials (ListObjectsV2, GetObject); MD5 from "
-                "single-part ETags"
+                "single-part ETags, every ETag as the object's version"
             ),
             capabilities=Capabilities(
-                sizes_known=True, checksums=("md5",), paged_listing=True, needs_credentials=False
+                sizes_known=True,
+                checksums=("md5",),
+                paged_listing=True,
+                needs_credentials=False,
+                versions_known=True,
             ),
         ),
     ),
     settings_type=PublicS3Settings,
     connector="worker.sources.public_s3:build_connector",
+    check_locator=check_bucket_host,
 )

@@ -9,6 +9,13 @@ from typing import Any
 MD5 = "md5"
 # Always computed as the bytes stream: what a content is known by (domain/contents/).
 SHA256 = "sha256"
+# Recorded for every object stored since archives (ZIP entries carry it), as 8 hex digits.
+CRC32 = "crc32"
+
+
+def crc32_hex(value: int) -> str:
+    """A CRC-32 as it is recorded among an image's checksums."""
+    return f"{value & 0xFFFFFFFF:08x}"
 
 
 def normalized_checksums(checksums: Mapping[str, str | None]) -> dict[str, str]:
@@ -19,10 +26,13 @@ def normalized_checksums(checksums: Mapping[str, str | None]) -> dict[str, str]:
 @dataclass(frozen=True)
 class FolderRef:
     """A folder as the connector reaches it: its id, and the connector's own note of how (a
-    Drive resource key, a path below a Dropbox link's root); never the import's link."""
+    Drive resource key, a path below a Dropbox link's root); never the import's link. `name`
+    is its name at the source when the listing gives one (its album is called so); it is not
+    part of the folder's identity."""
 
     folder_id: str
     resource_key: str | None = None
+    name: str | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -56,7 +66,12 @@ class SourceFile:
     when the source knows them: `{algorithm: hex}`, each algorithm one with a hasher registered
     in `worker.sources.checksums` (`{"md5": ...}` for Drive, `{"dropbox_content_hash": ...}`
     for Dropbox). `resource_key` is the connector's own note of how to reach the file, kept
-    with it between listing and transfer."""
+    with it between listing and transfer.
+
+    `version` is the source's own opaque name for this state of the file (an ETag, a Dropbox
+    `rev`), when it gives one: stored with the image as the source declared it and compared,
+    with the size, on the next listing, so that a file whose bytes no listed checksum vouches
+    for is still found unchanged. It is never a checksum: nothing checks the bytes against it."""
 
     file_id: str
     name: str
@@ -66,6 +81,7 @@ class SourceFile:
     resource_key: str | None = None
     # Set by the connector when the source cannot give this file's bytes (e.g. a Google Doc).
     not_downloadable: str | None = None
+    version: str | None = None
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ The connector is named, not imported: the API reads the registry without the wor
 
 import dataclasses
 import importlib
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import SplitResult, urlsplit
@@ -50,6 +50,10 @@ class Capabilities:
     paged_listing: bool
     # Works only with credentials set in the worker's environment.
     needs_credentials: bool
+    # The listing gives each file an opaque version (an ETag, a Dropbox rev), which with the
+    # size finds a file unchanged on a re-import or sync when no listed checksum can: stored as
+    # declared, never checked against the bytes (`SourceFile.version`).
+    versions_known: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,9 +89,19 @@ class SourceSpec:
     # The worker's factory of this source's connector, `module:function`, called with the
     # settings and the worker's shared clients; imported by the worker only.
     connector: str
+    # What can be judged of a parsed link only over the network (where its host resolves to,
+    # for a source whose links name any host), awaited by the API before it accepts an import
+    # or a sync of it; raises InvalidLink saying why. `parse_link` stays synchronous and
+    # offline: it also answers each keystroke of the web form's hint (GET /sources/detect).
+    check_locator: Callable[[Any], Awaitable[None]] | None = None
 
     def locator_from_json(self, data: Mapping[str, Any]) -> Any:
         return self.locator_type(**data)
+
+    async def check(self, locator: Any) -> None:
+        """The source's own check of a parsed link over the network, if it has one."""
+        if self.check_locator is not None:
+            await self.check_locator(locator)
 
 
 def locator_to_json(locator: Any) -> dict[str, Any]:

@@ -17,18 +17,64 @@ DEMO_TOKEN = "demo-token"
 
 
 def sample_spec(extra_files: int = 0) -> dict[str, Any]:
-    """A nested shared folder with the awkward cases a real one holds, and a legacy-link one."""
+    """A nested shared folder of real photos (see `emulators.common.pictures`: JPEGs with EXIF
+    dates, cameras and orientations, PNGs, an animated GIF, a HEIC, exact duplicates) with the
+    awkward cases a real one holds, and a legacy-link one. A bulk folder, if asked for, keeps
+    synthetic bytes."""
+    iphone = ["Apple", "iPhone 13"]
+    beach = {"seed": 201, "taken_at": "2023-07-16T11:42:10", "camera": iphone}
     photos: dict[str, Any] = {
         "name": "Holiday photos",
         "files": [
-            {"name_pattern": "IMG_{i:04d}.jpg", "count": 20, "size": [40_000, 400_000]},
-            {"name": "Fête à Noël 🎄.jpg", "size": 64_000},
-            {"name": "日本語の写真.png", "size": 48_000},
+            {
+                "name_pattern": "IMG_{i:04d}.jpg",
+                "count": 16,
+                "picture": {"taken_at": "2023-07-14T09:30:00", "camera": iphone},
+            },
+            {
+                "name_pattern": "IMG_{i:04d}.jpg",
+                "start": 17,
+                "count": 4,
+                "picture": {
+                    "taken_at": "2023-07-15T18:05:00",
+                    "camera": iphone,
+                    "orientation": 6,
+                    "width": 360,
+                    "height": 480,
+                },
+            },
+            {"name": "beach.jpg", "picture": beach},
+            {
+                "name": "Fête à Noël 🎄.jpg",
+                "picture": {"taken_at": "2023-12-24T19:03:44", "camera": iphone, "orientation": 8},
+            },
+            {"name": "日本語の写真.png", "picture": {"taken_at": "2024-04-02T14:10:00"}},
             {"name": "README.txt", "size": 1_200},
             {"name": "Plan.paper", "is_downloadable": False, "size": 0},
         ],
         "folders": [
-            {"name": "2024 Winter", "files": [{"name_pattern": "snow-{i:02d}.png", "count": 8}]},
+            {
+                "name": "2024 Winter",
+                "files": [
+                    {
+                        "name_pattern": "snow-{i:02d}.png",
+                        "count": 8,
+                        "picture": {
+                            "taken_at": "2024-01-20T10:00:00",
+                            "camera": ["Canon", "Canon EOS R6"],
+                        },
+                    },
+                    {"name": "sledge.gif", "picture": {"frames": 4}},
+                    {
+                        "name": "IMG_2041.heic",
+                        "picture": {
+                            "taken_at": "2024-01-23T09:41:00",
+                            "camera": ["Apple", "iPhone 15 Pro"],
+                        },
+                    },
+                    {"name": "beach (copy).jpg", "picture": beach},  # the same bytes again
+                ],
+            },
         ],
     }
     if extra_files:
@@ -43,7 +89,16 @@ def sample_spec(extra_files: int = 0) -> dict[str, Any]:
     legacy = {
         "name": "Old share",
         "link": "sh",
-        "files": [{"name_pattern": "old-{i}.jpg", "count": 3, "size": 20_000}],
+        "files": [
+            {
+                "name_pattern": "old-{i}.jpg",
+                "count": 3,
+                "picture": {
+                    "taken_at": "2009-08-02T16:20:00",
+                    "camera": ["NIKON CORPORATION", "NIKON D90"],
+                },
+            }
+        ],
     }
     return {"seed": 0, "folders": [photos, legacy]}
 

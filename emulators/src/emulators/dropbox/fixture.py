@@ -18,6 +18,8 @@ what Dropbox has, plus the keys only Dropbox has:
             mime_type: image/jpeg  # only decides the magic header of the bytes (Dropbox has none)
             content_magic: none    # as in the Drive fixture
             is_downloadable: false # a cloud document: listed, with export_info, but no bytes
+            picture: {orientation: 6}  # a real image instead of synthetic bytes, as in the
+                                   # Drive fixture (see emulators.common.pictures)
         folders: [...]
 
 Ids are `id:` + 22 characters, hashed from the seed and the item's path, so they are stable
@@ -36,6 +38,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from emulators.common.pictures import picture_from_spec, render
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, ContentGenerator
 from emulators.google_drive.fixture import guess_mime_type, parse_size
 from emulators.google_drive.paging import ShortPages
@@ -59,6 +62,7 @@ _FILE_KEYS = {
     "is_downloadable",
     "client_modified",
     "server_modified",
+    "picture",
 }
 _FOLDER_KEYS = {"name", "files", "folders", "short_pages"}
 _ROOT_KEYS = _FOLDER_KEYS | {"link", "password"}
@@ -150,8 +154,8 @@ class SharedLink:
 @dataclass(slots=True, eq=False)
 class DropboxItem:
     """One file or folder as the emulator serves it. The attribute names the shared content
-    generator reads (`id`, `size`, `mime_type`, `content_magic`, `width`, `height`) match the
-    Drive emulator's items, so both emulators make bytes the same way."""
+    generator reads (`id`, `size`, `mime_type`, `content_magic`, `width`, `height`, `body`)
+    match the Drive emulator's items, so both emulators make bytes the same way."""
 
     id: str
     name: str
@@ -167,6 +171,8 @@ class DropboxItem:
     client_modified: int = 0
     server_modified: int = 0
     rev: str = ""
+    # A real image's bytes (see emulators.common.pictures); None: synthetic bytes.
+    body: bytes | None = None
     short_pages: ShortPages | None = None
     children: list[DropboxItem] = field(default_factory=list)
 
@@ -261,8 +267,9 @@ class _Builder:
         folder.short_pages = ShortPages.parse(spec.get("short_pages"))
         for file_spec in spec.get("files", ()):
             _check_keys(file_spec, _FILE_KEYS, "file")
-            for name in _file_names(file_spec):
-                self._add(shared, folder, self._file(name, (*folder.path, name), file_spec))
+            for index, name in enumerate(_file_names(file_spec)):
+                file = self._file(name, (*folder.path, name), file_spec, index)
+                self._add(shared, folder, file)
         for folder_spec in spec.get("folders", ()):
             _check_keys(folder_spec, _FOLDER_KEYS, "folder")
             name = _name(folder_spec["name"])
@@ -300,7 +307,9 @@ class _Builder:
         self.items[item_id] = item
         return item
 
-    def _file(self, name: str, path: tuple[str, ...], spec: Mapping[str, Any]) -> DropboxItem:
+    def _file(
+        self, name: str, path: tuple[str, ...], spec: Mapping[str, Any], index: int = 0
+    ) -> DropboxItem:
         item = self._item(name, path, False, spec)
         numbers = _digest("size", self.seed, item.id)
         size_spec = spec.get("size", DEFAULT_SIZE)
@@ -312,9 +321,25 @@ class _Builder:
         item.mime_type = str(spec.get("mime_type") or guess_mime_type(name))
         magic = spec.get("content_magic")
         item.content_magic = None if magic is None else ("" if magic == "none" else str(magic))
-        if item.is_image and item.size:
+        if spec.get("picture"):
+            picture = picture_from_spec(
+                spec["picture"],
+                mime_type=item.mime_type,
+                default_seed=int.from_bytes(numbers[8:12], "big"),
+                index=index,
+            )
+            item.body = render(picture)
+            item.size = len(item.body)
+            item.width, item.height = picture.stored_size
+        elif item.is_image and item.size:
             item.width = 640 + numbers[6] * 4
             item.height = 480 + numbers[7] * 3
+        # What the bytes are made of is in the rev: new content is a new revision, as on Dropbox.
+        made_of = _digest(
+            "rev", self.seed, item.id, item.size, item.mime_type, item.content_magic,
+            str(spec.get("picture", "")),
+        )  # fmt: skip
+        item.rev = made_of.hex()[:12]
         item.is_downloadable = bool(spec.get("is_downloadable", True))
         if "client_modified" in spec:
             item.client_modified = _parse_time(spec["client_modified"])

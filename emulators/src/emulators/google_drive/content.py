@@ -5,6 +5,9 @@ followed by a slice of a seeded noise pool at an offset that digest chooses. The
 file and every block distinct (two small files never share bytes), the pool slice makes generation
 a memcpy rather than a per-byte loop, and block independence makes Range requests cheap. Block 0
 starts with a magic header for the file's type so content sniffing recognises images.
+
+A file whose fixture entry has a `picture` carries its bytes instead (`body`: a real image,
+see `emulators.common.pictures`), served as they are.
 """
 
 from __future__ import annotations
@@ -136,6 +139,10 @@ class ContentGenerator:
         total = item.size or 0
         stop = total if end is None else min(end, total)
         position = max(start, 0)
+        if item.body is not None:
+            for offset in range(position, stop, chunk_size):
+                yield item.body[offset : min(offset + chunk_size, stop)]
+            return
         pending: list[bytes] = []
         pending_size = 0
         while position < stop:

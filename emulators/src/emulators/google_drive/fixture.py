@@ -26,10 +26,12 @@ A spec is a mapping (Python dict or YAML):
 File keys: name | name_pattern (+ count, start), mime_type, size, id, trashed, resource_key,
 shared_drive, abusive, download_quota_exceeded, shortcut_to | shortcut_to_id (+ target_mime_type),
 content_magic (the type whose magic header the bytes start with; "none" for none), width, height,
-created_time, modified_time, description, content_key (files with the same one have the same
-bytes and size, as copies of one photo in several folders do; formatted with i like
-name_pattern). Folder keys: name, id, trashed, resource_key,
-shared_drive, short_pages, files, folders, created_time, modified_time, description.
+created_time, modified_time, description, picture (a real image of the file's type instead of
+synthetic bytes, its size that of the encoded picture: see `emulators.common.pictures`),
+content_key (files with the same one have the same bytes and size, as copies of one photo in
+several folders do; formatted with i like name_pattern).
+Folder keys: name, id, trashed, resource_key, shared_drive, short_pages, files, folders,
+created_time, modified_time, description.
 A single folder mapping (one with a `name`) is accepted as a spec with that one root.
 
 Ids are 33 characters of `[A-Za-z0-9_-]` starting with `1`, hashed from the seed and the item's
@@ -50,6 +52,7 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
+from emulators.common.pictures import picture_from_spec, render
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, Checksums, ContentGenerator
 from emulators.google_drive.paging import ShortPages
 
@@ -100,6 +103,7 @@ _FILE_KEYS = {
     "modified_time",
     "description",
     "content_key",
+    "picture",
 }
 _FOLDER_KEYS = {
     "name",
@@ -203,6 +207,8 @@ class DriveItem:
     # What the bytes are made from: the item's id, unless the fixture gave several files the
     # same content.
     content_id: str | None = None
+    # A real image's bytes (see emulators.common.pictures); None: synthetic bytes.
+    body: bytes | None = None
     short_pages: ShortPages | None = None
     children: list[DriveItem] = field(default_factory=list)
 
@@ -356,8 +362,8 @@ class _Builder:
             names = [str(spec["name"])]
             keys = [str(spec["content_key"]) if "content_key" in spec else None]
         return [
-            self.file(spec, name, parent, content_key=key)
-            for name, key in zip(names, keys, strict=True)
+            self.file(spec, name, parent, index, content_key=key)
+            for index, (name, key) in enumerate(zip(names, keys, strict=True))
         ]
 
     def file(
@@ -365,6 +371,7 @@ class _Builder:
         spec: Mapping[str, Any],
         name: str,
         parent: DriveItem | None,
+        index: int = 0,
         content_key: str | None = None,
     ) -> DriveItem:
         is_shortcut = "shortcut_to" in spec or "shortcut_to_id" in spec
@@ -385,8 +392,15 @@ class _Builder:
                 item.size = parse_size(size_spec)
             magic = spec.get("content_magic")
             item.content_magic = None if magic is None else ("" if magic == "none" else magic)
+        if spec.get("picture") and item.has_content:
+            picture = picture_from_spec(
+                spec["picture"], mime_type=mime_type, default_seed=numbers.below(2**31), index=index
+            )
+            item.body = render(picture)
+            item.size = len(item.body)
+            item.width, item.height = picture.stored_size
         # Drive only knows dimensions of media it could read, so an empty image has none.
-        if (item.is_image or mime_type.startswith("video/")) and item.size:
+        elif (item.is_image or mime_type.startswith("video/")) and item.size:
             across, down = _ASPECTS[numbers.below(len(_ASPECTS))]
             longer = 640 + 8 * numbers.below(671)
             width, height = longer, longer * down // across

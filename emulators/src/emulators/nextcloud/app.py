@@ -217,6 +217,8 @@ class NextcloudEmulatorApp(BaseEmulatorApp[EmulatorState]):
         found = [
             f"<d:getetag>&quot;{fixture.etag(item)}&quot;</d:getetag>",
             f"<d:getlastmodified>{formatdate(item.modified, usegmt=True)}</d:getlastmodified>",
+            # Nextcloud's FilesPlugin answers every node's name (a share's root: its folder's).
+            f"<d:displayname>{escape(item.name)}</d:displayname>",
             f"<oc:fileid>{escape(file_id)}</oc:fileid>",
         ]
         missing = []

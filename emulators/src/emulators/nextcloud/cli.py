@@ -15,18 +15,38 @@ from emulators.nextcloud.state import FLAVOURS, EmulatorSettings
 
 
 def sample_spec(extra_files: int = 0) -> dict[str, Any]:
-    """A nested share with the awkward cases a real one holds, a password-protected one, and
-    optionally one folder of N small JPEGs (for large-folder listings)."""
+    """A nested share of real photos (see emulators.common.pictures) with the awkward cases a
+    real one holds, a password-protected one, and optionally one folder of N small synthetic
+    JPEGs (for large-folder listings)."""
+    iphone = ["Apple", "iPhone 13"]
     photos: dict[str, Any] = {
         "name": "Holiday photos",
         "files": [
-            {"name_pattern": "IMG_{i:04d}.jpg", "count": 20, "size": [40_000, 400_000]},
-            {"name": "Fête à Noël 🎄.jpg", "size": 64_000, "checksums": ["SHA1", "MD5"]},
-            {"name": "日本語の写真.png", "size": 48_000},
+            {
+                "name_pattern": "IMG_{i:04d}.jpg",
+                "count": 20,
+                "picture": {"taken_at": "2023-07-14T09:30:00", "camera": iphone},
+            },
+            {
+                "name": "Fête à Noël 🎄.jpg",
+                "checksums": ["SHA1", "MD5"],
+                "picture": {"taken_at": "2023-12-24T19:03:44", "camera": iphone, "orientation": 6},
+            },
+            {"name": "日本語の写真.png", "picture": {"taken_at": "2024-04-02T14:10:00"}},
             {"name": "README.txt", "size": 1_200},
         ],
         "folders": [
-            {"name": "2024 Winter", "files": [{"name_pattern": "snow-{i:02d}.png", "count": 8}]},
+            {
+                "name": "2024 Winter",
+                "files": [
+                    {
+                        "name_pattern": "snow-{i:02d}.png",
+                        "count": 8,
+                        "picture": {"taken_at": "2024-01-20T10:00:00"},
+                    },
+                    {"name": "sledge.gif", "picture": {"frames": 4}},
+                ],
+            },
         ],
     }
     shares: list[dict[str, Any]] = [
@@ -34,7 +54,7 @@ def sample_spec(extra_files: int = 0) -> dict[str, Any]:
         {
             "name": "Protected",
             "password": "open sesame",
-            "files": [{"name_pattern": "secret-{i}.jpg", "count": 3, "size": 20_000}],
+            "files": [{"name_pattern": "secret-{i}.jpg", "count": 3, "picture": True}],
         },
     ]
     if extra_files:

@@ -13,12 +13,15 @@ The spec grammar is the Dropbox emulator's, restricted to what a share has, plus
             mime_type: image/jpeg  # the listed type (default: from the name, as the server does)
             content_magic: none    # as in the Drive fixture
             checksums: [SHA1, MD5] # what the server stored at upload (default: none)
+            picture: true          # a real image instead of synthetic bytes, as in the
+                                   # Drive fixture (see emulators.common.pictures)
         folders: [...]
 
 Tokens are 15 letters and digits hashed from the seed and the share's name, file ids numbers
 hashed from the item's path (Nextcloud's and ownCloud's `oc:fileid`; oCIS's look otherwise and
 are made so when served), so both stay the same in a changed fixture,
-ETags hashes of the file's id and the fixture's `generation` (bump it to "change" every file).
+ETags hashes of the file's id, of what its bytes are made of (so new content gets a new ETag,
+as on a server) and of the fixture's `generation` (bump it to "change" every file).
 Names may not contain `/`; a folder's children are listed in name order, as Nextcloud does.
 """
 
@@ -30,13 +33,14 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulators.common.pictures import picture_from_spec, render
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, ContentGenerator
 from emulators.google_drive.fixture import guess_mime_type, parse_size
 
 DEFAULT_SIZE: tuple[int, int] = (1024, 64 * 1024)
 CHECKSUM_KINDS = ("MD5", "SHA1", "SHA256")
 _FILE_KEYS = {"name", "name_pattern", "count", "start", "size", "mime_type", "content_magic"}
-_FILE_KEYS |= {"checksums"}
+_FILE_KEYS |= {"checksums", "picture"}
 _FOLDER_KEYS = {"name", "files", "folders"}
 _ROOT_KEYS = _FOLDER_KEYS | {"password", "token"}
 _ALNUM = string.ascii_letters + string.digits
@@ -49,8 +53,8 @@ def _digest(*parts: object) -> bytes:
 @dataclass(slots=True, eq=False)
 class ShareItem:
     """One file or folder as the server serves it. The attribute names the shared content
-    generator reads (`id`, `size`, `mime_type`, `content_magic`, `width`, `height`) match the
-    other emulators' items, so all make bytes the same way."""
+    generator reads (`id`, `size`, `mime_type`, `content_magic`, `width`, `height`, `body`)
+    match the other emulators' items, so all make bytes the same way."""
 
     id: str
     file_id: int
@@ -65,6 +69,8 @@ class ShareItem:
     height: int = 0
     checksum_kinds: tuple[str, ...] = ()
     modified: int = 0
+    # A real image's bytes (see emulators.common.pictures); None: synthetic bytes.
+    body: bytes | None = None
     children: list[ShareItem] = field(default_factory=list)
 
     @property
@@ -132,7 +138,9 @@ class NextcloudFixture:
         return f"{base_url.rstrip('/')}/s/{self.share(name).token}"
 
     def etag(self, item: ShareItem) -> str:
-        return hashlib.md5(f"{item.id}:{self.generation}".encode()).hexdigest()[:13]
+        # What the bytes are made of is in it: a server gives a file a new ETag with new content.
+        made_of = f"{item.id}:{item.size}:{item.mime_type}:{item.content_magic}:{self.generation}"
+        return hashlib.md5(made_of.encode()).hexdigest()[:13]
 
     def checksum(self, item: ShareItem, kind: str) -> str:
         return self.content.checksum(item, kind.lower())  # type: ignore[arg-type]
@@ -170,8 +178,9 @@ class NextcloudFixture:
     def _fill(self, share: Share, folder: ShareItem, spec: Mapping[str, Any]) -> None:
         for file_spec in spec.get("files", ()):
             _check_keys(file_spec, _FILE_KEYS, "file")
-            for name in _file_names(file_spec):
-                self._add(share, folder, self._file(share, (*folder.path, name), file_spec))
+            for index, name in enumerate(_file_names(file_spec)):
+                file = self._file(share, (*folder.path, name), file_spec, index)
+                self._add(share, folder, file)
         for folder_spec in spec.get("folders", ()):
             _check_keys(folder_spec, _FOLDER_KEYS, "folder")
             name = _name(folder_spec["name"])
@@ -200,7 +209,9 @@ class NextcloudFixture:
             modified=1_600_000_000 + int.from_bytes(digest[10:14], "big") % 100_000_000,
         )
 
-    def _file(self, share: Share, path: tuple[str, ...], spec: Mapping[str, Any]) -> ShareItem:
+    def _file(
+        self, share: Share, path: tuple[str, ...], spec: Mapping[str, Any], index: int = 0
+    ) -> ShareItem:
         item = self._item(path[-1], path, False, share.name)
         numbers = _digest("size", self.seed, item.id)
         size_spec = spec.get("size", DEFAULT_SIZE)
@@ -212,7 +223,17 @@ class NextcloudFixture:
         item.mime_type = str(spec.get("mime_type") or guess_mime_type(item.name))
         magic = spec.get("content_magic")
         item.content_magic = None if magic is None else ("" if magic == "none" else str(magic))
-        if item.is_image and item.size:
+        if spec.get("picture"):
+            picture = picture_from_spec(
+                spec["picture"],
+                mime_type=item.mime_type,
+                default_seed=int.from_bytes(numbers[8:12], "big"),
+                index=index,
+            )
+            item.body = render(picture)
+            item.size = len(item.body)
+            item.width, item.height = picture.stored_size
+        elif item.is_image and item.size:
             item.width = 640 + numbers[6] * 4
             item.height = 480 + numbers[7] * 3
         kinds = tuple(str(kind).upper() for kind in spec.get("checksums", ()))

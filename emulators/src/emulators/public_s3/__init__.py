@@ -15,7 +15,12 @@ with S3FaultProxy(s3_endpoint_url) as proxy:
     proxy.set_faults(FaultRule("slow_down", routes={"list"}, every=2))
 """
 
-from emulators.public_s3.bucket import object_key, public_read_policy, seed_public_bucket
+from emulators.public_s3.bucket import (
+    object_key,
+    public_read_policy,
+    seed_public_bucket,
+    upload_in_parts,
+)
 from emulators.public_s3.proxy import FaultRule, S3FaultProxy, S3FaultProxyApp
 
 __all__ = [
@@ -25,4 +30,5 @@ __all__ = [
     "object_key",
     "public_read_policy",
     "seed_public_bucket",
+    "upload_in_parts",
 ]

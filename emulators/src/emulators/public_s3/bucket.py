@@ -72,7 +72,7 @@ def seed_public_bucket(
         key = object_key(item)
         body = fixture.read_bytes(item.id)
         if key in multipart:
-            _upload_in_parts(client, bucket, key, body)
+            upload_in_parts(client, bucket, key, body)
         else:
             client.put_object(Bucket=bucket, Key=key, Body=body, ContentType=item.mime_type)
         return key
@@ -84,7 +84,8 @@ def seed_public_bucket(
     return keys
 
 
-def _upload_in_parts(client: Any, bucket: str, key: str, body: bytes) -> None:
+def upload_in_parts(client: Any, bucket: str, key: str, body: bytes) -> None:
+    """Write `body` to `key` in PART_BYTES parts: its ETag is a multipart one, `<hex>-<parts>`."""
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     parts = []
     for number, start in enumerate(range(0, max(len(body), 1), PART_BYTES), start=1):

@@ -110,7 +110,9 @@ async def _results(
         error = f"These filters cannot be used: {exc.detail}"
         return {"filters": filters, "page": None, "error": error}, 422
     next_query = urlencode({**filters, "cursor": page.next_cursor}) if page.next_cursor else ""
-    return {"filters": filters, "page": page, "error": None, "next_query": next_query}, 200
+    # The gallery's tiles can be picked for a ZIP of the selection (its form is in _results).
+    context = {"filters": filters, "page": page, "error": None, "next_query": next_query}
+    return context | {"pickable": True}, 200
 
 
 def _import_options(

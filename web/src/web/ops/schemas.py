@@ -46,10 +46,20 @@ class JobEvent(msgspec.Struct):
     at: datetime | None
 
 
+class JobFailure(msgspec.Struct):
+    attempt: int
+    outcome: str
+    error_class: str
+    message: str
+    traceback: str
+    failed_at: datetime
+
+
 class JobDetail(JobSummary):
     args: dict[str, Any]
     priority: int
     events: list[JobEvent]
+    failures: list[JobFailure]
     can_retry: bool
     can_cancel: bool
 
@@ -87,6 +97,12 @@ class Worker(msgspec.Struct):
     alive: bool
     jobs_running: int
     queues: list[str]
+    name: str | None
+    host: str | None
+    pid: int | None
+    serves_queues: list[str] | None
+    concurrency: int | None
+    started_at: datetime | None
 
 
 class WorkerList(msgspec.Struct):
@@ -96,9 +112,10 @@ class WorkerList(msgspec.Struct):
 class PeriodicRun(msgspec.Struct):
     task: str
     periodic_id: str
-    last_run_at: datetime
-    last_job_id: int | None
     every_seconds: int | None
+    cron: str | None
+    last_run_at: datetime | None
+    last_job_id: int | None
     next_run_at: datetime | None
 
 

@@ -3,6 +3,7 @@ requested."""
 
 from procrastinate import JobContext
 
+from domain import periodic_schedules as schedules
 from domain import task_names as names
 from worker import jobs
 from worker.derivatives import making
@@ -40,6 +41,5 @@ async def make_derivatives(
 
 # Images a backfill requested get their derivative jobs within 10 s.
 queue_requested_derivatives = periodic_task(
-    names.QUEUE_REQUESTED_DERIVATIVES, "queue-requested-derivatives", 10,
-    making.queue_requested, retry=retry,
+    schedules.QUEUE_REQUESTED_DERIVATIVES, making.queue_requested, retry=retry,
 )  # fmt: skip

@@ -6,12 +6,14 @@ outcome and the jobs that follow from it in one short transaction. Every step ca
 (a retry, a killed worker) without counting, storing or queueing anything twice.
 """
 
+import dataclasses
 import logging
 import time
 from typing import Any
 
 import psycopg
 
+from domain.albums import repository as albums
 from domain.contents import repository as contents
 from domain.db import Connection
 from domain.imports import listing as listing
@@ -36,9 +38,9 @@ MAX_STARTS_PER_PASS = 100
 
 async def start_import(services: Services, import_id: str) -> None:
     """When the import's turn has come under MAX_ACTIVE_IMPORTS (first in line, a slot free),
-    check its root folder can be listed, start it and queue its first page. Otherwise it waits
-    in line, queued, and this job ends: `queue_imports_in_turn` queues its start again when
-    the import ahead of it starts or a running one ends."""
+    check its root folder can be listed (learning its name), start it and queue its first
+    page. Otherwise it waits in line, queued, and this job ends: `queue_imports_in_turn`
+    queues its start again when the import ahead of it starts or a running one ends."""
     cap = services.settings.max_active_imports
     async with services.pool.connection() as conn, conn.transaction():
         row = await import_rows.get_import_to_run(conn, import_id)
@@ -51,15 +53,16 @@ async def start_import(services: Services, import_id: str) -> None:
     root = link.locator.root()
     connector = services.connectors[row["source"]].for_link(link)
     try:
-        await connector.check_folder(root)
+        folder_name = await connector.check_folder(root)
     except FolderUnavailable as exc:
         await fail_import(services, import_id, str(exc))
         return
     async with services.pool.connection() as conn, conn.transaction():
         if await import_rows.take_turn(conn, import_id, cap) != "start":
             return  # a retried import took the slot meanwhile, or this one was cancelled
-        if not await import_rows.start_import(conn, import_id, root, connector.notes):
+        if not await import_rows.start_import(conn, import_id, root, connector.notes, folder_name):
             return
+        await albums.record_root(conn, row["source"], dataclasses.replace(root, name=folder_name))
         await jobs.defer_list_page(conn, import_id, root.folder_id)
         if cap:
             await jobs.queue_imports_in_turn(conn)  # the next in line, if a slot is left
@@ -131,6 +134,7 @@ async def list_next_page(
                 checkpoint["source"],
                 page.files,
                 [skip_reason(f, settings.max_file_bytes) for f in page.files],
+                folder_id,
             )
             if over_cap := import_cap_exceeded(settings, added):
                 # Back to before this page's files: the import's totals stay within its caps.
@@ -151,6 +155,7 @@ async def list_next_page(
             listed_before=added.discovered - len(page.files),
         )
         if checkpoint["recursive"]:
+            await albums.record_subfolders(conn, checkpoint["source"], folder_id, page.folders)
             for subfolder_id in await listing.add_folders(conn, import_id, page.folders):
                 await jobs.defer_list_page(conn, import_id, subfolder_id)
         if page.next_page_token:

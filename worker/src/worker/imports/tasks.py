@@ -4,6 +4,7 @@ does not retry (failure_ladder.py)."""
 
 from procrastinate import JobContext
 
+from domain import periodic_schedules as schedules
 from domain import task_names as names
 from worker import jobs
 from worker.failure_ladder import Ladder, run_job
@@ -69,12 +70,12 @@ async def transfer_batch(context: JobContext, import_id: str, file_ids: list[str
 # Imports waiting their turn under MAX_ACTIVE_IMPORTS get their start job within 2 s of a slot
 # freeing up, oldest first.
 queue_imports_in_turn = periodic_task(
-    names.QUEUE_IMPORTS_IN_TURN, "queue-imports-in-turn", 2, listing.queue_imports_in_turn,
+    schedules.QUEUE_IMPORTS_IN_TURN, listing.queue_imports_in_turn,
     retry=retry, priority=jobs.LISTING_PRIORITY,
 )  # fmt: skip
 # Files a retry put back to pending get their transfer
 # jobs at once when the API asks (it defers this job), within 10 s when an operator's SQL did it.
 queue_requeued_files = periodic_task(
-    names.QUEUE_REQUEUED_FILES, "queue-requeued-files", 10, transfers.queue_requeued_files,
+    schedules.QUEUE_REQUEUED_FILES, transfers.queue_requeued_files,
     retry=retry, priority=jobs.LISTING_PRIORITY,
 )  # fmt: skip

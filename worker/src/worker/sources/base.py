@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol, Self
 
 import httpx
+from aiohttp.abc import AbstractResolver
 
 # The records connectors list (defined with the registry's locators, which the API reads too).
 from domain.sources.records import FolderPage, FolderRef, ImportLink, SourceFile
@@ -91,8 +92,10 @@ class SourceConnector(Protocol):
         """This connector, reading the folder of one import's link (a connector that reaches
         every folder and file by its ids alone may return itself)."""
 
-    async def check_folder(self, folder: FolderRef) -> None:
-        """Raise FolderUnavailable unless the folder exists and can be listed."""
+    async def check_folder(self, folder: FolderRef) -> str | None:
+        """Raise FolderUnavailable unless the folder exists and can be listed. Return the
+        folder's name as the source gives it (what people call the folder, shown beside the
+        import's link), or None when the source gives none."""
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         """One page of the folder's direct children; `next_page_token` is None on the last."""
@@ -110,3 +113,7 @@ class ConnectorDeps:
     # The shared pace of one source: `pacer(bucket_name, credential)`.
     pacer: Callable[[str, str | None], Pacer]
     page_size: int
+    # A client built as `http` is, resolving names with the resolver the callable makes and
+    # following no redirect: for a source whose links name any host, whose addresses the
+    # resolver checks (`worker.sources.addresses.guarded_client`). Closed with `http`.
+    client_with_resolver: Callable[[Callable[[], AbstractResolver]], httpx.AsyncClient]

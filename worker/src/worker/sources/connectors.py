@@ -2,20 +2,29 @@
 
 import importlib
 from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
 import httpx
+from aiohttp.abc import AbstractResolver
 
 from domain.sources.registry import Registry, SourceSpec
 from worker.db import Pool
+from worker.http_client import create_source_client
 from worker.pacing import PostgresPacer, pacing_bucket
 from worker.settings import Settings
 from worker.sources.base import ConnectorDeps, SourceConnector
 
 
 def build_connectors(
-    registry: Registry, settings: Settings, http: httpx.AsyncClient, pool: Pool
+    registry: Registry,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    pool: Pool,
+    clients: AsyncExitStack,
 ) -> dict[str, SourceConnector]:
+    """Each source's connector; the clients they make of their own close with `clients`."""
+
     def pacer(bucket: str, credential: str | None) -> PostgresPacer:
         return PostgresPacer(
             pool,
@@ -24,7 +33,17 @@ def build_connectors(
             burst=settings.source_burst,
         )
 
-    deps = ConnectorDeps(http=http, pacer=pacer, page_size=settings.listing_page_size)
+    def client_with_resolver(resolver: Callable[[], AbstractResolver]) -> httpx.AsyncClient:
+        client = create_source_client(settings, resolver=resolver, follow_redirects=False)
+        clients.push_async_callback(client.aclose)
+        return client
+
+    deps = ConnectorDeps(
+        http=http,
+        pacer=pacer,
+        page_size=settings.listing_page_size,
+        client_with_resolver=client_with_resolver,
+    )
     # Each source reads its own settings, from the environment under its own prefix.
     return {spec.name: connector_factory(spec)(spec.settings_type(), deps) for spec in registry}
 

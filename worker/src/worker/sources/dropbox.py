@@ -93,7 +93,7 @@ class DropboxConnector(BoundToLink):
         self._page_size = min(page_size, 2000)
         self._pacer = pacer
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         link = LinkRef.decode(self._link, folder.resource_key)
         arg: dict[str, Any] = {"url": link.url}
         if link.password:
@@ -110,6 +110,7 @@ class DropboxConnector(BoundToLink):
         permissions = meta.get("link_permissions") or {}
         if permissions.get("allow_download") is False:
             raise FolderUnavailable("the owner of this Dropbox link has turned off downloads")
+        return str(meta["name"]) if meta.get("name") else None
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         link = LinkRef.decode(self._link, folder.resource_key)
@@ -137,7 +138,7 @@ class DropboxConnector(BoundToLink):
                 continue
             child_path = f"{path}/{name}"
             if tag == "folder":
-                page.folders.append(FolderRef(child_path, link.folder().encode()))
+                page.folders.append(FolderRef(child_path, link.folder().encode(), name))
             elif tag == "file" and entry.get("id"):
                 page.files.append(_to_source_file(entry, link.child(child_path)))
             # `deleted` entries (and tags added later) are not files.
@@ -219,6 +220,7 @@ def _to_source_file(entry: dict[str, Any], link: LinkRef) -> SourceFile:
         if downloadable
         else {},
         resource_key=link.encode(),
+        version=entry.get("rev") if isinstance(entry.get("rev"), str) else None,
         not_downloadable=None
         if downloadable
         else "a Dropbox cloud document (not downloadable as a file)",

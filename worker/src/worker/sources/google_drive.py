@@ -72,7 +72,7 @@ class GoogleDriveConnector:
         self._page_size = page_size
         self._pacer = pacer
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         # Listing the children of a folder we cannot see answers 200 with no files, so ask for
         # the folder itself first: that gives a clean 404.
         try:
@@ -92,6 +92,7 @@ class GoogleDriveConnector:
             )
         if meta.get("trashed"):
             raise FolderUnavailable("the folder is in the owner's trash")
+        return str(meta["name"]) if meta.get("name") else None
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         params = {
@@ -113,7 +114,9 @@ class GoogleDriveConnector:
             if item["id"] in resolved:
                 _add_shortcut(page, item, resolved[item["id"]])
             elif item.get("mimeType") == FOLDER_MIME_TYPE:
-                page.folders.append(FolderRef(item["id"], item.get("resourceKey")))
+                page.folders.append(
+                    FolderRef(item["id"], item.get("resourceKey"), item.get("name"))
+                )
             else:
                 page.files.append(_to_source_file(item))
         return page
@@ -205,7 +208,7 @@ def _add_shortcut(
             )
         )
     elif target.get("mimeType") == FOLDER_MIME_TYPE:
-        page.folders.append(FolderRef(target["id"], target.get("resourceKey")))
+        page.folders.append(FolderRef(target["id"], target.get("resourceKey"), target.get("name")))
     elif target.get("mimeType") == SHORTCUT_MIME_TYPE:
         page.files.append(
             SourceFile(

@@ -18,13 +18,17 @@ Records:
   an object key of our store) and `resource_key` the object's key, exactly;
 - `checksums` is `{"md5": <ETag>}` when the ETag is an MD5 (a single-part upload); a multipart
   ETag (`<hex>-<parts>`) or another server's opaque one gives none, and the file is checked by
-  size only.
+  size only;
+- `version` is the ETag, whatever its kind: an object's ETag changes whenever it is written
+  again, so with the size it finds an object unchanged on a re-import or sync, multipart ones
+  included. It is not checked against the bytes.
 
 Amazon: requests go to `<bucket>.s3[.<region>].amazonaws.com` (path style when the bucket
 name has dots, which TLS's wildcard certificate does not cover); a bucket in another region
 than the link said answers 301 `PermanentRedirect` (or 307 while its DNS settles, or 400) with
 `x-amz-bucket-region`, and the request is sent again to that region, which is remembered. Any
-other redirect is an error: the client follows none (see `public_s3_addresses`).
+other redirect is an error: the client follows none (see `worker.sources.addresses`, which
+also keeps the worker to addresses the address policy allows).
 """
 
 import hashlib
@@ -37,10 +41,11 @@ from urllib.parse import quote, urlsplit
 
 import httpx
 
-from domain.sources.public_s3 import PublicS3Folder, PublicS3Settings
+from domain.address_policy import IPNetwork
+from domain.sources.public_s3 import ALLOWED_NETWORKS_SETTING, PublicS3Folder, PublicS3Settings
 from domain.sources.records import MD5
-from domain.webhooks.address_policy import IPNetwork, parse_networks
 from worker.http_client import retry_after_seconds
+from worker.sources.addresses import RefusedHost, check_host, guarded_client, literal_refusal
 from worker.sources.base import (
     BoundToLink,
     ConnectorDeps,
@@ -57,13 +62,6 @@ from worker.sources.base import (
 )
 from worker.sources.http import hold_off_if_rate_limited, open_download, send_paced
 from worker.sources.media_types import image_type_by_extension
-from worker.sources.public_s3_addresses import (
-    RefusedHost,
-    check_host,
-    connect_timeout,
-    guarded_client,
-    literal_refusal,
-)
 from worker.sources.public_s3_xml import (
     ListedObject,
     ListPage,
@@ -99,8 +97,9 @@ _MESSAGES = {
 }
 _TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"}
 NOTES = (
-    "Objects uploaded in parts (their ETag is not an MD5) are checked by size only, and every "
-    "re-import or sync transfers them again: S3 lists no checksum of their bytes."
+    "Objects uploaded in parts (their ETag is not an MD5) are checked by size only: S3 lists no "
+    "checksum of their bytes. A re-import or sync finds every object unchanged by its size "
+    "and ETag."
 )
 
 
@@ -131,20 +130,29 @@ class PublicS3Connector(BoundToLink):
             raise PermanentSourceError("no public bucket was recorded with this import")
         return super().for_link(link)
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         bucket = self._bound()
         parts = urlsplit(self._bucket_url(bucket))
         host = parts.hostname or ""
         try:
-            await check_host(host, parts.port or 443, self._allowed)
+            await check_host(
+                host,
+                parts.port or (443 if parts.scheme == "https" else 80),
+                self._allowed,
+                setting=ALLOWED_NETWORKS_SETTING,
+            )
         except RefusedHost as exc:
             raise FolderUnavailable(exc.reason) from exc
         except OSError as exc:
             raise FolderUnavailable(f"the bucket's host {host} does not resolve: {exc}") from exc
+        prefix = self._prefix(bucket, folder)
         try:
-            await self._list(bucket, self._prefix(bucket, folder), None, max_keys=1)
+            await self._list(bucket, prefix, None, max_keys=1)
         except PermanentSourceError as exc:
             raise FolderUnavailable(f"the bucket {bucket.bucket} cannot be listed: {exc}") from exc
+        # A bucket has no folder names but its keys' own: the prefix's last part, or the
+        # bucket's name for the whole bucket.
+        return prefix.rstrip("/").rsplit("/", 1)[-1] or bucket.bucket
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         bucket = self._bound()
@@ -158,7 +166,9 @@ class PublicS3Connector(BoundToLink):
                 page.files.append(_to_source_file(bucket, item, name))
         for sub in listed.common_prefixes:
             if sub.startswith(prefix) and sub != prefix:
-                page.folders.append(FolderRef(f"{bucket.base_id}{sub}"))
+                page.folders.append(
+                    FolderRef(f"{bucket.base_id}{sub}", name=sub[len(prefix) :].rstrip("/"))
+                )
         return page
 
     @asynccontextmanager
@@ -238,8 +248,9 @@ class PublicS3Connector(BoundToLink):
             raise PermanentSourceError("no public bucket was recorded with this import")
         bucket = self._link.locator
         host = urlsplit(bucket.endpoint).hostname or ""
-        if (message := literal_refusal(host, self._allowed)) is not None:
-            raise FolderUnavailable(message)
+        refusal = literal_refusal(host, self._allowed, setting=ALLOWED_NETWORKS_SETTING)
+        if refusal is not None:
+            raise FolderUnavailable(refusal)
         return bucket
 
     def _prefix(self, bucket: PublicS3Folder, folder: FolderRef) -> str:
@@ -356,13 +367,14 @@ def _to_source_file(bucket: PublicS3Folder, item: ListedObject, name: str) -> So
         size=item.size,
         checksums={MD5: md5} if md5 else {},
         resource_key=item.key,
+        version=item.etag or None,
     )
 
 
 def build_connector(settings: PublicS3Settings, deps: ConnectorDeps) -> SourceConnector:
-    allowed = parse_networks(settings.allowed_networks)
+    allowed = settings.networks()
     return PublicS3Connector(
-        guarded_client(allowed, connect_timeout(deps.http.timeout)),
+        guarded_client(deps, allowed, setting=ALLOWED_NETWORKS_SETTING),
         pacer_for=lambda host: deps.pacer("public_s3", host),
         page_size=deps.page_size,
         allowed_networks=allowed,

@@ -26,8 +26,9 @@ from typing import Any
 import httpx
 from standardwebhooks import Webhook
 
+from domain.address_policy import IPAddress
 from domain.webhooks import repository as webhook_repository
-from domain.webhooks.address_policy import IPAddress, NotifyUrl, RefusedUrl, checked_addresses
+from domain.webhooks.address_policy import NotifyUrl, RefusedUrl, checked_addresses
 from domain.webhooks.address_policy import parse_notify_url as parse_url
 from worker import jobs
 from worker.http_client import retry_after_seconds

@@ -2,6 +2,7 @@
 
 from procrastinate import JobContext
 
+from domain import periodic_schedules as schedules
 from domain import task_names as names
 from worker import jobs
 from worker.failure_ladder import Ladder, run_job
@@ -36,6 +37,6 @@ async def deliver_webhook(context: JobContext, delivery_id: str) -> None:
 # Deliveries the database recorded when imports ended (by any path, operators' SQL included)
 # get their jobs within 5 s.
 queue_webhook_deliveries = periodic_task(
-    names.QUEUE_WEBHOOK_DELIVERIES, "queue-webhook-deliveries", 5,
-    delivery.queue_pending_deliveries, retry=retry, queue=names.WEBHOOKS_QUEUE,
+    schedules.QUEUE_WEBHOOK_DELIVERIES, delivery.queue_pending_deliveries,
+    retry=retry, queue=names.WEBHOOKS_QUEUE,
 )  # fmt: skip

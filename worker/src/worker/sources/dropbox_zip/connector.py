@@ -60,7 +60,7 @@ class DropboxZipConnector(BoundToLink):
     def zip_url(self, link_url: str) -> str:
         return self._downloads.zip_url(link_url)
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         link = LinkRef.decode(self._link, folder.resource_key)
         if link.password:
             raise FolderUnavailable(
@@ -68,9 +68,10 @@ class DropboxZipConnector(BoundToLink):
                 "set DROPBOX_ACCESS_TOKEN (or DROPBOX_APP_KEY and DROPBOX_APP_SECRET) to import it"
             )
         # Only the start of the zip: enough to know the link works, without downloading it all.
-        async with self._downloads.open(link.url) as (first, _):
+        async with self._downloads.open(link.url) as (first, _, name):
             if not first.startswith(ZIP_MAGIC):
                 raise FolderUnavailable(NOT_A_ZIP.format(title="not a zip"))
+        return name
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         link = LinkRef.decode(self._link, folder.resource_key)
@@ -99,7 +100,7 @@ class DropboxZipConnector(BoundToLink):
         in_snapshot = LinkRef(link.url, None, None, snapshot)
         for entry in page_entries:
             if entry.info is None:
-                page.folders.append(FolderRef(entry.path, in_snapshot.encode()))
+                page.folders.append(FolderRef(entry.path, in_snapshot.encode(), entry.name))
                 continue
             page.files.append(
                 SourceFile(

@@ -4,6 +4,8 @@ the web page Dropbox sends when it will not zip the folder, and spooling it to d
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from email.message import Message
+from email.utils import collapse_rfc2231_value
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
@@ -43,9 +45,12 @@ class ZipDownloads:
         return f"{self._web_url}{parts.path}?{urlencode([*query, ('dl', '1')])}"
 
     @asynccontextmanager
-    async def open(self, link_url: str) -> AsyncIterator[tuple[bytes, AsyncIterator[bytes]]]:
-        """The first chunk of the zip, and the rest of its chunks as they arrive; every other
-        answer is closed and turned into an error."""
+    async def open(
+        self, link_url: str
+    ) -> AsyncIterator[tuple[bytes, AsyncIterator[bytes], str | None]]:
+        """The first chunk of the zip, the rest of its chunks as they arrive, and the folder's
+        name (Dropbox names the zip after the folder); every other answer is closed and
+        turned into an error."""
         response = await send_paced(
             self._http,
             self._http.build_request("GET", self.zip_url(link_url)),
@@ -61,7 +66,7 @@ class ZipDownloads:
                 first = await anext(chunks, b"")
             except (httpx.TransportError, httpx.StreamError) as exc:
                 raise TransientSourceError(f"the folder's zip was cut off: {exc!r}") from exc
-            yield first, chunks
+            yield first, chunks, folder_name(response)
         finally:
             await response.aclose()
 
@@ -70,7 +75,7 @@ class ZipDownloads:
         partial = target.with_suffix(".part")
         handle = await asyncio.to_thread(partial.open, "wb")
         try:
-            async with self.open(link_url) as (first, rest):
+            async with self.open(link_url) as (first, rest, _):
                 if not first.startswith(ZIP_MAGIC):
                     raise FolderUnavailable(NOT_A_ZIP.format(title="not a zip"))
                 await asyncio.to_thread(handle.write, first)
@@ -104,6 +109,26 @@ class ZipDownloads:
         if content_type not in _ZIP_TYPES:
             title = await _page_title(response)
             raise FolderUnavailable(NOT_A_ZIP.format(title=repr(title) if title else content_type))
+
+
+def folder_name(response: httpx.Response) -> str | None:
+    """The shared folder's name: the zip's file name in `Content-Disposition` (its UTF-8
+    `filename*` rather than the ASCII stand-in `filename` beside it), without `.zip`."""
+    disposition = response.headers.get("content-disposition")
+    if not disposition:
+        return None
+    header = Message()
+    header["content-disposition"] = disposition
+    names = [
+        value
+        for key, value in header.get_params([], header="content-disposition")
+        if key == "filename"
+    ]
+    # The email package gives `filename*` as (charset, language, text), `filename` as text.
+    encoded = [collapse_rfc2231_value(value) for value in names if isinstance(value, tuple)]
+    filename = (encoded or [value for value in names if isinstance(value, str)] or [""])[0]
+    name = filename.removesuffix(".zip")
+    return name or None
 
 
 async def _page_title(response: httpx.Response) -> str:

@@ -20,7 +20,7 @@ from worker.sources.base import (
 )
 from worker.sources.google_drive_web.pages import (
     DownloadPage,
-    FolderEntry,
+    FolderView,
     parse_download_page,
     parse_folder_view,
     to_record,
@@ -67,14 +67,14 @@ class GoogleDriveWebConnector:
         # Every folder and file is reached by its id and resource key alone.
         return self
 
-    async def check_folder(self, folder: FolderRef) -> None:
-        await self._read_folder(folder)
+    async def check_folder(self, folder: FolderRef) -> str | None:
+        return (await self._read_folder(folder)).title or None
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         # The embedded view has no pages: every child comes at once, so there is never a token.
         page = FolderPage()
         seen: set[str] = set()
-        for entry in await self._read_folder(folder):
+        for entry in (await self._read_folder(folder)).entries:
             record = to_record(entry)
             if record is None:
                 continue
@@ -99,7 +99,7 @@ class GoogleDriveWebConnector:
         finally:
             await response.aclose()
 
-    async def _read_folder(self, folder: FolderRef) -> list[FolderEntry]:
+    async def _read_folder(self, folder: FolderRef) -> FolderView:
         params = {"id": folder.folder_id}
         if folder.resource_key:
             params["resourcekey"] = folder.resource_key
@@ -125,15 +125,15 @@ class GoogleDriveWebConnector:
                     f"{response.headers.get('content-type', 'no content type')}, not a folder page"
                 )
             # A folder's page holds every child at once: it is read whole, however long.
-            entries = parse_folder_view(await read_page(response, limit=None))
+            view = parse_folder_view(await read_page(response, limit=None))
         finally:
             await response.aclose()
-        if entries is None:
+        if view is None:
             raise FolderUnavailable(
                 f"{unavailable}: the page Google Drive sent has no folder listing (it may need "
                 "a sign-in, or Google may have changed the page)"
             )
-        return entries
+        return view
 
     async def _open_download(self, file: SourceFile) -> httpx.Response:
         """The streaming response that carries the file as an attachment; every other answer

@@ -3,7 +3,8 @@ sends instead of a file (the virus-scan warning, a quota or error page).
 
 Only structure that scrapers agree on is relied upon, found with CSS selectors on a real HTML5
 parse (selectolax, on the Lexbor engine), so markup variants that still hold that structure are
-understood: the `flip-entries` container, each `div.flip-entry` with its `id="entry-<ID>"`, its
+understood: the page's `title` (the folder's name), the `flip-entries` container, each
+`div.flip-entry` with its `id="entry-<ID>"`, its
 first link, its type icon (`…/type/<MIME>`) and the text of its `flip-entry-title`; on a
 download page, the `download-form` (or the older `uc-download-link`), the title, and the error
 text of `p.uc-error-subcaption`. Everything else (scripts, dates, layout) is ignored.
@@ -47,6 +48,14 @@ class FolderEntry:
 
 
 @dataclass(frozen=True)
+class FolderView:
+    """An embedded folder view: the folder's name (its page's title) and its entries."""
+
+    title: str
+    entries: list[FolderEntry]
+
+
+@dataclass(frozen=True)
 class DownloadPage:
     """A page Google sent instead of a file. `form_action` is where the virus-scan warning
     sends the download (None on any other page), with `form_fields` as its query."""
@@ -57,9 +66,9 @@ class DownloadPage:
     form_fields: dict[str, str]
 
 
-def parse_folder_view(html: str) -> list[FolderEntry] | None:
-    """The entries of an embedded folder view; None when the page has no listing at all (a
-    sign-in page, or Google changed the page)."""
+def parse_folder_view(html: str) -> FolderView | None:
+    """The title and entries of an embedded folder view; None when the page has no listing at
+    all (a sign-in page, or Google changed the page)."""
     tree = LexborHTMLParser(html)
     if tree.css_first("div.flip-entries") is None:
         return None
@@ -79,7 +88,11 @@ def parse_folder_view(html: str) -> list[FolderEntry] | None:
                 title=title.text() if title is not None else "",
             )
         )
-    return entries
+    # Written inline as an entry's name is: see `_name`.
+    page_title = tree.css_first("title")
+    return FolderView(
+        title=_name(page_title.text()) if page_title is not None else "", entries=entries
+    )
 
 
 def parse_download_page(html: str) -> DownloadPage:
@@ -121,7 +134,7 @@ def to_record(entry: FolderEntry) -> SourceFile | FolderRef | None:
     if mime_type is None or mime_type == "application/octet-stream":
         mime_type = _link_mime_type(link) or _guess_mime_type(name) or mime_type
     if link.kind == "folder" or mime_type == FOLDER_MIME_TYPE:
-        return FolderRef(item_id, link.resource_key)
+        return FolderRef(item_id, link.resource_key, name)
     mime_type = mime_type or "application/octet-stream"
     return SourceFile(
         file_id=item_id,

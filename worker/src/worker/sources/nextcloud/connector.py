@@ -11,9 +11,10 @@ from urllib.parse import unquote, urlsplit
 
 import httpx
 
-from domain.sources.nextcloud import NextcloudShare
-from domain.webhooks.address_policy import IPNetwork
+from domain.address_policy import IPNetwork
+from domain.sources.nextcloud import ALLOWED_NETWORKS_SETTING, NextcloudShare
 from worker.http_client import retry_after_seconds
+from worker.sources.addresses import RefusedHost, check_host, literal_refusal
 from worker.sources.base import (
     BoundToLink,
     FolderPage,
@@ -27,7 +28,6 @@ from worker.sources.base import (
 )
 from worker.sources.http import body_chunks, hold_off_if_rate_limited, send_paced
 from worker.sources.media_types import image_type_by_extension
-from worker.sources.nextcloud.addresses import AddressGuard, RefusedAddress
 from worker.sources.nextcloud.multistatus import (
     PROPFIND_BODY,
     DavEntry,
@@ -68,9 +68,9 @@ class NextcloudConnector(BoundToLink):
 
     notes: str | None = (
         "Imported through the server's public WebDAV share. Files the server holds checksums "
-        "for (MD5, SHA-1 or SHA-256, as desktop clients upload them) are checked against them "
-        "and recognised as unchanged on a re-import or sync; the others are checked against "
-        "their size only and downloaded again by each re-import or sync."
+        "for (MD5, SHA-1 or SHA-256, as desktop clients upload them) are checked against them; "
+        "the others are checked against their size only. A re-import or sync finds a file "
+        "unchanged by its checksum, or else by its size and the server's ETag of it."
     )
 
     def __init__(
@@ -85,14 +85,26 @@ class NextcloudConnector(BoundToLink):
         self._http = http
         self._pacer_for = pacer_for
         self._pacers: dict[str, Pacer] = {}
-        self._guard = AddressGuard(allowed_networks)
+        self._allowed = tuple(allowed_networks)
         self._page_size = page_size
         # The WebDAV shape each server answered in, by its base URL: found once per process.
         self._shapes: dict[str, DavShape] = {}
         self.spools = Spools(spool_dir)
 
-    async def check_folder(self, folder: FolderRef) -> None:
+    async def check_folder(self, folder: FolderRef) -> str | None:
         share = self._share()
+        parts = urlsplit(share.origin)
+        try:
+            await check_host(
+                parts.hostname or "",
+                parts.port or (443 if parts.scheme == "https" else 80),
+                self._allowed,
+                setting=ALLOWED_NETWORKS_SETTING,
+            )
+        except RefusedHost as exc:
+            raise FolderUnavailable(exc.reason) from exc
+        except OSError as exc:
+            raise TransientSourceError(f"{_host(share)} does not resolve: {exc}") from exc
         try:
             entry = await self._discover(share)
         except FolderUnavailable:
@@ -103,6 +115,7 @@ class NextcloudConnector(BoundToLink):
             raise FolderUnavailable(
                 "the link shares a single file, not a folder: share the folder and paste its link"
             )
+        return entry.display_name
 
     async def list_page(self, folder: FolderRef, page_token: str | None) -> FolderPage:
         share = self._share()
@@ -146,7 +159,7 @@ class NextcloudConnector(BoundToLink):
             if child is None:
                 continue
             if entry.is_folder:
-                page.folders.append(FolderRef(child))
+                page.folders.append(FolderRef(child, name=child.rsplit("/", 1)[-1]))
             else:
                 page.files.append(_to_source_file(share, entry, child))
         return page
@@ -291,13 +304,15 @@ class NextcloudConnector(BoundToLink):
         target = dav_path(share.root, path)
         if folder and not target.endswith("/"):
             target += "/"
-        url = share.origin + target
-        try:
-            return await self._guard.pinned(
-                self._http, method, url, headers=headers, content=content
-            )
-        except RefusedAddress as exc:
-            raise FolderUnavailable(str(exc)) from exc
+        # The client's resolver checks a name's addresses at each connection; an address
+        # literal never reaches a resolver, so it is judged here.
+        host = urlsplit(share.origin).hostname or ""
+        refusal = literal_refusal(host, self._allowed, setting=ALLOWED_NETWORKS_SETTING)
+        if refusal is not None:
+            raise FolderUnavailable(refusal)
+        return self._http.build_request(
+            method, share.origin + target, headers=headers, content=content
+        )
 
     async def _send(
         self, share: BoundShare, request: httpx.Request, *, stream: bool = False
@@ -405,6 +420,7 @@ def _to_source_file(share: BoundShare, entry: DavEntry, path: str) -> SourceFile
         size=entry.size,
         checksums=entry.checksums,
         resource_key=path,
+        version=entry.etag,
     )
 
 

@@ -27,7 +27,7 @@ PROPFIND_BODY = (
     b'<?xml version="1.0" encoding="utf-8"?>'
     b'<d:propfind xmlns:d="DAV:" xmlns:oc="http://owncloud.org/ns"><d:prop>'
     b"<d:resourcetype/><d:getcontentlength/><d:getcontenttype/><d:getetag/>"
-    b"<d:getlastmodified/><oc:fileid/><oc:checksums/>"
+    b"<d:getlastmodified/><d:displayname/><oc:fileid/><oc:checksums/>"
     b"</d:prop></d:propfind>"
 )
 
@@ -60,6 +60,9 @@ class DavEntry:
     # storage-space id on oCIS.
     file_id: str | None = None
     checksums: dict[str, str] = field(default_factory=dict)
+    # The file's or folder's name (Nextcloud's `d:displayname`): a share's root is named
+    # by its token in the href, its folder's name only here.
+    display_name: str | None = None
 
 
 class MultistatusReader:
@@ -141,6 +144,7 @@ def to_entry(response: ET.Element) -> DavEntry | None:
         etag=_etag(_text(props, f"{DAV}getetag")),
         file_id=_text(props, f"{OC}fileid"),
         checksums=_checksums(props.get(f"{OC}checksums")),
+        display_name=_text(props, f"{DAV}displayname"),
     )
 
 

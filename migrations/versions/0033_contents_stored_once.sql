@@ -2,7 +2,7 @@
 -- keyed by their SHA-256 (with their size), and each image row — one per source file — points
 -- at its content. A second copy of the same bytes, from anywhere, adds an image row and no
 -- object; an object goes only when no image points at its content any more.
--- depends: 0025_job_import_index
+-- depends: 0032_ready_job_indexes
 
 -- One row per distinct content. `storage_key` is where its bytes are (`content/<sha256>` for
 -- everything stored from now on; the backfill moves older objects there). `checksums` holds
