@@ -30,7 +30,8 @@ CREATE INDEX contents_dropbox_hash_idx ON contents ((checksums ->> 'dropbox_cont
 ALTER TABLE images
     ADD COLUMN content_id text REFERENCES contents (sha256),
     -- What happened to the image's source file that the catalogue followed: renames and moves
-    -- ({"renamed_from": ..., "renamed_to": ..., "at": ..., "import_id": ...}), oldest first.
+    -- ({"renamed_from": ..., "renamed_to": ..., "at": ..., "import_id": ...}; a move:
+    -- {"moved_from": ..., "moved_to": ...}, album paths), oldest first.
     ADD COLUMN history jsonb NOT NULL DEFAULT '[]';
 -- The images of a content, first stored first: duplicates of an image, and "is anyone still
 -- pointing at it".

@@ -173,7 +173,11 @@ async def test_a_renamed_and_moved_file_is_renamed_in_place_without_moving_its_b
     assert after["name"] == "after.jpg"
     assert after["content_id"] == before["content_id"]
     assert after["duplicates"] == 0
-    [renamed] = after["history"]
+    [moved] = [entry for entry in after["history"] if "moved_from" in entry]
+    assert (moved["moved_from"], moved["moved_to"]) == ("renames", "renames/moved")
+    assert moved["import_id"] == again["import_id"]
+    assert after["album_id"] != before["album_id"]
+    [renamed] = [entry for entry in after["history"] if "renamed_from" in entry]
     assert renamed["renamed_from"] == "before.jpg"
     assert renamed["renamed_to"] == "after.jpg"
     assert renamed["import_id"] == again["import_id"]

@@ -44,8 +44,9 @@ class ImageView(msgspec.Struct):
     duplicate_of: str | None
     # How many other images have the same bytes.
     duplicates: int
-    # What the catalogue followed of its source file, oldest first: renames and moves
-    # ({"renamed_from", "renamed_to", "at", "import_id"}).
+    # What the catalogue followed of its source file, oldest first: renames
+    # ({"renamed_from", "renamed_to", "at", "import_id"}) and moves to another folder
+    # ({"moved_from", "moved_to", "at", "import_id"}: album paths).
     history: list[dict[str, Any]]
     # The album of the folder its file was listed in (GET /albums/{id}); null for an image
     # stored before albums existed, until its folder is imported or synced again.
