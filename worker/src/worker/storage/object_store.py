@@ -111,14 +111,7 @@ class ObjectStore:
             if not reused:
                 await self._multipart.copy(self.bucket, staging_key, key, self._unavailable)
             await self.delete(staging_key)
-        return StoredObject(
-            key=key,
-            storage_path=f"s3://{self.bucket}/{key}",
-            size=tally.size,
-            content_type=content_type,
-            checksums=tally.checksums(),
-            reused=reused,
-        )
+        return self._stored(key, tally, content_type, reused=reused)
 
     async def upload(
         self,
@@ -139,12 +132,19 @@ class ObjectStore:
             await self._multipart.upload(
                 self.bucket, key, chunks, tally, content_type, self._unavailable
             )
+        return self._stored(key, tally, content_type)
+
+    def _stored(
+        self, key: str, tally: ByteTally, content_type: str, *, reused: bool = False
+    ) -> StoredObject:
+        """What was stored under `key` (or found there already: `reused`)."""
         return StoredObject(
             key=key,
             storage_path=f"s3://{self.bucket}/{key}",
             size=tally.size,
             content_type=content_type,
             checksums=tally.checksums(),
+            reused=reused,
         )
 
     async def put_bytes(self, key: str, body: bytes, *, content_type: str) -> None:
