@@ -75,7 +75,7 @@ async def one_image_of_the_content(conn: Conn, file_id: str) -> str:
     import_id = await new_import(conn)
     file = SourceFile(file_id, "a.jpg", "image/jpeg", size=len(BYTES), checksums={"md5": MD5})
     async with conn.transaction():
-        await listing.add_files(conn, import_id, "google_drive", [file], [None])
+        await listing.add_files(conn, import_id, "google_drive", [file], [None], "root")
         assert await contents.record_contents(conn, [stored()]) == []
         await import_files.settle_files(
             conn, import_id, "google_drive", [FileOutcome(file_id, 1, stored=stored())]
@@ -90,7 +90,7 @@ async def a_listed_copy(conn: Conn, file_id: str) -> str:
     copy = SourceFile(
         file_id, "copy.jpg", "image/jpeg", size=len(BYTES), checksums={"sha256": SHA256}
     )
-    await listing.add_files(conn, import_id, "google_drive", [copy], [None])
+    await listing.add_files(conn, import_id, "google_drive", [copy], [None], "root")
     return import_id
 
 
