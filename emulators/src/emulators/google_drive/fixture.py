@@ -27,7 +27,9 @@ File keys: name | name_pattern (+ count, start), mime_type, size, id, trashed, r
 shared_drive, abusive, download_quota_exceeded, shortcut_to | shortcut_to_id (+ target_mime_type),
 content_magic (the type whose magic header the bytes start with; "none" for none), width, height,
 created_time, modified_time, description, picture (a real image of the file's type instead of
-synthetic bytes, its size that of the encoded picture: see `emulators.common.pictures`).
+synthetic bytes, its size that of the encoded picture: see `emulators.common.pictures`),
+content_key (files with the same one have the same bytes and size, as copies of one photo in
+several folders do; formatted with i like name_pattern).
 Folder keys: name, id, trashed, resource_key, shared_drive, short_pages, files, folders,
 created_time, modified_time, description.
 A single folder mapping (one with a `name`) is accepted as a spec with that one root.
@@ -100,6 +102,7 @@ _FILE_KEYS = {
     "created_time",
     "modified_time",
     "description",
+    "content_key",
     "picture",
 }
 _FOLDER_KEYS = {
@@ -201,6 +204,9 @@ class DriveItem:
     width: int = 0
     height: int = 0
     description: str | None = None
+    # What the bytes are made from: the item's id, unless the fixture gave several files the
+    # same content.
+    content_id: str | None = None
     # A real image's bytes (see emulators.common.pictures); None: synthetic bytes.
     body: bytes | None = None
     short_pages: ShortPages | None = None
@@ -349,16 +355,24 @@ class _Builder:
             if "id" in spec:
                 raise ValueError("a name_pattern entry cannot carry an explicit id")
             start = int(spec.get("start", 1))
-            names = [
-                str(spec["name_pattern"]).format(i=i)
-                for i in range(start, start + int(spec.get("count", 1)))
-            ]
+            numbers = range(start, start + int(spec.get("count", 1)))
+            names = [str(spec["name_pattern"]).format(i=i) for i in numbers]
+            keys = [str(spec.get("content_key", "")).format(i=i) or None for i in numbers]
         else:
             names = [str(spec["name"])]
-        return [self.file(spec, name, parent, index) for index, name in enumerate(names)]
+            keys = [str(spec["content_key"]) if "content_key" in spec else None]
+        return [
+            self.file(spec, name, parent, index, content_key=key)
+            for index, (name, key) in enumerate(zip(names, keys, strict=True))
+        ]
 
     def file(
-        self, spec: Mapping[str, Any], name: str, parent: DriveItem | None, index: int = 0
+        self,
+        spec: Mapping[str, Any],
+        name: str,
+        parent: DriveItem | None,
+        index: int = 0,
+        content_key: str | None = None,
     ) -> DriveItem:
         is_shortcut = "shortcut_to" in spec or "shortcut_to_id" in spec
         if is_shortcut:
@@ -367,7 +381,8 @@ class _Builder:
             mime_type = str(spec.get("mime_type") or guess_mime_type(name))
         path = (*parent.path, name) if parent else (name,)
         item = self._common(spec, name, path, parent, mime_type)
-        numbers = self._numbers(item.id)
+        item.content_id = None if content_key is None else f"content:{content_key}"
+        numbers = self._numbers(item.content_id or item.id)
         if item.has_content:
             size_spec = spec.get("size", DEFAULT_SIZE)
             if isinstance(size_spec, Sequence) and not isinstance(size_spec, str):
