@@ -42,8 +42,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import mimetypes
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +50,8 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
+from emulators.common.fixture_spec import DEFAULT_SIZE, guess_mime_type, parse_size
+from emulators.common.fixture_spec import digest as _digest
 from emulators.common.pictures import picture_from_spec, render
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, Checksums, ContentGenerator
 from emulators.google_drive.paging import ShortPages
@@ -59,27 +59,9 @@ from emulators.google_drive.paging import ShortPages
 FOLDER_MIME = "application/vnd.google-apps.folder"
 SHORTCUT_MIME = "application/vnd.google-apps.shortcut"
 GOOGLE_APPS_PREFIX = "application/vnd.google-apps."
-DEFAULT_SIZE: tuple[int, int] = (1024, 64 * 1024)
 
 _EPOCH_MS = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1000)
 _DAY_MS = 86_400_000
-_EXTRA_TYPES = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".heic": "image/heic",
-    ".heif": "image/heif",
-    ".avif": "image/avif",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".txt": "text/plain",
-    ".pdf": "application/pdf",
-    ".mp4": "video/mp4",
-    ".zip": "application/zip",
-}
 _FILE_KEYS = {
     "name",
     "name_pattern",
@@ -118,18 +100,11 @@ _FOLDER_KEYS = {
     "modified_time",
     "description",
 }
-_SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
-_SIZE_UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
-_SIZE_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 _ASPECTS = ((4, 3), (3, 2), (16, 9), (1, 1), (5, 4))
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _digest(*parts: object) -> bytes:
-    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).digest()
 
 
 def format_time(epoch_ms: int) -> str:
@@ -160,23 +135,6 @@ class _Numbers:
 
     def between(self, low: int, high: int) -> int:
         return low + self.below(high - low + 1) if high > low else low
-
-
-def parse_size(value: Any) -> int:
-    """An int, or text such as `"5MB"` / `"1.5 MiB"`."""
-    if isinstance(value, bool):
-        raise ValueError(f"bad size {value!r}")
-    if isinstance(value, int):
-        return value
-    match = _SIZE_TEXT.match(str(value))
-    if match is None or match.group(2).upper() not in _SIZE_UNITS:
-        raise ValueError(f"bad size {value!r}")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
-
-
-def guess_mime_type(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    return _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 @dataclass(slots=True, eq=False)

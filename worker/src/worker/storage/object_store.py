@@ -50,7 +50,7 @@ class ObjectStore:
         )
         self._multipart = MultipartUploads(settings, account)
         # Single PUTs go out on an aiohttp session of the worker's, signed here
-        # (domain/s3_signing.py): a botocore call costs about a millisecond of CPU per object in
+        # (domain/s3_signing/): a botocore call costs about a millisecond of CPU per object in
         # its own pipeline and a thread hop, more than everything else a small file costs
         # (bench/transfer_floor.py); httpx's layer above aiohttp cost a fifth of the rest
         # (worker/http_client.py).
