@@ -85,7 +85,7 @@ def expected_ids(db: psycopg.Connection[Any], filters: dict[str, Any]) -> list[i
     }
     where = " AND ".join(["true", *(columns[name] for name in filters)])
     rows = db.execute(
-        f"SELECT id FROM procrastinate_jobs WHERE {where} ORDER BY id DESC LIMIT {PAGE}",  # noqa: S608
+        f"SELECT id FROM procrastinate_jobs WHERE {where} ORDER BY id DESC LIMIT {PAGE}",
         list(filters.values()),
     ).fetchall()
     return [row[0] for row in rows]
@@ -124,10 +124,9 @@ def test_a_page_of_jobs_reads_about_a_page_of_jobs(
     db: psycopg.Connection[Any], filters: dict[str, Any]
 ) -> None:
     query, params = list_jobs_query(limit=PAGE, **filters)
-    (plan,) = db.execute(
-        sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query, params
-    ).fetchone() or (None,)
-    root = plan[0]["Plan"]
+    explained = db.execute(sql.SQL("EXPLAIN (ANALYZE, FORMAT JSON) ") + query, params).fetchone()
+    assert explained is not None
+    root = explained[0][0]["Plan"]
     assert "Seq Scan" not in {n["Node Type"] for n in nodes(root)}, root
     assert rows_read(root) <= ROWS_READ_PER_PAGE, root
     page = [row[0] for row in db.execute(query, params).fetchall()]

@@ -87,9 +87,7 @@ def list_jobs_query(
             params.append(value)
     if status is not None:
         conditions.append(
-            sql.SQL(
-                "status BETWEEN %s::procrastinate_job_status AND %s::procrastinate_job_status"
-            )
+            sql.SQL("status BETWEEN %s::procrastinate_job_status AND %s::procrastinate_job_status")
         )
         params.extend((status, status))
     query = sql.SQL(
@@ -104,9 +102,7 @@ def list_jobs_query(
     ).format(
         where=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
         # job_list.status: the enum (the bare name is the text the statement returns).
-        order=sql.SQL(
-            "job_list.status DESC, job_id DESC" if status is not None else "job_id DESC"
-        ),
+        order=sql.SQL("job_list.status DESC, job_id DESC" if status is not None else "job_id DESC"),
     )
     return query, [*params, limit]
 
