@@ -3,8 +3,9 @@
 -- and ?task=...&status=, which the overview links to), newest first: a page read from these
 -- indexes in order, rather than down the primary key or procrastinate_jobs_status_id_idx past
 -- every newer job of the other statuses, queues and tasks (100,000 queued jobs behind 100,000
--- failed ones). domain/ops/repository.py: list_jobs_query spells the status so that the
--- planner reads them.
+-- failed ones). domain/ops/repository.py: list_jobs_query orders a page by the index's column
+-- before the id (spelled as a range of one value) and the id, an order only the index meant
+-- gives, so that the planner reads it.
 --
 -- CONCURRENTLY, as in 0022: jobs keep being deferred and taken while they are built.
 -- depends: 0032_ready_job_indexes
