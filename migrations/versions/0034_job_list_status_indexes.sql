@@ -8,7 +8,7 @@
 -- gives, so that the planner reads it.
 --
 -- CONCURRENTLY, as in 0022: jobs keep being deferred and taken while they are built.
--- depends: 0032_ready_job_indexes
+-- depends: 0033_contents_stored_once
 DROP INDEX CONCURRENTLY IF EXISTS procrastinate_jobs_status_queue_id_idx;
 CREATE INDEX CONCURRENTLY procrastinate_jobs_status_queue_id_idx
     ON procrastinate_jobs (status, queue_name, id);
