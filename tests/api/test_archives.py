@@ -324,3 +324,46 @@ async def test_an_albums_archive_holds_it_and_its_subalbums_in_their_folders(
     assert (await api.get(f"/albums/{day}/archive")).status_code == 200
     unknown = await api.get("/albums/00000000-0000-4000-8000-000000000000/archive")
     assert unknown.status_code == 404
+
+
+async def test_a_filter_selects_an_albums_images_and_one_image_per_content(
+    api: ApiClient, stack: Stack
+) -> None:
+    files = [ImageFile(f"pick_{i}.jpg", "image/jpeg", _data(f"pick{i}", 700 + i)) for i in range(4)]
+    import_id, ids = seed_images(stack, files)
+    digest = hashlib.sha256(b"pick").hexdigest()
+    with stack.db() as db:
+        (album,) = db.execute(
+            "INSERT INTO albums (source, source_folder_id, name, path)"
+            " VALUES ('google_drive', 'archive-pick', 'Pick', 'Pick') RETURNING id::text"
+        ).fetchone()
+        db.execute(
+            "UPDATE images SET album_id = %s WHERE id = ANY(%s::uuid[])",
+            (album, [ids["pick_0.jpg"], ids["pick_1.jpg"]]),
+        )
+        # pick_2 and pick_3 hold the same bytes, as far as the catalogue knows.
+        db.execute(
+            "INSERT INTO contents (sha256, size, mime_type, checksums, storage_key, storage_path)"
+            " VALUES (%s, 702, 'image/jpeg', '{}', %s, %s)",
+            (digest, f"content/{digest}", f"s3://{stack.bucket}/content/{digest}"),
+        )
+        db.execute(
+            "UPDATE images SET content_id = %s WHERE id = ANY(%s::uuid[])",
+            (digest, [ids["pick_2.jpg"], ids["pick_3.jpg"]]),
+        )
+
+    async def names(selection: dict[str, object]) -> set[str]:
+        created = await api.post(
+            "/archives", json={"filter": {"import_id": import_id, **selection}}
+        )
+        assert created.status_code == 201, created.text
+        answer = await api.get(created.json()["url"])
+        return set(zipfile.ZipFile(io.BytesIO(answer.content)).namelist())
+
+    assert await names({"album_id": album}) == {"pick_0.jpg", "pick_1.jpg"}
+    copies = await names({"duplicates": "only"})
+    assert len(copies) == 1 and copies <= {"pick_2.jpg", "pick_3.jpg"}
+    assert len(await names({"duplicates": "hide"})) == 3
+    refused = await api.post("/archives", json={"filter": {"include_subalbums": True}})
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "include_subalbums"

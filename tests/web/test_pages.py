@@ -357,6 +357,31 @@ async def test_the_gallery_hides_copies_when_asked_and_an_image_says_what_it_is_
     assert "from IMG_1.jpg to copy of beach.jpg" in page.text
 
 
+async def test_downloading_everything_the_gallery_shows_sends_its_filters_to_the_api(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    kept: list[dict[str, Any]] = []
+
+    def keep(request: httpx.Request) -> httpx.Response:
+        kept.append(json.loads(request.content))
+        link = {"id": "a41e", "url": "/archives/a41e", "name": "images.zip", "images": 2}
+        return httpx.Response(201, json=link | {"size": 10, "expires_at": "2026-12-14T10:02:11Z"})
+
+    api_answers["POST /archives"] = keep
+    form = {"scope": "all", "q": " beach ", "mime_type": "", "hide_copies": "true", "x": "y"}
+    answer = await client.post("/archives", data=form, follow_redirects=False)
+    assert answer.status_code == 303
+    assert answer.headers["location"] == "/archives/a41e"
+    shown = await client.post(
+        "/archives", data={"scope": "all", "show_removed": "true"}, follow_redirects=False
+    )
+    assert shown.status_code == 303
+    assert kept == [
+        {"filter": {"q": "beach", "removed": False, "duplicates": "hide"}},
+        {"filter": {}},
+    ]
+
+
 def test_progress_and_time_left_count_the_files_found_so_far() -> None:
     running = Import(
         **{

@@ -208,4 +208,6 @@ def _image_filters(selection: ImageSelection, state: State) -> ImageFilters:
         taken_after=camera_clock(selection.taken_after),
         taken_before=camera_clock(selection.taken_before),
         removed=selection.removed,
+        duplicates=selection.duplicates,
+        **image_service.album_filter(selection.album_id, selection.include_subalbums),
     )

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -25,6 +25,9 @@ class ImageSelection(msgspec.Struct, forbid_unknown_fields=True):
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     removed: bool | None = None
+    album_id: uuid.UUID | None = None
+    include_subalbums: bool = False
+    duplicates: Literal["only", "hide"] | None = None
 
 
 class ArchiveRequest(msgspec.Struct, forbid_unknown_fields=True):

@@ -27,14 +27,7 @@ from web.api_client import (
     ApiClient,
     ApiError,
 )
-
-# The gallery's filters, as the selection form sends them, and as the API's filter names them.
-_SELECTION_FILTERS = {
-    "q": "q",
-    "source": "source",
-    "import_id": "import_id",
-    "mime_type": "mime_type",
-}
+from web.images.filters import api_selection, chosen_filters
 
 
 class ArchivePages(Controller):
@@ -70,13 +63,7 @@ class ArchivePages(Controller):
         image_ids = [ticked] if isinstance(ticked, str) else list(ticked)
         selection = None
         if data.get("scope") == "all":
-            selection = {
-                api_name: data[name].strip()
-                for name, api_name in _SELECTION_FILTERS.items()
-                if isinstance(data.get(name), str) and data[name].strip()
-            }
-            if data.get("show_removed") != "true":
-                selection["removed"] = False
+            selection = api_selection(chosen_filters(data))
             image_ids = []
         elif not image_ids:
             raise ApiError(422, "invalid_input", "Tick the images to download first.")

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from web.api_client import ApiClient, ApiError
 from web.formatting import IMAGE_TYPES
 from web.fragments import wants_fragment
+from web.images.filters import api_query, gallery_filters
 from web.schemas import Import
 from web.sources import SourceCatalogue
 
@@ -21,29 +22,8 @@ IMAGES_PER_PAGE = 24
 IMPORT_CHOICES = 50
 
 
-async def _filters(
-    q: FromQuery[str | None] = None,
-    source: FromQuery[str | None] = None,
-    import_id: FromQuery[str | None] = None,
-    mime_type: FromQuery[str | None] = None,
-    show_removed: FromQuery[bool] = False,
-    hide_copies: FromQuery[bool] = False,
-) -> dict[str, str]:
-    """The gallery's filters in use, from the query of the grid and of its next tiles alike: a
-    form sends empty fields for "any"."""
-    values = {
-        "q": q,
-        "source": source,
-        "import_id": import_id,
-        "mime_type": mime_type,
-        "show_removed": "true" if show_removed else None,
-        "hide_copies": "true" if hide_copies else None,
-    }
-    return {name: value.strip() for name, value in values.items() if value and value.strip()}
-
-
 class ImagePages(Controller):
-    dependencies = {"filters": Provide(_filters)}
+    dependencies = {"filters": Provide(gallery_filters)}
 
     @get("/images")
     async def gallery(
@@ -94,27 +74,12 @@ class ImagePages(Controller):
         return Redirect(await api.image_content_url(image_id))
 
 
-def _api_filters(filters: dict[str, str]) -> dict[str, str]:
-    """The gallery's filters as the API takes them: removed images left out unless shown;
-    copies of an image stored before (same bytes) left out when asked."""
-    chosen = {
-        name: value
-        for name, value in filters.items()
-        if name not in ("show_removed", "hide_copies")
-    }
-    if "show_removed" not in filters:
-        chosen["removed"] = "false"
-    if "hide_copies" in filters:
-        chosen["duplicates"] = "hide"
-    return chosen
-
-
 async def _results(
     api: ApiClient, filters: dict[str, str], cursor: str | None
 ) -> tuple[dict[str, Any], int]:
     """One page of the grid, or why the API refused these filters (a 422, shown in place)."""
     try:
-        page = await api.list_images(_api_filters(filters), limit=IMAGES_PER_PAGE, cursor=cursor)
+        page = await api.list_images(api_query(filters), limit=IMAGES_PER_PAGE, cursor=cursor)
     except ApiError as exc:
         if exc.status_code != 422:
             raise
