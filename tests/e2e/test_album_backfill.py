@@ -101,8 +101,9 @@ def forget_albums(stack: Stack, import_id: str) -> None:
 
 @contextmanager
 def forgotten_and_held(stack: Stack, import_id: str) -> Iterator[psycopg.Connection[Any]]:
-    """The import's albums forgotten and its image in "Z day" locked by the transaction yielded, while no worker runs (so that no backfill starts
-    before the lock is taken); then a worker started."""
+    """The import's albums forgotten and its image in "Z day" locked by the transaction
+    yielded, while no worker runs (so that no backfill starts before the lock is taken); then
+    a worker started."""
     stop_worker(stack.worker)
     forget_albums(stack, import_id)
     with psycopg.connect(stack.database_url) as holder:
