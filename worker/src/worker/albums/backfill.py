@@ -61,13 +61,16 @@ async def start_next_import(services: Services) -> bool:
     if row is None:
         return False
     import_id = row["import_id"]
+    if row["source"] not in services.connectors:
+        # A source this deployment no longer reads (a plugin removed): passed over, not
+        # retried at every tick ahead of the imports after it.
+        await fail_backfill(services, import_id, f"source {row['source']!r} is not configured")
+        return True
     root: FolderRef = services.link_of(row).locator.root()
     try:
         folder_name = await services.connector_for(row).check_folder(root)
     except FolderUnavailable as exc:
-        async with services.pool.connection() as conn, conn.transaction():
-            await backfills.fail_backfill(conn, import_id, str(exc))
-        log.warning("album.backfill_unlisted import_id=%s error=%s", import_id, exc)
+        await fail_backfill(services, import_id, str(exc))
         return True
     async with services.pool.connection() as conn, conn.transaction():
         if await backfills.start_backfill(conn, import_id, root):
@@ -75,6 +78,14 @@ async def start_next_import(services: Services) -> bool:
             await albums.record_root(conn, row["source"], named)
     log.info("album.backfill_started import_id=%s folder_id=%s", import_id, root.folder_id)
     return True
+
+
+async def fail_backfill(services: Services, import_id: str, error: str) -> None:
+    """The import cannot be listed again: its backfill is finished, saying why; its images
+    keep no album."""
+    async with services.pool.connection() as conn, conn.transaction():
+        await backfills.fail_backfill(conn, import_id, error)
+    log.warning("album.backfill_unlisted import_id=%s error=%s", import_id, error)
 
 
 async def list_next_page(services: Services, folder: dict[str, Any]) -> int:
