@@ -2,8 +2,8 @@
 taking an import's albums away, as migration 0029 found them) get the albums a new import
 would have given them, from the worker's periodic `album.backfill`, which lists the import's
 folders again; a worker killed midway leaves a backfill that the next one finishes, each page
-recorded once; and an import of the same folder running at the same time makes no second
-album and leaves every count true."""
+recorded once; an import of the same folder running at the same time makes no second album
+and leaves every count true; and an import whose folder is gone is passed over, saying why."""
 
 import asyncio
 import time
@@ -50,7 +50,8 @@ SPEC = {
                 {"name": "Z day", "id": drive_id("FillZ"), "files": [file("g.jpg")]},
                 {"name": "Empty", "id": drive_id("FillEmpty")},
             ],
-        }
+        },
+        {"name": "Gone trip", "files": [file("z.jpg")]},
     ]
 }
 # The tree's albums as an import makes them: path → images in it.
@@ -219,3 +220,25 @@ async def test_an_import_of_the_same_folder_during_the_backfill_makes_no_second_
     with stack.db() as db:
         assert albums_as_stored(db) == expected_albums()
         assert db.execute("SELECT count(*) FROM images WHERE album_id IS NULL").fetchone() == (0,)
+
+
+async def test_an_import_whose_folder_is_gone_is_passed_over_saying_why(
+    api: AsyncTestClient[Any], stack: Stack
+) -> None:
+    response = await api.post("/imports", json={"url": stack.drive.fixture.link("Gone trip")})
+    assert response.status_code == 202, response.text
+    gone_import = (await wait_for_import(api, response.json()["import_id"]))["import_id"]
+    stop_worker(stack.worker)
+    forget_albums(stack, gone_import)
+    stack.drive.replace_fixture(DriveFixture({"folders": SPEC["folders"][:1]}))
+    try:
+        stack.worker = start_worker(stack.env, stack.worker_log)
+        finished, placed, error = await wait_for_backfill(stack, gone_import)
+    finally:
+        stack.drive.replace_fixture(DriveFixture(SPEC))
+    assert (finished, placed) == (True, 0)
+    assert "was not found" in error, error
+    with stack.db() as db:
+        assert db.execute(
+            "SELECT album_id FROM images WHERE import_id = %s", (gone_import,)
+        ).fetchall() == [(None,)]
