@@ -4,7 +4,7 @@ slowest filter from 16 clients beside plain GET /images from 8 (issue 22: plain 
 80 % of the throughput it has alone; the 16 get 503 overloaded beyond their share of the pool).
 Last, albums (issue 25): every page of an album of 100,000 of the million images, one request
 at a time and from 8 clients (target: p99 under 50 ms per page), beside GET /images?album_id=
-and a page of albums with their covers.
+and a page of albums with their covers; under 8 clients with each process's CPU per request.
 
 Fills a throwaway PostgreSQL with 1,000,000 image rows in one INSERT ... SELECT and runs one API
 process under uvicorn. Then a load generator in this process (raw HTTP/1.1 on keep-alive
