@@ -14,7 +14,7 @@ TEST_PROCESSES ?= 2
 # The browser tests drive Debian's Chromium; Playwright never downloads a browser of its own.
 CHROMIUM := $(or $(CHROMIUM_PATH),/usr/bin/chromium)
 
-.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives demo bench bench-images bench-archives bench-derivatives clean
+.PHONY: help install assets chromium up test test-fast lint fmt typecheck migrate backfill-derivatives backfill-contents sweep-contents demo bench bench-images bench-archives bench-derivatives clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -79,6 +79,12 @@ migrate: install ## Apply the schema to DATABASE_URL
 
 backfill-derivatives: install ## Queue thumbnails for images stored without them (MAX_IMAGES=N, default 100000; resumable)
 	$(UV) run --frozen python -m worker.derivatives.backfill --max-images $${MAX_IMAGES:-100000}
+
+backfill-contents: install ## Move images stored before contents to their content's object, stored once (MAX_IMAGES=N, default 100000; resumable)
+	$(UV) run --frozen python -m worker.contents.backfill --max-images $${MAX_IMAGES:-100000}
+
+sweep-contents: install ## Delete objects no content uses, left by a worker killed between upload and commit (a day old or more; run daily)
+	$(UV) run --frozen python -m worker.contents.sweep
 
 demo: install ## Run the Google Drive emulator with a sample folder of real photos, for trying it all offline
 	$(UV) run --frozen python -m emulators.google_drive --port $${DRIVE_EMULATOR_PORT:-9100} --fixture sample

@@ -44,6 +44,9 @@ this order, after quota and fairness when they are picked):
   quota     ours behind Drive's per-user quota (10 requests/s), pace lifted: bench/source_limits.py
   fairness  a 20-image import alone and 30 s into a large one (ours): bench/source_limits.py
   bucket    flat's 10,000 images in a public S3 bucket, one prefix, 1 worker
+  dedupe    flat, then the same 10,000 images (other names and ids) in a second folder
+            through its own link (bench/dedupe_10k.yaml): its time against the first's, and
+            the objects and bytes it added to the bucket (not run by default)
 
 WAN mode (the wan scenario, or BENCH_WAN=1 for every chosen scenario): on loopback only CPU
 counts, while a real import waits on the network. The Drive emulator answers every request
@@ -86,7 +89,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
-from urllib.parse import quote, unquote
+from urllib.parse import unquote
 
 import httpx
 import psutil
@@ -124,6 +127,10 @@ class Scenario:
     # Where the images are read from: "drive" (the Drive emulator) or "bucket" (a public S3
     # bucket in the same SeaweedFS).
     source: str = "drive"
+    # Another folder of the fixture with the same bytes under other names (content_key): ours
+    # imports it after the first, through its own link, and the bench reports its time beside
+    # the first's and the objects and bytes it added to the bucket.
+    second_root: str | None = None
 
     @property
     def from_bucket(self) -> bool:
@@ -145,6 +152,11 @@ SCENARIOS = {
         Scenario(
             "bucket", "flat_10k.yaml", "flat", 1, "10,000 x ~150 KB in a public S3 bucket",
             source="bucket",
+        ),
+        Scenario(
+            "dedupe", "dedupe_10k.yaml", "flat", 1,
+            "flat, then a copy of its 10,000 files in another folder, through a second link",
+            second_root="copy", default=False,
         ),
     )
 }  # fmt: skip
@@ -322,13 +334,12 @@ class Stack:
             return f"s3+{self.s3_url}/{PUBLIC}/{self.scenario.root}/"
         return self.fixture.link(self.scenario.root)
 
-    def ours_ids(self, identity: str) -> tuple[str, str]:
-        """An image's `source_file_id` and storage key in ours, from its identity (its Drive
-        id, or its path below the bucket scenario's root)."""
+    def ours_id(self, identity: str) -> str:
+        """An image's `source_file_id` in ours, from its identity (its Drive id, or its path
+        below the bucket scenario's root)."""
         if not self.scenario.from_bucket:
-            return identity, f"google_drive/{identity}"
-        file_id = f"{self.bucket_base}{identity}"
-        return file_id, f"public_s3/{quote(file_id, safe='-_.')}"
+            return identity
+        return f"{self.bucket_base}{identity}"
 
     @property
     def bucket_base(self) -> str:
@@ -409,7 +420,7 @@ class Stack:
                 while True:
                     params = {
                         "q": f"'{folder}' in parents",
-                        "fields": "nextPageToken,files(id,mimeType,md5Checksum)",
+                        "fields": "nextPageToken,files(id,mimeType,md5Checksum,sha256Checksum)",
                         "pageSize": "1000",
                         "key": API_KEY,
                         "pageToken": token,
@@ -480,10 +491,57 @@ def run_ours(stack: Stack, workers: int, expected: dict[str, ExpectedFile]) -> l
         if stack.scenario.reimport:
             sides.append(import_once(stack, api.pid, worker, listed_files))
             verify_ours(stack, expected)
+        if stack.scenario.second_root:
+            sides.append(import_second_link(stack, api.pid, worker, sides[0]))
         return sides
     finally:
         for process in [worker, api]:
             stop_process(process)
+
+
+def import_second_link(
+    stack: Stack, api_pid: int, worker: subprocess.Popen[bytes], first: Side
+) -> Side:
+    """The second folder's import (the same bytes as the first's, other names and ids): its
+    time against the first's, and what it added to the bucket (nothing, when stored once)."""
+    root = stack.scenario.second_root
+    assert root is not None
+    before = bucket_totals(stack)
+    second_files = sum(
+        1 for item in stack.fixture.walk(stack.fixture.folder_id(root)) if not item.is_folder
+    )
+    side = import_once(stack, api_pid, worker, second_files, link=stack.fixture.link(root))
+    after = bucket_totals(stack)
+    with psycopg.connect(stack.database_url) as conn:
+        row = conn.execute(
+            "SELECT (SELECT count(*) FROM images), (SELECT count(*) FROM contents),"
+            " (SELECT sum(bytes_saved) FROM imports)"
+        ).fetchone()
+    assert row is not None
+    print(
+        f"  second link: {side.files} files in {side.elapsed:.1f} s"
+        f" = {side.elapsed / first.elapsed:.2f} x the first import's {first.elapsed:.1f} s;"
+        f" bucket objects {before[0]} -> {after[0]}, bytes {before[1]:,} -> {after[1]:,}"
+        f" (+{after[1] - before[1]:,}); images {row[0]}, contents {row[1]},"
+        f" bytes saved {row[2]:,};"
+        f" CPU per 1,000 files: first {first.cpu_per_1000('workers'):.2f} s,"
+        f" second {side.cpu_per_1000('workers'):.2f} s",
+        flush=True,
+    )
+    side.extra["objects_added"] = after[0] - before[0]
+    side.extra["bytes_added"] = after[1] - before[1]
+    return side
+
+
+def bucket_totals(stack: Stack) -> tuple[int, int]:
+    """Objects and bytes in ours' bucket."""
+    client = stack.s3.client()
+    objects = size = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=OURS):
+        for obj in page.get("Contents", []):
+            objects += 1
+            size += obj["Size"]
+    return objects, size
 
 
 def worker_processes(worker: subprocess.Popen[bytes]) -> list[int]:
@@ -496,7 +554,11 @@ def worker_processes(worker: subprocess.Popen[bytes]) -> list[int]:
 
 
 def import_once(
-    stack: Stack, api_pid: int, worker: subprocess.Popen[bytes], listed_files: int
+    stack: Stack,
+    api_pid: int,
+    worker: subprocess.Popen[bytes],
+    listed_files: int,
+    link: str | None = None,
 ) -> Side:
     servers = stack.server_pids()
     # The worker's CPU is its own and its live descendants' (cpu_seconds): a supervisor's
@@ -514,7 +576,7 @@ def import_once(
     started = time.monotonic()
     discovered_after: float | None = None
     with httpx.Client(base_url=f"http://127.0.0.1:{stack.api_port}", timeout=60) as api:
-        response = api.post("/imports", json={"url": stack.link})
+        response = api.post("/imports", json={"url": link or stack.link})
         response.raise_for_status()
         import_id = response.json()["import_id"]
         while True:
@@ -667,23 +729,35 @@ def verify_ours(stack: Stack, expected: dict[str, ExpectedFile]) -> None:
         ).fetchall()
     assert len(rows) == len(expected), f"{len(rows)} image rows, expected {len(expected)}"
     by_id = {row[0]: row for row in rows}
-    ids = {identity: stack.ours_ids(identity) for identity in expected}
-    assert set(by_id) == {file_id for file_id, _ in ids.values()}, "not the fixture's images"
+    ids = {identity: stack.ours_id(identity) for identity in expected}
+    assert set(by_id) == set(ids.values()), "not the fixture's images"
     for identity, image in expected.items():
-        file_id, stored_as = ids[identity]
+        file_id = ids[identity]
         _, md5, size, key = by_id[file_id]
-        assert (md5, size, key) == (image.md5, image.size, stored_as), file_id
-    verify_bucket(stack, OURS, expected)
+        # Stored under their content's key (their SHA-256), once each.
+        assert (md5, size, key) == (image.md5, image.size, f"content/{image.sha256}"), file_id
+    verify_bucket(
+        stack,
+        OURS,
+        expected,
+        by_key={f"content/{image.sha256}": identity for identity, image in expected.items()},
+    )
 
 
-def verify_bucket(stack: Stack, bucket: str, expected: dict[str, ExpectedFile]) -> None:
-    """Exactly one object per image, named by its id (the last part of the key), with the
-    fixture's size and MD5: the ETag of a single-part upload, the bytes' own of a multipart one."""
+def verify_bucket(
+    stack: Stack,
+    bucket: str,
+    expected: dict[str, ExpectedFile],
+    by_key: dict[str, str] | None = None,
+) -> None:
+    """Exactly one object per image, named by its id (the last part of the key) or, in ours,
+    by its content (`by_key`), with the fixture's size and MD5: the ETag of a single-part
+    upload, the bytes' own of a multipart one."""
     client = stack.s3.client()
     objects: dict[str, dict[str, Any]] = {}
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket):
         for obj in page.get("Contents", []):
-            file_id = stack.identity_of_key(obj["Key"])
+            file_id = by_key[obj["Key"]] if by_key else stack.identity_of_key(obj["Key"])
             assert file_id not in objects, f"{bucket}: two objects for {file_id}"
             objects[file_id] = obj
     assert len(objects) == len(expected), (
@@ -747,6 +821,7 @@ def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Res
         print(f"  {wan}", flush=True)
     for image in expected.values():
         image.md5  # noqa: B018 - computed now, not while a side is measured
+        image.sha256  # noqa: B018
     with work_dir(scenario.name, keep) as work:
         stack = Stack(work, scenario, fixture, wan)
         try:
@@ -768,7 +843,7 @@ def run_scenario(scenario: Scenario, done: dict[str, Result], keep: bool) -> Res
             recopy = run_rclone(stack, expected, again=True) if scenario.reimport else None
         finally:
             stack.stop()
-    reimport = sides[1] if len(sides) > 1 else None
+    reimport = sides[1] if scenario.reimport and len(sides) > 1 else None
     return Result(
         scenario, workers, len(expected), total, sides[0], rclone, floor, reimport, recopy,
         rclone32, wan,

@@ -214,6 +214,14 @@ BEGIN
     JOIN albums a ON a.source = NEW.source AND a.source_folder_id = f.folder_id
     WHERE f.import_id = NEW.import_id AND f.source_file_id = NEW.source_file_id;
     IF listed_in IS NOT NULL THEN
+        -- A file that kept its id but is listed in another folder now was moved at the source:
+        -- its image follows in place (no byte moves), the move noted in its history.
+        IF TG_OP = 'UPDATE' AND OLD.album_id IS NOT NULL AND OLD.album_id <> listed_in THEN
+            NEW.history := NEW.history || jsonb_build_array(jsonb_build_object(
+                'moved_from', (SELECT path FROM albums WHERE id = OLD.album_id),
+                'moved_to', (SELECT path FROM albums WHERE id = listed_in),
+                'at', now(), 'import_id', NEW.import_id::text));
+        END IF;
         NEW.album_id := listed_in;
     END IF;
     RETURN NEW;

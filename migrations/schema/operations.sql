@@ -247,8 +247,9 @@ GROUP BY w.id, w.last_heartbeat, p.worker_id;
 -- reads counters instead) and list_jobs returns every matching job, unpaged.
 
 -- One row per job, newest first by id, for paging (keyset on job_id) and filtering by queue,
--- task, status and import (procrastinate_jobs_status_id_idx and procrastinate_jobs_import_id_idx
--- serve them: `status` stays Procrastinate's enum, as a cast would hide the index).
+-- task, status and import (procrastinate_jobs_status_id_idx, _status_queue_id_idx,
+-- _status_task_id_idx and _import_id_idx serve them, as domain/ops/repository.py:
+-- list_jobs_query asks: `status` stays Procrastinate's enum, as a cast would hide the index).
 CREATE OR REPLACE VIEW job_list AS
 SELECT j.id AS job_id,
        j.queue_name,

@@ -8,7 +8,7 @@
 -- a killed run goes on from the last page it committed.
 --
 -- CONCURRENTLY, as in 0022: imports keep storing images while the index is built.
--- depends: 0032_ready_job_indexes
+-- depends: 0034_job_list_status_indexes
 
 -- One row per import whose images the backfill placed (or is placing): made when it starts,
 -- finished when its last folder is listed, so an import is listed again once only.

@@ -122,6 +122,9 @@ CASES: list[tuple[dict[str, Any], Sort, set[str]]] = [
     ({"min_size": 4_990_000}, "created_at", {"images_size_idx"}),
     ({"removed": True}, "created_at", {"images_removed_idx"}),
     ({"removed": False}, "taken_at", {"images_taken_newest_idx"}),
+    # Whether an earlier image has the same content: one probe of images_content_idx per row.
+    ({"duplicates": "hide"}, "created_at", {"images_newest_idx"}),
+    ({"duplicates": "only"}, "created_at", {"images_newest_idx", "images_content_idx"}),
     # An album of the small import's 600 images, newest first; a whole album tree's images.
     ({"album_id": "album"}, "created_at", {"images_album_newest_idx"}),
     (

@@ -36,6 +36,7 @@ ROUTES = [
     ("GET", "/images"),
     ("GET", "/images/{image_id}"),
     ("GET", "/images/{image_id}/content"),
+    ("GET", "/storage"),
     ("GET", "/sources"),
     ("GET", "/sources/detect"),
     ("GET", "/imports/{import_id}/thumbnails"),

@@ -44,9 +44,9 @@ async def test_a_tricky_tree_imports_every_image_exactly_once_and_byte_exact(
         assert image["md5_checksum"] == source.md5
     by_name = {image["name"]: image for image in images}
     for hostile in ["../../x.jpg", "a/b.jpg", "tab\there\nnewline.png", "x" * 996 + ".jpg"]:
-        assert by_name[hostile]["storage_path"].startswith(f"s3://{stack.bucket}/google_drive/")
+        assert by_name[hostile]["storage_path"].startswith(f"s3://{stack.bucket}/content/")
     for source in list(expected.values())[::250]:
-        assert stack.read_object(f"google_drive/{source.id}") == source.read()
+        assert stack.read_object(f"content/{source.sha256}") == source.read()
 
     with stack.db() as db:
         skipped = dict(
@@ -133,7 +133,7 @@ async def test_rate_limits_5xx_and_cut_downloads_still_end_byte_exact(
     }
     for image in await all_images(api, import_id=import_id, limit=500):
         source = expected[image["source_file_id"]]
-        assert stack.read_object(f"google_drive/{source.id}") == source.read()
+        assert stack.read_object(f"content/{source.sha256}") == source.read()
 
 
 async def test_a_worker_killed_mid_batch_three_times_leaves_nothing_stuck_or_doubled(
@@ -159,14 +159,14 @@ async def test_a_worker_killed_mid_batch_three_times_leaves_nothing_stuck_or_dou
     assert result["bytes_imported"] == sum(image.size for image in expected.values())
     images = await all_images(api, import_id=import_id, limit=500)
     assert sorted(image["source_file_id"] for image in images) == sorted(expected)
-    objects = stack.objects(prefix="google_drive/")
+    objects = stack.objects(prefix="content/")
     for image in images:
         source = expected[image["source_file_id"]]
-        assert (image["md5_checksum"], objects[f"google_drive/{source.id}"]) == (
+        assert (image["md5_checksum"], objects[f"content/{source.sha256}"]) == (
             source.md5,
             source.size,
         )
-        assert stack.read_object(f"google_drive/{source.id}") == source.read()
+        assert stack.read_object(f"content/{source.sha256}") == source.read()
     with stack.db() as db:
         pages = db.execute(
             "SELECT pages_listed FROM import_folders WHERE import_id = %s", (import_id,)

@@ -43,13 +43,13 @@ async def test_a_thousand_image_folder_imports_completely_and_byte_exact(
             source.mime_type,
         )
         assert image["md5_checksum"] == source.md5
-        assert image["storage_path"] == f"s3://{stack.bucket}/google_drive/{source.id}"
+        assert image["storage_path"] == f"s3://{stack.bucket}/content/{source.sha256}"
 
     objects = stack.objects()
     assert len(objects) == 1000
-    assert objects == {f"google_drive/{f.id}": f.size for f in expected.values()}
+    assert objects == {f"content/{f.sha256}": f.size for f in expected.values()}
     for source in list(expected.values())[::97]:
-        assert stack.read_object(f"google_drive/{source.id}") == source.read()
+        assert stack.read_object(f"content/{source.sha256}") == source.read()
 
 
 async def test_download_url_serves_the_image_bytes(api: AsyncTestClient[Any], stack: Stack) -> None:
@@ -132,7 +132,8 @@ async def test_a_file_whose_bytes_are_no_image_is_skipped_whatever_its_name_says
             "not an image: its bytes are application/pdf, though the source lists it as image/jpeg",
         )
     ]
-    assert not any(key.endswith(fixture.id_of("disguised/scan.jpg")) for key in stack.objects())
+    scan = fixture.checksums(fixture.id_of("disguised/scan.jpg")).sha256
+    assert f"content/{scan}" not in stack.objects()
 
 
 async def test_subfolders_are_left_out_when_not_recursive(

@@ -44,7 +44,7 @@ async def test_a_folder_imports_without_an_api_key_and_says_what_it_could_not_ch
             source.mime_type,
             source.md5,
         )
-        assert stack.read_object(f"google_drive/{source.id}") == source.read()
+        assert stack.read_object(f"content/{source.sha256}") == source.read()
 
 
 async def test_a_missing_folder_fails_the_import_without_an_api_key_too(

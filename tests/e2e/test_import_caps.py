@@ -143,7 +143,7 @@ async def test_an_image_of_unknown_size_fails_for_good_once_its_download_passes_
         "its download went past that"
     )
     huge = drive.fixture.id_of("unsized huge/huge.jpg")
-    assert f"google_drive/{huge}" not in stack.objects("google_drive/")
+    assert f"content/{drive.fixture.checksums(huge).sha256}" not in stack.objects("content/")
 
 
 async def test_an_import_that_would_pass_max_files_per_import_stops_listing_and_fails(

@@ -55,7 +55,12 @@ async def test_worker_metrics_count_the_files_and_bytes_of_an_import(
     assert sample_sum(
         text, "image_import_job_duration_seconds_count", task="import.transfer_batch"
     ) == sample_sum(text, "image_import_jobs_total", task="import.transfer_batch")
-    assert sample_sum(text, "image_import_s3_upload_seconds_count") == 8
+    uploads = "image_import_s3_upload_seconds_count"
+    assert (
+        sample_sum(text, uploads, method="put") + sample_sum(text, uploads, method="multipart") == 8
+    )
+    # big.jpg, above the multipart threshold, went to a staging key, then to its content's.
+    assert sample_sum(text, uploads, method="copy") == 1
 
 
 async def test_api_metrics_count_requests_by_route_template_and_the_queue(

@@ -113,13 +113,13 @@ async def test_a_postgres_restart_mid_import_is_ridden_out_and_the_import_comple
     assert result["bytes_imported"] == sum(image.size for image in expected.values())
     images = await all_images(api, import_id=import_id, limit=500)
     assert sorted(image["source_file_id"] for image in images) == sorted(expected)
-    assert sorted(stack.objects(prefix="google_drive/")) == sorted(
-        f"google_drive/{file_id}" for file_id in expected
+    assert sorted(stack.objects(prefix="content/")) == sorted(
+        f"content/{source.sha256}" for source in expected.values()
     )
     for image in images:
         source = expected[image["source_file_id"]]
         assert image["md5_checksum"] == source.md5
-        assert stack.read_object(f"google_drive/{source.id}") == source.read()
+        assert stack.read_object(f"content/{source.sha256}") == source.read()
     with stack.db() as db:
         stuck = db.execute(
             "SELECT count(*) FROM procrastinate_jobs WHERE status = 'doing'"

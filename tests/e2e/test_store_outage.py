@@ -74,8 +74,8 @@ async def test_an_s3_outage_mid_import_is_waited_out_and_the_import_completes_ex
     assert attempts == [1]
     images = await all_images(api, import_id=import_id, limit=500)
     assert sorted(image["source_file_id"] for image in images) == sorted(expected)
-    objects = stack.objects(prefix="google_drive/")
+    objects = stack.objects(prefix="content/")
     for image in images:
         source = expected[image["source_file_id"]]
         assert image["md5_checksum"] == source.md5
-        assert objects[f"google_drive/{source.id}"] == source.size
+        assert objects[f"content/{source.sha256}"] == source.size

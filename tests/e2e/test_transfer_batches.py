@@ -83,9 +83,9 @@ async def test_a_flaky_file_is_retried_alone_and_the_rest_of_its_batch_moves_onc
     assert {attempts[file_id] for file_id in expected if file_id not in three_flaky_files} == {1}
     for image in await all_images(api, import_id=import_id, limit=500):
         assert image["md5_checksum"] == expected[image["source_file_id"]].md5
-    assert stack.read_object(f"google_drive/{large}") == expected[large].read()
+    assert stack.read_object(f"content/{expected[large].sha256}") == expected[large].read()
     for file_id in three_flaky_files:
-        assert stack.read_object(f"google_drive/{file_id}") == expected[file_id].read()
+        assert stack.read_object(f"content/{expected[file_id].sha256}") == expected[file_id].read()
 
 
 async def test_a_file_that_keeps_failing_fails_alone_with_its_reason(
@@ -97,12 +97,18 @@ async def test_a_file_that_keeps_failing_fails_alone_with_its_reason(
         FaultRule("backend_error", routes={"media"}, every=1, file_ids=frozenset({doomed}))
     )
     # Should the folder have been imported before, the doomed file is made to look changed,
-    # so that this import transfers it again.
+    # and its bytes unknown to the catalogue, so that this import downloads it again.
     with stack.db() as db:
         db.execute(
-            """UPDATE images SET checksums = checksums || '{"md5": "stale"}'
+            """UPDATE images
+               SET checksums = checksums || '{"md5": "stale", "sha256": "stale"}',
+                   content_id = NULL
                WHERE source_file_id = %s""",
             (doomed,),
+        )
+        db.execute(
+            "DELETE FROM contents c"
+            " WHERE NOT EXISTS (SELECT 1 FROM images im WHERE im.content_id = c.sha256)"
         )
     try:
         import_id = await start_import(api, fixture.link("batched"))

@@ -67,7 +67,7 @@ async def test_rerunning_a_transfer_job_leaves_one_row_and_one_object(
             (source.id,),
         ).fetchone()
     assert rows == (1,)
-    key = f"google_drive/{source.id}"
+    key = f"content/{source.sha256}"
     assert stack.objects(prefix=key) == {key: source.size}
     assert stack.read_object(key) == source.read()
 

@@ -250,7 +250,7 @@ async def test_requeue_failed_files_completes_the_import_again_with_exact_counts
     images = fixture.expected_images("operated")
     assert len(images) == 20
     assert result["bytes_imported"] == sum(image.size for image in images)
-    assert set(stack.objects()) >= {f"google_drive/{image.id}" for image in images}
+    assert set(stack.objects()) >= {f"content/{image.sha256}" for image in images}
     failures = ops(stack.database_url, "import_failures.sql", import_id=import_id)
     assert [(r["reason"], int(r["files"])) for r in failures] == [(ABUSIVE, 2)]
     (progress,) = ops(stack.database_url, "import_progress.sql", import_id=import_id)

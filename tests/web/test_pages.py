@@ -303,6 +303,60 @@ async def test_names_are_escaped_and_scripts_are_only_the_sites_own(
     assert "script-src 'self'" in response.headers["Content-Security-Policy"]
 
 
+async def test_the_gallery_hides_copies_when_asked_and_an_image_says_what_it_is_a_copy_of(
+    client: AsyncTestClient[Any], api_answers: dict[str, Handler]
+) -> None:
+    first_id = "0b6e0000-0000-4000-8000-000000000001"
+    copy = {
+        "id": "0b6e0000-0000-4000-8000-000000000002",
+        "source": "google_drive",
+        "source_file_id": "1Qx",
+        "import_id": IMPORT_ID,
+        "name": "copy of beach.jpg",
+        "mime_type": "image/jpeg",
+        "size": 900,
+        "md5_checksum": None,
+        "storage_path": "s3://images/content/9f86",
+        "url": "http://s3.test/images/content/9f86?X-Amz-Signature=abc",
+        "created_at": "2026-11-26T07:00:00Z",
+        "updated_at": "2026-11-26T07:00:00Z",
+        "content_id": "9f86",
+        "duplicate_of": first_id,
+        "duplicates": 1,
+        "history": [
+            {"moved_from": "Trips", "moved_to": "Trips/Best", "at": "2026-11-27T07:00:00Z"},
+            {"renamed_from": "IMG_1.jpg", "renamed_to": "copy of beach.jpg", "at": "..."},
+        ],
+    }
+    asked: list[dict[str, str]] = []
+
+    def images(request: httpx.Request) -> httpx.Response:
+        asked.append(dict(request.url.params))
+        return httpx.Response(200, json={"items": [], "next_cursor": None})
+
+    api_answers["GET /images"] = images
+    api_answers["GET /imports"] = lambda request: httpx.Response(
+        200, json={"items": [], "next_cursor": None}
+    )
+    api_answers[f"GET /images/{copy['id']}"] = lambda request: httpx.Response(200, json=copy)
+
+    everything = await client.get("/images")
+    assert "One of each photo" in everything.text
+    assert 'name="hide_copies" value="true" checked' not in everything.text
+    one_each = await client.get("/images", params={"hide_copies": "true"})
+    assert 'name="hide_copies" value="true" checked' in one_each.text
+    assert "duplicates" not in asked[0]
+    assert asked[1]["duplicates"] == "hide"
+    assert "hide_copies" not in asked[1]
+
+    page = await client.get(f"/images/{copy['id']}")
+    assert f'<a href="/images/{first_id}">the image stored first with the same bytes</a>' in (
+        page.text
+    )
+    assert "from Trips to Trips/Best" in page.text
+    assert "from IMG_1.jpg to copy of beach.jpg" in page.text
+
+
 def test_progress_and_time_left_count_the_files_found_so_far() -> None:
     running = Import(
         **{

@@ -115,7 +115,10 @@ async def test_a_shortcut_to_a_file_brings_the_targets_bytes_under_the_shortcuts
     assert (alias.file_id, alias.mime_type, alias.checksums) == (
         target.id,
         "image/jpeg",
-        {"md5": drive.fixture.checksums(target.id).md5},
+        {
+            "md5": drive.fixture.checksums(target.id).md5,
+            "sha256": drive.fixture.checksums(target.id).sha256,
+        },
     )
     assert await read(connector, alias) == drive.fixture.read_bytes(target.id)
 

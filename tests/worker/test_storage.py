@@ -5,6 +5,7 @@ import base64
 import hashlib
 import zlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -159,3 +160,46 @@ async def test_an_unreachable_store_is_an_outage_that_holds_transfers_back() -> 
             await asyncio.wait_for(store.wait_until_available(), 1)
     finally:
         await store.aclose()
+
+
+@pytest.mark.parametrize("size", [150_000, MULTIPART_THRESHOLD + 321])  # one PUT, and multipart
+async def test_new_bytes_are_stored_under_their_sha256_and_known_ones_not_at_all(
+    store: ObjectStore, s3_server: S3Server, size: int
+) -> None:
+    data = payload(size + 7)
+    sha256 = hashlib.sha256(data).hexdigest()
+    staging = ObjectStore.staging_key_for("google_drive", f"content-{size}")
+    asked: list[tuple[str, int]] = []
+
+    def is_stored(answer: bool) -> Any:
+        async def ask(sha: str, length: int) -> bool:
+            asked.append((sha, length))
+            return answer
+
+        return ask
+
+    first = await store.upload_content(
+        chunks_of(data),
+        staging_key=staging,
+        is_stored=is_stored(False),
+        content_type="image/jpeg",
+        expected_size=len(data),
+    )
+    assert (first.key, first.sha256, first.reused) == (f"content/{sha256}", sha256, False)
+    assert asked == [(sha256, len(data))]
+    body = s3_server.client().get_object(Bucket=store.bucket, Key=first.key)["Body"].read()
+    assert body == data
+    # The staging object of a large file is gone once copied.
+    assert staging not in keys(store, s3_server)
+
+    s3_server.client().delete_object(Bucket=store.bucket, Key=first.key)
+    again = await store.upload_content(
+        chunks_of(data),
+        staging_key=staging,
+        is_stored=is_stored(True),
+        content_type="image/jpeg",
+        expected_size=len(data),
+    )
+    # Known: nothing stored (the object deleted above stays deleted), nothing staged left.
+    assert (again.key, again.reused) == (first.key, True)
+    assert not {first.key, staging} & keys(store, s3_server)

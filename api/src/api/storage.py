@@ -72,7 +72,7 @@ class StoreUnavailable(Exception):
 
 class ObjectReader:
     """Streams objects' bytes from S3 on aiohttp, a chunk at a time (never a whole object in
-    memory), with requests signed here (domain/s3_signing.py: one HMAC a request, no botocore
+    memory), with requests signed here (domain/s3_signing/: one HMAC a request, no botocore
     pipeline), at the address the services use. Made and closed by the app's lifespan."""
 
     def __init__(self, settings: Settings, *, connections: int) -> None:

@@ -10,7 +10,9 @@ from domain.sources.public_s3 import parse_link
 from tests.worker.conftest import guarded_source_client
 from worker.pacing import NoPacing
 from worker.sources.base import FolderUnavailable, ImportLink, TransientSourceError
-from worker.sources.public_s3 import PublicS3Connector, classify_error, object_path
+from worker.sources.public_s3 import PublicS3Connector
+from worker.sources.public_s3_errors import classify_error
+from worker.sources.public_s3_objects import object_path
 from worker.sources.public_s3_xml import ListedObject, parse_list_page
 
 AMAZON_PAGE = b"""<?xml version="1.0" encoding="UTF-8"?>

@@ -1,4 +1,7 @@
-"""The web service's only way to the data: the API, over HTTP."""
+"""The web service's only way to the data: the API, over HTTP. One method per call the pages
+make; what an answer means (a schema, `ApiError`, `ApiUnavailable`) is `api_errors.py`, whose
+two errors are named here too, so that a page imports its client and its errors from one place.
+"""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -6,16 +9,17 @@ from typing import Any, TypeVar
 from urllib.parse import quote
 
 import httpx
-import msgspec
 
+# Named here as well: the pages import their client and its two errors from this one module.
+from web.api_errors import ApiError as ApiError
+from web.api_errors import ApiUnavailable as ApiUnavailable
+from web.api_errors import decode_answer, refusal
 from web.schemas import (
     AlbumDetail,
     AlbumPage,
     ArchiveLink,
     CancelStarted,
-    ConflictingResource,
     DetectedLink,
-    ErrorBody,
     FailedFilePage,
     Image,
     ImagePage,
@@ -47,38 +51,6 @@ ARCHIVE_ANSWER_HEADERS = (
     "content-type",
     "cache-control",
 )
-
-
-class ApiUnavailable(Exception):
-    """The API could not be reached or did not answer sensibly (a 5xx, a body we cannot read)."""
-
-
-class ApiError(Exception):
-    """The API refused the request with a 4xx and its `{"error": ..., "detail": ...}` body:
-    `field` is the request field at fault, `conflict` the resource in the way, when the API
-    names them."""
-
-    def __init__(
-        self,
-        status_code: int,
-        error: str,
-        detail: str,
-        *,
-        field: str | None = None,
-        conflict: ConflictingResource | None = None,
-    ) -> None:
-        super().__init__(f"{status_code} {error}: {detail}")
-        self.status_code = status_code
-        self.error = error
-        self.detail = detail
-        self.field = field
-        self.conflict = conflict
-
-    def conflicting(self, kind: str) -> str | None:
-        """The id of the `kind` (`sync`, `import`) that stands in the way, if one does."""
-        if self.conflict is None or self.conflict.type != kind:
-            return None
-        return self.conflict.id
 
 
 class ApiClient:
@@ -125,7 +97,7 @@ class ApiClient:
         """The API decides the source from the link, and says what is wrong with it."""
         body = {"url": url, "recursive": recursive, **_given(password, notify_url)}
         response = await self._send("POST", "/imports", json=body)
-        started = _decode(response, ImportStarted)
+        started = decode_answer(response, ImportStarted)
         started.already_live = response.status_code == 200
         return started
 
@@ -262,7 +234,7 @@ class ApiClient:
                 await response.aread()
                 if response.status_code >= 500:
                     raise ApiUnavailable(f"GET {path}: HTTP {response.status_code}")
-                raise _api_error(response)
+                raise refusal(response)
             yield response
         finally:
             await response.aclose()
@@ -276,7 +248,7 @@ class ApiClient:
         return True
 
     async def _call(self, method: str, path: str, shape: type[T], **kwargs: Any) -> T:
-        return _decode(await self._send(method, path, **kwargs), shape)
+        return decode_answer(await self._send(method, path, **kwargs), shape)
 
     async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -288,29 +260,8 @@ class ApiClient:
         if response.status_code >= 500:
             raise ApiUnavailable(f"{method} {path}: HTTP {response.status_code}")
         if response.status_code >= 400:
-            raise _api_error(response)
+            raise refusal(response)
         return response
-
-
-def _decode(response: httpx.Response, shape: type[T]) -> T:
-    try:
-        return msgspec.json.decode(response.content, type=shape)
-    except msgspec.DecodeError as exc:
-        raise ApiUnavailable(f"{response.request.url.path}: unreadable answer: {exc}") from exc
-
-
-def _api_error(response: httpx.Response) -> ApiError:
-    try:
-        body = msgspec.json.decode(response.content, type=ErrorBody)
-    except msgspec.DecodeError:
-        return ApiError(response.status_code, "http_error", response.text[:200])
-    return ApiError(
-        response.status_code,
-        body.error,
-        body.detail,
-        field=body.field,
-        conflict=body.conflict,
-    )
 
 
 def _given(password: str | None, notify_url: str | None) -> dict[str, str]:

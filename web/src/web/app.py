@@ -38,7 +38,8 @@ from web.health import healthz, readyz
 from web.images.endpoints import ImagePages
 from web.imports.endpoints import ImportPages
 from web.ops.access import OperatorSignInRequired, operator_sign_in_required
-from web.ops.endpoints import OpsPages, OpsSignInPages
+from web.ops.endpoints import OpsPages
+from web.ops.sign_in import OpsSignInPages
 from web.settings import Settings, get_settings
 from web.sources import SourceCatalogue
 from web.syncs.endpoints import SyncPages

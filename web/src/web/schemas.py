@@ -4,6 +4,7 @@ Unknown fields are ignored, so the API can grow without breaking the pages.
 """
 
 from datetime import datetime
+from typing import Any
 
 import msgspec
 
@@ -54,6 +55,8 @@ class Import(msgspec.Struct):
     folder_name: str | None = None
     # When the next file waiting for the source's quota is tried.
     quota_next_try_at: datetime | None = None
+    # Bytes of its images the catalogue held already (stored once; an older API sends none).
+    bytes_saved: int = 0
 
     @property
     def imports_ahead(self) -> int | None:
@@ -151,6 +154,12 @@ class Image(msgspec.Struct):
     removed_at: datetime | None = None
     # The album of the folder its file was in; null for images stored before albums.
     album_id: str | None = None
+    # Its bytes' SHA-256, stored once; the image stored first with the same bytes when this
+    # one is a copy, and how many others have them; renames and moves followed in place.
+    content_id: str | None = None
+    duplicate_of: str | None = None
+    duplicates: int = 0
+    history: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 class ThumbnailProgress(msgspec.Struct):

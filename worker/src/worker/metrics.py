@@ -76,7 +76,8 @@ FILES_IN_FLIGHT_LIMIT = Gauge(
 )
 UPLOAD_DURATION = Histogram(
     "image_import_s3_upload_seconds",
-    "S3 uploads that succeeded, by method (put, multipart; multipart includes reading the "
+    "S3 uploads that succeeded, by method (put, multipart, copy: a large file from its staging "
+    "key to its content's; multipart includes reading the "
     "source as it streams).",
     ["method"],
     buckets=UPLOAD_BUCKETS,

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from litestar import Controller, get
 from litestar.datastructures import State
@@ -17,7 +17,7 @@ from api.error_responses import error_responses
 from api.images import service
 from api.images.limits import provide_listing_connection
 from api.images.repository import ImageFilters, Sort
-from api.images.schemas import ImagePage, ImageView, ThumbnailProgress
+from api.images.schemas import ImagePage, ImageView, StorageTotals, ThumbnailProgress
 from domain.db import Connection
 
 MimeType = Annotated[
@@ -108,6 +108,13 @@ class ImageController(Controller):
                 "only images their source still has; left out: both."
             ),
         ] = None,
+        duplicates: Annotated[
+            Literal["only", "hide"] | None,
+            QueryParameter(
+                description="only: just the copies (images whose bytes an image stored earlier "
+                "has); hide: no copies, one image per content; left out: both."
+            ),
+        ] = None,
         sort: Annotated[
             Sort,
             QueryParameter(
@@ -129,6 +136,7 @@ class ImageController(Controller):
             taken_after=taken_after,
             taken_before=taken_before,
             removed=removed,
+            duplicates=duplicates,
             **service.album_filter(album_id, include_subalbums),
         )
         return await service.list_images(
@@ -153,6 +161,11 @@ class ImageController(Controller):
         """Redirect to a short-lived download link for the image's bytes."""
         url = await service.content_url(conn, state.download_links, image_id)
         return Redirect(url, status_code=HTTP_307_TEMPORARY_REDIRECT)
+
+    @get("/storage", responses=error_responses(401))
+    async def get_storage_totals(self, conn: NamedDependency[Connection]) -> StorageTotals:
+        """Images, the contents they hold and the bytes stored once instead of again."""
+        return await service.storage_totals(conn)
 
     @get("/imports/{import_id:str}/thumbnails", responses=error_responses(401, 404))
     async def get_thumbnail_progress(

@@ -38,6 +38,10 @@ class ImageRow(NamedTuple):
     derivative_state: str
     derivative_reason: str | None
     removed_at: datetime | None
+    content_id: str | None
+    duplicate_of: str | None
+    duplicates: int
+    history: list[dict[str, Any]]
     album_id: str | None
 
 
@@ -54,7 +58,15 @@ _COLUMNS = sql.SQL(
     """SELECT id::text AS id, source, source_file_id, google_drive_id, import_id::text AS import_id,
               name, mime_type, size, md5_checksum, storage_path, created_at, updated_at,
               width, height, taken_at, camera_make, camera_model, animated, thumbnail_key,
-              derivative_state, derivative_reason, removed_at, album_id::text AS album_id"""
+              derivative_state, derivative_reason, removed_at, content_id,
+              (SELECT first.id::text FROM images first
+               WHERE first.content_id = images.content_id
+                 AND (first.created_at, first.id) < (images.created_at, images.id)
+               ORDER BY first.created_at, first.id LIMIT 1) AS duplicate_of,
+              (SELECT count(*)::integer FROM images other
+               WHERE other.content_id = images.content_id AND other.id <> images.id)
+                  AS duplicates,
+              history, album_id::text AS album_id"""
 )
 _SELECT = sql.SQL("{columns} FROM images").format(columns=_COLUMNS)
 # For the other lists of ImageRows (an album's images).
@@ -76,6 +88,8 @@ class ImageFilters:
     taken_after: datetime | None = None
     taken_before: datetime | None = None
     removed: bool | None = None
+    # only: the images whose bytes an earlier image holds (the copies); hide: the others.
+    duplicates: Literal["only", "hide"] | None = None
     album_id: str | None = None
     # With album_id: the images of every album below it too.
     album_tree: str | None = None
@@ -134,6 +148,9 @@ def list_query(
             # Spelled as images_removed_idx's predicate, so that removed=true reads only those.
             names.append("removed" if value else "kept")
             continue
+        if name == "duplicates":
+            names.append(f"duplicates_{value}")
+            continue
         names.append(name)
         if name == "name_contains":
             params.extend((value, escape_like(value)))
@@ -175,6 +192,14 @@ _CONDITIONS = {
     "album_tree": "album_id = ANY(album_subtree(%s))",
     "removed": "removed_at IS NOT NULL",
     "kept": "removed_at IS NULL",
+    # A copy: an image stored earlier has the same content, probed in images_content_idx row
+    # by row as the order walks (OFFSET 0 keeps the planner from a join that reads them all).
+    "duplicates_only": "EXISTS (SELECT 1 FROM images first WHERE first.content_id = "
+    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id) "
+    "OFFSET 0)",
+    "duplicates_hide": "NOT EXISTS (SELECT 1 FROM images first WHERE first.content_id = "
+    "images.content_id AND (first.created_at, first.id) < (images.created_at, images.id) "
+    "OFFSET 0)",
     "after_created_at": "(created_at, id) < (%s, %s)",
     "after_taken_at": f"({_TAKEN_KEY}, id) < (%s::timestamp, %s)",
 }

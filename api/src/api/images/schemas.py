@@ -1,7 +1,7 @@
 """Response shapes of the image routes."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 import msgspec
 
@@ -36,9 +36,33 @@ class ImageView(msgspec.Struct):
     # When a sync found the image's source file gone (deleted, trashed, unshared); null while
     # the source has it. The stored bytes stay unless the sync says `on_removed: delete`.
     removed_at: datetime | None
+    # The SHA-256 of the bytes, stored once whatever the files holding them; null for an image
+    # stored before contents that the backfill has not hashed yet.
+    content_id: str | None
+    # The image stored first with the same bytes, when this one is a copy of it (another
+    # folder, source or name); null for the first.
+    duplicate_of: str | None
+    # How many other images have the same bytes.
+    duplicates: int
+    # What the catalogue followed of its source file, oldest first: renames
+    # ({"renamed_from", "renamed_to", "at", "import_id"}) and moves to another folder
+    # ({"moved_from", "moved_to", "at", "import_id"}: album paths).
+    history: list[dict[str, Any]]
     # The album of the folder its file was listed in (GET /albums/{id}); null for an image
     # stored before albums existed, until its folder is imported or synced again.
     album_id: str | None
+
+
+class StorageTotals(msgspec.Struct):
+    """What the catalogue holds and what it stores: each content's bytes once."""
+
+    images: int
+    contents: int
+    # The images' sizes added up, as if every file were stored on its own.
+    image_bytes: int
+    # The bytes stored: each content once.
+    stored_bytes: int
+    bytes_saved: int
 
 
 class ImagePage(msgspec.Struct):

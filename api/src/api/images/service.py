@@ -9,7 +9,14 @@ from api.errors import InvalidInput, NotFound
 from api.ids import parse_id
 from api.images import repository
 from api.images.repository import ImageFilters, ImageRow, Sort
-from api.images.schemas import ImagePage, ImageView, ThumbnailProgress, ThumbnailStatus
+from api.images.schemas import (
+    ImagePage,
+    ImageView,
+    StorageTotals,
+    ThumbnailProgress,
+    ThumbnailStatus,
+)
+from domain.contents import repository as content_rows
 from domain.db import Connection
 from domain.derivatives import repository as derivative_rows
 from domain.s3_signing import DownloadLinks, LinkSigner
@@ -82,6 +89,17 @@ async def content_url(conn: Connection, links: DownloadLinks, image_id: str) -> 
     row = await _get_row(conn, image_id)
     bucket, key = _location(row)
     return links.url_for(bucket, key, download_name=row.name)
+
+
+async def storage_totals(conn: Connection) -> StorageTotals:
+    totals = await content_rows.storage_totals(conn)
+    return StorageTotals(
+        images=totals.images,
+        contents=totals.contents,
+        image_bytes=totals.image_bytes,
+        stored_bytes=totals.stored_bytes,
+        bytes_saved=totals.bytes_saved,
+    )
 
 
 async def thumbnail_progress(conn: Connection, import_id: str) -> ThumbnailProgress:
@@ -157,6 +175,10 @@ def to_view(row: ImageRow, signer: LinkSigner) -> ImageView:
         thumbnail_status=thumbnail_status(row.derivative_state),
         thumbnail_reason=reason,
         removed_at=row.removed_at,
+        content_id=row.content_id,
+        duplicate_of=row.duplicate_of,
+        duplicates=row.duplicates,
+        history=row.history,
         album_id=row.album_id,
     )
 

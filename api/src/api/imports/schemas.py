@@ -69,6 +69,10 @@ class ImportView(msgspec.Struct):
     notify_url: str | None
     counts: ImportCounts
     bytes_imported: int
+    # Bytes of the images it imported that it did not store, the catalogue holding them
+    # already (another folder, source or name): moved from neither the source nor to S3 when
+    # the source lists a SHA-256 of them, else downloaded but not stored.
+    bytes_saved: int
     error: str | None
     notes: str | None
     # While the import waits its turn (queued, MAX_ACTIVE_IMPORTS running): its place in line,

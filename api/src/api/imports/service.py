@@ -140,6 +140,7 @@ def to_view(row: dict[str, Any]) -> ImportView:
         notify_url=row["notify_url"],
         counts=counts_of(row),
         bytes_imported=row["bytes_imported"],
+        bytes_saved=row["bytes_saved"],
         error=row["error"],
         notes=row["notes"],
         queue_position=row["queue_position"],

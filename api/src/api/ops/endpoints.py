@@ -14,7 +14,7 @@ from api.constraints import MAX_FILTER_LENGTH, NO_NUL, Cursor, JobId, PageLimit
 from api.db import provide_autocommit_connection, provide_connection
 from api.error_responses import error_responses
 from api.imports.schemas import RetryAccepted
-from api.ops import service
+from api.ops import jobs, service
 from api.ops.access import operator_of, ops_token_guard
 from api.ops.schemas import (
     ImportsOverview,
@@ -82,7 +82,7 @@ class OpsController(Controller):
         """One job: its arguments, attempts, events, and whether it can be retried or
         cancelled now."""
         settings: Settings = state.settings
-        return await service.get_job(conn, state.job_app, job_id, settings.stalled_worker_seconds)
+        return await jobs.get_job(conn, state.job_app, job_id, settings.stalled_worker_seconds)
 
     @post("/jobs/{job_id:int}/retry", status_code=HTTP_200_OK, responses=error_responses(*_CHANGE))
     async def retry_job(
@@ -90,7 +90,7 @@ class OpsController(Controller):
     ) -> JobAction:
         """Run a failed job, or a stalled one, again now."""
         settings: Settings = state.settings
-        return await service.retry_job(
+        return await jobs.retry_job(
             state.job_app, job_id, settings.stalled_worker_seconds, operator_of(request)
         )
 
@@ -99,13 +99,13 @@ class OpsController(Controller):
         self, request: Request[Any, Any, Any], state: State, job_id: JobId
     ) -> JobAction:
         """Cancel a queued job, or ask a running one to abort."""
-        return await service.cancel_job(state.job_app, job_id, operator_of(request))
+        return await jobs.cancel_job(state.job_app, job_id, operator_of(request))
 
     @get("/stalled", responses=error_responses(401))
     async def stalled_jobs(self, conn: NamedDependency[Connection], state: State) -> StalledJobs:
         """Running jobs whose worker stopped sending heartbeats."""
         settings: Settings = state.settings
-        return await service.stalled_jobs(conn, state.job_app, settings.stalled_worker_seconds)
+        return await jobs.stalled_jobs(conn, state.job_app, settings.stalled_worker_seconds)
 
     @post("/stalled/retry", status_code=HTTP_200_OK, responses=error_responses(401, 413, 429))
     async def retry_stalled_jobs(
@@ -113,7 +113,7 @@ class OpsController(Controller):
     ) -> StalledRetried:
         """Put every stalled job back in its queue."""
         settings: Settings = state.settings
-        return await service.retry_stalled_jobs(
+        return await jobs.retry_stalled_jobs(
             state.job_app, settings.stalled_worker_seconds, operator_of(request)
         )
 
@@ -149,6 +149,6 @@ class OpsController(Controller):
     ) -> RetryAccepted:
         """Queue every failed file of an import for another transfer (POST
         /imports/{id}/retry, on the operators' token)."""
-        return await service.requeue_import_failures(
+        return await jobs.requeue_import_failures(
             conn, state.job_app, import_id, operator_of(request)
         )

@@ -23,14 +23,15 @@ _VIEW_COLUMNS = sql.SQL(
     """id, status, source, folder_id, folder_name, source_url, recursive, sync_id, notify_url,
        discovered, imported,
        unchanged, skipped, failed, removed, import_settled_files(imports) AS settled,
-       bytes_imported, error, notes, created_at,
+       bytes_imported, bytes_saved, error, notes, created_at,
        import_queue_position(imports) AS queue_position,
-       (import_quota_waits(imports)).files AS waiting_for_quota,
-       (import_quota_waits(imports)).next_try_at AS quota_next_try_at,
+       quota.files AS waiting_for_quota, quota.next_try_at AS quota_next_try_at,
        started_at, finished_at,
        extract(epoch FROM coalesce(finished_at, clock_timestamp()) - started_at)::float8
            AS elapsed_seconds"""
 )
+# What _VIEW_COLUMNS read: the files waiting for the source's quota counted once per import.
+_VIEW_FROM = sql.SQL("imports, LATERAL import_quota_waits(imports) AS quota")
 
 
 async def get_import_to_run(conn: Connection, import_id: str) -> dict[str, Any] | None:
@@ -132,7 +133,9 @@ async def get_import_by_idempotency_key(conn: Connection, key: str) -> dict[str,
 
 async def get_import(conn: Connection, import_id: str) -> dict[str, Any] | None:
     cur = await conn.execute(
-        sql.SQL("SELECT {columns} FROM imports WHERE id = %s").format(columns=_VIEW_COLUMNS),
+        sql.SQL("SELECT {columns} FROM {source} WHERE id = %s").format(
+            columns=_VIEW_COLUMNS, source=_VIEW_FROM
+        ),
         (import_id,),
     )
     return await cur.fetchone()
@@ -159,8 +162,8 @@ async def list_imports(
         conditions.append(sql.SQL("(created_at, id) < (%s, %s)"))
         params.extend(after)
     query = sql.SQL(
-        "SELECT {columns} FROM imports WHERE {where} ORDER BY created_at DESC, id DESC LIMIT %s"
-    ).format(columns=_VIEW_COLUMNS, where=sql.SQL(" AND ").join(conditions))
+        "SELECT {columns} FROM {source} WHERE {where} ORDER BY created_at DESC, id DESC LIMIT %s"
+    ).format(columns=_VIEW_COLUMNS, source=_VIEW_FROM, where=sql.SQL(" AND ").join(conditions))
     cur = await conn.execute(query, [*params, limit])
     return await cur.fetchall()
 

@@ -10,6 +10,8 @@ Functions run inside the caller's transaction and never commit.
 
 from typing import Any
 
+from psycopg import sql
+
 from domain.db import Connection
 
 JOB_STATUSES = ("todo", "doing", "succeeded", "failed", "cancelled", "aborted")
@@ -39,30 +41,95 @@ async def list_jobs(
 ) -> list[dict[str, Any]]:
     """Up to `limit` jobs matching every filter given, newest (highest id) first, below
     `before_id` when paging on."""
-    cur = await conn.execute(
+    query, params = list_jobs_query(
+        limit=limit,
+        before_id=before_id,
+        queue=queue,
+        task=task,
+        status=status,
+        import_id=import_id,
+    )
+    # Never prepared: a generic plan knows neither how many jobs a status holds nor where.
+    cur = await conn.execute(query, params, prepare=False)
+    return await cur.fetchall()
+
+
+def list_jobs_query(
+    *,
+    limit: int,
+    before_id: int | None = None,
+    queue: str | None = None,
+    task: str | None = None,
+    status: str | None = None,
+    import_id: str | None = None,
+) -> tuple[sql.Composed, list[Any]]:
+    """The statement list_jobs runs, with its parameters (the plan tests EXPLAIN it): only the
+    filters given, each a condition an index serves.
+
+    With a status, the page is read in the order of the index meant for its filters:
+    procrastinate_jobs_status_id_idx (status, id), or with a queue, or else a task,
+    procrastinate_jobs_status_queue_id_idx or procrastinate_jobs_status_task_id_idx
+    (migrations/versions/0034). The index's column before the id is spelled as a range of one
+    value, and the order is (that column, id). Written `column = x`, that column would be a
+    constant to the planner and the order the id's alone, which the primary key and the
+    shorter indexes give as well; taking the status's (or the queue's) jobs for spread evenly
+    over the ids, the planner would walk one of those from the newest job down, past every
+    newer job of the other statuses or queues (a queue's ready jobs behind 100,000 failed ones,
+    a queue's failures of last week behind today's of another). Only the index meant gives
+    this order; the status stays an equality before a queue's or a task's range, so that the
+    planner counts that index's entries for the filters (it counts no column after a range).
+    Without a status, the page is read down the primary key past other queues', tasks' or
+    imports' jobs, or, for a few of them, from their own index and sorted."""
+    # The index's column before the id, spelled as a range, and the filters that stay equalities.
+    ranged: tuple[str, Any] | None = None
+    equal = {
+        "job_list.status": status,
+        "job_list.queue_name": queue,
+        "job_list.task_name": task,
+        "job_list.import_id": import_id,
+    }
+    if status is not None:
+        for column in ("job_list.queue_name", "job_list.task_name", "job_list.status"):
+            if equal[column] is not None:
+                ranged = (column, equal.pop(column))
+                break
+    conditions: list[sql.Composable] = []
+    params: list[Any] = []
+    for column, value in equal.items():
+        if value is not None:
+            conditions.append(sql.SQL(f"{column} = %s{_cast(column)}"))
+            params.append(value)
+    if ranged is not None:
+        column, value = ranged
+        cast = _cast(column)
+        conditions.append(sql.SQL(f"{column} BETWEEN %s{cast} AND %s{cast}"))
+        params.extend((value, value))
+    if before_id is not None:
+        conditions.append(sql.SQL("job_list.job_id < %s"))
+        params.append(before_id)
+    order = "job_list.job_id DESC"
+    if ranged is not None:
+        order = f"{ranged[0]} DESC, {order}"
+    query = sql.SQL(
         """
         SELECT job_id, queue_name, task_name, status::text AS status, attempts, scheduled_at,
                worker_id, abort_requested, import_id
         FROM job_list
-        WHERE (%(before)s::bigint IS NULL OR job_id < %(before)s)
-          AND (%(queue)s::text IS NULL OR queue_name = %(queue)s)
-          AND (%(task)s::text IS NULL OR task_name = %(task)s)
-          AND (%(status)s::procrastinate_job_status IS NULL
-               OR status = %(status)s::procrastinate_job_status)
-          AND (%(import_id)s::text IS NULL OR import_id = %(import_id)s)
-        ORDER BY job_id DESC
-        LIMIT %(limit)s
-        """,
-        {
-            "before": before_id,
-            "queue": queue,
-            "task": task,
-            "status": status,
-            "import_id": import_id,
-            "limit": limit,
-        },
+        WHERE {where}
+        ORDER BY {order}
+        LIMIT %s
+        """
+    ).format(
+        where=sql.SQL(" AND ").join(conditions) if conditions else sql.SQL("true"),
+        order=sql.SQL(order),
     )
-    return await cur.fetchall()
+    return query, [*params, limit]
+
+
+def _cast(column: str) -> str:
+    # Procrastinate's enum, which its indexes hold (qualified, job_list.status is the enum; the
+    # statement returns its text under the bare name).
+    return "::procrastinate_job_status" if column == "job_list.status" else ""
 
 
 async def job_events(conn: Connection, job_id: int) -> list[dict[str, Any]]:

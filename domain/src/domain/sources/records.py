@@ -7,6 +7,8 @@ from typing import Any
 
 # The checksum every stored object has (S3 checks uploads against it).
 MD5 = "md5"
+# Always computed as the bytes stream: what a content is known by (domain/contents/).
+SHA256 = "sha256"
 # Recorded for every object stored since archives (ZIP entries carry it), as 8 hex digits.
 CRC32 = "crc32"
 

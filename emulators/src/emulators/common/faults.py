@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar, Generic, TypeVar
@@ -156,3 +157,13 @@ class FaultPlan(Generic[RuleT]):
                     rule.fired += 1
                     chosen = rule
         return chosen
+
+    def inject(self, route: str, file_id: str | None, injected: Counter[str]) -> RuleT | None:
+        """`decide`, for a route that answers every fault but a cut with the fault's error: the
+        error is raised (and counted in `injected`), a `cut_body` rule is returned for the body
+        to honour, and None means no rule fired."""
+        rule = self.decide(route, file_id)
+        if rule is None or rule.fault == "cut_body":
+            return rule
+        injected[rule.fault] += 1
+        raise rule.error()

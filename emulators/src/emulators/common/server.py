@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, Protocol, Self
+from typing import Any, ClassVar, Generic, Protocol, Self, TypeVar, cast
 
 import uvicorn
 
@@ -163,3 +163,45 @@ class BackgroundServer:
         traceback: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+FixtureT = TypeVar("FixtureT")
+StateT = TypeVar("StateT", bound=_FaultyState)
+
+
+class FixtureServer(BackgroundServer, Generic[FixtureT, StateT]):
+    """A `BackgroundServer` of an emulator serving a fixture. Each emulator's server names its
+    app factory, `build_app(fixture, settings, faults)`, and its fixture's and state's types;
+    the fixture, the app's state, its live settings and its counters are then reached the same
+    way on every emulator.
+    """
+
+    build_app: ClassVar[Callable[..., EmulatorApp]]
+
+    def __init__(
+        self,
+        fixture: FixtureT,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        settings: Any = None,
+        faults: FaultPlan[Any] | None = None,
+        log_level: str = "warning",
+    ) -> None:
+        self.fixture = fixture
+        app = type(self).build_app(fixture, settings, faults)
+        super().__init__(app, host=host, port=port, log_level=log_level)
+
+    @property
+    def state(self) -> StateT:
+        return cast(StateT, self.app.state)
+
+    @property
+    def settings(self) -> Any:
+        """The emulator's live settings (`EmulatorSettings`), which a test may change."""
+        return cast(Any, self.state).settings
+
+    @property
+    def stats(self) -> Any:
+        """The emulator's counters (`Stats`), as `GET /_emulator/stats` shows them."""
+        return cast(Any, self.state).stats

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping
-from dataclasses import fields
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 
@@ -47,3 +47,16 @@ class Counters:
             value = getattr(self, f.name)
             counts[f.name] = dict(value) if isinstance(value, Counter) else value
         return counts
+
+
+@dataclass
+class RequestCounters(Counters):
+    """What every emulator serving files counts: requests and responses by route kind, faults
+    injected by name, and the body bytes sent, in all and per file (`emulators.common.downloads`
+    counts those). An emulator's `Stats` adds its own."""
+
+    requests: Counter[str] = field(default_factory=Counter)
+    responses: Counter[str] = field(default_factory=Counter)
+    faults_injected: Counter[str] = field(default_factory=Counter)
+    bytes_by_file: Counter[str] = field(default_factory=Counter)
+    bytes_served: int = 0

@@ -145,13 +145,7 @@ class DropboxEmulatorApp(BaseEmulatorApp[EmulatorState]):
 
     def _fault(self, kind: str, file_id: str | None) -> FaultRule | None:
         """The fault to inject, if any: an error is raised; a cut is returned for the body."""
-        rule = self.state.faults.decide(kind, file_id)
-        if rule is None:
-            return None
-        if rule.fault == "cut_body":
-            return rule
-        self.state.stats.faults_injected[rule.fault] += 1
-        raise rule.error()
+        return self.state.faults.inject(kind, file_id, self.state.stats.faults_injected)
 
     async def _serve_api(
         self, request: Request, receive: Receive, send: Send, kind: str, name: str

@@ -6,8 +6,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
-
+from emulators.common.cli import emulator_parser, read_spec
 from emulators.common.server import serve_in_foreground
 from emulators.dropbox.app import build_app
 from emulators.dropbox.fixture import DropboxFixture
@@ -104,14 +103,12 @@ def sample_spec(extra_files: int = 0) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m emulators.dropbox",
-        description="Serve an emulated Dropbox API v2 (and shared-link zips) over a fixture.",
+    parser = emulator_parser(
+        "python -m emulators.dropbox",
+        "Serve an emulated Dropbox API v2 (and shared-link zips) over a fixture.",
+        port=9200,
+        files_help="add N small JPEGs",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9200)
-    parser.add_argument("--fixture", default="sample", help="'sample' (default) or a YAML file")
-    parser.add_argument("--files", type=int, default=0, metavar="N", help="add N small JPEGs")
     parser.add_argument(
         "--rate-limit",
         type=float,
@@ -137,18 +134,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--rate-limit-answer", choices=RATE_LIMIT_ANSWERS, default="too_many_requests"
     )
-    parser.add_argument("--log-level", default="info")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.fixture == "sample":
-        spec = sample_spec(args.files)
-    else:
-        with open(args.fixture, encoding="utf-8") as handle:
-            spec = yaml.safe_load(handle)
-    fixture = DropboxFixture(spec)
+    fixture = DropboxFixture(read_spec(args.fixture, lambda: sample_spec(args.files)))
     settings = EmulatorSettings(
         rate_limit_per_s=args.rate_limit,
         rate_limit_burst=args.rate_limit_burst,

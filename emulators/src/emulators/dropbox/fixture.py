@@ -38,15 +38,16 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from emulators.common.pictures import picture_from_spec, render
+from emulators.common.fixture_spec import check_keys, checked_name, file_names, fill_file_content
+from emulators.common.fixture_spec import digest as _digest
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, ContentGenerator
-from emulators.google_drive.fixture import guess_mime_type, parse_size
 from emulators.google_drive.paging import ShortPages
 
 # Dropbox's content_hash: SHA-256 over 4 MiB blocks (reference notes B7).
 HASH_BLOCK_SIZE = 4 * 1024 * 1024
 LINK_FORMS = ("scl", "sh")
-DEFAULT_SIZE: tuple[int, int] = (1024, 64 * 1024)
+# How a refused name is refused: "<name> is not a name " + this.
+_ALLOWED_BY = "Dropbox allows"
 WEB_HOSTS = frozenset({"www.dropbox.com", "dropbox.com"})
 
 _EPOCH = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp())
@@ -102,10 +103,6 @@ def _parse_time(value: Any) -> int:
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
     return int(value.timestamp())
-
-
-def _digest(*parts: object) -> bytes:
-    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).digest()
 
 
 def _b64(data: bytes) -> str:
@@ -237,8 +234,8 @@ class _Builder:
         self._root = ""
 
     def root(self, spec: Mapping[str, Any]) -> SharedFolder:
-        _check_keys(spec, _ROOT_KEYS, "shared folder")
-        name = _name(spec["name"])
+        check_keys(spec, _ROOT_KEYS, "shared folder")
+        name = checked_name(spec["name"], _ALLOWED_BY)
         form = str(spec.get("link", "scl"))
         if form not in LINK_FORMS:
             raise ValueError(f"link must be one of {LINK_FORMS}, not {form!r}")
@@ -266,13 +263,13 @@ class _Builder:
     def _fill(self, shared: SharedFolder, folder: DropboxItem, spec: Mapping[str, Any]) -> None:
         folder.short_pages = ShortPages.parse(spec.get("short_pages"))
         for file_spec in spec.get("files", ()):
-            _check_keys(file_spec, _FILE_KEYS, "file")
-            for index, name in enumerate(_file_names(file_spec)):
+            check_keys(file_spec, _FILE_KEYS, "file")
+            for index, name in enumerate(file_names(file_spec, _ALLOWED_BY)):
                 file = self._file(name, (*folder.path, name), file_spec, index)
                 self._add(shared, folder, file)
         for folder_spec in spec.get("folders", ()):
-            _check_keys(folder_spec, _FOLDER_KEYS, "folder")
-            name = _name(folder_spec["name"])
+            check_keys(folder_spec, _FOLDER_KEYS, "folder")
+            name = checked_name(folder_spec["name"], _ALLOWED_BY)
             child = self._item(name, (*folder.path, name), True, folder_spec)
             self._add(shared, folder, child)
             self._fill(shared, child, folder_spec)
@@ -311,29 +308,7 @@ class _Builder:
         self, name: str, path: tuple[str, ...], spec: Mapping[str, Any], index: int = 0
     ) -> DropboxItem:
         item = self._item(name, path, False, spec)
-        numbers = _digest("size", self.seed, item.id)
-        size_spec = spec.get("size", DEFAULT_SIZE)
-        if isinstance(size_spec, Sequence) and not isinstance(size_spec, str):
-            low, high = (parse_size(bound) for bound in size_spec)
-            item.size = low + int.from_bytes(numbers[:6], "big") % (high - low + 1)
-        else:
-            item.size = parse_size(size_spec)
-        item.mime_type = str(spec.get("mime_type") or guess_mime_type(name))
-        magic = spec.get("content_magic")
-        item.content_magic = None if magic is None else ("" if magic == "none" else str(magic))
-        if spec.get("picture"):
-            picture = picture_from_spec(
-                spec["picture"],
-                mime_type=item.mime_type,
-                default_seed=int.from_bytes(numbers[8:12], "big"),
-                index=index,
-            )
-            item.body = render(picture)
-            item.size = len(item.body)
-            item.width, item.height = picture.stored_size
-        elif item.is_image and item.size:
-            item.width = 640 + numbers[6] * 4
-            item.height = 480 + numbers[7] * 3
+        fill_file_content(item, spec, self.seed, index)
         # What the bytes are made of is in the rev: new content is a new revision, as on Dropbox.
         made_of = _digest(
             "rev", self.seed, item.id, item.size, item.mime_type, item.content_magic,
@@ -346,31 +321,6 @@ class _Builder:
         if "server_modified" in spec:
             item.server_modified = _parse_time(spec["server_modified"])
         return item
-
-
-def _check_keys(spec: Mapping[str, Any], allowed: set[str], what: str) -> None:
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"a {what} is a mapping")
-    unknown = set(spec) - allowed
-    if unknown:
-        raise ValueError(f"unknown {what} keys: {sorted(unknown)}")
-    if "name" not in spec and "name_pattern" not in spec:
-        raise ValueError(f"a {what} needs a name")
-
-
-def _name(value: Any) -> str:
-    name = str(value)
-    if not name or "/" in name or name in (".", ".."):
-        raise ValueError(f"{name!r} is not a name Dropbox allows")
-    return name
-
-
-def _file_names(spec: Mapping[str, Any]) -> list[str]:
-    if "name_pattern" not in spec:
-        return [_name(spec["name"])]
-    start = int(spec.get("start", 1))
-    count = int(spec.get("count", 1))
-    return [_name(str(spec["name_pattern"]).format(i=i)) for i in range(start, start + count)]
 
 
 class DropboxFixture:

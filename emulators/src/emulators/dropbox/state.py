@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from emulators.common.quota import CallerQuotas, check_quota_settings
-from emulators.common.state import Counters, LiveSettings
+from emulators.common.state import LiveSettings, RequestCounters
 from emulators.dropbox.faults import FaultPlan, FaultRule
 from emulators.dropbox.fixture import DropboxFixture
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
@@ -103,15 +103,10 @@ class EmulatorSettings(LiveSettings):
 
 
 @dataclass
-class Stats(Counters):
-    """Request and byte counters, readable at `GET /_emulator/stats`."""
+class Stats(RequestCounters):
+    """Request and byte counters, readable at `GET /_emulator/stats`; `bytes_served` counts
+    the bodies of get_shared_link_file and of folder zips."""
 
-    requests: Counter[str] = field(default_factory=Counter)
-    responses: Counter[str] = field(default_factory=Counter)
-    faults_injected: Counter[str] = field(default_factory=Counter)
-    bytes_by_file: Counter[str] = field(default_factory=Counter)
-    # Body bytes of get_shared_link_file, and of folder zips.
-    bytes_served: int = 0
     zip_downloads: int = 0
     zip_bytes_served: int = 0
     # What the API routes answered: "<kind> served" (below 400) and "<kind> rate_limited" (the

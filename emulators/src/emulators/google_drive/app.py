@@ -143,13 +143,7 @@ class DriveEmulatorApp(BaseEmulatorApp[EmulatorState]):
         alt = request.query.get("alt", "json")
         if alt not in ("json", "media") or (kind == "list" and alt == "media"):
             raise errors.invalid_value("alt")
-        cut: FaultRule | None = None
-        rule = state.faults.decide(kind, file_id)
-        if rule is not None:
-            if rule.fault != "cut_body":
-                state.stats.faults_injected[rule.fault] += 1
-                raise rule.error()
-            cut = rule
+        cut = state.faults.inject(kind, file_id, state.stats.faults_injected)
         if kind == "list":
             await send_json(send, 200, await list_files(request, state), _pretty(request))
         elif kind == "get" and file_id is not None:

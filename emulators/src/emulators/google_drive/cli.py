@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Sequence
 
+from emulators.common.cli import emulator_parser
 from emulators.common.server import serve_in_foreground
 from emulators.google_drive.app import build_app
 from emulators.google_drive.fixture import DriveFixture
@@ -15,20 +16,12 @@ DEMO_KEY = "demo-key"
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m emulators.google_drive",
-        description=(
-            "Serve an emulated Google Drive v3 API, and Drive's key-less web pages, over a "
-            "fixture of public folders."
-        ),
-    )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9100)
-    parser.add_argument(
-        "--fixture", default="sample", help="'sample' (default) or a YAML fixture file"
-    )
-    parser.add_argument(
-        "--files", type=int, default=0, metavar="N", help="add a folder of N small JPEGs"
+    parser = emulator_parser(
+        "python -m emulators.google_drive",
+        "Serve an emulated Google Drive v3 API, and Drive's key-less web pages, over a "
+        "fixture of public folders.",
+        port=9100,
+        files_help="add a folder of N small JPEGs",
     )
     parser.add_argument(
         "--key",
@@ -79,7 +72,6 @@ def _parser() -> argparse.ArgumentParser:
         " download for --download-quota-window seconds, then serve",
     )
     parser.add_argument("--download-quota-window", type=float, default=60.0, metavar="SECONDS")
-    parser.add_argument("--log-level", default="info")
     return parser
 
 

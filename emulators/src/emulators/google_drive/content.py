@@ -118,7 +118,7 @@ class ContentGenerator:
 
     def _block(self, item: DriveItem, index: int) -> bytes:
         digest = hashlib.blake2b(
-            f"{item.id}:{index}".encode(), key=self._key, digest_size=16
+            f"{_content_of(item)}:{index}".encode(), key=self._key, digest_size=16
         ).digest()
         offset = int.from_bytes(digest[:4], "big") % POOL_SIZE
         prefix = digest
@@ -163,7 +163,7 @@ class ContentGenerator:
 
     def checksum(self, item: DriveItem, algorithm: str) -> str:
         """Hex digest (`md5`, `sha1` or `sha256`) of the whole file, computed once and cached."""
-        key = (item.id, algorithm)
+        key = (_content_of(item), algorithm)
         cached = self._checksums.get(key)
         if cached is None:
             hasher = hashlib.new(algorithm)
@@ -179,3 +179,9 @@ class ContentGenerator:
             sha1=self.checksum(item, "sha1"),
             sha256=self.checksum(item, "sha256"),
         )
+
+
+def _content_of(item: DriveItem) -> str:
+    """What a file's bytes are made from: its id, unless the fixture gave several files one
+    content (the other emulators' items, which share this generator, have no such key)."""
+    return getattr(item, "content_id", None) or item.id

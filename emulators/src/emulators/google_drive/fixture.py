@@ -27,7 +27,9 @@ File keys: name | name_pattern (+ count, start), mime_type, size, id, trashed, r
 shared_drive, abusive, download_quota_exceeded, shortcut_to | shortcut_to_id (+ target_mime_type),
 content_magic (the type whose magic header the bytes start with; "none" for none), width, height,
 created_time, modified_time, description, picture (a real image of the file's type instead of
-synthetic bytes, its size that of the encoded picture: see `emulators.common.pictures`).
+synthetic bytes, its size that of the encoded picture: see `emulators.common.pictures`),
+content_key (files with the same one have the same bytes and size, as copies of one photo in
+several folders do; formatted with i like name_pattern).
 Folder keys: name, id, trashed, resource_key, shared_drive, short_pages, files, folders,
 created_time, modified_time, description.
 A single folder mapping (one with a `name`) is accepted as a spec with that one root.
@@ -40,8 +42,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import mimetypes
-import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,6 +50,8 @@ from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
+from emulators.common.fixture_spec import DEFAULT_SIZE, guess_mime_type, parse_size
+from emulators.common.fixture_spec import digest as _digest
 from emulators.common.pictures import picture_from_spec, render
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, Checksums, ContentGenerator
 from emulators.google_drive.paging import ShortPages
@@ -57,27 +59,9 @@ from emulators.google_drive.paging import ShortPages
 FOLDER_MIME = "application/vnd.google-apps.folder"
 SHORTCUT_MIME = "application/vnd.google-apps.shortcut"
 GOOGLE_APPS_PREFIX = "application/vnd.google-apps."
-DEFAULT_SIZE: tuple[int, int] = (1024, 64 * 1024)
 
 _EPOCH_MS = int(datetime(2020, 1, 1, tzinfo=UTC).timestamp() * 1000)
 _DAY_MS = 86_400_000
-_EXTRA_TYPES = {
-    ".jpg": "image/jpeg",
-    ".jpeg": "image/jpeg",
-    ".png": "image/png",
-    ".gif": "image/gif",
-    ".webp": "image/webp",
-    ".heic": "image/heic",
-    ".heif": "image/heif",
-    ".avif": "image/avif",
-    ".bmp": "image/bmp",
-    ".tif": "image/tiff",
-    ".tiff": "image/tiff",
-    ".txt": "text/plain",
-    ".pdf": "application/pdf",
-    ".mp4": "video/mp4",
-    ".zip": "application/zip",
-}
 _FILE_KEYS = {
     "name",
     "name_pattern",
@@ -100,6 +84,7 @@ _FILE_KEYS = {
     "created_time",
     "modified_time",
     "description",
+    "content_key",
     "picture",
 }
 _FOLDER_KEYS = {
@@ -115,18 +100,11 @@ _FOLDER_KEYS = {
     "modified_time",
     "description",
 }
-_SIZE_UNITS = {"": 1, "B": 1, "KB": 1000, "MB": 1000**2, "GB": 1000**3}
-_SIZE_UNITS |= {"KIB": 1024, "MIB": 1024**2, "GIB": 1024**3}
-_SIZE_TEXT = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$")
 _ASPECTS = ((4, 3), (3, 2), (16, 9), (1, 1), (5, 4))
 
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def _digest(*parts: object) -> bytes:
-    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).digest()
 
 
 def format_time(epoch_ms: int) -> str:
@@ -159,23 +137,6 @@ class _Numbers:
         return low + self.below(high - low + 1) if high > low else low
 
 
-def parse_size(value: Any) -> int:
-    """An int, or text such as `"5MB"` / `"1.5 MiB"`."""
-    if isinstance(value, bool):
-        raise ValueError(f"bad size {value!r}")
-    if isinstance(value, int):
-        return value
-    match = _SIZE_TEXT.match(str(value))
-    if match is None or match.group(2).upper() not in _SIZE_UNITS:
-        raise ValueError(f"bad size {value!r}")
-    return int(float(match.group(1)) * _SIZE_UNITS[match.group(2).upper()])
-
-
-def guess_mime_type(name: str) -> str:
-    suffix = Path(name).suffix.lower()
-    return _EXTRA_TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
 @dataclass(slots=True, eq=False)
 class DriveItem:
     """One file, folder or shortcut as the emulator serves it."""
@@ -201,6 +162,9 @@ class DriveItem:
     width: int = 0
     height: int = 0
     description: str | None = None
+    # What the bytes are made from: the item's id, unless the fixture gave several files the
+    # same content.
+    content_id: str | None = None
     # A real image's bytes (see emulators.common.pictures); None: synthetic bytes.
     body: bytes | None = None
     short_pages: ShortPages | None = None
@@ -349,16 +313,24 @@ class _Builder:
             if "id" in spec:
                 raise ValueError("a name_pattern entry cannot carry an explicit id")
             start = int(spec.get("start", 1))
-            names = [
-                str(spec["name_pattern"]).format(i=i)
-                for i in range(start, start + int(spec.get("count", 1)))
-            ]
+            numbers = range(start, start + int(spec.get("count", 1)))
+            names = [str(spec["name_pattern"]).format(i=i) for i in numbers]
+            keys = [str(spec.get("content_key", "")).format(i=i) or None for i in numbers]
         else:
             names = [str(spec["name"])]
-        return [self.file(spec, name, parent, index) for index, name in enumerate(names)]
+            keys = [str(spec["content_key"]) if "content_key" in spec else None]
+        return [
+            self.file(spec, name, parent, index, content_key=key)
+            for index, (name, key) in enumerate(zip(names, keys, strict=True))
+        ]
 
     def file(
-        self, spec: Mapping[str, Any], name: str, parent: DriveItem | None, index: int = 0
+        self,
+        spec: Mapping[str, Any],
+        name: str,
+        parent: DriveItem | None,
+        index: int = 0,
+        content_key: str | None = None,
     ) -> DriveItem:
         is_shortcut = "shortcut_to" in spec or "shortcut_to_id" in spec
         if is_shortcut:
@@ -367,7 +339,8 @@ class _Builder:
             mime_type = str(spec.get("mime_type") or guess_mime_type(name))
         path = (*parent.path, name) if parent else (name,)
         item = self._common(spec, name, path, parent, mime_type)
-        numbers = self._numbers(item.id)
+        item.content_id = None if content_key is None else f"content:{content_key}"
+        numbers = self._numbers(item.content_id or item.id)
         if item.has_content:
             size_spec = spec.get("size", DEFAULT_SIZE)
             if isinstance(size_spec, Sequence) and not isinstance(size_spec, str):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from emulators.common.quota import CallerQuotas, check_quota_settings
-from emulators.common.state import Counters, LiveSettings
+from emulators.common.state import LiveSettings, RequestCounters
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
 from emulators.google_drive.faults import FaultPlan, FaultRule
 from emulators.google_drive.fixture import DriveFixture, DriveItem
@@ -103,15 +103,10 @@ class EmulatorSettings(LiveSettings):
 
 
 @dataclass
-class Stats(Counters):
+class Stats(RequestCounters):
     """Request and byte counters, readable at `GET /_emulator/stats`."""
 
-    requests: Counter[str] = field(default_factory=Counter)
-    responses: Counter[str] = field(default_factory=Counter)
-    faults_injected: Counter[str] = field(default_factory=Counter)
     media_requests_by_file: Counter[str] = field(default_factory=Counter)
-    bytes_by_file: Counter[str] = field(default_factory=Counter)
-    bytes_served: int = 0
     # What the API routes answered: "<kind> served" (below 400), "<kind> rate_limited" (the
     # quota's or a fault's rate-limit answer), "<kind> quota_refused" (downloadQuotaExceeded).
     # Every refusal asks the caller to come back later, so a client's requests should add up to

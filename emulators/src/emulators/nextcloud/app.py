@@ -163,13 +163,8 @@ class NextcloudEmulatorApp(BaseEmulatorApp[EmulatorState]):
 
     def _fault(self, kind: str, share: Share, path: str) -> FaultRule | None:
         item = share.find(path)
-        rule = self.state.faults.decide(kind, item.id if item is not None else None)
-        if rule is None:
-            return None
-        if rule.fault == "cut_body":
-            return rule
-        self.state.stats.faults_injected[rule.fault] += 1
-        raise rule.error()
+        file_id = item.id if item is not None else None
+        return self.state.faults.inject(kind, file_id, self.state.stats.faults_injected)
 
     # -- PROPFIND
 

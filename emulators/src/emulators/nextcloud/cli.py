@@ -6,8 +6,7 @@ import argparse
 from collections.abc import Sequence
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
-
+from emulators.common.cli import emulator_parser, read_spec
 from emulators.common.server import serve_in_foreground
 from emulators.nextcloud.app import build_app
 from emulators.nextcloud.fixture import NextcloudFixture
@@ -70,27 +69,19 @@ def sample_spec(extra_files: int = 0) -> dict[str, Any]:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m emulators.nextcloud",
-        description="Serve emulated Nextcloud / ownCloud / oCIS public shares over WebDAV.",
+    parser = emulator_parser(
+        "python -m emulators.nextcloud",
+        "Serve emulated Nextcloud / ownCloud / oCIS public shares over WebDAV.",
+        port=9300,
+        files_help="a share of N JPEGs",
     )
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=9300)
-    parser.add_argument("--fixture", default="sample", help="'sample' (default) or a YAML file")
-    parser.add_argument("--files", type=int, default=0, metavar="N", help="a share of N JPEGs")
     parser.add_argument("--flavour", choices=FLAVOURS, default="nextcloud")
-    parser.add_argument("--log-level", default="info")
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.fixture == "sample":
-        spec = sample_spec(args.files)
-    else:
-        with open(args.fixture, encoding="utf-8") as handle:
-            spec = yaml.safe_load(handle)
-    fixture = NextcloudFixture(spec)
+    fixture = NextcloudFixture(read_spec(args.fixture, lambda: sample_spec(args.files)))
     app = build_app(fixture, EmulatorSettings(flavour=args.flavour))
 
     def announce(base_url: str) -> None:

@@ -29,25 +29,22 @@ from __future__ import annotations
 
 import hashlib
 import string
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulators.common.pictures import picture_from_spec, render
+from emulators.common.fixture_spec import check_keys, checked_name, file_names, fill_file_content
+from emulators.common.fixture_spec import digest as _digest
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE, ContentGenerator
-from emulators.google_drive.fixture import guess_mime_type, parse_size
 
-DEFAULT_SIZE: tuple[int, int] = (1024, 64 * 1024)
+# How a refused name is refused: "<name> is not a name " + this.
+_ALLOWED_BY = "a share may hold"
 CHECKSUM_KINDS = ("MD5", "SHA1", "SHA256")
 _FILE_KEYS = {"name", "name_pattern", "count", "start", "size", "mime_type", "content_magic"}
 _FILE_KEYS |= {"checksums", "picture"}
 _FOLDER_KEYS = {"name", "files", "folders"}
 _ROOT_KEYS = _FOLDER_KEYS | {"password", "token"}
 _ALNUM = string.ascii_letters + string.digits
-
-
-def _digest(*parts: object) -> bytes:
-    return hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).digest()
 
 
 @dataclass(slots=True, eq=False)
@@ -166,8 +163,8 @@ class NextcloudFixture:
     # -- building
 
     def _share(self, spec: Mapping[str, Any]) -> Share:
-        _check_keys(spec, _ROOT_KEYS, "share")
-        name = _name(spec["name"])
+        check_keys(spec, _ROOT_KEYS, "share")
+        name = checked_name(spec["name"], _ALLOWED_BY)
         token = str(spec.get("token") or _token(_digest("token", self.seed, name)))
         root = self._item(name, (), True, name)
         share = Share(name, token, _password(spec.get("password")), root)
@@ -177,13 +174,13 @@ class NextcloudFixture:
 
     def _fill(self, share: Share, folder: ShareItem, spec: Mapping[str, Any]) -> None:
         for file_spec in spec.get("files", ()):
-            _check_keys(file_spec, _FILE_KEYS, "file")
-            for index, name in enumerate(_file_names(file_spec)):
+            check_keys(file_spec, _FILE_KEYS, "file")
+            for index, name in enumerate(file_names(file_spec, _ALLOWED_BY)):
                 file = self._file(share, (*folder.path, name), file_spec, index)
                 self._add(share, folder, file)
         for folder_spec in spec.get("folders", ()):
-            _check_keys(folder_spec, _FOLDER_KEYS, "folder")
-            name = _name(folder_spec["name"])
+            check_keys(folder_spec, _FOLDER_KEYS, "folder")
+            name = checked_name(folder_spec["name"], _ALLOWED_BY)
             child = self._item(name, (*folder.path, name), True, share.name)
             self._add(share, folder, child)
             self._fill(share, child, folder_spec)
@@ -213,29 +210,7 @@ class NextcloudFixture:
         self, share: Share, path: tuple[str, ...], spec: Mapping[str, Any], index: int = 0
     ) -> ShareItem:
         item = self._item(path[-1], path, False, share.name)
-        numbers = _digest("size", self.seed, item.id)
-        size_spec = spec.get("size", DEFAULT_SIZE)
-        if isinstance(size_spec, Sequence) and not isinstance(size_spec, str):
-            low, high = (parse_size(bound) for bound in size_spec)
-            item.size = low + int.from_bytes(numbers[:6], "big") % (high - low + 1)
-        else:
-            item.size = parse_size(size_spec)
-        item.mime_type = str(spec.get("mime_type") or guess_mime_type(item.name))
-        magic = spec.get("content_magic")
-        item.content_magic = None if magic is None else ("" if magic == "none" else str(magic))
-        if spec.get("picture"):
-            picture = picture_from_spec(
-                spec["picture"],
-                mime_type=item.mime_type,
-                default_seed=int.from_bytes(numbers[8:12], "big"),
-                index=index,
-            )
-            item.body = render(picture)
-            item.size = len(item.body)
-            item.width, item.height = picture.stored_size
-        elif item.is_image and item.size:
-            item.width = 640 + numbers[6] * 4
-            item.height = 480 + numbers[7] * 3
+        fill_file_content(item, spec, self.seed, index)
         kinds = tuple(str(kind).upper() for kind in spec.get("checksums", ()))
         if not set(kinds) <= set(CHECKSUM_KINDS):
             raise ValueError(f"checksums are some of {CHECKSUM_KINDS}, not {kinds}")
@@ -249,28 +224,3 @@ def _token(digest: bytes) -> str:
 
 def _password(value: Any) -> str | None:
     return None if value is None else str(value)
-
-
-def _check_keys(spec: Mapping[str, Any], allowed: set[str], what: str) -> None:
-    if not isinstance(spec, Mapping):
-        raise ValueError(f"a {what} is a mapping")
-    unknown = set(spec) - allowed
-    if unknown:
-        raise ValueError(f"unknown {what} keys: {sorted(unknown)}")
-    if "name" not in spec and "name_pattern" not in spec:
-        raise ValueError(f"a {what} needs a name")
-
-
-def _name(value: Any) -> str:
-    name = str(value)
-    if not name or "/" in name or name in (".", ".."):
-        raise ValueError(f"{name!r} is not a name a share may hold")
-    return name
-
-
-def _file_names(spec: Mapping[str, Any]) -> list[str]:
-    if "name_pattern" not in spec:
-        return [_name(spec["name"])]
-    start = int(spec.get("start", 1))
-    count = int(spec.get("count", 1))
-    return [_name(str(spec["name_pattern"]).format(i=i)) for i in range(start, start + count)]

@@ -5,11 +5,10 @@ Nothing lives at module level, so two emulators in one test process never see ea
 
 from __future__ import annotations
 
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
-from emulators.common.state import Counters, LiveSettings
+from emulators.common.state import LiveSettings, RequestCounters
 from emulators.google_drive.content import DEFAULT_CHUNK_SIZE
 from emulators.nextcloud.faults import FaultPlan, FaultRule
 from emulators.nextcloud.fixture import NextcloudFixture
@@ -56,15 +55,10 @@ class EmulatorSettings(LiveSettings):
 
 
 @dataclass
-class Stats(Counters):
+class Stats(RequestCounters):
     """Request and byte counters, readable at `GET /_emulator/stats` (DELETE resets them, and
     with them the brute-force protection's record of failed attempts)."""
 
-    requests: Counter[str] = field(default_factory=Counter)
-    responses: Counter[str] = field(default_factory=Counter)
-    faults_injected: Counter[str] = field(default_factory=Counter)
-    bytes_by_file: Counter[str] = field(default_factory=Counter)
-    bytes_served: int = 0
     failed_attempts: int = 0
 
 

@@ -27,6 +27,7 @@ async def _filters(
     import_id: FromQuery[str | None] = None,
     mime_type: FromQuery[str | None] = None,
     show_removed: FromQuery[bool] = False,
+    hide_copies: FromQuery[bool] = False,
 ) -> dict[str, str]:
     """The gallery's filters in use, from the query of the grid and of its next tiles alike: a
     form sends empty fields for "any"."""
@@ -36,6 +37,7 @@ async def _filters(
         "import_id": import_id,
         "mime_type": mime_type,
         "show_removed": "true" if show_removed else None,
+        "hide_copies": "true" if hide_copies else None,
     }
     return {name: value.strip() for name, value in values.items() if value and value.strip()}
 
@@ -93,9 +95,18 @@ class ImagePages(Controller):
 
 
 def _api_filters(filters: dict[str, str]) -> dict[str, str]:
-    """The gallery's filters as the API takes them: removed images left out unless shown."""
-    chosen = {name: value for name, value in filters.items() if name != "show_removed"}
-    return chosen if "show_removed" in filters else {**chosen, "removed": "false"}
+    """The gallery's filters as the API takes them: removed images left out unless shown;
+    copies of an image stored before (same bytes) left out when asked."""
+    chosen = {
+        name: value
+        for name, value in filters.items()
+        if name not in ("show_removed", "hide_copies")
+    }
+    if "show_removed" not in filters:
+        chosen["removed"] = "false"
+    if "hide_copies" in filters:
+        chosen["duplicates"] = "hide"
+    return chosen
 
 
 async def _results(

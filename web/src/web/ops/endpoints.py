@@ -1,6 +1,7 @@
 """The operators' console: queues, jobs, stalled jobs, workers, periodic tasks and imports, and
 the retry and cancel buttons. Every page reads the API's /ops routes and every change is one
 of them (the console adds no power of its own); the API logs each change with the operator.
+Every page here is behind `access.operator_guard`; signing in is `sign_in.py`.
 
 A change is asked for on a page of its own (GET) and made by its form (POST, with the CSRF
 token), so it is confirmed without a script; the live parts refresh with htmx polls, and
@@ -9,22 +10,18 @@ without JavaScript the overview reloads itself.
 
 import asyncio
 import json
-import logging
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Any
 from urllib.parse import quote, urlencode
 
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.enums import RequestEncodingType
-from litestar.exceptions import NotFoundException, TooManyRequestsException
-from litestar.params import Body, FromPath, FromQuery
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery
 from litestar.plugins.htmx import HTMXRequest
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_303_SEE_OTHER
 
 from web.api_client import ApiClient
-from web.auth import service as auth
 from web.fragments import wants_fragment
 from web.ops import access
 from web.ops.schemas import (
@@ -39,9 +36,6 @@ from web.ops.schemas import (
     StalledRetried,
     WorkerList,
 )
-from web.settings import Settings
-
-logger = logging.getLogger(__name__)
 
 JOBS_PER_PAGE = 50
 JOB_FILTERS = ("queue", "task", "status", "import_id")
@@ -57,64 +51,9 @@ ACTIONS = {
 }
 
 
-@dataclass
-class OperatorSignInForm:
-    name: str = ""
-    password: str = ""
-    next: str = "/ops"
-
-
 def operator_api(request: Request[Any, Any, Any], api: ApiClient) -> ApiClient:
     token: str = request.app.state.ops_token
     return api.for_operator(token, access.operator_of(request) or access.UNNAMED)
-
-
-class OpsSignInPages(Controller):
-    @get(auth.OPS_SIGN_IN_PATH)
-    async def operator_sign_in_form(
-        self, request: Request[Any, Any, Any], next: FromQuery[str] = "/ops"
-    ) -> Response[Any]:
-        """The operators' sign-in form: a name (for the log) and OPS_PASSWORD."""
-        _console_on(request)
-        target = _ops_next(next)
-        if access.operator_of(request):
-            return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-        return Template("ops/sign_in.html", context={"next": target})
-
-    @post(auth.OPS_SIGN_IN_PATH)
-    async def operator_sign_in(
-        self,
-        request: Request[Any, Any, Any],
-        data: Annotated[OperatorSignInForm, Body(media_type=RequestEncodingType.URL_ENCODED)],
-    ) -> Response[Any]:
-        """Sign in as an operator; back to the console page that asked for it."""
-        settings = _console_on(request)
-        target = _ops_next(data.next)
-        failures: auth.SignInFailures = request.app.state.sign_in_failures
-        if wait := failures.seconds_refused():
-            logger.warning("web.ops_sign_in_throttled client=%s", request.client)
-            raise TooManyRequestsException(headers={"RateLimit-Reset": str(wait)})
-        name = data.name.strip()
-        error = None
-        if not access.OPERATOR_NAME.match(name):
-            error = "Give your name: letters, digits, spaces and . @ + - (up to 64)."
-        elif not access.ops_password_matches(settings, data.password):
-            failures.record()
-            logger.warning("web.ops_sign_in_refused client=%s", request.client)
-            error = "That password is not right."
-        if error:
-            context = {"next": target, "name": name, "form_error": error}
-            return Template("ops/sign_in.html", context=context, status_code=401)
-        logger.warning("web.ops_signed_in operator=%s client=%s", name, request.client)
-        # A fresh session, so nothing from before carries over; an operator may use the site.
-        request.set_session({"signed_in": True, access.OPERATOR_KEY: name})
-        return Redirect(target, status_code=HTTP_303_SEE_OTHER)
-
-    @post("/ops/sign-out")
-    async def operator_sign_out(self, request: Request[Any, Any, Any]) -> Redirect:
-        """Forget the operator's session."""
-        request.clear_session()
-        return Redirect(auth.OPS_SIGN_IN_PATH, status_code=HTTP_303_SEE_OTHER)
 
 
 class OpsPages(Controller):
@@ -289,15 +228,3 @@ def _action(action: str) -> tuple[str, str, str]:
     if action not in ACTIONS:
         raise NotFoundException()
     return ACTIONS[action]
-
-
-def _console_on(request: Request[Any, Any, Any]) -> Settings:
-    settings: Settings = request.app.state.settings
-    if not access.console_enabled(settings):
-        raise NotFoundException()
-    return settings
-
-
-def _ops_next(next_path: str | None) -> str:
-    target = auth.safe_next(next_path)
-    return target if target == "/ops" or target.startswith("/ops/") else "/ops"

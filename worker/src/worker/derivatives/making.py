@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any
 
+from domain.contents import repository as contents
 from domain.derivatives import repository as derivative_rows
 from domain.derivatives.repository import DerivativeOutcome
 from domain.imports import repository as import_rows
@@ -96,8 +97,9 @@ def _make_and_give_back_memory(source: Any, *, longest_side: int, max_pixels: in
 
 
 def thumbnail_key(storage_key: str) -> str:
-    """Derived from the original's key, so a remade thumbnail replaces the one before."""
-    return f"thumbnails/{storage_key}.webp"
+    """Derived from the original's key, so a remade thumbnail replaces the one before, and
+    every image of one content has the same (the deletion of contents finds it by this)."""
+    return contents.thumbnail_key(storage_key)
 
 
 async def make_derivatives(services: Services, import_id: str | None, image_ids: list[str]) -> None:

@@ -4,23 +4,26 @@ groups (transfers.py plans and queues the batches).
 
 A batch only ever looks at its files still pending, so a re-run (of the job, or after a killed
 worker) stores, counts and queues nothing twice. A file that fails transiently goes into a new
-batch of its own failures, scheduled after a backoff; the batch's finished files are never
-sent again.
+batch of its own failures, scheduled after a backoff (file_retries.py decides, by failure
+class); the batch's finished files are never sent again.
 """
 
 import asyncio
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
 
+from domain.contents import repository as contents
+from domain.db import Connection
 from domain.imports import files as import_files
 from domain.imports.files import FileOutcome
 from domain.imports.stored import StoredObject
+from domain.sources.records import SHA256
 from worker import jobs, metrics
+from worker.imports.file_retries import FileRetries
 from worker.imports.transfers import within_file_cap
-from worker.retry import OUTSIDE_FAILURES, backoff_seconds
+from worker.retry import OUTSIDE_FAILURES
 from worker.services import Services
 from worker.sources.base import (
     PermanentSourceError,
@@ -33,15 +36,6 @@ from worker.storage.multipart_upload import PARTS_IN_MEMORY
 from worker.storage.object_store import ObjectStore, StoreUnavailable
 
 log = logging.getLogger("worker.transfers")
-
-# A file the source answers with a rate limit is tried again in its turn this many times (the
-# shared pace slowed down for everyone meanwhile, pacing.py) before one of its attempts is
-# spent: a rate limit is the pace's doing, not the file's.
-RATE_LIMITED_TRIES = 8
-# The longest wait between two tries of a rate-limited file, and between two tries of a file
-# waiting for the source's quota.
-RATE_LIMITED_MAX_WAIT_SECONDS = 16.0
-QUOTA_MAX_WAIT_SECONDS = 4 * 3600.0
 
 # Outcomes settled per statement: few enough that progress moves visibly and a cancellation is
 # seen within a few files, many enough that the import's row is written rarely.
@@ -97,9 +91,7 @@ class _BatchRun:
         self._source: str = link_row["source"]
         self._connector = services.connector_for(link_row)
         self._unsettled: list[FileOutcome] = []
-        self._retries: list[tuple[str, int, str, float | None]] = []
-        # Files the source refuses for now: id, reason, seconds until their next try.
-        self._quota_waits: list[tuple[str, str, float]] = []
+        self._retries = FileRetries(services, import_id, self._source)
         self._settling = asyncio.Lock()
         # Set once the import is no longer running (cancelled, failed): no new file starts.
         self._stopped = False
@@ -133,7 +125,7 @@ class _BatchRun:
                 except NotAnImage as exc:
                     return FileOutcome(file_id, attempts, skipped=str(exc))
                 except SourceQuotaExceeded as exc:
-                    return self._wait_for_quota(row, attempts, exc)
+                    return self._retries.wait_for_quota(row, attempts, exc)
                 except PermanentSourceError as exc:
                     return FileOutcome(file_id, attempts, failure=str(exc))
                 except psycopg.Error:
@@ -141,23 +133,23 @@ class _BatchRun:
                     # of the file's is spent; the batch fails whole and its job retries it.
                     raise
                 except TransientSourceError as exc:
-                    if exc.rate_limited and rate_limited_tries < RATE_LIMITED_TRIES:
+                    if exc.rate_limited:
                         rate_limited_tries += 1
-                        await asyncio.sleep(self._rate_limited_wait(rate_limited_tries))
-                        continue
-                    return self._retry_later(row, attempts, exc)
+                        wait = self._retries.rate_limited_wait(rate_limited_tries)
+                        if wait is not None:
+                            await asyncio.sleep(wait)
+                            continue
+                    return self._retries.retry_later(row, attempts, exc)
                 except OUTSIDE_FAILURES as exc:
-                    return self._retry_later(row, attempts, exc)
+                    return self._retries.retry_later(row, attempts, exc)
                 # Any other exception is a bug: it fails the batch's job (see failure_ladder.py).
         return FileOutcome(file_id, attempts, stored=stored)
 
     async def finish(self) -> None:
         """Settle what is left, and queue the files to try again."""
         await self._settle()
-        if self._retries and not self._stopped:
-            await self._queue_retries()
-        if self._quota_waits and not self._stopped:
-            await self._queue_quota_waits()
+        if not self._stopped:
+            await self._retries.queue()
 
     async def _copy(self, row: dict[str, Any]) -> StoredObject:
         services = self._services
@@ -169,17 +161,24 @@ class _BatchRun:
             checksums=row["checksums"],
             resource_key=row["resource_key"],
         )
-        key = ObjectStore.key_for(self._source, file.file_id)
         async with self._connector.open_file(file) as chunks:
             # The bytes, not the name or the listed type, decide what is an image (and which).
             content_type, chunks = await typed_by_bytes(chunks, file.mime_type)
-            return await services.store.upload(
-                key,
+            return await services.store.upload_content(
                 within_file_cap(chunks, services.settings.max_file_bytes),
+                staging_key=ObjectStore.staging_key_for(self._source, file.file_id),
+                # A file listed with its SHA-256 was looked up by it when its page was listed
+                # (settle_known_contents): no second lookup per file. (Two imports racing with
+                # the same new bytes may then both store them, to the same key.)
+                is_stored=_not_stored if SHA256 in file.checksums else self._is_stored,
                 content_type=content_type,
                 expected_size=file.size,
                 expected_checksums=file.checksums,
             )
+
+    async def _is_stored(self, sha256: str, size: int) -> bool:
+        async with self._services.pool.connection() as conn:
+            return await contents.is_stored(conn, sha256, size)
 
     def _memory_held(self, size: int | None) -> int:
         """What a file may hold in memory while it moves: a small file is held whole for its
@@ -189,58 +188,6 @@ class _BatchRun:
         if size is not None and size < settings.s3_multipart_threshold_bytes:
             return size
         return settings.s3_part_size_bytes * PARTS_IN_MEMORY
-
-    def _rate_limited_wait(self, tries: int) -> float:
-        """Google's advice for its rate limits: exponential backoff with jitter, per request."""
-        base = self._services.settings.retry_base_seconds
-        return backoff_seconds(tries - 1, base, RATE_LIMITED_MAX_WAIT_SECONDS)
-
-    def _wait_for_quota(
-        self, row: dict[str, Any], attempts: int, exc: SourceQuotaExceeded
-    ) -> FileOutcome | None:
-        """The file waits for the source's quota (no attempt spent), or fails once it waited
-        SOURCE_QUOTA_GIVE_UP_SECONDS."""
-        settings = self._services.settings
-        file_id = row["source_file_id"]
-        since = row["quota_wait_since"]
-        waited = 0.0 if since is None else (datetime.now(UTC) - since).total_seconds()
-        if not settings.source_quota_give_up_seconds:
-            return FileOutcome(file_id, attempts, failure=str(exc), failure_class="source_quota")
-        if waited >= settings.source_quota_give_up_seconds:
-            gave_up = f"{exc} (the source refused it for {waited / 3600:.1f} h; gave up)"
-            return FileOutcome(file_id, attempts, failure=gave_up, failure_class="source_quota")
-        wait = min(QUOTA_MAX_WAIT_SECONDS, max(settings.source_quota_retry_seconds, waited))
-        self._quota_waits.append((file_id, f"waiting for the source's quota: {exc}", wait))
-        metrics.QUOTA_WAITS.labels(self._source).inc()
-        log.info(
-            "import.file_waits_for_quota import_id=%s file_id=%s wait_seconds=%.0f error=%s",
-            self._import_id,
-            file_id,
-            wait,
-            exc,
-        )
-        return None
-
-    def _retry_later(
-        self, row: dict[str, Any], attempts: int, exc: Exception
-    ) -> FileOutcome | None:
-        """A transient failure: the file fails for good on its last attempt, and otherwise
-        waits for the retry batch this run queues when it finishes."""
-        file_id = row["source_file_id"]
-        reason = str(exc) or repr(exc)
-        if attempts >= self._services.settings.max_attempts:
-            return FileOutcome(file_id, attempts, failure=reason, failure_class="exhausted")
-        retry_after = exc.retry_after if isinstance(exc, TransientSourceError) else None
-        self._retries.append((file_id, attempts, reason, retry_after))
-        metrics.FILE_RETRIES.labels(self._source).inc()
-        log.info(
-            "import.transfer_retry import_id=%s file_id=%s attempt=%d error=%s",
-            self._import_id,
-            file_id,
-            attempts,
-            reason,
-        )
-        return None
 
     async def _record(self, outcome: FileOutcome) -> None:
         self._unsettled.append(outcome)
@@ -252,20 +199,32 @@ class _BatchRun:
             outcomes, self._unsettled = self._unsettled, []
             if not outcomes or self._stopped:
                 return
+            stored = [(o.file_id, o.stored) for o in outcomes if o.stored is not None]
             try:
                 async with self._services.pool.connection() as conn, conn.transaction():
+                    await self._record_contents(conn, [s for _, s in stored])
                     settled = await import_files.settle_files(
                         conn, self._import_id, self._source, outcomes
                     )
+                    pointed = await contents.point_images(
+                        conn, self._import_id, self._source, stored
+                    )
+                    await contents.release_stored_before_contents(conn, self._source, pointed)
                     # Derivatives of the stored images, committed with them: off the import's
-                    # path (their own queue, at a lower priority), never lost on a crash.
+                    # path (their own queue, at a lower priority), never lost on a crash. An
+                    # image of a content whose derivatives are made has them already.
+                    to_derive = settled.images_to_derive
                     await jobs.defer_derivatives(
                         conn,
                         self._import_id,
-                        settled.images_to_derive,
+                        [i for i in to_derive if i not in pointed.derivatives_copied],
                         batch_images=self._services.settings.derivative_batch_images,
                     )
                     await jobs.queue_imports_in_turn_if_ended(conn, settled.import_status)
+                if pointed.released:
+                    # Files whose bytes changed: their former contents may have no image left.
+                    async with self._services.pool.connection() as conn, conn.transaction():
+                        await contents.collect_unreferenced(conn, pointed.released)
                 status = settled.import_status
                 count_settled(self._source, outcomes)
             except psycopg.errors.ObjectNotInPrerequisiteState:
@@ -281,35 +240,20 @@ class _BatchRun:
                 outcome.failure,
             )
 
-    async def _queue_retries(self) -> None:
-        settings = self._services.settings
-        ids = [file_id for file_id, *_ in self._retries]
-        attempts = [n for _, n, _, _ in self._retries]
-        reasons = [reason for *_, reason, _ in self._retries]
-        wait = backoff_seconds(
-            max(attempts) - 1, settings.retry_base_seconds, settings.retry_max_seconds
-        )
-        wait = max([wait, *(after for *_, after in self._retries if after is not None)])
-        async with self._services.pool.connection() as conn, conn.transaction():
-            still_pending = await import_files.postpone_files(
-                conn, self._import_id, ids, attempts, reasons
-            )
-            await jobs.defer_transfer_batches(
-                conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait
-            )
+    async def _record_contents(self, conn: Connection, stored: list[StoredObject]) -> None:
+        """Record the contents stored; one whose object was deleted since its key was last
+        used is checked in the store first (see domain/contents/repository.py). If its upload
+        came before that deletion, the group is not settled: the batch's job runs again, and
+        stores the bytes anew."""
+        for key in await contents.record_contents(conn, stored):
+            if not await self._services.store.exists(key):
+                raise StoreUnavailable(
+                    f"the object {key} was deleted after it was uploaded; stored again on retry"
+                )
 
-    async def _queue_quota_waits(self) -> None:
-        """One batch of the waiting files, due at the soonest of their next tries."""
-        ids = [file_id for file_id, _, _ in self._quota_waits]
-        reasons = [reason for _, reason, _ in self._quota_waits]
-        wait = min(seconds for _, _, seconds in self._quota_waits)
-        async with self._services.pool.connection() as conn, conn.transaction():
-            still_pending = await import_files.wait_for_quota(
-                conn, self._import_id, ids, reasons, wait
-            )
-            await jobs.defer_transfer_batches(
-                conn, self._import_id, [still_pending] if still_pending else [], in_seconds=wait
-            )
+
+async def _not_stored(sha256: str, size: int) -> bool:
+    return False
 
 
 def count_settled(source: str, outcomes: list[FileOutcome]) -> None:

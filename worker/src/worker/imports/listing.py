@@ -9,10 +9,12 @@ outcome and the jobs that follow from it in one short transaction. Every step ca
 import dataclasses
 import logging
 import time
+from typing import Any
 
 import psycopg
 
 from domain.albums import repository as albums
+from domain.contents import repository as contents
 from domain.db import Connection
 from domain.imports import listing as listing
 from domain.imports import repository as import_rows
@@ -142,11 +144,14 @@ async def list_next_page(
             await jobs.queue_imports_in_turn_if_ended(conn, "failed")
             log.warning("import.cap_reached import_id=%s error=%s", import_id, over_cap)
             return False
+        to_transfer = await _settle_known_contents(services, conn, import_id, checkpoint, added)
+        # A file that kept its id and changed its name (or folder) is renamed in place.
+        await contents.follow_renames(conn, import_id, checkpoint["source"], page.files)
         await transfers.defer_transfers(
             services,
             conn,
             import_id,
-            added.to_transfer,
+            to_transfer,
             listed_before=added.discovered - len(page.files),
         )
         if checkpoint["recursive"]:
@@ -170,6 +175,31 @@ async def list_next_page(
         bool(page.next_page_token),
     )
     return page.next_page_token is not None and not last_of_job
+
+
+async def _settle_known_contents(
+    services: Services,
+    conn: Connection,
+    import_id: str,
+    checkpoint: dict[str, Any],
+    added: listing.AddedFiles,
+) -> list[tuple[str, int | None]]:
+    """The page's new images the source lists with the checksum of stored bytes are imported
+    at once, pointing at those bytes: nothing is downloaded or stored. The others, to
+    transfer."""
+    ids = [file_id for file_id, _ in added.to_transfer]
+    known = await contents.settle_known_contents(conn, import_id, checkpoint["source"], ids)
+    if not known.file_ids:
+        return added.to_transfer
+    await jobs.defer_derivatives(
+        conn,
+        import_id,
+        known.images_to_derive,
+        batch_images=services.settings.derivative_batch_images,
+    )
+    metrics.FILES.labels(checkpoint["source"], "imported", "").inc(len(known.file_ids))
+    log.info("import.known_contents_linked import_id=%s files=%d", import_id, len(known.file_ids))
+    return [(f, size) for f, size in added.to_transfer if f not in known.file_ids]
 
 
 async def fail_import(services: Services, import_id: str, error: str) -> None:

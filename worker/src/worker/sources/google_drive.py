@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from domain.sources.google_drive import GoogleDriveSettings
-from domain.sources.records import MD5, normalized_checksums
+from domain.sources.records import MD5, SHA256, normalized_checksums
 from worker.http_client import retry_after_seconds
 from worker.sources.base import (
     ConnectorDeps,
@@ -40,10 +40,12 @@ FOLDER_MIME_TYPE = "application/vnd.google-apps.folder"
 SHORTCUT_MIME_TYPE = "application/vnd.google-apps.shortcut"
 GOOGLE_NATIVE_PREFIX = "application/vnd.google-apps."
 
-_FILE_FIELDS = "id,name,mimeType,size,md5Checksum,resourceKey,shortcutDetails"
+# sha256Checksum: a file whose bytes the catalogue holds already is recognised without a
+# download (domain/contents/repository.py); MD5 alone is not trusted for that.
+_FILE_FIELDS = "id,name,mimeType,size,md5Checksum,sha256Checksum,resourceKey,shortcutDetails"
 _LIST_FIELDS = f"nextPageToken,incompleteSearch,files({_FILE_FIELDS})"
 _FOLDER_FIELDS = "id,name,mimeType,resourceKey,trashed"
-_TARGET_FIELDS = "id,name,mimeType,size,md5Checksum,resourceKey,trashed"
+_TARGET_FIELDS = "id,name,mimeType,size,md5Checksum,sha256Checksum,resourceKey,trashed"
 _RATE_LIMIT_REASONS = {"userRateLimitExceeded", "rateLimitExceeded"}
 _ALL_DRIVES = {"supportsAllDrives": "true"}
 
@@ -228,7 +230,9 @@ def _to_source_file(item: dict[str, Any]) -> SourceFile:
         name=item.get("name", ""),
         mime_type=mime_type,
         size=int(size) if size is not None else None,
-        checksums=normalized_checksums({MD5: item.get("md5Checksum")}),
+        checksums=normalized_checksums(
+            {MD5: item.get("md5Checksum"), SHA256: item.get("sha256Checksum")}
+        ),
         resource_key=item.get("resourceKey"),
         not_downloadable=_why_not_downloadable(mime_type),
     )

@@ -10,18 +10,8 @@ Plain httpx requests, not boto3: every request is anonymous (nothing to sign), t
 one GET whose XML `public_s3_xml` reads, and the worker's transfers already stream httpx
 responses; boto3 would bring a synchronous client to run in threads and its own retries, which
 would hide the answers this module must classify (SlowDown, AccessDenied, region redirects).
-
-Records:
-- `FolderRef.folder_id` is `<host>/<bucket>/<prefix>`, for the link's root and every subfolder
-  alike (the import's locator gives the endpoint and the bucket);
-- `SourceFile.file_id` is `<host>/<bucket>/<key>` (a SHA-256 of it when that would not fit in
-  an object key of our store) and `resource_key` the object's key, exactly;
-- `checksums` is `{"md5": <ETag>}` when the ETag is an MD5 (a single-part upload); a multipart
-  ETag (`<hex>-<parts>`) or another server's opaque one gives none, and the file is checked by
-  size only;
-- `version` is the ETag, whatever its kind: an object's ETag changes whenever it is written
-  again, so with the size it finds an object unchanged on a re-import or sync, multipart ones
-  included. It is not checked against the bytes.
+What an error answer means is `public_s3_errors`; how a listed object becomes the pipeline's
+record, and its key a URL path, `public_s3_objects`, whose docstring says what each field holds.
 
 Amazon: requests go to `<bucket>.s3[.<region>].amazonaws.com` (path style when the bucket
 name has dots, which TLS's wildcard certificate does not cover); a bucket in another region
@@ -31,8 +21,6 @@ other redirect is an error: the client follows none (see `worker.sources.address
 also keeps the worker to addresses the address policy allows).
 """
 
-import hashlib
-import mimetypes
 import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -43,8 +31,6 @@ import httpx
 
 from domain.address_policy import IPNetwork
 from domain.sources.public_s3 import ALLOWED_NETWORKS_SETTING, PublicS3Folder, PublicS3Settings
-from domain.sources.records import MD5
-from worker.http_client import retry_after_seconds
 from worker.sources.addresses import RefusedHost, check_host, guarded_client, literal_refusal
 from worker.sources.base import (
     BoundToLink,
@@ -61,14 +47,9 @@ from worker.sources.base import (
     TransientSourceError,
 )
 from worker.sources.http import hold_off_if_rate_limited, open_download, send_paced
-from worker.sources.media_types import image_type_by_extension
-from worker.sources.public_s3_xml import (
-    ListedObject,
-    ListPage,
-    UnreadableXml,
-    parse_error,
-    parse_list_page,
-)
+from worker.sources.public_s3_errors import classify_error
+from worker.sources.public_s3_objects import object_path, source_file
+from worker.sources.public_s3_xml import ListPage, UnreadableXml, parse_list_page
 
 # ListObjectsV2 returns at most 1,000 keys a page, whatever max-keys asks.
 MAX_KEYS = 1000
@@ -78,24 +59,8 @@ MAX_LISTING_BYTES = 16 * 1024 * 1024
 # Amazon's SDKs back off from SlowDown, which carries no Retry-After; some servers send one
 # (MinIO: 120 s), which is honoured instead.
 RATE_LIMIT_PAUSE_SECONDS = 1.0
-# Our store's keys are `public_s3/<the file id, URL-encoded>`, and S3 keys at most 1,024 bytes.
-MAX_FILE_ID_BYTES = 900
 _VIRTUAL_HOSTABLE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 _AMAZON_REDIRECTS = {301, 307, 400}
-_MESSAGES = {
-    "AccessDenied": (
-        "the bucket does not let anonymous users do this (AccessDenied): it is not public, or "
-        "it lets anyone read its objects but not list them"
-    ),
-    "AllAccessDisabled": "all access to this bucket has been disabled (AllAccessDisabled)",
-    "NoSuchBucket": "there is no such bucket (NoSuchBucket)",
-    "NoSuchKey": "the object is no longer in the bucket (NoSuchKey)",
-    "InvalidBucketName": "the bucket name is not valid (InvalidBucketName)",
-    "AccountProblem": "the bucket's account has a problem that blocks access (AccountProblem)",
-    "InvalidObjectState": "the object is archived and must be restored first (InvalidObjectState)",
-    "RequesterPaysNotEnabled": "the bucket makes its readers pay, which needs credentials",
-}
-_TRANSIENT_CODES = {"SlowDown", "InternalError", "ServiceUnavailable", "RequestTimeout"}
 NOTES = (
     "Objects uploaded in parts (their ETag is not an MD5) are checked by size only: S3 lists no "
     "checksum of their bytes. A re-import or sync finds every object unchanged by its size "
@@ -163,7 +128,7 @@ class PublicS3Connector(BoundToLink):
             name = item.key[len(prefix) :]
             # The folder's own marker object (`photos/`, made by consoles) is not a file.
             if item.key.startswith(prefix) and name and not name.endswith("/"):
-                page.files.append(_to_source_file(bucket, item, name))
+                page.files.append(source_file(bucket, item, name))
         for sub in listed.common_prefixes:
             if sub.startswith(prefix) and sub != prefix:
                 page.folders.append(
@@ -283,56 +248,6 @@ class _RegionMoved(PermanentSourceError):
     """Amazon named the bucket's region: the request is sent again there."""
 
 
-def object_path(key: str) -> str:
-    """The key as a URL path: each segment percent-encoded, and `.` and `..` segments too, which
-    a URL would otherwise resolve away."""
-    segments = []
-    for segment in key.split("/"):
-        if segment in {".", ".."}:
-            segments.append(segment.replace(".", "%2E"))
-        else:
-            segments.append(quote(segment, safe="-_.~"))
-    return "/".join(segments)
-
-
-def classify_error(response: httpx.Response) -> TransientSourceError | PermanentSourceError:
-    """An S3 error answer as retry-later or give-up: 429, 5xx and the codes S3 documents as
-    retryable are transient (SlowDown rate-limits everyone reading the bucket); the rest,
-    AccessDenied and NoSuchBucket first, are final."""
-    status = response.status_code
-    error = parse_error(response.content)
-    code = error.code if error else ""
-    detail = f"{code}: {error.message}" if error and error.message else code
-    host = response.request.url.host
-    retry_after = retry_after_seconds(response)
-    if status == 429 or code == "SlowDown":
-        wait = f"; retry after {retry_after:g} s" if retry_after is not None else ""
-        return TransientSourceError(
-            f"{host} is rate limiting (HTTP {status} {detail or 'Too Many Requests'}){wait}",
-            retry_after=retry_after,
-            rate_limited=True,
-        )
-    if status >= 500 or code in _TRANSIENT_CODES:
-        return TransientSourceError(
-            f"{host} answered HTTP {status} {detail or response.reason_phrase}".rstrip(),
-            retry_after=retry_after,
-        )
-    if code in _MESSAGES:
-        return PermanentSourceError(_MESSAGES[code])
-    if 300 <= status < 400:
-        location = response.headers.get("location", "no Location")
-        return PermanentSourceError(
-            f"{host} answered HTTP {status}, a redirect to {location}: the link's endpoint is "
-            "not where the bucket is served"
-        )
-    if status == 403:
-        return PermanentSourceError(_MESSAGES["AccessDenied"])
-    if status == 404:
-        return PermanentSourceError(f"{host} has no such bucket or object (HTTP 404)")
-    text = detail or response.text[:200].strip() or response.reason_phrase
-    return PermanentSourceError(f"{host} refused the request (HTTP {status}): {text}")
-
-
 async def _bounded_body(response: httpx.Response) -> bytes:
     body = bytearray()
     try:
@@ -345,30 +260,6 @@ async def _bounded_body(response: httpx.Response) -> bytes:
     except (httpx.TransportError, httpx.StreamError) as exc:
         raise TransientSourceError(f"listing cut off: {exc!r}") from exc
     return bytes(body)
-
-
-def guess_mime_type(name: str) -> str:
-    """A listing gives no media types: the name's extension decides which files are transferred
-    (and the first bytes, which image type is stored)."""
-    return (
-        image_type_by_extension(name) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    )
-
-
-def _to_source_file(bucket: PublicS3Folder, item: ListedObject, name: str) -> SourceFile:
-    file_id = f"{bucket.base_id}{item.key}"
-    if len(quote(file_id, safe="-_.").encode()) > MAX_FILE_ID_BYTES:
-        file_id = f"{bucket.base_id}sha256:{hashlib.sha256(item.key.encode()).hexdigest()}"
-    md5 = item.md5
-    return SourceFile(
-        file_id=file_id,
-        name=name,
-        mime_type=guess_mime_type(name),
-        size=item.size,
-        checksums={MD5: md5} if md5 else {},
-        resource_key=item.key,
-        version=item.etag or None,
-    )
 
 
 def build_connector(settings: PublicS3Settings, deps: ConnectorDeps) -> SourceConnector:

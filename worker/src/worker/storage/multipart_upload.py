@@ -103,6 +103,34 @@ class MultipartUploads:
             raise
         metrics.UPLOAD_DURATION.labels("multipart").observe(time.perf_counter() - started)
 
+    async def copy(
+        self, bucket: str, source_key: str, key: str, unavailable: Callable[[str], Exception]
+    ) -> None:
+        """Copy the object under `source_key` to `key` inside the store: no byte passes through
+        the worker (CopyObject, or UploadPartCopy by parts above the multipart threshold)."""
+        loop = asyncio.get_running_loop()
+        started = time.perf_counter()
+        try:
+            await loop.run_in_executor(
+                self._threads,
+                lambda: self.client.copy(
+                    {"Bucket": bucket, "Key": source_key},
+                    bucket,
+                    key,
+                    Config=self._transfer_config,
+                ),
+            )
+        except ClientError as exc:
+            if _status(exc) < 500:
+                metrics.UPLOAD_ERRORS.labels("copy", "refused").inc()
+                raise TransientSourceError(f"S3 refused the copy into {key}: {exc}") from exc
+            metrics.UPLOAD_ERRORS.labels("copy", "unavailable").inc()
+            raise unavailable(f"S3 copy failed: {exc}") from exc
+        except BotoCoreError as exc:
+            metrics.UPLOAD_ERRORS.labels("copy", "unavailable").inc()
+            raise unavailable(f"S3 copy failed: {exc}") from exc
+        metrics.UPLOAD_DURATION.labels("copy").observe(time.perf_counter() - started)
+
     def close(self) -> None:
         self._threads.shutdown(wait=False, cancel_futures=True)
 

@@ -1,18 +1,22 @@
-"""The object store: streams a file's bytes into S3 under a key derived from its source id."""
+"""The object store: streams a file's bytes into S3 under the key of their content (their
+SHA-256, domain/contents/), once whatever the files holding them."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import logging
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from datetime import datetime
 from typing import IO
 from urllib.parse import quote
 from xml.etree import ElementTree
 
 import aiohttp
-from botocore.exceptions import NoCredentialsError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
+from domain.contents.repository import content_key, source_file_key
 from domain.imports.stored import StoredObject
 from domain.s3_signing import RequestSigner, S3Account
 from worker import metrics
@@ -46,7 +50,7 @@ class ObjectStore:
         )
         self._multipart = MultipartUploads(settings, account)
         # Single PUTs go out on an aiohttp session of the worker's, signed here
-        # (domain/s3_signing.py): a botocore call costs about a millisecond of CPU per object in
+        # (domain/s3_signing/): a botocore call costs about a millisecond of CPU per object in
         # its own pipeline and a thread hop, more than everything else a small file costs
         # (bench/transfer_floor.py); httpx's layer above aiohttp cost a fifth of the rest
         # (worker/http_client.py).
@@ -64,9 +68,50 @@ class ObjectStore:
 
     @staticmethod
     def key_for(source: str, source_file_id: str) -> str:
-        """Deterministic, so a retried or repeated transfer overwrites instead of duplicating.
-        File names never appear in keys: they stay in the database, whatever they contain."""
-        return f"{source}/{quote(source_file_id, safe='-_.')}"
+        """An object per source file: where images were stored before contents."""
+        return source_file_key(source, source_file_id)
+
+    @staticmethod
+    def staging_key_for(source: str, source_file_id: str) -> str:
+        """Where a large file streams while its SHA-256 is not known yet: deterministic, so a
+        retried transfer overwrites it instead of leaving another."""
+        return f"staging/{source_file_key(source, source_file_id)}"
+
+    async def upload_content(
+        self,
+        chunks: AsyncIterator[bytes],
+        *,
+        staging_key: str,
+        is_stored: Callable[[str, int], Awaitable[bool]],
+        content_type: str,
+        expected_size: int | None,
+        expected_checksums: Mapping[str, str] | None = None,
+    ) -> StoredObject:
+        """Stream `chunks` into the object of their content, unless `is_stored(sha256, size)`
+        says the store holds it already: then nothing is stored (`reused`). The SHA-256 is
+        known only once the bytes have passed: a file below the multipart threshold is held
+        whole for its single PUT anyway, so it goes straight to its content's key; a larger
+        one streams to `staging_key` and is copied inside the store (no byte through the
+        worker) to its content's key, or dropped when the content is known (a transfer that
+        dies leaves it to the sweep, worker/contents/sweep.py). If the bytes do not match the
+        expected size or checksums, nothing is stored."""
+        tally = ByteTally(expected_size, expected_checksums or {})
+        if expected_size is not None and expected_size < self._single_request_limit:
+            body = await _whole(chunks, tally)
+            key = content_key(tally.sha256.hexdigest())
+            reused = await is_stored(tally.sha256.hexdigest(), tally.size)
+            if not reused:
+                await self._put(key, body, tally, content_type)
+        else:
+            await self._multipart.upload(
+                self.bucket, staging_key, chunks, tally, content_type, self._unavailable
+            )
+            key = content_key(tally.sha256.hexdigest())
+            reused = await is_stored(tally.sha256.hexdigest(), tally.size)
+            if not reused:
+                await self._multipart.copy(self.bucket, staging_key, key, self._unavailable)
+            await self.delete(staging_key)
+        return self._stored(key, tally, content_type, reused=reused)
 
     async def upload(
         self,
@@ -87,18 +132,58 @@ class ObjectStore:
             await self._multipart.upload(
                 self.bucket, key, chunks, tally, content_type, self._unavailable
             )
+        return self._stored(key, tally, content_type)
+
+    def _stored(
+        self, key: str, tally: ByteTally, content_type: str, *, reused: bool = False
+    ) -> StoredObject:
+        """What was stored under `key` (or found there already: `reused`)."""
         return StoredObject(
             key=key,
             storage_path=f"s3://{self.bucket}/{key}",
             size=tally.size,
             content_type=content_type,
             checksums=tally.checksums(),
+            reused=reused,
         )
 
     async def put_bytes(self, key: str, body: bytes, *, content_type: str) -> None:
         """Store `body` under `key` in one PUT (a thumbnail: small, made here)."""
         tally = ByteTally(len(body), {})
         await self._put_small(key, _one_chunk(body), tally, content_type)
+
+    async def copy(self, source_key: str, key: str) -> None:
+        """Copy an object inside the store (no byte through the worker)."""
+        await self._multipart.copy(self.bucket, source_key, key, self._unavailable)
+
+    async def list_keys(self, prefix: str, *, older_than: datetime) -> AsyncIterator[list[str]]:
+        """The keys under `prefix` of objects last written before `older_than`, a page
+        (up to 1,000) at a time."""
+        client = self._multipart.client
+        pages = client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=prefix)
+        iterator = iter(pages)
+        while True:
+            try:
+                page = await asyncio.to_thread(next, iterator, None)
+            except (BotoCoreError, ClientError) as exc:
+                raise self._unavailable(f"S3 listing failed: {exc}") from exc
+            if page is None:
+                return
+            yield [
+                obj["Key"] for obj in page.get("Contents", []) if obj["LastModified"] < older_than
+            ]
+
+    async def exists(self, key: str) -> bool:
+        """Whether an object is under `key` (a HEAD)."""
+        url = self._object_url(key)
+        try:
+            async with self._http.head(url, headers=self._signed("HEAD", url, {})) as response:
+                status = response.status
+        except _NO_ANSWER as exc:
+            raise self._unavailable(f"S3 did not answer: {exc!r}") from exc
+        if status >= 500:
+            raise self._unavailable(f"S3 answered {status} to a HEAD")
+        return status == 200
 
     async def read_into(self, key: str, sink: IO[bytes], *, max_bytes: int) -> int:
         """Copy the object under `key` into `sink` as it arrives; its size. NotStored when
@@ -145,13 +230,9 @@ class ObjectStore:
     ) -> None:
         """One PUT, for a file whose announced size is below the multipart threshold: cheaper
         than a transfer manager per file, and memory stays bounded by that threshold."""
-        parts: list[bytes] = []
-        async for chunk in chunks:
-            tally.add(chunk)
-            parts.append(chunk)
-        tally.verify()
-        # One copy of the bytes at most (none when they came in one chunk).
-        body = parts[0] if len(parts) == 1 else b"".join(parts)
+        await self._put(key, await _whole(chunks, tally), tally, content_type)
+
+    async def _put(self, key: str, body: bytes, tally: ByteTally, content_type: str) -> None:
         headers = {
             "Content-Type": content_type,
             # S3 checks the bytes it received against this, end to end.
@@ -236,6 +317,17 @@ def _error_code(body: str) -> str | None:
         return ElementTree.fromstring(body).findtext("Code")  # noqa: S314 - our own store's answer
     except ElementTree.ParseError:
         return None
+
+
+async def _whole(chunks: AsyncIterator[bytes], tally: ByteTally) -> bytes:
+    """All of a small file's bytes, tallied and checked."""
+    parts: list[bytes] = []
+    async for chunk in chunks:
+        tally.add(chunk)
+        parts.append(chunk)
+    tally.verify()
+    # One copy of the bytes at most (none when they came in one chunk).
+    return parts[0] if len(parts) == 1 else b"".join(parts)
 
 
 async def _one_chunk(body: bytes) -> AsyncIterator[bytes]:

@@ -7,7 +7,7 @@ import io
 import zlib
 from collections.abc import AsyncIterator, Mapping
 
-from domain.sources.records import CRC32, MD5, crc32_hex, normalized_checksums
+from domain.sources.records import CRC32, MD5, SHA256, crc32_hex, normalized_checksums
 from worker.sources.base import TransientSourceError
 from worker.sources.checksums import new_hasher
 
@@ -15,19 +15,23 @@ from worker.sources.checksums import new_hasher
 class ByteTally:
     """Counts and hashes bytes as they pass, and checks them against what the source announced:
     its size and every checksum it declared. MD5 is always computed (S3 checks the upload
-    against it), and CRC-32 (a ZIP archive's entries carry it: with it recorded, an archive's
-    central directory is known before any byte is read, so a download can resume in the
-    middle; zlib's costs a few percent of MD5's); another algorithm costs a pass of its own, so
-    it is computed only when the source declared it."""
+    against it), SHA-256 (what the content is stored under, domain/contents/) and CRC-32 (a
+    ZIP archive's entries carry it: with it recorded, an archive's central directory is known
+    before any byte is read, so a download can resume in the middle; zlib's costs a few percent
+    of MD5's); another algorithm costs a pass of its own, so it is computed only when the
+    source declared it."""
 
     def __init__(self, expected_size: int | None, expected_checksums: Mapping[str, str]) -> None:
         self._expected_size = expected_size
         self._expected = normalized_checksums(expected_checksums)
         self.size = 0
         self.md5 = hashlib.md5(usedforsecurity=False)
+        self.sha256 = hashlib.sha256()
         self.crc32 = 0
         self._others = {
-            algorithm: new_hasher(algorithm) for algorithm in self._expected if algorithm != MD5
+            algorithm: new_hasher(algorithm)
+            for algorithm in self._expected
+            if algorithm not in (MD5, SHA256, CRC32)
         }
 
     def add(self, chunk: bytes) -> None:
@@ -37,14 +41,19 @@ class ByteTally:
                 f"received more than the {self._expected_size} bytes the source announced"
             )
         self.md5.update(chunk)
+        self.sha256.update(chunk)
         self.crc32 = zlib.crc32(chunk, self.crc32)
         for hasher in self._others.values():
             hasher.update(chunk)
 
     def checksums(self) -> dict[str, str]:
-        """What was received, by algorithm: MD5, CRC-32, and each algorithm the source
-        declared."""
-        found = {MD5: self.md5.hexdigest(), CRC32: crc32_hex(self.crc32)}
+        """What was received, by algorithm: MD5, SHA-256, CRC-32, and each algorithm the
+        source declared."""
+        found = {
+            MD5: self.md5.hexdigest(),
+            SHA256: self.sha256.hexdigest(),
+            CRC32: crc32_hex(self.crc32),
+        }
         found.update((algorithm, h.hexdigest()) for algorithm, h in self._others.items())
         return found
 

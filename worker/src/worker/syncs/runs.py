@@ -6,11 +6,12 @@ workers, is decided in SQL (`sync_start_due_runs`, migrations/versions/0017_sync
 an ordinary import, started by the `import.start` job deferred here in the same transaction.
 """
 
-import asyncio
 import logging
 
+from domain.contents import repository as contents
 from domain.db import Connection
 from worker import jobs
+from worker.contents import deletions
 from worker.periodic import take_and_queue
 from worker.services import Services
 
@@ -45,33 +46,43 @@ async def _defer_starts(conn: Connection, runs: list[dict[str, str]]) -> None:
 
 
 async def delete_removed_images(services: Services) -> int:
-    """Delete the objects (original and thumbnail) and then the rows of images their sync found
-    gone and says to delete; how many. Each batch holds its syncs and rows locked while it
-    deletes, and skips syncs with a live import of their folder: an image listed again by an
-    import in progress, or by one started meanwhile, is never deleted under it. A batch cut
-    short deletes nothing twice that matters: deleting an object that is gone succeeds, and
-    the rows go last."""
+    """Delete the rows of images their sync found gone and says to delete, then the objects
+    (original and thumbnail) no image needs any more; how many images. Each batch holds its
+    syncs and rows locked while it deletes, and skips syncs with a live import of their
+    folder: an image listed again by an import in progress, or by one started meanwhile, is
+    never deleted under it. The bytes of an image go only with the last image of their
+    content (domain/contents/repository.py: the same bytes in another folder or source stay);
+    the objects to delete are noted in the batch's transaction and deleted after it, so a
+    batch cut short leaves them noted, for the next pass."""
     deleted = 0
     for _ in range(DELETION_BATCHES_PER_PASS):
         async with services.pool.connection() as conn, conn.transaction():
             batch = await _lock_images_to_delete(conn)
             if not batch:
                 break
-            keys = [
-                key
-                for image in batch
-                for key in (image["storage_key"], image["thumbnail_key"])
-                if key
-            ]
-            await asyncio.gather(*(services.store.delete(key) for key in keys))
             await conn.execute(
                 "DELETE FROM images WHERE id = ANY(%s::uuid[]) AND removed_at IS NOT NULL",
                 ([image["id"] for image in batch],),
             )
+            # Images stored before contents (not backfilled yet) own their objects alone.
+            await contents.request_object_deletions(
+                conn,
+                [
+                    key
+                    for image in batch
+                    if image["content_id"] is None
+                    for key in (image["storage_key"], image["thumbnail_key"])
+                    if key
+                ],
+            )
+            await contents.collect_unreferenced(
+                conn, [image["content_id"] for image in batch if image["content_id"]]
+            )
         deleted += len(batch)
-        log.info("sync.removed_images_deleted images=%d objects=%d", len(batch), len(keys))
+        log.info("sync.removed_images_deleted images=%d", len(batch))
         if len(batch) < DELETIONS_PER_BATCH:
             break
+    await deletions.delete_objects(services.pool, services.store)
     return deleted
 
 
@@ -95,7 +106,7 @@ async def _lock_images_to_delete(conn: Connection) -> list[dict[str, str | None]
         return []
     cur = await conn.execute(
         """
-        SELECT im.id::text AS id, im.storage_key, im.thumbnail_key
+        SELECT im.id::text AS id, im.storage_key, im.thumbnail_key, im.content_id
         FROM images im
         JOIN syncs s ON s.id = im.removed_by_sync_id
         WHERE s.id = ANY(%s) AND im.removed_at IS NOT NULL

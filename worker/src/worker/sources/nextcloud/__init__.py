@@ -4,11 +4,12 @@ A share link (`https://<host>/s/<token>`, see `domain.sources.nextcloud`) names 
 server serves over WebDAV in one of three shapes (`shapes`), found once per server by trying
 them in order and remembered for the process. A folder is listed with one `PROPFIND Depth: 1`,
 whose answer is parsed as it streams (`multistatus`) into a listing on disk that the pipeline
-reads page by page (`spool`); a file is one GET. Every request goes to an address of the host
-that the address policy allows, checked at that moment (`worker.sources.addresses`, shared with
-public buckets).
+reads page by page (`spool`); a file is one GET. `connector` makes the pipeline's calls of
+these, `dav` sends every request, and `failures` reads an error answer. Every request goes to
+an address of the host that the address policy allows, checked at that moment
+(`worker.sources.addresses`, shared with public buckets).
 
-How the pipeline's records carry a share's folders and files:
+How the pipeline's records carry a share's folders and files (`records`):
 - `FolderRef.folder_id` is the import's folder id for the link's folder, and the path in the
   share for a subfolder (`/2024/summer`): an id that starts with `/` is such a path.
 - `SourceFile.file_id` is `nc:` + a hash of the server and its own file id (`oc:fileid`, which
@@ -26,7 +27,9 @@ How the pipeline's records carry a share's folders and files:
 from domain.sources.nextcloud import ALLOWED_NETWORKS_SETTING, NextcloudSettings
 from worker.sources.addresses import guarded_client
 from worker.sources.base import ConnectorDeps, SourceConnector
-from worker.sources.nextcloud.connector import NextcloudConnector, classify_error, share_file_id
+from worker.sources.nextcloud.connector import NextcloudConnector
+from worker.sources.nextcloud.failures import classify_error
+from worker.sources.nextcloud.records import share_file_id
 
 __all__ = ["NextcloudConnector", "build_connector", "classify_error", "share_file_id"]
 

@@ -1,0 +1,1 @@
+"""Contents stored once: the backfill of images stored before them (`backfill.py`)."""
