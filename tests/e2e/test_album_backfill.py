@@ -18,6 +18,7 @@ from litestar.testing import AsyncTestClient
 from emulators.google_drive import DriveFixture, EmulatorServer
 from tests.conftest import Stack, start_worker, stop_worker
 from tests.helpers import wait_for_import
+from tests.ops.psql import ops
 
 # Two files a page: every folder of the tree takes pages, and the root several.
 WORKER_ENV = {"LISTING_PAGE_SIZE": "2"}
@@ -189,6 +190,12 @@ async def test_images_stored_without_albums_get_them_from_the_backfill_even_afte
         )
         assert pages[drive_id("FillZ")] == 1
         assert pages[drive_id("FillAbeach")] == 1
+    # What an operator reads of it.
+    (row,) = [
+        r for r in ops(stack.database_url, "album_backfill.sql") if r["import_id"] == import_id
+    ]
+    assert (row["images_placed"], row["folders_listed"], row["folders_left"]) == ("8", "5", "0")
+    assert (row["images_without_album"], row["error"]) == ("0", "")
     # The albums are the API's as an import's are.
     listed = (await api.get("/albums", params={"limit": 50})).json()["items"]
     by_path = {album["path"]: album for album in listed}
