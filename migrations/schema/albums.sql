@@ -7,6 +7,8 @@
 --   import_add_files records each file's folder (import_files.folder_id); an image stored or
 --   confirmed from it takes that folder's album (image_album_from_listing), and the albums'
 --   image counts move once per statement (album_count_images).
+--   the album backfill (images stored before albums) lists their import again with the same
+--   two functions, and its images take their folder's album (album_place_listed_images).
 --
 -- An album is the source's folder id: a folder renamed or moved at the source keeps its album,
 -- whose name, parent and path (and its descendants' paths) follow the next listing of it.
@@ -158,6 +160,43 @@ BEGIN
                                 parent.path || '/' || folder.name);
         END IF;
     END LOOP;
+END;
+$$;
+
+-- Images stored before albums existed, found again by the album backfill's listing of their
+-- import (worker/albums/backfill.py) in the folder `folder_id`: those of `file_ids` that have
+-- no album take that folder's album, as image_album_from_listing gives a new import's images
+-- theirs; one statement, so the albums' counts move once (album_count_images). An image that
+-- has an album keeps it: an import that stored or confirmed it since knows better. Its rows
+-- are locked in id order, as the settling of files locks them. Returns how many took one.
+CREATE OR REPLACE FUNCTION album_place_listed_images(source text, folder_id text, file_ids text[])
+    RETURNS integer
+    LANGUAGE plpgsql
+AS $$
+#variable_conflict use_column
+DECLARE
+    album uuid;
+    placed integer;
+BEGIN
+    SELECT id INTO album FROM albums
+    WHERE source = album_place_listed_images.source
+      AND source_folder_id = album_place_listed_images.folder_id;
+    IF album IS NULL THEN
+        RETURN 0;
+    END IF;
+    WITH unplaced AS (
+        SELECT id FROM images
+        WHERE source = album_place_listed_images.source
+          AND source_file_id = ANY (file_ids)
+          AND album_id IS NULL
+        ORDER BY id
+        FOR UPDATE
+    )
+    UPDATE images SET album_id = album
+    FROM unplaced
+    WHERE images.id = unplaced.id AND images.album_id IS NULL;
+    GET DIAGNOSTICS placed = ROW_COUNT;
+    RETURN placed;
 END;
 $$;
 

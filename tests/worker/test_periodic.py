@@ -22,6 +22,7 @@ EXPECTED = {
     names.RECOVER_STALLED_JOBS: ("recover-stalled-jobs", "*/10", "listing", 100, False),
     names.QUEUE_WEBHOOK_DELIVERIES: ("queue-webhook-deliveries", "*/5", "webhooks", 0, True),
     names.FOLD_JOB_COUNTS: ("fold-job-counts", "*/5", "listing", 100, False),
+    names.BACKFILL_ALBUMS: ("backfill-albums", "*/15", "listing", 0, True),
 }
 
 

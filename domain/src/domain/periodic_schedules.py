@@ -61,6 +61,9 @@ QUEUE_WEBHOOK_DELIVERIES = PeriodicSchedule(
 # The job counters' changes folded into their totals (migrations/schema/operations.sql), so
 # that reading them stays a few dozen rows.
 FOLD_JOB_COUNTS = PeriodicSchedule(names.FOLD_JOB_COUNTS, "fold-job-counts", 5)
+# Images stored before albums get theirs (worker/albums/backfill.py): each run lists for up to
+# 10 s, the next goes on; with nothing left, a run is one query.
+BACKFILL_ALBUMS = PeriodicSchedule(names.BACKFILL_ALBUMS, "backfill-albums", 15)
 
 PERIODIC_SCHEDULES = (
     QUEUE_IMPORTS_IN_TURN,
@@ -71,4 +74,5 @@ PERIODIC_SCHEDULES = (
     DELETE_REMOVED_IMAGES,
     QUEUE_WEBHOOK_DELIVERIES,
     FOLD_JOB_COUNTS,
+    BACKFILL_ALBUMS,
 )

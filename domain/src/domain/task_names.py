@@ -15,6 +15,7 @@ DELETE_REMOVED_IMAGES = "sync.delete_removed_images"
 QUEUE_WEBHOOK_DELIVERIES = "webhook.queue_pending_deliveries"
 DELIVER_WEBHOOK = "webhook.deliver"
 FOLD_JOB_COUNTS = "ops.fold_job_counts"
+BACKFILL_ALBUMS = "album.backfill"
 
 LISTING_QUEUE = "listing"
 TRANSFER_QUEUE = "transfers"

@@ -1,7 +1,7 @@
 """Every job the worker runs, registered on the Procrastinate app by importing each lifecycle's
-`tasks.py` (imports, derivatives, syncs, webhooks), and two jobs of its own: putting back the
-jobs of a worker that died, and folding the job counters the operators' console reads. Task
-names and queues are in `domain.task_names`, the periodic schedules in
+`tasks.py` (imports, derivatives, syncs, webhooks, albums), and two jobs of its own: putting
+back the jobs of a worker that died, and folding the job counters the operators' console
+reads. Task names and queues are in `domain.task_names`, the periodic schedules in
 `domain.periodic_schedules`."""
 
 from procrastinate import builtin_tasks
@@ -9,6 +9,7 @@ from procrastinate import builtin_tasks
 from domain import periodic_schedules as schedules
 from domain.ops.recording import fold_job_counts
 from worker import jobs
+from worker.albums import tasks as album_tasks
 from worker.derivatives import tasks as derivative_tasks
 from worker.imports import tasks as import_tasks
 from worker.periodic import periodic_task
@@ -41,6 +42,7 @@ fold_job_counts_task = periodic_task(
 
 
 __all__ = [
+    "album_tasks",
     "builtin_tasks",
     "derivative_tasks",
     "fold_job_counts_task",
