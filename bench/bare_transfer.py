@@ -22,9 +22,13 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Callable
+from contextlib import AsyncExitStack
 from typing import Any
 
+import httpx
 import uvloop
+from aiohttp.abc import AbstractResolver
 
 from domain.sources.google_drive import GoogleDriveSettings
 from domain.sources.registry import load_registry
@@ -48,8 +52,8 @@ async def run(folder_id: str) -> dict[str, Any]:
     result: dict[str, Any] = {"files": 0, "bytes": 0, "failures": []}
     try:
         # The same client the worker builds.
-        async with create_source_client(settings) as http:
-            reader, source, root = connector_for(folder_id, http, settings)
+        async with create_source_client(settings) as http, AsyncExitStack() as clients:
+            reader, source, root = connector_for(folder_id, http, settings, clients)
             await reader.check_folder(root)
             # Unbounded, so listing runs at its own speed and listed_after means something.
             queue: asyncio.Queue[SourceFile | None] = asyncio.Queue()
@@ -96,14 +100,24 @@ async def run(folder_id: str) -> dict[str, Any]:
 
 
 def connector_for(
-    folder: str, http: Any, settings: Settings
+    folder: str, http: Any, settings: Settings, clients: AsyncExitStack
 ) -> tuple[SourceConnector, str, FolderRef]:
     """The connector that reads `folder` (a link, or a Drive folder id), its source's name and
-    the root folder."""
+    the root folder; the clients it makes of its own close with `clients`."""
     if "://" in folder:
         spec, locator = load_registry().detect(folder)
+
+        def client_with_resolver(resolver: Callable[[], AbstractResolver]) -> httpx.AsyncClient:
+            # As the worker builds it (worker/sources/connectors.py).
+            client = create_source_client(settings, resolver=resolver, follow_redirects=False)
+            clients.push_async_callback(client.aclose)
+            return client
+
         deps = ConnectorDeps(
-            http=http, pacer=lambda *_: NoPacing(), page_size=settings.listing_page_size
+            http=http,
+            pacer=lambda *_: NoPacing(),
+            page_size=settings.listing_page_size,
+            client_with_resolver=client_with_resolver,
         )
         connector = connector_factory(spec)(spec.settings_type(), deps)
         return connector.for_link(ImportLink(locator)), spec.name, locator.root()

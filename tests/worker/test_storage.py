@@ -203,3 +203,40 @@ async def test_new_bytes_are_stored_under_their_sha256_and_known_ones_not_at_all
     # Known: nothing stored (the object deleted above stays deleted), nothing staged left.
     assert (again.key, again.reused) == (first.key, True)
     assert not {first.key, staging} & keys(store, s3_server)
+
+
+async def test_a_large_file_listed_with_its_sha256_streams_straight_to_its_contents_key(
+    store: ObjectStore, s3_server: S3Server
+) -> None:
+    data = payload(MULTIPART_THRESHOLD + 4321)
+    sha256 = hashlib.sha256(data).hexdigest()
+    staging = ObjectStore.staging_key_for("google_drive", "listed-sha256")
+
+    async def never_asked(sha: str, length: int) -> bool:
+        raise AssertionError("the listing matched a listed SHA-256 already")
+
+    stored = await store.upload_content(
+        chunks_of(data),
+        staging_key=staging,
+        is_stored=never_asked,
+        content_type="image/jpeg",
+        expected_size=len(data),
+        expected_checksums={"sha256": sha256.upper()},
+    )
+    assert (stored.key, stored.sha256, stored.reused) == (f"content/{sha256}", sha256, False)
+    body = s3_server.client().get_object(Bucket=store.bucket, Key=stored.key)["Body"].read()
+    assert body == data
+    assert staging not in keys(store, s3_server)
+
+    # Other bytes than the source listed never appear under the listed content's key.
+    other = hashlib.sha256(b"something else").hexdigest()
+    with pytest.raises(TransientSourceError, match="sha256"):
+        await store.upload_content(
+            chunks_of(data),
+            staging_key=staging,
+            is_stored=never_asked,
+            content_type="image/jpeg",
+            expected_size=len(data),
+            expected_checksums={"sha256": other},
+        )
+    assert not {f"content/{other}", staging} & keys(store, s3_server)

@@ -19,6 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 from domain.contents.repository import content_key, source_file_key
 from domain.imports.stored import StoredObject
 from domain.s3_signing import RequestSigner, S3Account
+from domain.sources.records import SHA256, normalized_checksums
 from worker import metrics
 from worker.http_client import create_store_session
 from worker.settings import Settings
@@ -93,15 +94,27 @@ class ObjectStore:
         whole for its single PUT anyway, so it goes straight to its content's key; a larger
         one streams to `staging_key` and is copied inside the store (no byte through the
         worker) to its content's key, or dropped when the content is known (a transfer that
-        dies leaves it to the sweep, worker/contents/sweep.py). If the bytes do not match the
-        expected size or checksums, nothing is stored."""
-        tally = ByteTally(expected_size, expected_checksums or {})
+        dies leaves it to the sweep, worker/contents/sweep.py). A larger one whose SHA-256 the
+        source listed (Drive's sha256Checksum, Nextcloud's SHA256) streams straight to that
+        content's key (`is_stored` is not asked: the listing matched it): its bytes are
+        checked against it before the upload completes, so other bytes never appear there,
+        and no copy doubles the store's work. If the bytes do not match the expected size or
+        checksums, nothing is stored."""
+        expected = normalized_checksums(expected_checksums or {})
+        tally = ByteTally(expected_size, expected)
         if expected_size is not None and expected_size < self._single_request_limit:
             body = await _whole(chunks, tally)
             key = content_key(tally.sha256.hexdigest())
             reused = await is_stored(tally.sha256.hexdigest(), tally.size)
             if not reused:
                 await self._put(key, body, tally, content_type)
+        elif listed := expected.get(SHA256):
+            # Not asked of `is_stored`: the listing matched listed SHA-256s with stored contents
+            # already; one stored since is overwritten with the same bytes.
+            key, reused = content_key(listed), False
+            await self._multipart.upload(
+                self.bucket, key, chunks, tally, content_type, self._unavailable
+            )
         else:
             await self._multipart.upload(
                 self.bucket, staging_key, chunks, tally, content_type, self._unavailable
