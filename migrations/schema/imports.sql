@@ -339,10 +339,14 @@ BEGIN
         RETURNING o.*, f.name, f.source_version
     ),
     stored AS (
+        -- A new image points at its content as it is written (the caller recorded the content
+        -- first: domain/contents/repository.py), so its row and indexes are written once; a
+        -- known image changes content in point_images, which sees the one it leaves.
         INSERT INTO images (source, source_file_id, import_id, name, mime_type, size, checksums,
-                            storage_key, storage_path, source_version)
+                            storage_key, storage_path, source_version, content_id)
         SELECT import_settle_files.source, id, import_settle_files.import_id, name, mime_type,
-               size, checksums, storage_key, storage_path, source_version
+               size, checksums, storage_key, storage_path, source_version,
+               checksums ->> 'sha256'
         FROM settled WHERE state = 'imported'
         ORDER BY id
         -- One row per source file: a repeated transfer updates it instead of adding another.

@@ -135,9 +135,11 @@ class Pointed:
 async def point_images(
     conn: Connection, import_id: str, source: str, files: Sequence[tuple[str, StoredObject]]
 ) -> Pointed:
-    """Point the images of the (source file id, stored object) pairs at their contents, give
-    an image waiting for derivatives those of another image of the same content, and count
-    the bytes the import did not store because they were stored already (`bytes_saved`)."""
+    """Point the images of the (source file id, stored object) pairs at their contents (a
+    known image whose bytes changed; a new one points at its content since it was settled),
+    give an image waiting for derivatives those of another image of the same content, and
+    count the bytes the import did not store because they were stored already
+    (`bytes_saved`)."""
     if not files:
         return Pointed(frozenset(), [])
     cur = await conn.execute(
@@ -172,7 +174,10 @@ async def point_images(
                   AND before.derivative_state = 'pending'
                 LIMIT 1
             ) sibling ON true
+            -- A new image points at its content already (import_settle_files): it is written
+            -- again only to take a sibling's derivatives.
             WHERE im.id = before.id
+              AND (before.content_id IS DISTINCT FROM g.sha256 OR sibling.id IS NOT NULL)
             RETURNING im.id::text AS id, g.file_id, before.content_id AS was, g.sha256 AS now,
                       sibling.id IS NOT NULL AS copied,
                       -- Not inserted by this transaction (whose rows have created_at = now()).
